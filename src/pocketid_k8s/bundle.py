@@ -1,0 +1,235 @@
+"""From rendered objects to files: names, order, deterministic YAML, atomic writes.
+
+The same config always gives byte-identical files. Writing is all or nothing:
+every new file is first written beside its target, and only when all are on
+disk are they renamed into place, with Ctrl-C held back for that moment.
+A sealed encryption key already in the folder is never replaced.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+import yaml
+
+from pocketid_k8s.atomic import replace_files
+from pocketid_k8s.config import Config
+from pocketid_k8s.errors import BundleError
+from pocketid_k8s.render import (
+    PLACEHOLDER_ANNOTATION,
+    PLACEHOLDER_VALUE,
+    SEALED_SECRET_FILE,
+    Manifest,
+    application,
+    render,
+)
+
+__all__ = [
+    "HEADER",
+    "Bundle",
+    "Change",
+    "build_bundle",
+    "dump_yaml",
+    "write_bundle",
+]
+
+HEADER: Final = (
+    "# Rendered by pocketid-k8s from the site config (pocket-id.toml).\n"
+    "# Edit the config and run 'pocketid-k8s render': hand edits here are overwritten.\n"
+)
+KUSTOMIZATION: Final = "kustomization.yaml"
+
+
+class _Dumper(yaml.SafeDumper):
+    """The safe emitter, with block style and no line wrapping."""
+
+
+def dump_yaml(documents: list[Manifest]) -> str:
+    """YAML text of ``documents``: safe emitter, keys in the order built, stable output."""
+    return "---\n".join(
+        yaml.dump(
+            doc,
+            Dumper=_Dumper,
+            sort_keys=False,
+            default_flow_style=False,
+            allow_unicode=True,
+            width=1 << 16,
+        )
+        for doc in documents
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """What writing the bundle does to one file."""
+
+    path: PurePosixPath
+    action: str  # "create", "update", "delete" or "keep"
+
+
+@dataclass
+class Bundle:
+    """Every file the config produces, by path relative to the output root."""
+
+    files: dict[PurePosixPath, str] = field(default_factory=dict)
+    app_dir: PurePosixPath = field(default_factory=lambda: PurePosixPath("."))
+    kept_sealed: bool = False
+    """True when the folder's sealed key is kept instead of the placeholder."""
+
+    def changes(self, root: Path) -> list[Change]:
+        """Compare with the files under ``root``, including our stale files to delete."""
+        result: list[Change] = []
+        for path, text in self.files.items():
+            current = _read_text(root / path)
+            if current is None:
+                result.append(Change(path, "create"))
+            else:
+                result.append(Change(path, "keep" if current == text else "update"))
+        result.extend(Change(path, "delete") for path in self._stale(root))
+        return result
+
+    def diff(self, root: Path) -> str:
+        """A unified diff from the files under ``root`` to the bundle ('' when current)."""
+        chunks: list[str] = []
+        for change in self.changes(root):
+            if change.action == "keep":
+                continue
+            old = _read_text(root / change.path) or ""
+            new = self.files.get(change.path, "")
+            from_name = "/dev/null" if change.action == "create" else f"a/{change.path}"
+            to_name = "/dev/null" if change.action == "delete" else f"b/{change.path}"
+            chunks.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        new.splitlines(keepends=True),
+                        from_name,
+                        to_name,
+                    )
+                )
+            )
+        return "".join(chunks)
+
+    def _stale(self, root: Path) -> list[PurePosixPath]:
+        """Files in the app folder that we rendered earlier and no longer render."""
+        folder = root / self.app_dir
+        if not folder.is_dir():
+            return []
+        stale = []
+        for path in sorted(folder.iterdir()):
+            relative = self.app_dir / path.name
+            if (
+                path.suffix == ".yaml"
+                and relative not in self.files
+                and path.name != SEALED_SECRET_FILE  # a sealed key is never deleted
+                and (_read_text(path) or "").startswith(HEADER)
+            ):
+                stale.append(relative)
+        return stale
+
+
+def build_bundle(config: Config, root: Path) -> Bundle:
+    """Render ``config`` into file texts; keep a sealed key found under ``root``."""
+    app_dir = PurePosixPath(config.site.app_dir)
+    bundle = Bundle(app_dir=app_dir)
+    names: list[str] = []
+    for name, manifest in render(config):
+        text = HEADER + dump_yaml([manifest])
+        if name == SEALED_SECRET_FILE:
+            kept = _sealed_file(config, root / app_dir / name)
+            if kept is not None:
+                text, bundle.kept_sealed = kept, True
+        bundle.files[app_dir / name] = text
+        names.append(name)
+    kustomization: Manifest = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": names,
+    }
+    bundle.files[app_dir / KUSTOMIZATION] = HEADER + dump_yaml([kustomization])
+    if config.argocd.application:
+        path = PurePosixPath(config.argocd.application_dir) / f"{config.site.name}.yaml"
+        bundle.files[path] = HEADER + dump_yaml([application(config)])
+    return bundle
+
+
+def _sealed_file(config: Config, path: Path) -> str | None:
+    """The text of a sealed key file to keep, None when there is none (or a placeholder).
+
+    Raises BundleError when the file cannot be proven to be a placeholder: replacing
+    it could destroy the only copy of the encryption key in git.
+    """
+    text = _read_text(path)
+    if text is None:
+        return None
+    refuse = f"{path}: refusing to replace it, because it may hold the sealed encryption key"
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise BundleError(
+            f"{refuse}, and it is not valid YAML ({_yaml_problem(exc)}); fix: repair it, or "
+            "move it out of the folder if you are sure it holds no key you need"
+        ) from None
+    name, namespace = config.secret.name, config.site.namespace
+    if len(documents) != 1 or not _is_sealed_secret(documents[0], name, namespace):
+        raise BundleError(
+            f"{refuse}, and it is not one SealedSecret named {name!r} in namespace "
+            f"{namespace!r} (the [secret] name and [site] namespace); fix: set the config "
+            "back to the names it was sealed for, or move the file away and seal a new key"
+        )
+    doc: dict[str, Any] = documents[0]
+    encrypted = doc.get("spec", {}).get("encryptedData") or {}
+    annotations = (doc.get("metadata") or {}).get("annotations") or {}
+    if PLACEHOLDER_ANNOTATION in annotations or encrypted.get(config.secret.key) in (
+        PLACEHOLDER_VALUE,
+    ):
+        return None
+    if config.secret.key not in encrypted:
+        raise BundleError(
+            f"{path}: the sealed Secret has the keys {sorted(encrypted)}, but the Deployment "
+            f"reads {config.secret.key!r} ([secret] key); fix: set [secret] key to the sealed "
+            "key's name, or seal the key under the new name"
+        )
+    return text
+
+
+def _is_sealed_secret(doc: object, name: str, namespace: str) -> bool:
+    if not isinstance(doc, dict) or doc.get("kind") != "SealedSecret":
+        return False
+    meta = doc.get("metadata")
+    return (
+        isinstance(meta, dict) and meta.get("name") == name and meta.get("namespace") == namespace
+    )
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "unreadable"
+    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(
+            f"{path}: cannot be read ({exc}); fix: check the file and its permissions"
+        ) from None
+
+
+def write_bundle(bundle: Bundle, root: Path) -> list[Change]:
+    """Write the bundle under ``root``: all files change, or none does."""
+    changes = bundle.changes(root)
+    writes = {root / c.path: bundle.files[c.path] for c in changes if c.action in _WRITES}
+    deletes = [root / c.path for c in changes if c.action == "delete"]
+    if writes or deletes:
+        replace_files(writes, deletes)
+    return changes
+
+
+_WRITES: Final = ("create", "update")

@@ -1,0 +1,164 @@
+"""The command line: parse, call one library function, print, exit.
+
+Heavy modules are imported inside the handlers, so that ``--help`` and the
+fast commands do not pay for the others. Exit codes are
+:class:`~pocketid_k8s.errors.ExitCode`; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pocketid_k8s.errors import ExitCode, PocketIdK8sError
+
+PROG = "pocketid-k8s"
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return int(handler(args))
+    except PocketIdK8sError as exc:
+        _err(f"{PROG} {args.command}: error: {exc.message}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _err(f"{PROG} {args.command}: interrupted; nothing was changed")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except Exception as exc:
+        if os.environ.get("POCKETID_K8S_DEBUG"):
+            raise
+        # The message of an unexpected exception is not shown: it could quote a secret.
+        _err(
+            f"{PROG} {args.command}: internal error ({type(exc).__name__}); this is a bug in "
+            f"{PROG}: please report it with the command you ran (POCKETID_K8S_DEBUG=1 shows "
+            "the traceback)"
+        )
+        return int(ExitCode.INTERNAL)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Install Pocket-ID on Kubernetes the GitOps way, and keep it correct.",
+        epilog="Exit codes: 0 success, 1 stale or refused, 2 bad input or usage, 70 internal "
+        "error, 130 interrupted.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser(
+        "render",
+        help="write the YAML bundle that Argo CD syncs",
+        description="Render the site config into the app folder under ROOT.",
+    )
+    _config_option(render)
+    render.add_argument(
+        "--out", metavar="ROOT", type=Path, default=Path("."), help="output root (default: .)"
+    )
+    render.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 with a unified diff when the files are stale",
+    )
+    render.set_defaults(handler=_render)
+
+    init = commands.add_parser(
+        "init",
+        help="write a commented starter config",
+        description="Write a commented pocket-id.toml holding the spec's defaults.",
+    )
+    init.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        default=Path("pocket-id.toml"),
+        help="where to write it (default: ./pocket-id.toml)",
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.set_defaults(handler=_init)
+    return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="site config (default: ./pocket-id.toml, else the built-in spec defaults)",
+    )
+
+
+def _config_path(given: Path | None) -> Path | None:
+    from pocketid_k8s.config import DEFAULT_CONFIG_NAME
+
+    if given is not None:
+        return given
+    default = Path(DEFAULT_CONFIG_NAME)
+    if default.exists():
+        return default
+    _err(f"note: no {DEFAULT_CONFIG_NAME} here; using the built-in spec defaults")
+    return None
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pocketid_k8s.bundle import build_bundle, write_bundle
+    from pocketid_k8s.config import load_config
+    from pocketid_k8s.render import deviations
+
+    config = load_config(_config_path(args.config))
+    root: Path = args.out
+    bundle = build_bundle(config, root)
+    for warning in deviations(config):
+        _err(f"warning: {warning}")
+    if args.check:
+        diff = bundle.diff(root)
+        if diff:
+            sys.stdout.write(diff)
+            _err(f"{root / bundle.app_dir} is stale; fix: run '{PROG} render' and commit")
+            return int(ExitCode.FAILED)
+        print(f"{root / bundle.app_dir}: current")
+        return int(ExitCode.OK)
+    changes = write_bundle(bundle, root)
+    for change in changes:
+        if change.action != "keep":
+            print(f"{change.action:6} {root / change.path}")
+    changed = sum(change.action != "keep" for change in changes)
+    print(f"{root / bundle.app_dir}: {len(bundle.files)} files, {changed} changed")
+    if not bundle.kept_sealed:
+        _err(
+            "note: sealedsecret.yaml is a placeholder, so Pocket-ID will wait for its key; "
+            "seal one before the first sync (docs/runbook.md)"
+        )
+    return int(ExitCode.OK)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from importlib.resources import files
+
+    from pocketid_k8s.atomic import write_text
+
+    path: Path = args.config
+    if path.exists() and not args.force:
+        _err(f"{path}: already exists and was left unchanged; fix: pass --force to replace it")
+        return int(ExitCode.FAILED)
+    text = (files("pocketid_k8s") / "starter.toml").read_text(encoding="utf-8")
+    write_text(path, text)
+    print(f"wrote {path}")
+    return int(ExitCode.OK)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,679 @@
+"""The site config: one typed, validated model whose defaults are the spec.
+
+Every default below is a value of the user's deployment spec
+(``docs/spec.md`` restates them), except where the spec's value would break
+Pocket-ID v2.2.0: those defaults are what works, each field's comment names
+the deviation, and ``docs/deviations`` in the README explains how to opt back.
+
+Bad input never escapes as a pydantic or TOML exception: :func:`load_config`
+turns it into one :class:`~pocketid_k8s.errors.ConfigError` whose message
+names the file, the field, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from pocketid_k8s.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_NAME",
+    "BackupMode",
+    "Config",
+    "ImageRef",
+    "KeyDelivery",
+    "SignupMode",
+    "Strategy",
+    "load_config",
+    "parse_config",
+]
+
+DEFAULT_CONFIG_NAME: Final = "pocket-id.toml"
+
+
+class SignupMode(StrEnum):
+    """Pocket-ID's ALLOW_USER_SIGNUPS values."""
+
+    DISABLED = "disabled"
+    WITH_TOKEN = "withToken"
+    OPEN = "open"
+
+
+class Strategy(StrEnum):
+    """Deployment update strategies."""
+
+    RECREATE = "Recreate"
+    ROLLING_UPDATE = "RollingUpdate"
+
+
+class KeyDelivery(StrEnum):
+    """How the encryption key in the Secret reaches the program."""
+
+    FILE = "file"
+    """Secret volume + ENCRYPTION_KEY_FILE: the key never sits in the environment."""
+    ENV = "env"
+    """ENCRYPTION_KEY from a secretKeyRef."""
+    ENV_FROM = "envFrom"
+    """The spec's literal envFrom of the whole Secret (works only if the key is ENCRYPTION_KEY)."""
+
+
+class BackupMode(StrEnum):
+    """How the data volume is covered by Longhorn snapshots and backups."""
+
+    RECURRING_JOB = "recurring-job"
+    """Render dedicated Longhorn RecurringJobs and put the volume in their group."""
+    GROUP = "group"
+    """Only label the volume into an existing recurring-job group."""
+    NONE = "none"
+
+
+# --- field validators -------------------------------------------------------------------------
+# Each raises ValueError("<problem>; fix: <fix>"); load_config prefixes file and field.
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+_MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_CPU = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m?)$")
+_CRON_FIELD = re.compile(r"^[0-9*/,\-A-Za-z?]+$")
+_IMAGE = re.compile(
+    r"^(?P<repository>"
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?"  # registry host or first path component
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"  # further path components
+    r")"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_MEMORY_FACTORS: Final = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+# Variables the bundle sets itself, each from a dedicated field.
+_MANAGED_ENV: Final = {
+    "APP_URL": "[pocket_id] app_url",
+    "PORT": "[pocket_id] port",
+    "HOST": "nothing (the pod listens on all addresses)",
+    "TRUST_PROXY": "[pocket_id] trust_proxy",
+    "UI_CONFIG_DISABLED": "[pocket_id] ui_config_disabled",
+    "ALLOW_USER_SIGNUPS": "[pocket_id] allow_user_signups",
+    "ENCRYPTION_KEY": "the sealed Secret (pocketid-k8s seal); never a plaintext value",
+    "ENCRYPTION_KEY_FILE": "[deployment] key_delivery",
+}
+# Removed in v2 or renamed in v1.0 (shared/pocket-id-contract.md).
+_DEAD_ENV: Final = {
+    "KEYS_STORAGE": "removed in v2: the signing keys live in the database",
+    "KEYS_PATH": "removed in v2: the signing keys live in the database",
+    "DB_PROVIDER": "removed in v2: DB_CONNECTION_STRING decides",
+    "PUBLIC_APP_URL": "renamed to APP_URL in v1.0",
+    "PUBLIC_UI_CONFIG_DISABLED": "renamed to UI_CONFIG_DISABLED in v1.0",
+    "SQLITE_DB_PATH": "renamed to DB_CONNECTION_STRING in v1.0",
+    "POSTGRES_CONNECTION_STRING": "renamed to DB_CONNECTION_STRING in v1.0",
+    "CADDY_PORT": "renamed to PORT in v1.0",
+    "BACKEND_PORT": "renamed to PORT in v1.0",
+}
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid Kubernetes name; fix: use at most 63 lowercase "
+            "letters, digits and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not all(_DNS_LABEL.match(part) for part in value.split(".")):
+        raise ValueError(
+            f"{value!r} is not a valid Kubernetes name; fix: use lowercase letters, digits, "
+            "'-' and '.', each dot-separated part starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _host(value: str) -> str:
+    parts = value.split(".")
+    if len(value) > 253 or len(parts) < 2 or not all(_DNS_LABEL.match(p) for p in parts):
+        raise ValueError(
+            f"{value!r} is not a valid host name; fix: use a lowercase fully qualified "
+            "name such as 'auth.example.com' (no scheme, no port, no path)"
+        )
+    return value
+
+
+def _optional_host(value: str) -> str:
+    return value if value == "" else _host(value)
+
+
+def _label_value(value: str) -> str:
+    if not _LABEL_VALUE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid label value; fix: use at most 63 letters, digits, "
+            "'-', '_' and '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _secret_key(value: str) -> str:
+    if not _SECRET_KEY.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid Secret key; fix: use letters, digits, '-', '_' and '.'"
+        )
+    return value
+
+
+def _app_url(value: str) -> str:
+    example = "fix: use just the scheme and host, e.g. 'https://auth.example.com'"
+    parts = urlsplit(value)
+    if parts.scheme != "https":
+        raise ValueError(
+            f"{value!r} must start with https:// (passkeys and the __Host- cookies need TLS, "
+            f"and the bundle serves it through a TLS ingress); {example}"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            f"{value!r} has a path, query or fragment, which Pocket-ID does not support; {example}"
+        )
+    if parts.path == "/":
+        raise ValueError(
+            f"{value!r} ends with '/': the OIDC issuer would not match what clients are "
+            f"given; fix: drop the trailing '/'"
+        )
+    if parts.username or parts.password:
+        raise ValueError(f"{value!r} contains user information; {example}")
+    host = parts.hostname or ""
+    if value != value.lower():
+        raise ValueError(
+            f"{value!r} has capital letters; Pocket-ID lower-cases APP_URL, so the issuer "
+            "would differ from the configured value; fix: write it in lowercase"
+        )
+    _host(host)
+    return value
+
+
+def _image(value: str) -> str:
+    match = _IMAGE.match(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not an image reference; fix: use "
+            "'registry/repository:tag' or 'registry/repository:tag@sha256:<64 hex digits>'"
+        )
+    tag = match["tag"]
+    if tag is None:
+        raise ValueError(
+            f"{value!r} has no tag; fix: pin a version, e.g. 'ghcr.io/pocket-id/pocket-id:v2.2.0'"
+        )
+    if tag == "latest":
+        raise ValueError(
+            f"{value!r} uses the moving tag 'latest', so what runs would change without a "
+            "commit; fix: pin a version, e.g. 'ghcr.io/pocket-id/pocket-id:v2.2.0'"
+        )
+    return value
+
+
+def memory_bytes(value: str) -> int:
+    """Bytes in a Kubernetes memory quantity such as ``128Mi``."""
+    match = _MEMORY.match(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a Kubernetes memory quantity; fix: use a number with a "
+            "binary suffix such as '128Mi' or '1Gi' (not 'mb' or 'MB')"
+        )
+    return int(float(match[1]) * _MEMORY_FACTORS[match[2]])
+
+
+def cpu_millis(value: str) -> int:
+    """Millicores in a Kubernetes CPU quantity such as ``250m`` or ``0.5``."""
+    match = _CPU.match(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a Kubernetes CPU quantity; fix: use millicores such as "
+            "'250m' or cores such as '0.5'"
+        )
+    number = float(match[1])
+    return round(number if match[2] else number * 1000)
+
+
+def _memory(value: str) -> str:
+    memory_bytes(value)
+    return value
+
+
+def _cpu(value: str) -> str:
+    cpu_millis(value)
+    return value
+
+
+def _optional_cpu(value: str) -> str:
+    return value if value == "" else _cpu(value)
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{value} is out of range; fix: use a port from 1 to 65535")
+    return value
+
+
+def _unprivileged_port(value: int) -> int:
+    _port(value)
+    if value < 1024:
+        raise ValueError(
+            f"{value} is a privileged port, which the non-root container cannot bind; "
+            "fix: use a port from 1024 to 65535 (Pocket-ID's default is 1411)"
+        )
+    return value
+
+
+def _http_path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an HTTP path; fix: start it with '/', e.g. '/healthz'")
+    return value
+
+
+def _absolute_path(value: str) -> str:
+    path = PurePosixPath(value)
+    if not path.is_absolute() or ".." in path.parts or str(path) != value:
+        raise ValueError(
+            f"{value!r} is not a clean absolute path; fix: use a path such as '/app/data'"
+        )
+    return value
+
+
+def _relative_dir(value: str) -> str:
+    path = PurePosixPath(value)
+    if value == "" or path.is_absolute() or ".." in path.parts or str(path) != value:
+        raise ValueError(
+            f"{value!r} is not a clean relative folder; fix: use a path below the output "
+            "root such as 'k8s-apps/utilities/pocket-id'"
+        )
+    return value
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(
+            f"{value!r} is not a cron schedule; fix: use five fields, e.g. '30 3 * * *'"
+        )
+    return value
+
+
+def _extra_env(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not _ENV_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid environment variable name; fix: use letters, "
+                "digits and '_', not starting with a digit"
+            )
+        if name in _MANAGED_ENV:
+            raise ValueError(
+                f"{name} is set by the bundle itself; fix: remove it here and use "
+                f"{_MANAGED_ENV[name]}"
+            )
+        if name in _DEAD_ENV:
+            raise ValueError(
+                f"{name} does nothing in Pocket-ID v2 ({_DEAD_ENV[name]}); fix: remove it"
+            )
+        if name.endswith(("_FILE", "PASSWORD", "SECRET", "_KEY", "TOKEN")):
+            raise ValueError(
+                f"{name} looks like a secret, and this ConfigMap is plaintext in git; fix: "
+                "remove it here and put it in a sealed Secret"
+            )
+    return dict(sorted(value.items()))
+
+
+Name = Annotated[str, AfterValidator(_dns_label)]
+Subdomain = Annotated[str, AfterValidator(_dns_subdomain)]
+Host = Annotated[str, AfterValidator(_host)]
+OptionalHost = Annotated[str, AfterValidator(_optional_host)]
+LabelValue = Annotated[str, AfterValidator(_label_value)]
+Memory = Annotated[str, AfterValidator(_memory)]
+Cpu = Annotated[str, AfterValidator(_cpu)]
+OptionalCpu = Annotated[str, AfterValidator(_optional_cpu)]
+Port = Annotated[StrictInt, AfterValidator(_port)]
+Cron = Annotated[str, AfterValidator(_cron)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class ImageRef(BaseModel):
+    """A parsed, pinned image reference."""
+
+    model_config = ConfigDict(frozen=True)
+    repository: str
+    tag: str
+    digest: str | None
+
+    @classmethod
+    def parse(cls, value: str) -> ImageRef:
+        match = _IMAGE.match(_image(value))
+        if match is None or match["tag"] is None:  # pragma: no cover - _image checked both
+            raise ValueError(f"{value!r} is not a pinned image reference")
+        return cls(repository=match["repository"], tag=match["tag"], digest=match["digest"])
+
+
+class Site(_Section):
+    """[site]: names and the place of the app in the GitOps repository."""
+
+    name: Name = "pocket-id"
+    namespace: Name = "pocket-id"
+    part_of: LabelValue = "utilities"
+    managed_by: LabelValue = "argocd"
+    app_dir: Annotated[str, AfterValidator(_relative_dir)] = "k8s-apps/utilities/pocket-id"
+
+
+class PocketId(_Section):
+    """[pocket_id]: the program's own settings (the ConfigMap)."""
+
+    image: Annotated[str, AfterValidator(_image)] = "ghcr.io/pocket-id/pocket-id:v2.2.0"
+    app_url: Annotated[str, AfterValidator(_app_url)] = "https://auth.mulliken.net"
+    port: Annotated[StrictInt, AfterValidator(_unprivileged_port)] = 1411
+    allow_user_signups: SignupMode = SignupMode.DISABLED
+    # Deviation: without it ALLOW_USER_SIGNUPS (and every UI setting) is read from the database.
+    ui_config_disabled: StrictBool = True
+    # Deviation: behind Traefik every request would otherwise share one rate-limit bucket.
+    trust_proxy: StrictBool = True
+    env: Annotated[dict[str, str], AfterValidator(_extra_env)] = Field(default_factory=dict)
+
+    @property
+    def image_ref(self) -> ImageRef:
+        return ImageRef.parse(self.image)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.app_url).hostname or ""
+
+
+class Deployment(_Section):
+    """[deployment]: the pod."""
+
+    replicas: StrictInt = 1
+    # Deviation: v2's instance lock makes a RollingUpdate surge pod crash-loop forever.
+    strategy: Strategy = Strategy.RECREATE
+    # Deviation: /health is the web UI's fallback page (200 for anything); /healthz is real.
+    health_path: Annotated[str, AfterValidator(_http_path)] = "/healthz"
+    # Deviation: the image keeps all state in /app/data; a volume at /data receives nothing.
+    data_mount_path: Annotated[str, AfterValidator(_absolute_path)] = "/app/data"
+    # Deviation: envFrom of the key 'encryption-key' never becomes ENCRYPTION_KEY.
+    key_delivery: KeyDelivery = KeyDelivery.FILE
+    cpu_request: Cpu = "50m"
+    cpu_limit: OptionalCpu = "250m"
+    memory_request: Memory = "128Mi"
+    memory_limit: Memory = "256Mi"
+    prefer_non_control_plane: StrictBool = True
+    termination_grace_period_seconds: StrictInt = Field(default=30, ge=15, le=300)
+
+    @model_validator(mode="after")
+    def _check(self) -> Deployment:
+        if self.replicas not in (0, 1):
+            raise ValueError(
+                f"replicas = {self.replicas}: Pocket-ID v2 holds an instance lock, so a second "
+                "pod exits with 'lock is already held by another process'; fix: use 1 (or 0 "
+                "to stop it)"
+            )
+        if self.cpu_limit and cpu_millis(self.cpu_request) > cpu_millis(self.cpu_limit):
+            raise ValueError(
+                f"cpu_request {self.cpu_request!r} is above cpu_limit {self.cpu_limit!r}; "
+                "fix: raise the limit or lower the request"
+            )
+        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
+            raise ValueError(
+                f"memory_request {self.memory_request!r} is above memory_limit "
+                f"{self.memory_limit!r}; fix: raise the limit or lower the request"
+            )
+        return self
+
+
+class Service(_Section):
+    """[service]."""
+
+    name: Name = "pocket-id"
+    port: Port = 80
+
+
+class Storage(_Section):
+    """[storage]: the PersistentVolumeClaim holding the SQLite database."""
+
+    claim_name: Subdomain = "pocket-id-data"
+    storage_class: Subdomain = "longhorn"
+    access_mode: Annotated[str, Field(pattern=r"^(ReadWriteOnce|ReadWriteOncePod)$")] = (
+        "ReadWriteOnce"
+    )
+    size: Memory = "2Gi"
+
+
+class Secret(_Section):
+    """[secret]: the sealed Secret holding the encryption key."""
+
+    name: Subdomain = "pocket-id-secrets"
+    key: Annotated[str, AfterValidator(_secret_key)] = "encryption-key"
+
+
+class Certificates(_Section):
+    """[certificates]: cert-manager."""
+
+    issuer: Subdomain = "letsencrypt-prod"
+    issuer_kind: Annotated[str, Field(pattern=r"^(ClusterIssuer|Issuer)$")] = "ClusterIssuer"
+    internal_secret: Subdomain = "pocket-id-tls"
+    public_secret: Subdomain = "pocket-id-public-tls"
+
+
+class Ingress(_Section):
+    """[ingress]: Traefik."""
+
+    class_name: Subdomain = "traefik"
+    entrypoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "websecure"
+    # Empty: the public host is APP_URL's host (passkeys work only there).
+    public_host: OptionalHost = ""
+    # Empty: no internal Ingress or Certificate.
+    internal_host: OptionalHost = "pocket-id.corp.mulliken.net"
+    # Deviation: passkeys fail on any host but APP_URL's, so the internal host redirects.
+    redirect_internal: StrictBool = True
+
+
+class NetworkPolicy(_Section):
+    """[network_policy]: who may reach the pod, and where it may reach."""
+
+    enabled: StrictBool = True
+    ingress_namespace: Name = "traefik"
+    egress_ports: list[Port] = Field(default_factory=lambda: [443, 465, 587])
+
+
+class Backup(_Section):
+    """[backup]: Longhorn snapshots and backups of the data volume."""
+
+    mode: BackupMode = BackupMode.RECURRING_JOB
+    longhorn_namespace: Name = "longhorn-system"
+    group: Name = "pocket-id"
+    snapshot_cron: Cron = "0 */6 * * *"
+    snapshot_retain: StrictInt = Field(default=8, ge=1, le=250)
+    backup_cron: Cron = "30 3 * * *"
+    backup_retain: StrictInt = Field(default=14, ge=1, le=250)
+
+
+class ArgoCD(_Section):
+    """[argocd]."""
+
+    project: Name = "utilities"
+    # Off: an ApplicationSet already discovers every folder under k8s-apps/utilities/.
+    application: StrictBool = False
+    application_namespace: Name = "argocd"
+    # Outside the app folder, so that the Application does not sync itself.
+    application_dir: Annotated[str, AfterValidator(_relative_dir)] = (
+        "k8s-manifests/argocd/applications"
+    )
+    repo_url: str = ""
+    target_revision: str = "main"
+    server: str = "https://kubernetes.default.svc"
+
+    @model_validator(mode="after")
+    def _check(self) -> ArgoCD:
+        if self.application and not self.repo_url:
+            raise ValueError(
+                "application = true needs repo_url; fix: set repo_url to the git URL Argo CD "
+                "clones, e.g. 'https://github.com/you/homelab.git'"
+            )
+        return self
+
+
+class Config(_Section):
+    """The whole site config; ``Config()`` is the spec's site."""
+
+    site: Site = Field(default_factory=Site)
+    pocket_id: PocketId = Field(default_factory=PocketId)
+    deployment: Deployment = Field(default_factory=Deployment)
+    service: Service = Field(default_factory=Service)
+    storage: Storage = Field(default_factory=Storage)
+    secret: Secret = Field(default_factory=Secret)
+    certificates: Certificates = Field(default_factory=Certificates)
+    ingress: Ingress = Field(default_factory=Ingress)
+    network_policy: NetworkPolicy = Field(default_factory=NetworkPolicy)
+    backup: Backup = Field(default_factory=Backup)
+    argocd: ArgoCD = Field(default_factory=ArgoCD)
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        app_host = self.pocket_id.host
+        if self.ingress.public_host and self.ingress.public_host != app_host:
+            raise ValueError(
+                f"[ingress] public_host {self.ingress.public_host!r} differs from APP_URL's "
+                f"host {app_host!r}; passkeys only work on APP_URL's host; fix: leave "
+                "public_host empty (it follows app_url) or change app_url"
+            )
+        if self.ingress.internal_host == app_host:
+            raise ValueError(
+                f"[ingress] internal_host {self.ingress.internal_host!r} is APP_URL's host; "
+                "fix: use another name, or '' for no internal ingress"
+            )
+        if self.certificates.internal_secret == self.certificates.public_secret:
+            raise ValueError(
+                "[certificates] internal_secret and public_secret are the same Secret, so "
+                "two Certificates would fight over it; fix: give them different names"
+            )
+        return self
+
+    @property
+    def public_host(self) -> str:
+        return self.ingress.public_host or self.pocket_id.host
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def parse_config(data: dict[str, Any], source: str = DEFAULT_CONFIG_NAME) -> Config:
+    """Validate a decoded TOML table; raise :class:`ConfigError` naming ``source``."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(source, error) for error in exc.errors(include_url=False)]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read a config file, or return the spec's defaults when ``path`` is None."""
+    if path is None:
+        return Config()
+    source = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{source}: no such file; fix: check the path, or run 'pocketid-k8s init' to "
+            "write a starter config"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a file; fix: name the TOML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text; fix: save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{source}: cannot be read ({exc.strerror}); fix: check its permissions"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not valid TOML: {exc}; fix: correct the syntax there "
+            "(see 'pocketid-k8s init' for a commented example)"
+        ) from None
+    return parse_config(data, source)
+
+
+def _describe(source: str, error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"]]
+    section, field = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("", ".".join(loc))
+    where = f"[{section}] {field}" if section and field else (f"[{section}]" if section else "")
+    kind = error["type"]
+    message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        if len(loc) == 1:
+            where = f"[{loc[0]}]"
+        message = f"unknown key; fix: remove it or correct the spelling ({hint})"
+    elif kind in ("int_type", "string_type", "bool_type", "list_type", "dict_type", "model_type"):
+        expected = {
+            "int_type": "a whole number without quotes",
+            "string_type": "a quoted string",
+            "bool_type": "true or false without quotes",
+            "list_type": "a list such as [443, 587]",
+            "dict_type": "a table",
+            "model_type": "a table (a [section])",
+        }[kind]
+        message = f"got {_show(error.get('input'))}; fix: write {expected}"
+    elif kind == "enum":
+        message = f"got {_show(error.get('input'))}; fix: use one of {message.split('be ', 1)[-1]}"
+    elif kind == "string_pattern_mismatch":
+        message = f"got {_show(error.get('input'))}; fix: use one of the documented values"
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        message = f"got {_show(error.get('input'))}, which is out of range; fix: {message.lower()}"
+    return f"{source}: {where}: {message}" if where else f"{source}: {message}"
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in loc:
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,62 @@
+"""The project's own exception tree.
+
+Every error a user can cause is a :class:`PocketIdK8sError`; the command line
+prints its message (never a traceback) and exits with its ``exit_code``.
+Third-party exceptions are translated at the boundary where they occur, so no
+caller ever has to know which library raised them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = [
+    "BundleError",
+    "ConfigError",
+    "ExitCode",
+    "OutputError",
+    "PocketIdK8sError",
+]
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes of every command."""
+
+    OK = 0
+    FAILED = 1
+    """A check found a problem: stale files, findings at error level, a refused change."""
+    USAGE = 2
+    """Bad input: usage, config, unreadable or invalid files. Nothing was written."""
+    INTERNAL = 70
+    """A bug in pocketid-k8s itself (EX_SOFTWARE); please report it."""
+    INTERRUPTED = 130
+
+
+_MAX_MESSAGE = 2000
+
+
+class PocketIdK8sError(Exception):
+    """Base of every error pocketid-k8s raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str) -> None:
+        if len(message) > _MAX_MESSAGE:
+            message = message[: _MAX_MESSAGE - 15] + " ... (truncated)"
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class ConfigError(PocketIdK8sError):
+    """The site config file is missing, unreadable, not TOML or invalid."""
+
+
+class BundleError(PocketIdK8sError):
+    """The bundle cannot be written, or an existing file in it cannot be kept safely."""
+
+
+class OutputError(PocketIdK8sError):
+    """A file cannot be written; nothing was changed."""

@@ -1,0 +1,138 @@
+"""Pure builders: config -> plain Kubernetes objects, one module per concern.
+
+:data:`PARTS` is the bundle's table of contents: which file holds which
+object, in the order the files are listed, and when each one is present.
+Nothing here does I/O; :mod:`pocketid_k8s.bundle` turns the result into files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pocketid_k8s.config import BackupMode, Config, KeyDelivery, Strategy
+from pocketid_k8s.render._meta import Manifest
+from pocketid_k8s.render.argocd import application
+from pocketid_k8s.render.ingress import internal_ingress, public_ingress, redirect_middleware
+from pocketid_k8s.render.namespace import namespace
+from pocketid_k8s.render.network import network_policy, service
+from pocketid_k8s.render.secret import (
+    PLACEHOLDER_ANNOTATION,
+    PLACEHOLDER_VALUE,
+    sealed_secret_placeholder,
+)
+from pocketid_k8s.render.settings import config_map
+from pocketid_k8s.render.storage import backup_job, persistent_volume_claim, snapshot_job
+from pocketid_k8s.render.tls import internal_certificate, public_certificate
+from pocketid_k8s.render.workload import deployment, service_account
+
+__all__ = [
+    "PARTS",
+    "PLACEHOLDER_ANNOTATION",
+    "PLACEHOLDER_VALUE",
+    "SEALED_SECRET_FILE",
+    "Manifest",
+    "Part",
+    "application",
+    "deviations",
+    "render",
+]
+
+SEALED_SECRET_FILE = "sealedsecret.yaml"
+
+
+def _always(_: Config) -> bool:
+    return True
+
+
+def _internal(config: Config) -> bool:
+    return bool(config.ingress.internal_host)
+
+
+def _redirect(config: Config) -> bool:
+    return _internal(config) and config.ingress.redirect_internal
+
+
+def _network_policy(config: Config) -> bool:
+    return config.network_policy.enabled
+
+
+def _recurring_jobs(config: Config) -> bool:
+    return config.backup.mode is BackupMode.RECURRING_JOB
+
+
+@dataclass(frozen=True)
+class Part:
+    """One file of the app folder: its name, its builder, and when it is rendered."""
+
+    file: str
+    build: Callable[[Config], Manifest]
+    present: Callable[[Config], bool] = _always
+
+
+PARTS: tuple[Part, ...] = (
+    Part("namespace.yaml", namespace),
+    Part("serviceaccount.yaml", service_account),
+    Part("configmap.yaml", config_map),
+    Part(SEALED_SECRET_FILE, sealed_secret_placeholder),
+    Part("storage.yaml", persistent_volume_claim),
+    Part("deployment.yaml", deployment),
+    Part("service.yaml", service),
+    Part("networkpolicy.yaml", network_policy, _network_policy),
+    Part("certificate.yaml", internal_certificate, _internal),
+    Part("ingress.yaml", internal_ingress, _internal),
+    Part("middleware.yaml", redirect_middleware, _redirect),
+    Part("public-certificate.yaml", public_certificate),
+    Part("public-ingress.yaml", public_ingress),
+    Part("recurringjob-snapshot.yaml", snapshot_job, _recurring_jobs),
+    Part("recurringjob-backup.yaml", backup_job, _recurring_jobs),
+)
+
+
+def render(config: Config) -> list[tuple[str, Manifest]]:
+    """Every object of the app folder, with its file name, in bundle order."""
+    return [(part.file, part.build(config)) for part in PARTS if part.present(config)]
+
+
+def deviations(config: Config) -> list[str]:
+    """Warnings for each spec value the config opts back into although it breaks Pocket-ID."""
+    dep, pid = config.deployment, config.pocket_id
+    found: list[str] = []
+    if dep.health_path != "/healthz":
+        found.append(
+            f"[deployment] health_path = {dep.health_path!r}: Pocket-ID serves health only on "
+            "/healthz; other paths answer 200 with the web UI, so the probes test nothing"
+        )
+    if dep.data_mount_path != "/app/data":
+        found.append(
+            f"[deployment] data_mount_path = {dep.data_mount_path!r}: Pocket-ID keeps its "
+            "database in /app/data, so the volume stays empty and every restart loses all "
+            "users, passkeys and signing keys"
+        )
+    if dep.key_delivery is KeyDelivery.ENV_FROM and config.secret.key != "ENCRYPTION_KEY":
+        found.append(
+            f"[deployment] key_delivery = 'envFrom' with the Secret key {config.secret.key!r}: "
+            "the variable is not named ENCRYPTION_KEY, so the key never reaches Pocket-ID "
+            "and it refuses to start"
+        )
+    if dep.strategy is Strategy.ROLLING_UPDATE:
+        found.append(
+            "[deployment] strategy = 'RollingUpdate': the surge pod cannot take Pocket-ID's "
+            "instance lock (and a ReadWriteOnce volume), so a rollout never finishes"
+        )
+    if not pid.trust_proxy:
+        found.append(
+            "[pocket_id] trust_proxy = false: behind Traefik every user shares one rate-limit "
+            "bucket and audit logs show the proxy's address"
+        )
+    if not pid.ui_config_disabled:
+        found.append(
+            "[pocket_id] ui_config_disabled = false: ALLOW_USER_SIGNUPS is read from the "
+            "database, so it is not rendered; set sign-ups in the admin UI"
+        )
+    if _internal(config) and not config.ingress.redirect_internal:
+        found.append(
+            f"[ingress] redirect_internal = false: passkey login fails on "
+            f"{config.ingress.internal_host} (passkeys are bound to {config.public_host})"
+        )
+    return found

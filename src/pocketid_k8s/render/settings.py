@@ -1,0 +1,44 @@
+"""The ConfigMap of non-secret Pocket-ID settings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pocketid_k8s.config import Config
+from pocketid_k8s.render._meta import Manifest, metadata
+
+CONFIG_MAP_NAME = "pocket-id-config"
+
+
+def settings(config: Config) -> dict[str, str]:
+    """The environment the ConfigMap gives the program, in a stable order."""
+    pid = config.pocket_id
+    data = {"APP_URL": pid.app_url, "PORT": str(pid.port)}
+    if pid.ui_config_disabled:
+        # Read from the environment only when UI_CONFIG_DISABLED=true; otherwise the value
+        # in the database wins and the variable is ignored, so it is not rendered.
+        data["ALLOW_USER_SIGNUPS"] = pid.allow_user_signups.value
+    data["UI_CONFIG_DISABLED"] = _bool(pid.ui_config_disabled)
+    data["TRUST_PROXY"] = _bool(pid.trust_proxy)
+    data.update(pid.env)
+    return data
+
+
+def settings_hash(config: Config) -> str:
+    """A digest of the settings, so that changing them rolls the pod (envFrom is read once)."""
+    encoded = json.dumps(settings(config), sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def config_map(config: Config) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(config, CONFIG_MAP_NAME, component="server"),
+        "data": settings(config),
+    }
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
