@@ -214,8 +214,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 def _read_text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # a file standing in for a folder is reported when writing
     except (OSError, UnicodeDecodeError) as exc:
         raise BundleError(
             f"{path}: cannot be read ({exc}); fix: check the file and its permissions"

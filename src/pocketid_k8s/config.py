@@ -634,16 +634,15 @@ def load_config(path: Path | None) -> Config:
 
 def _describe(source: str, error: ErrorDetails) -> str:
     loc = [str(part) for part in error["loc"]]
-    section, field = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("", ".".join(loc))
-    where = f"[{section}] {field}" if section and field else (f"[{section}]" if section else "")
+    where = f"[{loc[0]}]" if loc else ""
+    if len(loc) > 1:
+        where += " " + ".".join(loc[1:])
     kind = error["type"]
     message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "extra_forbidden":
         known = _known_keys(loc[:-1])
         close = difflib.get_close_matches(loc[-1], known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        if len(loc) == 1:
-            where = f"[{loc[0]}]"
         message = f"unknown key; fix: remove it or correct the spelling ({hint})"
     elif kind in ("int_type", "string_type", "bool_type", "list_type", "dict_type", "model_type"):
         expected = {

@@ -1,0 +1,167 @@
+"""The command line: exit codes, messages, nothing written on error, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pocketid_k8s import bundle as bundle_module
+from pocketid_k8s.cli import main
+
+APP = Path("k8s-apps/utilities/pocket-id")
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], *argv: str, cwd: Path | None = None
+) -> tuple[int, str, str]:
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        code = main(list(argv))
+    finally:
+        os.chdir(old)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_render_without_config_uses_the_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No pocket-id.toml: the built-in defaults, said on stderr."""
+    code, out, err = run(capsys, "render", cwd=tmp_path)
+    assert code == 0
+    assert "note: no pocket-id.toml here; using the built-in spec defaults" in err
+    assert out.splitlines()[-1] == f"{APP}: 16 files, 16 changed"
+    assert (tmp_path / APP / "deployment.yaml").is_file()
+
+
+def test_render_reads_the_local_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """./pocket-id.toml is the default config."""
+    (tmp_path / "pocket-id.toml").write_text("[site]\napp_dir = 'apps/pid'\n")
+    code, _, err = run(capsys, "render", cwd=tmp_path)
+    assert code == 0
+    assert "note: no pocket-id.toml" not in err
+    assert (tmp_path / "apps/pid/kustomization.yaml").is_file()
+
+
+def test_bad_config_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One message on stderr naming file, field and fix; exit 2; no file."""
+    config = tmp_path / "c.toml"
+    config.write_text("[deployment]\nmemory_limit = '128mb'\n")
+    out_root = tmp_path / "out"
+    code, out, err = run(capsys, "render", "--config", str(config), "--out", str(out_root))
+    assert code == 2
+    assert out == ""
+    assert err == (
+        f"pocketid-k8s render: error: {config}: [deployment] memory_limit: '128mb' is not a "
+        "Kubernetes memory quantity; fix: use a number with a binary suffix such as '128Mi' or "
+        "'1Gi' (not 'mb' or 'MB')\n"
+    )
+    assert not out_root.exists()
+
+
+def test_check_exits_1_with_a_diff_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--check on a stale folder prints the diff and leaves it alone."""
+    assert run(capsys, "render", "--out", str(tmp_path))[0] == 0
+    (tmp_path / APP / "service.yaml").write_text("stale\n")
+    code, out, err = run(capsys, "render", "--check", "--out", str(tmp_path))
+    assert code == 1
+    assert out.startswith(f"--- a/{APP}/service.yaml\n+++ b/{APP}/service.yaml\n@@")
+    assert "-stale\n" in out
+    assert f"{tmp_path / APP} is stale; fix: run 'pocketid-k8s render' and commit" in err
+    assert (tmp_path / APP / "service.yaml").read_text() == "stale\n"
+
+
+def test_check_on_a_current_folder_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--check on a current folder."""
+    run(capsys, "render", "--out", str(tmp_path))
+    code, out, _ = run(capsys, "render", "--check", "--out", str(tmp_path))
+    assert (code, out) == (0, f"{tmp_path / APP}: current\n")
+
+
+def test_check_on_an_empty_root_lists_new_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Files not yet written are stale too."""
+    code, out, _ = run(capsys, "render", "--check", "--out", str(tmp_path))
+    assert code == 1
+    assert f"--- /dev/null\n+++ b/{APP}/namespace.yaml\n" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_root_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--out naming a file: exit 2 and a clear message."""
+    target = tmp_path / "file"
+    target.write_text("x")
+    code, _, err = run(capsys, "render", "--out", str(target))
+    assert code == 2
+    assert "a file stands where a folder is needed; nothing was changed" in err
+    assert target.read_text() == "x"
+
+
+def test_init_writes_then_refuses_to_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """init writes the starter once; again only with --force."""
+    path = tmp_path / "pocket-id.toml"
+    assert run(capsys, "init", "--config", str(path))[0] == 0
+    assert path.read_text().startswith("# pocket-id.toml: the site config of pocketid-k8s.")
+    path.write_text("# mine\n")
+    code, _, err = run(capsys, "init", "--config", str(path))
+    assert code == 1
+    assert (
+        err == f"{path}: already exists and was left unchanged; fix: pass --force to replace it\n"
+    )
+    assert path.read_text() == "# mine\n"
+    assert run(capsys, "init", "--config", str(path), "--force")[0] == 0
+    assert path.read_text().startswith("# pocket-id.toml")
+
+
+def test_internal_errors_hide_their_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception: exit 70, its type, never its text (it could hold a secret)."""
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("s3cr3t-value")
+
+    monkeypatch.setattr(bundle_module, "build_bundle", boom)
+    code, _, err = run(capsys, "render", "--out", str(tmp_path))
+    assert code == 70
+    assert "internal error (RuntimeError)" in err
+    assert "s3cr3t-value" not in err
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown option is a usage error."""
+    with pytest.raises(SystemExit) as caught:
+        main(["render", "--bogus"])
+    assert caught.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_installed_command_prints_no_traceback(tmp_path: Path) -> None:
+    """The real process: bad TOML gives one line on stderr and exit 2."""
+    (tmp_path / "pocket-id.toml").write_text("[site\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "render"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("pocketid-k8s render: error: pocket-id.toml: not valid TOML")
+    assert not (tmp_path / "k8s-apps").exists()
