@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from pocketid_k8s.config import Config
 from pocketid_k8s.render import Manifest, render
@@ -41,3 +47,80 @@ def objects() -> dict[str, Manifest]:
 def config_with(**sections: dict[str, object]) -> Config:
     """The spec's config with some fields changed, e.g. ``deployment={"replicas": 0}``."""
     return Config.model_validate(sections)
+
+
+# --- a stand-in sealed-secrets controller, and unfit certificates --------------------------
+
+
+@dataclass(frozen=True)
+class Controller:
+    """A stand-in for the sealed-secrets controller's key pair and certificate."""
+
+    key: rsa.RSAPrivateKey
+    cert: Path
+    private_pem: Path
+
+
+def make_cert(
+    folder: Path,
+    name: str,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    not_after: datetime,
+) -> Path:
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sealed-secret")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_after - timedelta(days=3650))
+        .not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )
+    path = folder / name
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+@pytest.fixture(scope="session")
+def controller(tmp_path_factory: pytest.TempPathFactory) -> Controller:
+    folder = tmp_path_factory.mktemp("controller")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    cert = make_cert(folder, "cert.pem", key, datetime.now(UTC) + timedelta(days=3650))
+    private_pem = folder / "key.pem"
+    private_pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return Controller(key, cert, private_pem)
+
+
+@pytest.fixture(scope="session")
+def bad_certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("certs")
+    now = datetime.now(UTC)
+    rsa2048 = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    garbage = folder / "garbage.pem"
+    garbage.write_text("hello\n")
+    broken = folder / "broken.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
+    return {
+        "ec": make_cert(
+            folder, "ec.pem", ec.generate_private_key(ec.SECP256R1()), now + timedelta(days=90)
+        ),
+        "rsa1024": make_cert(
+            folder,
+            "rsa1024.pem",
+            rsa.generate_private_key(public_exponent=65537, key_size=1024),  # noqa: S505 - the weak key under test
+            now + timedelta(days=90),
+        ),
+        "expired": make_cert(folder, "expired.pem", rsa2048, now - timedelta(days=1)),
+        "expiring": make_cert(folder, "expiring.pem", rsa2048, now + timedelta(days=10)),
+        "garbage": garbage,
+        "broken": broken,
+        "missing": folder / "missing.pem",
+    }

@@ -11,21 +11,15 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import Final
 
 import yaml
 
 from pocketid_k8s.atomic import replace_files
 from pocketid_k8s.config import Config
 from pocketid_k8s.errors import BundleError
-from pocketid_k8s.render import (
-    PLACEHOLDER_ANNOTATION,
-    PLACEHOLDER_VALUE,
-    SEALED_SECRET_FILE,
-    Manifest,
-    application,
-    render,
-)
+from pocketid_k8s.keyfile import State, inspect_sealed_file
+from pocketid_k8s.render import SEALED_SECRET_FILE, Manifest, application, render
 
 __all__ = [
     "HEADER",
@@ -157,58 +151,17 @@ def build_bundle(config: Config, root: Path) -> Bundle:
 
 
 def _sealed_file(config: Config, path: Path) -> str | None:
-    """The text of a sealed key file to keep, None when there is none (or a placeholder).
-
-    Raises BundleError when the file cannot be proven to be a placeholder: replacing
-    it could destroy the only copy of the encryption key in git.
-    """
-    text = _read_text(path)
-    if text is None:
+    """The text of a sealed key file to keep; None when there is none or a placeholder."""
+    found = inspect_sealed_file(path, config.secret.name, config.site.namespace)
+    if found.state is not State.SEALED:
         return None
-    refuse = f"{path}: refusing to replace it, because it may hold the sealed encryption key"
-    try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
+    if config.secret.key not in found.keys:
         raise BundleError(
-            f"{refuse}, and it is not valid YAML ({_yaml_problem(exc)}); fix: repair it, or "
-            "move it out of the folder if you are sure it holds no key you need"
-        ) from None
-    name, namespace = config.secret.name, config.site.namespace
-    if len(documents) != 1 or not _is_sealed_secret(documents[0], name, namespace):
-        raise BundleError(
-            f"{refuse}, and it is not one SealedSecret named {name!r} in namespace "
-            f"{namespace!r} (the [secret] name and [site] namespace); fix: set the config "
-            "back to the names it was sealed for, or move the file away and seal a new key"
-        )
-    doc: dict[str, Any] = documents[0]
-    encrypted = doc.get("spec", {}).get("encryptedData") or {}
-    annotations = (doc.get("metadata") or {}).get("annotations") or {}
-    if PLACEHOLDER_ANNOTATION in annotations or encrypted.get(config.secret.key) in (
-        PLACEHOLDER_VALUE,
-    ):
-        return None
-    if config.secret.key not in encrypted:
-        raise BundleError(
-            f"{path}: the sealed Secret has the keys {sorted(encrypted)}, but the Deployment "
+            f"{path}: the sealed Secret has the keys {found.keys}, but the Deployment "
             f"reads {config.secret.key!r} ([secret] key); fix: set [secret] key to the sealed "
             "key's name, or seal the key under the new name"
         )
-    return text
-
-
-def _is_sealed_secret(doc: object, name: str, namespace: str) -> bool:
-    if not isinstance(doc, dict) or doc.get("kind") != "SealedSecret":
-        return False
-    meta = doc.get("metadata")
-    return (
-        isinstance(meta, dict) and meta.get("name") == name and meta.get("namespace") == namespace
-    )
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "unreadable"
-    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)
+    return found.text
 
 
 def _read_text(path: Path) -> str | None:

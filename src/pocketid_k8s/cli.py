@@ -16,6 +16,7 @@ from pathlib import Path
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
 PROG = "pocketid-k8s"
+SCOPES = ("strict", "namespace-wide", "cluster-wide")
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -70,6 +71,50 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 with a unified diff when the files are stale",
     )
     render.set_defaults(handler=_render)
+
+    seal = commands.add_parser(
+        "seal",
+        help="seal the encryption key for the sealed-secrets controller, offline",
+        description="Make (or take) the Pocket-ID encryption key and write it as a "
+        "SealedSecret that only the cluster's controller can decrypt. The plaintext key is "
+        "never written to disk.",
+    )
+    seal.add_argument(
+        "--cert",
+        metavar="PEM",
+        type=Path,
+        required=True,
+        help="the controller's certificate, from 'kubeseal --fetch-cert'",
+    )
+    _config_option(seal)
+    seal.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        help="where to write the SealedSecret (default: the app folder's sealedsecret.yaml)",
+    )
+    seal.add_argument(
+        "--rotate",
+        action="store_true",
+        help="replace a key that is already sealed (read docs/runbook.md first)",
+    )
+    seal.add_argument(
+        "--from-file",
+        metavar="F",
+        help="seal this existing key instead of a new one ('-' reads standard input)",
+    )
+    seal.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default=SCOPES[0],
+        help="where the controller may decrypt it (default: strict, this name and namespace)",
+    )
+    seal.add_argument(
+        "--print-key",
+        action="store_true",
+        help="also print the plaintext key on stdout, for your password manager",
+    )
+    seal.set_defaults(handler=_seal)
 
     init = commands.add_parser(
         "init",
@@ -139,6 +184,92 @@ def _render(args: argparse.Namespace) -> int:
             "seal one before the first sync (docs/runbook.md)"
         )
     return int(ExitCode.OK)
+
+
+def _seal(args: argparse.Namespace) -> int:
+    from pocketid_k8s import sealing
+    from pocketid_k8s.atomic import write_text
+    from pocketid_k8s.bundle import dump_yaml
+    from pocketid_k8s.config import load_config
+    from pocketid_k8s.errors import OutputError, RefusedError, SealedKeyError
+    from pocketid_k8s.keyfile import State, inspect_sealed_file
+    from pocketid_k8s.render import SEALED_SECRET_FILE
+
+    config = load_config(_config_path(args.config))
+    cert = sealing.load_certificate(args.cert)
+    out: Path = args.out or Path(config.site.app_dir) / SEALED_SECRET_FILE
+    if not out.parent.is_dir():
+        raise OutputError(
+            f"{out.parent}: no such folder; nothing was written; fix: run '{PROG} render' "
+            "first, or name a file in an existing folder with --out"
+        )
+    replacing = False
+    try:
+        found = inspect_sealed_file(out, config.secret.name, config.site.namespace)
+        replacing = found.state is State.SEALED
+    except SealedKeyError as exc:
+        if not args.rotate:
+            raise RefusedError(f"{exc.message}; or pass --rotate to replace it") from None
+        replacing = True
+    if replacing and not args.rotate:
+        raise RefusedError(
+            f"{out}: already holds a sealed encryption key and was left unchanged; a new key "
+            "would leave Pocket-ID unable to read the data encrypted with the old one; fix: "
+            f"keep it ('{PROG} render' uses it), or pass --rotate after reading "
+            "docs/runbook.md (Rotate the encryption key)"
+        )
+    warnings = list(cert.warnings)
+    if args.from_file is None:
+        key = sealing.generate_key()
+    else:
+        key, more = sealing.read_key(*_read_key_source(args.from_file))
+        warnings += more
+    manifest = sealing.sealed_secret(config, cert.public_key, key, sealing.Scope(args.scope))
+    write_text(out, sealing.SEALED_HEADER + dump_yaml([manifest]))
+    for warning in warnings:
+        _err(f"warning: {warning}")
+    summary = (
+        f"sealed {config.secret.key!r} into {out} (scope {args.scope}, controller key "
+        f"{cert.fingerprint}, certificate valid until {cert.not_after:%Y-%m-%d})"
+    )
+    if replacing:
+        _err(
+            "note: "
+            + sealing.ROTATION_NOTE.format(namespace=config.site.namespace, name=config.site.name)
+        )
+    if args.print_key:
+        _err(summary)
+        _err(
+            "warning: the plaintext key follows on stdout; put it in your password manager, "
+            "then clear the terminal's scrollback"
+        )
+        sys.stdout.buffer.write(key + b"\n")
+        sys.stdout.flush()
+    else:
+        print(summary)
+        if args.from_file is None:
+            _err(
+                "note: the new key was not shown. Keep a copy outside the cluster: before the "
+                "first sync, run again with --rotate --print-key; after it, read it back with "
+                f"kubectl -n {config.site.namespace} get secret {config.secret.name} "
+                f"-o jsonpath='{{.data.{config.secret.key}}}' | base64 -d"
+            )
+    return int(ExitCode.OK)
+
+
+def _read_key_source(name: str) -> tuple[bytes, str]:
+    from pocketid_k8s.sealing import KeyFileError
+
+    if name == "-":
+        return sys.stdin.buffer.read(), "standard input"
+    try:
+        return Path(name).read_bytes(), name
+    except FileNotFoundError:
+        raise KeyFileError(f"{name}: no such file; fix: check the --from-file path") from None
+    except OSError as exc:
+        raise KeyFileError(
+            f"{name}: cannot be read ({exc.strerror}); fix: check the file and its permissions"
+        ) from None
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ __all__ = [
     "ExitCode",
     "OutputError",
     "PocketIdK8sError",
+    "RefusedError",
+    "SealedKeyError",
 ]
 
 
@@ -60,3 +62,13 @@ class BundleError(PocketIdK8sError):
 
 class OutputError(PocketIdK8sError):
     """A file cannot be written; nothing was changed."""
+
+
+class RefusedError(PocketIdK8sError):
+    """A change was refused to protect the user's data; nothing was changed."""
+
+    exit_code = ExitCode.FAILED
+
+
+class SealedKeyError(BundleError):
+    """A file that may hold the sealed encryption key cannot be recognised."""

@@ -1,0 +1,235 @@
+"""Seal the encryption key offline for the Bitnami sealed-secrets controller.
+
+Bit-compatible with sealed-secrets' ``pkg/crypto/crypto.go`` (HybridEncrypt):
+for each value a fresh 32-byte AES-256-GCM session key and a zero 12-byte
+nonce, no additional data; the session key wrapped with RSA-OAEP (SHA-256 for
+the hash and MGF1) under the controller's public key, with the scope label as
+the OAEP label. Layout: 2-byte big-endian length of the RSA ciphertext, the RSA
+ciphertext, the AES-GCM ciphertext with its tag; standard padded base64.
+
+The plaintext key lives only in memory: it is never written to a file, a log
+or an error message by this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from pocketid_k8s.config import Config
+from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.render import Manifest
+from pocketid_k8s.render._meta import common_labels, metadata
+
+__all__ = [
+    "MIN_KEY_BYTES",
+    "MIN_RSA_BITS",
+    "ROTATION_NOTE",
+    "SEALED_HEADER",
+    "ControllerCertificate",
+    "KeyFileError",
+    "Scope",
+    "encryption_label",
+    "generate_key",
+    "hybrid_encrypt",
+    "load_certificate",
+    "read_key",
+    "sealed_secret",
+]
+
+MIN_KEY_BYTES: Final = 16
+"""Pocket-ID refuses a shorter ENCRYPTION_KEY."""
+MIN_RSA_BITS: Final = 2048
+SESSION_KEY_BYTES: Final = 32
+NONCE: Final = bytes(12)
+"""Each session key encrypts one value only, so a zero nonce is safe (as upstream)."""
+EXPIRY_WARNING: Final = timedelta(days=30)
+ANNOTATION_PREFIX: Final = "sealedsecrets.bitnami.com"
+SEALED_HEADER: Final = (
+    "# Sealed by 'pocketid-k8s seal': safe to commit; only the cluster's sealed-secrets\n"
+    "# controller can decrypt it. Never replace it without reading docs/runbook.md.\n"
+)
+ROTATION_NOTE: Final = (
+    "Rotation replaces the key Pocket-ID encrypts its signing keys (and SCIM tokens) with; "
+    "an installation that has data cannot read them with the new key. Before Argo CD syncs "
+    "this file, re-encrypt the data while the old key is still in place: "
+    "kubectl -n {namespace} exec deploy/{name} -- /app/pocket-id encryption-key-rotate "
+    "--new-key <the new key> --yes (then let the sync restart the pod). On an empty volume "
+    "nothing else is needed. Backups taken before the rotation still need the old key: "
+    "keep it."
+)
+
+
+class Scope(StrEnum):
+    """Where the sealed value may be decrypted: the wire names kubeseal uses."""
+
+    STRICT = "strict"
+    NAMESPACE_WIDE = "namespace-wide"
+    CLUSTER_WIDE = "cluster-wide"
+
+
+class CertificateError(PocketIdK8sError):
+    """The controller's certificate is missing, unreadable or unfit for sealing."""
+
+
+class KeyFileError(PocketIdK8sError):
+    """The key given with --from-file is missing, unreadable or too short."""
+
+
+def encryption_label(namespace: str, name: str, scope: Scope) -> bytes:
+    """The OAEP label that binds a sealed value to its place (EncryptionLabel upstream)."""
+    if scope is Scope.CLUSTER_WIDE:
+        return b""
+    if scope is Scope.NAMESPACE_WIDE:
+        return namespace.encode()
+    return f"{namespace}/{name}".encode()
+
+
+def hybrid_encrypt(public_key: rsa.RSAPublicKey, plaintext: bytes, label: bytes) -> bytes:
+    """sealed-secrets' HybridEncrypt: RSA-OAEP-wrapped session key + AES-256-GCM."""
+    session_key = secrets.token_bytes(SESSION_KEY_BYTES)
+    wrapped = public_key.encrypt(
+        session_key,
+        padding.OAEP(
+            mgf=padding.MGF1(algorithm=hashes.SHA256()),
+            algorithm=hashes.SHA256(),
+            label=label or None,
+        ),
+    )
+    sealed = AESGCM(session_key).encrypt(NONCE, plaintext, None)
+    return struct.pack(">H", len(wrapped)) + wrapped + sealed
+
+
+@dataclass(frozen=True)
+class ControllerCertificate:
+    """The sealed-secrets controller's public certificate, checked for sealing."""
+
+    public_key: rsa.RSAPublicKey
+    not_after: datetime
+    fingerprint: str
+    """SHA256:<base64>, as sealed-secrets names its keys (an SSH public-key fingerprint)."""
+    warnings: tuple[str, ...] = ()
+
+
+def load_certificate(path: Path, now: datetime | None = None) -> ControllerCertificate:
+    """Read and check the PEM that ``kubeseal --fetch-cert`` prints."""
+    fetch = (
+        "fix: fetch it with 'kubeseal --fetch-cert --controller-name sealed-secrets "
+        "--controller-namespace kube-system > sealed-secrets.pem'"
+    )
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CertificateError(f"{path}: no such file; {fetch}") from None
+    except IsADirectoryError:
+        raise CertificateError(f"{path}: is a folder, not a certificate file; {fetch}") from None
+    except OSError as exc:
+        raise CertificateError(f"{path}: cannot be read ({exc.strerror}); {fetch}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise CertificateError(
+            f"{path}: not a PEM certificate (no '-----BEGIN CERTIFICATE-----' line); {fetch}"
+        )
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise CertificateError(f"{path}: the PEM certificate cannot be parsed; {fetch}") from None
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        kind = (
+            "an elliptic-curve (EC)" if isinstance(key, ec.EllipticCurvePublicKey) else "a non-RSA"
+        )
+        raise CertificateError(
+            f"{path}: holds {kind} key, but sealed-secrets seals with RSA-OAEP; fix: use "
+            "the sealed-secrets controller's own certificate"
+        )
+    if key.key_size < MIN_RSA_BITS:
+        raise CertificateError(
+            f"{path}: its RSA key has {key.key_size} bits, too weak to protect the key "
+            f"(at least {MIN_RSA_BITS}); fix: use the sealed-secrets controller's own "
+            "certificate (its keys have 4096 bits)"
+        )
+    now = now or datetime.now(UTC)
+    not_after = cert.not_valid_after_utc
+    if not_after <= now:
+        raise CertificateError(
+            f"{path}: expired on {not_after:%Y-%m-%d}; the controller has renewed its key "
+            f"since; {fetch}"
+        )
+    warnings = []
+    if not_after - now < EXPIRY_WARNING:
+        warnings.append(
+            f"{path}: expires on {not_after:%Y-%m-%d}; sealing still works (the controller "
+            "keeps old keys to decrypt), but fetch the renewed certificate soon"
+        )
+    return ControllerCertificate(key, not_after, _fingerprint(key), tuple(warnings))
+
+
+def _fingerprint(key: rsa.RSAPublicKey) -> str:
+    openssh = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    blob = base64.b64decode(openssh.split()[1])
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
+
+
+def generate_key() -> bytes:
+    """32 random bytes as URL-safe base64 without padding or newline (43 ASCII bytes)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=")
+
+
+def read_key(data: bytes, source: str) -> tuple[bytes, list[str]]:
+    """Check a key read from a file; strip exactly one trailing newline, with a warning."""
+    warnings = []
+    if data.endswith(b"\n"):
+        data = data[:-1]
+        warnings.append(
+            f"{source}: one trailing newline was removed from the key (Pocket-ID would take "
+            "it as part of the key); if your running installation was given the key with "
+            "that newline, seal the file unchanged another way"
+        )
+    if len(data) < MIN_KEY_BYTES:
+        raise KeyFileError(
+            f"{source}: the key has {len(data)} bytes, but Pocket-ID needs at least "
+            f"{MIN_KEY_BYTES}; fix: use the key your installation runs with, or omit "
+            "--from-file to generate a new one"
+        )
+    return data, warnings
+
+
+def sealed_secret(
+    config: Config, public_key: rsa.RSAPublicKey, key: bytes, scope: Scope = Scope.STRICT
+) -> Manifest:
+    """The SealedSecret holding ``key`` under ``[secret] key``, for the given scope."""
+    name, namespace = config.secret.name, config.site.namespace
+    label = encryption_label(namespace, name, scope)
+    annotations = {}
+    if scope is not Scope.STRICT:
+        annotations[f"{ANNOTATION_PREFIX}/{scope.value}"] = "true"
+    encrypted = base64.b64encode(hybrid_encrypt(public_key, key, label)).decode()
+    template_meta: Manifest = {
+        "name": name,
+        "namespace": namespace,
+        "labels": common_labels(config, "server"),
+    }
+    if annotations:
+        template_meta["annotations"] = dict(annotations)
+    return {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": metadata(config, name, component="server", annotations=annotations or None),
+        "spec": {
+            "encryptedData": {config.secret.key: encrypted},
+            "template": {"metadata": template_meta, "type": "Opaque"},
+        },
+    }
