@@ -116,6 +116,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     seal.set_defaults(handler=_seal)
 
+    argocd = commands.add_parser(
+        "argocd", help="edit Argo CD files", description="Edit Argo CD files, keeping their layout."
+    )
+    argocd_commands = argocd.add_subparsers(dest="argocd_command", required=True, metavar="VERB")
+    allow = argocd_commands.add_parser(
+        "allow-namespace",
+        help="admit the bundle's namespaces into an existing AppProject file",
+        description="Add the bundle's namespaces to the AppProject's destinations (and the "
+        "Namespace kind to its clusterResourceWhitelist), keeping comments, order, quoting and "
+        "indentation. Idempotent: an entry or glob that already admits a namespace is enough.",
+    )
+    allow.add_argument("project_file", metavar="PROJECT_FILE", type=Path)
+    allow.add_argument(
+        "--namespace",
+        metavar="NS",
+        action="append",
+        help="a namespace to admit; repeatable (default: the bundle's namespaces: [site] "
+        "namespace, and [backup] longhorn_namespace when it renders RecurringJobs)",
+    )
+    cluster = allow.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--server", metavar="URL", help="the cluster's API URL (default: [argocd] server)"
+    )
+    cluster.add_argument("--name", metavar="CLUSTER", help="the cluster by its Argo CD name")
+    _config_option(allow)
+    allow.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 with the diff when a change is needed",
+    )
+    allow.set_defaults(handler=_allow_namespace)
+
     init = commands.add_parser(
         "init",
         help="write a commented starter config",
@@ -270,6 +302,65 @@ def _read_key_source(name: str) -> tuple[bytes, str]:
         raise KeyFileError(
             f"{name}: cannot be read ({exc.strerror}); fix: check the file and its permissions"
         ) from None
+
+
+def _allow_namespace(args: argparse.Namespace) -> int:
+    import difflib
+
+    from pocketid_k8s.argocd import ProjectFileError, admit
+    from pocketid_k8s.atomic import write_text
+    from pocketid_k8s.config import BackupMode, load_config
+    from pocketid_k8s.render import render
+
+    config = load_config(_config_path(args.config))
+    namespaces: list[str] = args.namespace or [config.site.namespace]
+    if not args.namespace and config.backup.mode is BackupMode.RECURRING_JOB:
+        namespaces.append(config.backup.longhorn_namespace)
+    kinds = {
+        (str(obj["apiVersion"]).rpartition("/")[0], str(obj["kind"]))
+        for _, obj in render(config)
+        if "namespace" in obj["metadata"]
+    }
+    path: Path = args.project_file
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ProjectFileError(
+            f"{path}: no such file; fix: name the AppProject file, e.g. "
+            "k8s-manifests/argocd/projects/utilities.yaml"
+        ) from None
+    except UnicodeDecodeError:
+        raise ProjectFileError(
+            f"{path}: not UTF-8 text; fix: name the AppProject's YAML file"
+        ) from None
+    except OSError as exc:
+        raise ProjectFileError(
+            f"{path}: cannot be read ({exc.strerror}); fix: check the path"
+        ) from None
+    server = None if args.name else (args.server or config.argocd.server)
+    result = admit(
+        text, str(path), namespaces, server=server, name=args.name, namespaced_kinds=kinds
+    )
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
+    for present in result.present:  # on stderr with --check, where stdout is the diff
+        print(f"{path}: already admits {present}", file=sys.stderr if args.check else sys.stdout)
+    if not result.changed:
+        return int(ExitCode.OK)
+    if args.check:
+        diff = difflib.unified_diff(
+            text.splitlines(keepends=True),
+            result.text.splitlines(keepends=True),
+            f"a/{path}" if not path.is_absolute() else str(path),
+            f"b/{path}" if not path.is_absolute() else str(path),
+        )
+        sys.stdout.write("".join(diff))
+        _err(f"{path} needs: {'; '.join(result.added)}; fix: run without --check")
+        return int(ExitCode.FAILED)
+    write_text(path, result.text)
+    for added in result.added:
+        print(f"{path}: added {added}")
+    return int(ExitCode.OK)
 
 
 def _init(args: argparse.Namespace) -> int:

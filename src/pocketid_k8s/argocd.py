@@ -1,0 +1,291 @@
+"""Admit namespaces into an existing Argo CD AppProject without disturbing the file.
+
+A round-trip edit with ruamel.yaml: comments, key order, quoting and the
+file's own indentation survive; the only change is each missing destination,
+appended after the existing ones (and the cluster-scoped ``Namespace`` kind in
+``clusterResourceWhitelist``, since the bundle ships its own Namespace).
+
+The file's style is read from its text, and the untouched file must come back
+byte for byte from ruamel before anything is changed; a file that would not
+(mixed indentation styles) is refused with the lines to add by hand, rather
+than reformatted.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from itertools import pairwise
+from typing import Any, Final
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from pocketid_k8s.errors import PocketIdK8sError
+
+__all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit"]
+
+IN_CLUSTER: Final = "https://kubernetes.default.svc"
+IN_CLUSTER_NAME: Final = "in-cluster"
+"""Argo CD's name for the cluster it runs in."""
+NAMESPACE_KIND: Final = ("", "Namespace")
+
+_KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
+_DASH = re.compile(r"^-( +)")
+
+
+class ProjectFileError(PocketIdK8sError):
+    """The project file is missing, not YAML, not one AppProject, or cannot be edited safely."""
+
+
+@dataclass
+class Admission:
+    """The outcome of :func:`admit`."""
+
+    text: str
+    added: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added)
+
+
+def admit(
+    text: str,
+    source: str,
+    namespaces: Sequence[str],
+    *,
+    server: str | None = IN_CLUSTER,
+    name: str | None = None,
+    namespaced_kinds: Iterable[tuple[str, str]] = (),
+) -> Admission:
+    """Return ``text`` with ``namespaces`` admitted on the cluster ``server`` (or ``name``)."""
+    yaml = _yaml(text)
+    project = _load_project(yaml, text, source)
+    spec = project.get("spec")
+    if not isinstance(spec, CommentedMap):
+        raise ProjectFileError(
+            f"{source}: 'spec' is not a mapping; fix: give the AppProject a spec with destinations"
+        )
+    result = Admission(text)
+    destinations = _sequence(spec, "destinations", source)
+    new_destinations: list[CommentedMap] = []
+    cluster = f"server {server}" if server else f"cluster {name}"
+    for namespace in namespaces:
+        match = _find_destination(destinations, namespace, server, name, source)
+        if match is not None:
+            result.present.append(f"namespace {namespace} on {cluster} (by {match})")
+            continue
+        entry = _new_destination(destinations, namespace, server, name)
+        destinations.append(entry)
+        new_destinations.append(entry)
+        result.added.append(f"destination namespace {namespace} on {cluster}")
+    whitelist = _sequence(spec, "clusterResourceWhitelist", source)
+    new_kinds: list[CommentedMap] = []
+    if _find_kind(whitelist, NAMESPACE_KIND) is None:
+        entry = CommentedMap([("group", NAMESPACE_KIND[0]), ("kind", NAMESPACE_KIND[1])])
+        whitelist.append(entry)
+        new_kinds.append(entry)
+        result.added.append("cluster resource Namespace (the bundle creates its namespace)")
+    else:
+        result.present.append("cluster resource Namespace")
+    result.warnings += _kind_warnings(spec, namespaced_kinds, source)
+    if not result.changed:
+        return result
+    if _dump(yaml, _load_project(yaml, text, source)) != text:
+        raise ProjectFileError(
+            f"{source}: mixes indentation or quoting styles that ruamel.yaml cannot keep, so it "
+            "was left unchanged; fix: add these lines to it by hand:\n"
+            + _snippet(new_destinations, new_kinds)
+        )
+    for key, sequence in (("destinations", destinations), ("clusterResourceWhitelist", whitelist)):
+        if sequence and spec.get(key) is not sequence:
+            spec[key] = sequence
+    result.text = _dump(yaml, project)
+    return result
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _yaml(text: str) -> YAML:
+    mapping, sequence, offset = _detect_indent(text)
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=mapping, sequence=max(sequence, offset + 2), offset=offset)
+    return yaml
+
+
+def _detect_indent(text: str) -> tuple[int, int, int]:
+    """(mapping indent, sequence indent, dash offset) as the file itself uses them."""
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    mapping = sequence = offset = None
+    for parent, child in pairwise(lines):
+        key = _KEY_LINE.match(parent)
+        if not key:
+            continue
+        depth = len(key.group(1))
+        child_depth = len(child) - len(child.lstrip(" "))
+        rest = child.lstrip(" ")
+        dash = _DASH.match(rest)
+        if dash and offset is None:
+            offset = child_depth - depth
+            sequence = offset + 1 + len(dash.group(1))
+        elif not rest.startswith("-") and child_depth > depth and mapping is None:
+            mapping = child_depth - depth
+    return mapping or 2, sequence or 2, offset or 0
+
+
+def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
+    try:
+        documents = [doc for doc in yaml.load_all(text) if doc is not None]
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ProjectFileError(
+            f"{source}: not valid YAML ({exc.problem}{where}); fix: correct the file, then "
+            "run the command again"
+        ) from None
+    except YAMLError as exc:
+        raise ProjectFileError(f"{source}: not valid YAML ({exc}); fix: correct it") from None
+    if len(documents) != 1:
+        raise ProjectFileError(
+            f"{source}: holds {len(documents)} YAML documents, but an AppProject file holds "
+            "one; fix: keep one AppProject per file and name that file"
+        )
+    project = documents[0]
+    if (
+        not isinstance(project, CommentedMap)
+        or project.get("kind") != "AppProject"
+        or not str(project.get("apiVersion", "")).startswith("argoproj.io/")
+    ):
+        kind = project.get("kind") if isinstance(project, CommentedMap) else type(project).__name__
+        raise ProjectFileError(
+            f"{source}: is not an Argo CD AppProject (found {kind!r}); fix: name the file of "
+            "the project, e.g. k8s-manifests/argocd/projects/utilities.yaml"
+        )
+    return project
+
+
+def _sequence(spec: CommentedMap, key: str, source: str) -> CommentedSeq:
+    """The list at ``spec[key]``: empty flow lists become block lists, a missing one new."""
+    value = spec.get(key)
+    if value is None:
+        return CommentedSeq()
+    if not isinstance(value, CommentedSeq):
+        raise ProjectFileError(
+            f"{source}: spec.{key} is a {type(value).__name__}, not a list; fix: make it a "
+            "list of entries"
+        )
+    if not value:
+        value.fa.set_block_style()
+    return value
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+def _find_destination(
+    destinations: CommentedSeq, namespace: str, server: str | None, name: str | None, source: str
+) -> str | None:
+    """How an existing entry already admits ``namespace`` on this cluster, or None."""
+    for entry in destinations:
+        if not isinstance(entry, dict):
+            continue
+        pattern = str(entry.get("namespace", ""))
+        if not _cluster_matches(entry, server, name):
+            continue
+        if pattern.startswith("!") and fnmatchcase(namespace, pattern[1:]):
+            raise ProjectFileError(
+                f"{source}: the destination {pattern!r} denies namespace {namespace}; fix: "
+                "remove or narrow that deny entry by hand if the namespace should be allowed"
+            )
+        if fnmatchcase(namespace, pattern):
+            return "exact entry" if pattern == namespace else f"pattern {pattern!r}"
+    return None
+
+
+def _cluster_matches(entry: dict[str, Any], server: str | None, name: str | None) -> bool:
+    entry_server, entry_name = entry.get("server"), entry.get("name")
+    if server is not None:
+        if entry_server is not None:
+            return fnmatchcase(server, str(entry_server))
+        return (
+            server == IN_CLUSTER
+            and entry_name is not None
+            and fnmatchcase(IN_CLUSTER_NAME, str(entry_name))
+        )
+    if name is not None and entry_name is not None:
+        return fnmatchcase(name, str(entry_name))
+    return False
+
+
+def _find_kind(entries: CommentedSeq, wanted: tuple[str, str]) -> dict[str, Any] | None:
+    for entry in entries:
+        if (
+            isinstance(entry, dict)
+            and fnmatchcase(wanted[0], str(entry.get("group", "")))
+            and fnmatchcase(wanted[1], str(entry.get("kind", "")))
+        ):
+            return entry
+    return None
+
+
+def _kind_warnings(spec: CommentedMap, kinds: Iterable[tuple[str, str]], source: str) -> list[str]:
+    warnings = []
+    allowed, denied = spec.get("namespaceResourceWhitelist"), spec.get("namespaceResourceBlacklist")
+    for group, kind in sorted(set(kinds)):
+        label = f"{kind} ({group or 'core'})"
+        if isinstance(allowed, CommentedSeq) and _find_kind(allowed, (group, kind)) is None:
+            warnings.append(
+                f"{source}: namespaceResourceWhitelist does not admit {label}, so Argo CD will "
+                "refuse to sync it; add it there"
+            )
+        if isinstance(denied, CommentedSeq) and _find_kind(denied, (group, kind)) is not None:
+            warnings.append(
+                f"{source}: namespaceResourceBlacklist denies {label}, so Argo CD will refuse "
+                "to sync it"
+            )
+    return warnings
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _new_destination(
+    destinations: CommentedSeq, namespace: str, server: str | None, name: str | None
+) -> CommentedMap:
+    """A new entry, its keys in the order the file's last entry uses."""
+    values = {"namespace": namespace, **({"server": server} if server else {"name": name})}
+    order = ["namespace", "server", "name"]
+    last = destinations[-1] if destinations else None
+    if isinstance(last, dict):
+        seen = [key for key in last if key in values]
+        order = seen + [key for key in order if key not in seen]
+    return CommentedMap([(key, values[key]) for key in order if key in values])
+
+
+def _dump(yaml: YAML, project: CommentedMap) -> str:
+    out = io.StringIO()
+    yaml.dump(project, out)
+    return out.getvalue()
+
+
+def _snippet(destinations: list[CommentedMap], kinds: list[CommentedMap]) -> str:
+    spec: dict[str, Any] = {}
+    if destinations:
+        spec["destinations"] = destinations
+    if kinds:
+        spec["clusterResourceWhitelist"] = kinds
+    out = io.StringIO()
+    YAML(typ="rt").dump({"spec": spec}, out)
+    return out.getvalue()
