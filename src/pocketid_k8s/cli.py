@@ -72,6 +72,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.set_defaults(handler=_render)
 
+    check = commands.add_parser(
+        "check",
+        help="lint Pocket-ID manifests: runtime contract, schemas, policy, references",
+        description="Check Kubernetes manifests that run Pocket-ID (ours, a Helm chart's "
+        "output, anyone's) against Pocket-ID's runtime contract, the Kubernetes and CRD "
+        "schemas, security policy and cross-references.",
+        epilog="Exit codes: 0 no error-level finding, 1 error-level findings, 2 unreadable "
+        "input or usage error.",
+    )
+    check.add_argument(
+        "paths", metavar="PATH", nargs="+", help="a file, a folder (recursive), or - for stdin"
+    )
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument(
+        "--schema-location",
+        metavar="DIR|URL",
+        help="CRD schemas in the CRDs-catalog layout ({group}/{kind}_{version}.json): a folder, "
+        "a base URL, or a URL template with {group}, {kind} and {version}",
+    )
+    check.add_argument(
+        "--kube-version", metavar="V", default="1.32", help="Kubernetes version (default 1.32)"
+    )
+    check.set_defaults(handler=_check)
+
     seal = commands.add_parser(
         "seal",
         help="seal the encryption key for the sealed-secrets controller, offline",
@@ -216,6 +240,25 @@ def _render(args: argparse.Namespace) -> int:
             "seal one before the first sync (docs/runbook.md)"
         )
     return int(ExitCode.OK)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from importlib.metadata import version
+
+    from pocketid_k8s.check import report as output
+    from pocketid_k8s.check import run_check
+
+    report = run_check(
+        args.paths, kube_version=args.kube_version, schema_location=args.schema_location
+    )
+    if args.format == "json":
+        sys.stdout.write(output.to_json(report))
+    elif args.format == "sarif":
+        sys.stdout.write(output.sarif(report, version("pocketid-k8s")))
+    else:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write(output.text(report, colour))
+    return int(report.exit_code)
 
 
 def _seal(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from pocketid_k8s.errors import SealedKeyError
-from pocketid_k8s.render import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
+from pocketid_k8s.markers import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 
 __all__ = ["SealedFile", "State", "inspect_sealed_file"]
 

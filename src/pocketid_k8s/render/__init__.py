@@ -11,16 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pocketid_k8s.config import BackupMode, Config, KeyDelivery, Strategy
+from pocketid_k8s.markers import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 from pocketid_k8s.render._meta import Manifest
 from pocketid_k8s.render.argocd import application
 from pocketid_k8s.render.ingress import internal_ingress, public_ingress, redirect_middleware
 from pocketid_k8s.render.namespace import namespace
 from pocketid_k8s.render.network import network_policy, service
-from pocketid_k8s.render.secret import (
-    PLACEHOLDER_ANNOTATION,
-    PLACEHOLDER_VALUE,
-    sealed_secret_placeholder,
-)
+from pocketid_k8s.render.secret import sealed_secret_placeholder
 from pocketid_k8s.render.settings import config_map
 from pocketid_k8s.render.storage import backup_job, persistent_volume_claim, snapshot_job
 from pocketid_k8s.render.tls import internal_certificate, public_certificate

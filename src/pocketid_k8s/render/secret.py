@@ -7,13 +7,9 @@ missing, empty or made-up key. It carries no secret of any kind.
 
 from __future__ import annotations
 
-from typing import Final
-
 from pocketid_k8s.config import Config
+from pocketid_k8s.markers import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 from pocketid_k8s.render._meta import Manifest, common_labels, metadata
-
-PLACEHOLDER_ANNOTATION: Final = "pocketid-k8s/placeholder"
-PLACEHOLDER_VALUE: Final = "NOT-SEALED-run-pocketid-k8s-seal"
 
 
 def sealed_secret_placeholder(config: Config) -> Manifest:

@@ -1,0 +1,89 @@
+"""``pocketid-k8s check``: lint Pocket-ID manifests against the real runtime contract,
+Kubernetes and CRD schemas, security policy and cross-references.
+
+It reads files (never the renderer): ours, a Helm chart's output, anyone's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from pocketid_k8s.check import pocketid, policy, refs
+from pocketid_k8s.check.context import Context
+from pocketid_k8s.check.loader import load
+from pocketid_k8s.check.model import Finding, Severity
+from pocketid_k8s.check.rules import RULES
+from pocketid_k8s.check.schema import SchemaChecker, SchemaError
+from pocketid_k8s.errors import ExitCode, PocketIdK8sError
+
+__all__ = ["RULES", "CheckError", "Finding", "Report", "Severity", "run_check"]
+
+DEFAULT_KUBE_VERSION = "1.32"
+
+
+class CheckError(PocketIdK8sError):
+    """The check cannot run: a bad --kube-version or an unusable --schema-location."""
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    files: int
+    objects: int
+    unreadable: bool
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.unreadable:
+            return ExitCode.USAGE
+        if any(f.severity is Severity.ERROR for f in self.findings):
+            return ExitCode.FAILED
+        return ExitCode.OK
+
+    def count(self, severity: Severity) -> int:
+        return sum(f.severity is severity for f in self.findings)
+
+
+def run_check(
+    paths: Sequence[str],
+    *,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    schema_location: str | None = None,
+    stdin: BinaryIO | None = None,
+) -> Report:
+    """Check every manifest under ``paths``."""
+    try:
+        schema = SchemaChecker(kube_version, schema_location)
+    except SchemaError as exc:
+        raise CheckError(str(exc)) from None
+    loaded = load(paths, stdin)
+    ctx = Context(loaded.resources)
+    findings = list(loaded.findings)
+    if loaded.resources and not ctx.pocket_ids:
+        first = loaded.resources[0]
+        findings.append(
+            Finding(
+                "input/no-pocket-id",
+                RULES["input/no-pocket-id"].severity,
+                "",
+                "",
+                "",
+                first.file,
+                None,
+                "",
+                "no container runs the image pocket-id/pocket-id, so only the general "
+                "rules were checked",
+                "include the Deployment's file",
+            )
+        )
+    try:
+        for resource in loaded.resources:
+            findings += schema.check(resource)
+    except SchemaError as exc:
+        raise CheckError(str(exc)) from None
+    for family in (pocketid, policy, refs):
+        findings += family.check(ctx)
+    findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
+    return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable)

@@ -1,0 +1,299 @@
+"""What the rules look at: the resource set, its Pocket-ID workloads, and their environment.
+
+The environment is resolved as the kubelet would: ``envFrom`` sources in order,
+then ``env`` entries, later ones winning; keys that are not valid variable
+names are kept apart, because older kubelets skip them and newer ones pass
+them under a name the program never reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Final
+
+from pocketid_k8s.check.model import Path, Resource, get
+
+POD_SPEC_PATHS: Final[dict[str, Path]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+IMAGE: Final = re.compile(
+    r"(?:^|/)pocket-id/pocket-id(?::(?P<tag>[\w.-]+))?(?:@(?P<digest>sha256:\w+))?$"
+)
+VERSION: Final = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_HOLDERS: Final = ("Secret", "SealedSecret")
+
+
+@dataclass(frozen=True)
+class EnvValue:
+    """One environment variable: its literal value when known, and where it comes from."""
+
+    value: str | None
+    source: str
+    path: Path
+    literal: bool = False
+    from_secret: bool = False
+
+
+@dataclass
+class Environment:
+    values: dict[str, EnvValue] = field(default_factory=dict)
+    invalid_keys: list[tuple[str, str, Path]] = field(default_factory=list)
+    """(key, source, path) of envFrom keys that are not valid variable names."""
+    unknown_sources: list[str] = field(default_factory=list)
+    """envFrom sources not in the checked set: their keys are unknown."""
+
+    def literal(self, name: str) -> str | None:
+        value = self.values.get(name)
+        return value.value if value is not None else None
+
+
+@dataclass
+class Workload:
+    """A pod-bearing resource and one of its containers."""
+
+    resource: Resource
+    pod_path: Path
+    index: int
+    init: bool = False
+
+    @property
+    def pod(self) -> dict[str, Any]:
+        value = get(self.resource.doc, *self.pod_path)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def container_path(self) -> Path:
+        return (*self.pod_path, "initContainers" if self.init else "containers", self.index)
+
+    @property
+    def container(self) -> dict[str, Any]:
+        value = get(self.resource.doc, *self.container_path)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        if self.resource.kind == "Pod":
+            return self.resource.metadata.get("labels") or {}
+        template = get(self.resource.doc, *self.pod_path[:-1], "metadata", "labels")
+        return template if isinstance(template, dict) else {}
+
+    @property
+    def image(self) -> str:
+        return str(self.container.get("image") or "")
+
+    @property
+    def version(self) -> tuple[int, int, int] | None:
+        match = IMAGE.search(self.image)
+        tag = match["tag"] if match else None
+        version = VERSION.match(tag or "")
+        if not version:
+            return None
+        return int(version[1]), int(version[2]), int(version[3] or 0)
+
+    @property
+    def mounts(self) -> dict[str, tuple[str, int]]:
+        """mountPath -> (volume name, index in volumeMounts)."""
+        found = {}
+        for i, mount in enumerate(self.container.get("volumeMounts") or []):
+            if isinstance(mount, dict) and mount.get("mountPath"):
+                found[str(mount["mountPath"]).rstrip("/") or "/"] = (str(mount.get("name")), i)
+        return found
+
+    def volume(self, name: str) -> dict[str, Any] | None:
+        for volume in self.pod.get("volumes") or []:
+            if isinstance(volume, dict) and volume.get("name") == name:
+                return volume
+        for template in get(self.resource.doc, "spec", "volumeClaimTemplates") or []:
+            if get(template, "metadata", "name") == name:
+                return {"name": name, "persistentVolumeClaim": {"claimName": name}}
+        return None
+
+
+def is_pocket_id(image: str) -> bool:
+    return IMAGE.search(image) is not None
+
+
+class Context:
+    """The resource set, indexed for the rules."""
+
+    def __init__(self, resources: list[Resource]) -> None:
+        self.resources = resources
+        self._by_kind: dict[str, list[Resource]] = defaultdict(list)
+        for resource in resources:
+            self._by_kind[resource.kind].append(resource)
+
+    def of_kind(self, *kinds: str) -> list[Resource]:
+        return [r for kind in kinds for r in self._by_kind.get(kind, [])]
+
+    def find(self, kinds: tuple[str, ...], name: str, namespace: str) -> Resource | None:
+        """The object of one of ``kinds`` called ``name`` in ``namespace`` (or unset)."""
+        for resource in self.of_kind(*kinds):
+            if resource.name == name and (
+                not namespace or not resource.namespace or resource.namespace == namespace
+            ):
+                return resource
+        return None
+
+    def find_secret(self, name: str, namespace: str) -> Resource | None:
+        """A Secret, a SealedSecret that makes it, or a Certificate that writes it."""
+        found = self.find(SECRET_HOLDERS, name, namespace)
+        if found is not None:
+            return found
+        for cert in self.of_kind("Certificate"):
+            if get(cert.doc, "spec", "secretName") == name and (
+                not namespace or not cert.namespace or cert.namespace == namespace
+            ):
+                return cert
+        return None
+
+    @cached_property
+    def workloads(self) -> list[Workload]:
+        """Every container of every pod-bearing resource."""
+        found = []
+        for kind, pod_path in POD_SPEC_PATHS.items():
+            for resource in self.of_kind(kind):
+                pod = get(resource.doc, *pod_path)
+                if not isinstance(pod, dict):
+                    continue
+                for init, key in ((False, "containers"), (True, "initContainers")):
+                    for i, container in enumerate(pod.get(key) or []):
+                        if isinstance(container, dict):
+                            found.append(Workload(resource, pod_path, i, init))
+        return found
+
+    @cached_property
+    def pocket_ids(self) -> list[Workload]:
+        return [w for w in self.workloads if not w.init and is_pocket_id(w.image)]
+
+    def keys_of(self, holder: Resource) -> dict[str, str | None]:
+        """Keys of a ConfigMap, Secret or SealedSecret; values only where they are plain."""
+        if holder.kind == "ConfigMap":
+            data = holder.doc.get("data") or {}
+            return {str(k): None if v is None else str(v) for k, v in data.items()}
+        if holder.kind == "Secret":
+            keys = {**(holder.doc.get("data") or {}), **(holder.doc.get("stringData") or {})}
+            return dict.fromkeys(map(str, keys))
+        if holder.kind == "SealedSecret":
+            return dict.fromkeys(map(str, get(holder.doc, "spec", "encryptedData") or {}))
+        return {}
+
+    def environment(self, workload: Workload) -> Environment:
+        env = Environment()
+        namespace = workload.resource.namespace
+        base = workload.container_path
+        for i, source in enumerate(workload.container.get("envFrom") or []):
+            if not isinstance(source, dict):
+                continue
+            prefix = str(source.get("prefix") or "")
+            for ref_key, kinds, secret in (
+                ("configMapRef", ("ConfigMap",), False),
+                ("secretRef", SECRET_HOLDERS, True),
+            ):
+                ref = source.get(ref_key)
+                if not isinstance(ref, dict):
+                    continue
+                name = str(ref.get("name") or "")
+                label = f"envFrom {ref_key} {name}"
+                holder = self.find(kinds, name, namespace)
+                if holder is None:
+                    env.unknown_sources.append(label)
+                    continue
+                for key, value in self.keys_of(holder).items():
+                    variable = prefix + key
+                    path = (*base, "envFrom", i)
+                    if not ENV_NAME.match(variable):
+                        env.invalid_keys.append((variable, label, path))
+                        continue
+                    env.values[variable] = EnvValue(
+                        None if secret else value, label, path, literal=False, from_secret=secret
+                    )
+        for i, entry in enumerate(workload.container.get("env") or []):
+            if not isinstance(entry, dict) or not entry.get("name"):
+                continue
+            name = str(entry["name"])
+            path = (*base, "env", i)
+            if "value" in entry or "valueFrom" not in entry:
+                value = entry.get("value")
+                env.values[name] = EnvValue(
+                    "" if value is None else str(value), "env", path, literal=True
+                )
+                continue
+            value_from = entry.get("valueFrom") or {}
+            if isinstance(get(value_from, "secretKeyRef"), dict):
+                env.values[name] = EnvValue(None, "secretKeyRef", path, from_secret=True)
+            elif isinstance(get(value_from, "configMapKeyRef"), dict):
+                ref = value_from["configMapKeyRef"]
+                holder = self.find(("ConfigMap",), str(ref.get("name") or ""), namespace)
+                value = self.keys_of(holder).get(str(ref.get("key"))) if holder else None
+                env.values[name] = EnvValue(value, "configMapKeyRef", path)
+            else:
+                env.values[name] = EnvValue(None, "valueFrom", path)
+        return env
+
+    def services_for(self, workload: Workload) -> list[Resource]:
+        """Services whose selector picks the workload's pods."""
+        labels = workload.labels
+        found = []
+        for service in self.of_kind("Service"):
+            selector = get(service.doc, "spec", "selector")
+            if (
+                isinstance(selector, dict)
+                and selector
+                and _same_namespace(service, workload.resource)
+                and all(labels.get(k) == v for k, v in selector.items())
+            ):
+                found.append(service)
+        return found
+
+    def ingresses_for(self, services: list[Resource]) -> list[Resource]:
+        """Ingresses with a rule or default backend on one of ``services``."""
+        names = {(s.name, s.namespace) for s in services}
+        found = []
+        for ingress in self.of_kind("Ingress"):
+            for _, backend in ingress_backends(ingress):
+                name = get(backend, "service", "name")
+                if any(
+                    name == n and (not ns or not ingress.namespace or ns == ingress.namespace)
+                    for n, ns in names
+                ):
+                    found.append(ingress)
+                    break
+        return found
+
+
+def ingress_backends(ingress: Resource) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, backend) of the default backend and every rule path."""
+    found: list[tuple[Path, dict[str, Any]]] = []
+    default = get(ingress.doc, "spec", "defaultBackend")
+    if isinstance(default, dict):
+        found.append((("spec", "defaultBackend"), default))
+    for r, rule in enumerate(get(ingress.doc, "spec", "rules") or []):
+        for p, item in enumerate(get(rule, "http", "paths") or []):
+            backend = get(item, "backend")
+            if isinstance(backend, dict):
+                found.append((("spec", "rules", r, "http", "paths", p, "backend"), backend))
+    return found
+
+
+def _same_namespace(a: Resource, b: Resource) -> bool:
+    return not a.namespace or not b.namespace or a.namespace == b.namespace
+
+
+def covering_mount(mounts: dict[str, tuple[str, int]], path: str) -> str | None:
+    """The mountPath that holds ``path`` (the longest prefix), or None."""
+    best = None
+    for mount in mounts:
+        inside = path == mount or path.startswith(mount.rstrip("/") + "/") or mount == "/"
+        if inside and (best is None or len(mount) > len(best)):
+            best = mount
+    return best

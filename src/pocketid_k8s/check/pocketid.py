@@ -1,0 +1,498 @@
+"""Rules from the Pocket-ID v2 runtime contract (what the program really needs).
+
+Facts, read from upstream's source at v2.2.0: /healthz is the only health
+endpoint (204 once started; any other path is the web UI's fallback, 200);
+all state lives in /app/data; ENCRYPTION_KEY (>= 16 bytes) or
+ENCRYPTION_KEY_FILE is required; TRUST_PROXY is a boolean in v2.2 and must be
+true behind a proxy; an instance lock allows one process; passkeys are bound
+to APP_URL's host.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from posixpath import dirname, join, normpath
+from typing import Final
+from urllib.parse import urlsplit
+
+from pocketid_k8s.check.context import Context, Environment, Workload, covering_mount
+from pocketid_k8s.check.model import Finding, Resource, Severity, get
+from pocketid_k8s.check.rules import finding
+
+HEALTH: Final = "/healthz"
+WORKDIR: Final = "/app"
+DATA: Final = "/app/data"
+OLD_DATA: Final = "/app/backend/data"
+MIN_KEY: Final = 16
+TRUE_VALUES: Final = ("1", "t", "T", "true", "TRUE", "True")
+"""What Go's strconv.ParseBool reads as true."""
+FIRST_CIDR_VERSION: Final = (2, 3, 0)
+"""TRUST_PROXY took CIDR lists after v2.2 (a parse error up to and including v2.2.x)."""
+REMOVED: Final = {
+    "KEYS_STORAGE": "removed in v2 (the signing keys live in the database)",
+    "KEYS_PATH": "removed in v2 (the signing keys live in the database)",
+    "DB_PROVIDER": "removed in v2 (DB_CONNECTION_STRING decides)",
+    "PUBLIC_APP_URL": "renamed to APP_URL in v1.0",
+    "PUBLIC_UI_CONFIG_DISABLED": "renamed to UI_CONFIG_DISABLED in v1.0",
+    "SQLITE_DB_PATH": "renamed to DB_CONNECTION_STRING in v1.0",
+    "POSTGRES_CONNECTION_STRING": "renamed to DB_CONNECTION_STRING in v1.0",
+    "CADDY_PORT": "renamed to PORT in v1.0",
+    "BACKEND_PORT": "renamed to PORT in v1.0",
+}
+UI_SETTINGS: Final = frozenset(
+    re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
+    for key in [
+        "appName",
+        "sessionDuration",
+        "homePageUrl",
+        "emailsVerified",
+        "accentColor",
+        "disableAnimations",
+        "allowOwnAccountEdit",
+        "allowUserSignups",
+        "signupDefaultUserGroupIDs",
+        "signupDefaultCustomClaims",
+        "requireUserEmail",
+        "smtpHost",
+        "smtpPort",
+        "smtpFrom",
+        "smtpUser",
+        "smtpPassword",
+        "smtpTls",
+        "smtpSkipCertVerify",
+        "emailLoginNotificationEnabled",
+        "emailOneTimeAccessAsUnauthenticatedEnabled",
+        "emailOneTimeAccessAsAdminEnabled",
+        "emailApiKeyExpirationEnabled",
+        "emailVerificationEnabled",
+        "ldapEnabled",
+        "ldapUrl",
+        "ldapBindDn",
+        "ldapBindPassword",
+        "ldapBase",
+        "ldapUserSearchFilter",
+        "ldapUserGroupSearchFilter",
+        "ldapSkipCertVerify",
+        "ldapAttributeUserUniqueIdentifier",
+        "ldapAttributeUserUsername",
+        "ldapAttributeUserEmail",
+        "ldapAttributeUserFirstName",
+        "ldapAttributeUserLastName",
+        "ldapAttributeUserDisplayName",
+        "ldapAttributeUserProfilePicture",
+        "ldapAttributeGroupMember",
+        "ldapAttributeGroupUniqueIdentifier",
+        "ldapAttributeGroupName",
+        "ldapAdminGroupName",
+        "ldapSoftDeleteUsers",
+    ]
+)
+PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for workload in ctx.pocket_ids:
+        env = ctx.environment(workload)
+        yield from _health_probe(workload)
+        yield from _data_path(workload, env)
+        yield from _encryption_key(workload, env)
+        yield from _proxy_and_hosts(ctx, workload, env)
+        yield from _single_instance(workload)
+        yield from _ui_config_env(workload, env)
+        yield from _removed_env(workload, env)
+        yield from _non_root_fsgroup(workload)
+
+
+def _health_probe(w: Workload) -> Iterator[Finding]:
+    rule, res, base = "pocketid/health-probe", w.resource, w.container_path
+    ports = {str(p.get("name")) for p in w.container.get("ports") or [] if isinstance(p, dict)}
+    ports |= {
+        str(p.get("containerPort")) for p in w.container.get("ports") or [] if isinstance(p, dict)
+    }
+    for name in PROBES:
+        probe = w.container.get(name)
+        if not isinstance(probe, dict):
+            continue
+        http = probe.get("httpGet")
+        if isinstance(http, dict):
+            path = str(http.get("path") or "/")
+            if path != HEALTH:
+                yield finding(
+                    res,
+                    rule,
+                    f"{name} GETs {path}, which Pocket-ID does not serve: the web UI's fallback "
+                    "answers 200 with index.html, so the probe passes while testing nothing",
+                    f"use path {HEALTH} (204 once the database is open, migrated and the "
+                    "instance lock held)",
+                    (*base, name, "httpGet", "path"),
+                )
+            if ports and str(http.get("port")) not in ports:
+                yield finding(
+                    res,
+                    rule,
+                    f"{name} targets port {http.get('port')}, which the container does not declare",
+                    "probe the container's http port",
+                    (*base, name, "httpGet", "port"),
+                )
+        elif isinstance(probe.get("exec"), dict):
+            yield finding(
+                res,
+                rule,
+                f"{name} runs a command; 'pocket-id healthcheck' exits 0 on any HTTP "
+                "status, so it fails only when nothing listens",
+                f"use httpGet {HEALTH}",
+                (*base, name),
+                severity=Severity.WARNING,
+            )
+        else:
+            yield finding(
+                res,
+                rule,
+                f"{name} only opens the port, which does not show that start-up finished",
+                f"use httpGet {HEALTH}",
+                (*base, name),
+                severity=Severity.WARNING,
+            )
+    missing = [name for name in PROBES[1:] if not isinstance(w.container.get(name), dict)]
+    if missing:
+        yield finding(
+            res,
+            rule,
+            f"no {' or '.join(missing)}: the kubelet cannot tell a hung or starting "
+            "Pocket-ID from a healthy one",
+            f"add them, with httpGet {HEALTH}",
+            base,
+            severity=Severity.WARNING,
+        )
+
+
+def _sqlite_path(env: Environment) -> str | None:
+    """Where the SQLite database is (absolute), or None for PostgreSQL."""
+    value = env.literal("DB_CONNECTION_STRING")
+    if value is None or value == "":
+        return join(DATA, "pocket-id.db")
+    if value.startswith(("postgres://", "postgresql://")):
+        return None
+    path = value.removeprefix("file:").split("?", 1)[0]
+    return normpath(join(WORKDIR, path))
+
+
+def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
+    rule, res, base = "pocketid/data-path", w.resource, w.container_path
+    mounts = w.mounts
+    if WORKDIR in mounts:
+        yield finding(
+            res,
+            rule,
+            f"a volume is mounted at {WORKDIR}, hiding the program and its scripts",
+            f"mount the data volume at {DATA}",
+            (*base, "volumeMounts", mounts[WORKDIR][1]),
+        )
+        return
+    database = _sqlite_path(env)
+    uploads = env.literal("UPLOAD_PATH") or "data/uploads"
+    checks = [("database", dirname(database))] if database else []
+    if (env.literal("FILE_BACKEND") or "filesystem") == "filesystem":
+        checks.append(("uploads folder", normpath(join(WORKDIR, uploads))))
+    reported: list[str] = []
+    for what, folder in checks:
+        if any(folder == r or folder.startswith(r + "/") for r in reported):
+            continue  # already reported with the folder that holds it
+        reported.append(folder)
+        mount = covering_mount(mounts, folder)
+        volume = w.volume(mounts[mount][0]) if mount else None
+        shown = ", ".join(sorted(mounts)) or "none"
+        if mount is None or volume is None:
+            yield finding(
+                res,
+                rule,
+                f"the {what} ({folder}) is on no volume (mounts: {shown}); it lives in the "
+                "container's writable layer, and every restart loses all users, passkeys and "
+                "signing keys",
+                f"mount the persistent volume at {DATA} (where the image keeps all state)",
+                (*base, "volumeMounts") if mounts else base,
+            )
+        elif not ({"persistentVolumeClaim", "hostPath", "nfs", "csi"} & set(volume)):
+            yield finding(
+                res,
+                rule,
+                f"the {what} ({folder}) is on volume {volume.get('name')!r}, which does not "
+                "outlive the pod; a restart loses all users, passkeys and signing keys",
+                "back it with a PersistentVolumeClaim",
+                (*base, "volumeMounts", mounts[mount][1]),
+            )
+
+
+def _encryption_key(w: Workload, env: Environment) -> Iterator[Finding]:
+    rule, res, base = "pocketid/encryption-key", w.resource, w.container_path
+    key_file = env.values.get("ENCRYPTION_KEY_FILE")
+    key = env.values.get("ENCRYPTION_KEY")
+    if key_file is not None:
+        if key_file.value is not None and covering_mount(w.mounts, key_file.value) is None:
+            yield finding(
+                res,
+                rule,
+                f"ENCRYPTION_KEY_FILE names {key_file.value}, which is on no "
+                "mounted volume, so Pocket-ID cannot read its key and exits",
+                "mount the Secret holding the key there",
+                key_file.path,
+            )
+        return
+    if key is not None:
+        if key.literal and key.value is not None and len(key.value.encode()) < MIN_KEY:
+            yield finding(
+                res,
+                rule,
+                f"ENCRYPTION_KEY has {len(key.value.encode())} bytes; Pocket-ID "
+                f"needs at least {MIN_KEY} and refuses to start",
+                "seal a key of 32 random bytes (pocketid-k8s seal) and reference it",
+                key.path,
+            )
+        return
+    near = [
+        (k, s, p)
+        for k, s, p in env.invalid_keys
+        if k.upper().replace("-", "_").replace(".", "_") == "ENCRYPTION_KEY"
+    ]
+    if near:
+        k, source, path = near[0]
+        yield finding(
+            res,
+            rule,
+            f"the key is provided through {source} under {k!r}, which is not a "
+            "valid variable name: older kubelets skip it and newer ones pass it as "
+            f"{k!r}, so Pocket-ID never sees ENCRYPTION_KEY and refuses to start",
+            "mount the Secret and set ENCRYPTION_KEY_FILE to the file, or map it with "
+            "env ENCRYPTION_KEY valueFrom secretKeyRef",
+            path,
+        )
+    elif env.unknown_sources:
+        yield finding(
+            res,
+            rule,
+            "ENCRYPTION_KEY is not set in the checked manifests; it may come from "
+            f"{', '.join(env.unknown_sources)}, which is not among them",
+            "check those files too",
+            base,
+            severity=Severity.WARNING,
+        )
+    else:
+        yield finding(
+            res,
+            rule,
+            "ENCRYPTION_KEY is not provided by any means; Pocket-ID exits with "
+            "'ENCRYPTION_KEY must be at least 16 bytes long'",
+            "seal a key (pocketid-k8s seal), mount it and set ENCRYPTION_KEY_FILE",
+            base,
+        )
+
+
+def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
+    res, base = w.resource, w.container_path
+    ingresses = ctx.ingresses_for(ctx.services_for(w))
+    app_url = env.values.get("APP_URL")
+    # APP_URL
+    if app_url is None or app_url.value is None:
+        if app_url is None:
+            yield finding(
+                res,
+                "pocketid/app-url",
+                "APP_URL is not set, so the OIDC issuer and the "
+                "passkey domain are http://localhost:1411",
+                "set APP_URL to the public https origin, e.g. https://auth.example.com",
+                base,
+                severity=None if ingresses else Severity.WARNING,
+            )
+        host = None
+    else:
+        url = app_url.value
+        parts = urlsplit(url)
+        host = parts.hostname
+        tls = any(get(i.doc, "spec", "tls") for i in ingresses)
+        problem = None
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            problem = "has a path, which Pocket-ID does not support"
+        elif url.endswith("/"):
+            problem = "ends with '/', so the issuer differs from what clients are given"
+        elif parts.scheme == "http" and tls:
+            problem = "is http while the Ingress serves TLS: passkeys and __Host- cookies fail"
+        elif parts.scheme not in ("http", "https") or not host:
+            problem = "is not an http(s) URL"
+        if problem:
+            yield finding(
+                res,
+                "pocketid/app-url",
+                f"APP_URL {url!r} {problem}",
+                "use just the public origin, e.g. https://auth.example.com",
+                app_url.path,
+            )
+    if not ingresses:
+        return
+    # TRUST_PROXY
+    trust = env.values.get("TRUST_PROXY")
+    value = trust.value if trust is not None else None
+    names = ", ".join(sorted(i.name for i in ingresses))
+    if value is not None and ("/" in value or "," in value):
+        version = w.version
+        if version is None or version < FIRST_CIDR_VERSION:
+            shown = ".".join(map(str, version)) if version else "an unknown version"
+            yield finding(
+                res,
+                "pocketid/trust-proxy",
+                f"TRUST_PROXY {value!r} is a CIDR list, but this "
+                f"image ({shown}) reads a plain boolean and fails to start",
+                "set TRUST_PROXY to true and keep the pod reachable only through the proxy",
+                trust.path if trust else base,
+            )
+    elif trust is None or (value is not None and value not in TRUE_VALUES):
+        yield finding(
+            res,
+            "pocketid/trust-proxy",
+            f"Ingress {names} routes to Pocket-ID but TRUST_PROXY "
+            "is not true: every request seems to come from the proxy, so all users share one "
+            "rate-limit bucket (logins fail with 'too many requests') and audit logs show the "
+            "proxy's address",
+            "set TRUST_PROXY=true, and a NetworkPolicy that admits only the ingress controller",
+            trust.path if trust else base,
+        )
+    # one host
+    if host is None:
+        return
+    for ingress in ingresses:
+        for r, rule in enumerate(get(ingress.doc, "spec", "rules") or []):
+            other = get(rule, "host")
+            if (
+                other
+                and other != host
+                and not _redirects(ctx, ingress, str(app_url and app_url.value))
+            ):
+                yield finding(
+                    ingress,
+                    "pocketid/one-host",
+                    f"host {other} serves Pocket-ID, but passkeys "
+                    f"are bound to APP_URL's host {host}: the page loads there, but passkey "
+                    "login fails and the session cookies are not shared",
+                    f"redirect {other} to {app_url.value if app_url else host} (a Traefik "
+                    "redirectRegex Middleware), or drop the host",
+                    ("spec", "rules", r, "host"),
+                )
+
+
+def _redirects(ctx: Context, ingress: Resource, app_url: str) -> bool:
+    annotations = ingress.annotations
+    for key in (
+        "nginx.ingress.kubernetes.io/permanent-redirect",
+        "nginx.ingress.kubernetes.io/temporal-redirect",
+    ):
+        if str(annotations.get(key, "")).startswith(app_url):
+            return True
+    chain = str(annotations.get("traefik.ingress.kubernetes.io/router.middlewares", ""))
+    for ref in filter(None, (part.strip() for part in chain.split(","))):
+        name = ref.split("@", 1)[0]
+        for middleware in ctx.of_kind("Middleware"):
+            if f"{middleware.namespace or ingress.namespace}-{middleware.name}" == name:
+                replacement = str(get(middleware.doc, "spec", "redirectRegex", "replacement") or "")
+                if replacement.startswith(app_url):
+                    return True
+    return False
+
+
+def _single_instance(w: Workload) -> Iterator[Finding]:
+    rule, res = "pocketid/single-instance", w.resource
+    kind = res.kind
+    replicas = get(res.doc, "spec", "replicas")
+    why = (
+        "Pocket-ID v2 holds an instance lock in its database, so a second process exits "
+        "with 'lock is already held by another process'"
+    )
+    if kind == "DaemonSet":
+        yield finding(
+            res,
+            rule,
+            f"a DaemonSet runs one pod per node; {why}",
+            "use a Deployment with strategy Recreate and one replica",
+            ("kind",),
+        )
+    if isinstance(replicas, int) and replicas > 1:
+        yield finding(
+            res, rule, f"replicas: {replicas}; {why}", "use 1 replica", ("spec", "replicas")
+        )
+    if kind == "Deployment":
+        strategy = get(res.doc, "spec", "strategy", "type") or "RollingUpdate"
+        if strategy != "Recreate":
+            given = "" if get(res.doc, "spec", "strategy", "type") else " (the default)"
+            yield finding(
+                res,
+                rule,
+                f"strategy {strategy}{given}: the surge pod cannot take the instance "
+                "lock (nor a ReadWriteOnce volume on another node), so the rollout never "
+                "finishes",
+                "set spec.strategy.type: Recreate",
+                ("spec", "strategy", "type") if given == "" else ("spec",),
+            )
+
+
+def _ui_config_env(w: Workload, env: Environment) -> Iterator[Finding]:
+    if (env.literal("UI_CONFIG_DISABLED") or "").strip() in TRUE_VALUES:
+        return
+    for name, value in sorted(env.values.items()):
+        setting = name.removesuffix("_FILE")
+        if setting in UI_SETTINGS:
+            yield finding(
+                w.resource,
+                "pocketid/ui-config-env",
+                f"{name} is a UI setting, read from the "
+                "environment only when UI_CONFIG_DISABLED=true; here the database value wins "
+                "and this variable is ignored",
+                "set UI_CONFIG_DISABLED=true (settings then come from the environment only), "
+                "or remove it and use the admin UI",
+                value.path,
+            )
+
+
+def _removed_env(w: Workload, env: Environment) -> Iterator[Finding]:
+    rule = "pocketid/removed-env"
+    for name, value in sorted(env.values.items()):
+        if name in REMOVED:
+            yield finding(
+                w.resource,
+                rule,
+                f"{name} does nothing in Pocket-ID v2: {REMOVED[name]}",
+                "remove it (or use its new name)",
+                value.path,
+            )
+    for mount, (_, index) in sorted(w.mounts.items()):
+        if mount == OLD_DATA or mount.startswith(OLD_DATA + "/"):
+            yield finding(
+                w.resource,
+                rule,
+                f"a volume at {mount}: the data folder moved to {DATA} in "
+                "v1.0, so this volume receives nothing",
+                f"mount it at {DATA}",
+                (*w.container_path, "volumeMounts", index),
+            )
+
+
+def _non_root_fsgroup(w: Workload) -> Iterator[Finding]:
+    pod_ctx = w.pod.get("securityContext") or {}
+    ctx = w.container.get("securityContext") or {}
+    user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
+    non_root = (
+        (isinstance(user, int) and user != 0)
+        or ctx.get("runAsNonRoot")
+        or pod_ctx.get("runAsNonRoot")
+        or "distroless" in w.image
+    )
+    mount = covering_mount(w.mounts, DATA)
+    volume = w.volume(w.mounts[mount][0]) if mount else None
+    if non_root and volume and "persistentVolumeClaim" in volume and pod_ctx.get("fsGroup") is None:
+        yield finding(
+            w.resource,
+            "pocketid/non-root-fsgroup",
+            "the pod runs as non-root but sets no "
+            "fsGroup, so it cannot write the volume (the image's entrypoint chowns /app/data "
+            "only when started as root)",
+            "set securityContext.fsGroup to the group the pod runs as (1000 for the image)",
+            (*w.pod_path, "securityContext"),
+        )

@@ -1,0 +1,105 @@
+"""Output formats: text (grouped by file, coloured on a terminal), json, SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any, Final
+
+from pocketid_k8s.check import Report
+from pocketid_k8s.check.model import Finding, Severity
+from pocketid_k8s.check.rules import RULES
+
+COLOURS: Final = {
+    Severity.ERROR: "\033[31m",
+    Severity.WARNING: "\033[33m",
+    Severity.INFO: "\033[36m",
+}
+RESET: Final = "\033[0m"
+SARIF_LEVELS: Final = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+INFORMATION_URI: Final = "https://github.com/pocket-id/pocket-id"
+
+
+def text(report: Report, colour: bool = False) -> str:
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for item in report.findings:
+        by_file[item.file].append(item)
+    lines = []
+    for file, findings in by_file.items():
+        lines.append(file)
+        for f in findings:
+            level = f.severity.value
+            if colour:
+                level = COLOURS[f.severity] + level + RESET
+            where = f"{f.line}" if f.line else "-"
+            subject = f"{f.kind}/{f.name}: " if f.kind else ""
+            lines.append(f"  {where:>4}  {level}  {f.rule}  {subject}{f.message}")
+            if f.hint:
+                lines.append(f"        fix: {f.hint}")
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary(report: Report) -> str:
+    parts = []
+    for severity in Severity:
+        n = report.count(severity)
+        plural = "s" if n != 1 and severity is not Severity.INFO else ""
+        parts.append(f"{n} {severity.value}{plural}")
+    files = f"{report.files} file{'s' if report.files != 1 else ''}"
+    return f"{', '.join(parts)} in {files} ({report.objects} objects)"
+
+
+def to_json(report: Report) -> str:
+    return json.dumps([f.to_json() for f in report.findings], indent=2) + "\n"
+
+
+def sarif(report: Report, version: str) -> str:
+    used = sorted({f.rule for f in report.findings})
+    rules: list[dict[str, Any]] = [
+        {
+            "id": rule,
+            "shortDescription": {"text": RULES[rule].title},
+            "defaultConfiguration": {"level": SARIF_LEVELS[RULES[rule].severity]},
+        }
+        for rule in used
+    ]
+    results = []
+    for f in report.findings:
+        location: dict[str, Any] = {"artifactLocation": {"uri": f.file}}
+        if f.line:
+            location["region"] = {"startLine": f.line}
+        text = f.message + (f" Fix: {f.hint}" if f.hint else "")
+        result: dict[str, Any] = {
+            "ruleId": f.rule,
+            "ruleIndex": used.index(f.rule),
+            "level": SARIF_LEVELS[f.severity],
+            "message": {"text": text},
+            "locations": [{"physicalLocation": location}],
+        }
+        if f.kind:
+            result["properties"] = {
+                "kind": f.kind,
+                "namespace": f.namespace,
+                "name": f.name,
+                "path": f.path,
+            }
+        results.append(result)
+    document = {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pocketid-k8s",
+                        "version": version,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"

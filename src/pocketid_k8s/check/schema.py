@@ -1,0 +1,247 @@
+"""Schema rules: core kinds strictly with kubernetes-validate's schemas for a Kubernetes
+version; custom kinds with jsonschema against a CRDs-catalog layout
+(``{group}/{kind}_{version}.json``) in a folder or behind a URL template.
+
+Validators are built once per kind, on first use: only the kinds present are loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from functools import cache
+from pathlib import Path as FsPath
+from typing import TYPE_CHECKING, Any, Final
+
+from pocketid_k8s.check.model import Finding, Resource, Severity, dotted
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator as _Validator
+
+MAX_ERRORS_PER_OBJECT: Final = 5
+FETCH_TIMEOUT: Final = 15
+
+
+class SchemaError(Exception):
+    """The schema location or Kubernetes version cannot be used."""
+
+
+def _schema_root() -> FsPath:
+    import kubernetes_validate
+
+    return FsPath(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+
+
+@cache
+def _versions() -> list[tuple[int, int]]:
+    found = set()
+    for folder in _schema_root().iterdir():
+        match = re.fullmatch(r"v(\d+)\.(\d+)\.\d+-local-strict", folder.name)
+        if match:
+            found.add((int(match[1]), int(match[2])))
+    return sorted(found)
+
+
+def resolve_version(wanted: str) -> str:
+    """The newest schema version not newer than ``wanted`` ('1.32' -> 'v1.32.0')."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", wanted)
+    if not match:
+        raise SchemaError(f"--kube-version {wanted!r} is not a version like 1.32")
+    target = (int(match[1]), int(match[2]))
+    usable = [v for v in _versions() if v <= target]
+    if not usable:
+        oldest = _versions()[0]
+        raise SchemaError(
+            f"--kube-version {wanted}: no schemas that old (the oldest is {oldest[0]}.{oldest[1]})"
+        )
+    major, minor = usable[-1]
+    return f"v{major}.{minor}.0"
+
+
+class SchemaChecker:
+    """Validates resources; remembers each validator and each custom schema it loads."""
+
+    def __init__(self, kube_version: str, location: str | None) -> None:
+        self.version = resolve_version(kube_version)
+        self.location = location
+        self._core: dict[tuple[str, str], _Validator] = {}
+        self._custom: dict[tuple[str, str, str], _Validator | None] = {}
+        self._registry: Any = None
+
+    def check(self, resource: Resource) -> list[Finding]:
+        kind, api = resource.kind, resource.api_version
+        group, _, version = api.rpartition("/")
+        core_file = self._core_file(kind, api)
+        if group == "kustomize.config.k8s.io":
+            return [
+                _finding(
+                    resource,
+                    "schema/unknown-kind",
+                    Severity.INFO,
+                    f"{kind} is kustomize's own build file, not a cluster object; "
+                    "it was not validated",
+                    "",
+                )
+            ]
+        if core_file.is_file():
+            return self._errors(resource, "schema/core", self._core_validator(core_file, kind, api))
+        if self.location is None:
+            return [
+                _finding(
+                    resource,
+                    "schema/unknown-kind",
+                    Severity.INFO,
+                    f"{kind} ({api}) is not a core kind and no --schema-location was "
+                    "given, so it was not validated",
+                    "pass --schema-location with a CRDs-catalog folder or URL",
+                )
+            ]
+        schema, where = self._custom_schema(group, kind, version)
+        if schema is None:
+            return [
+                _finding(
+                    resource,
+                    "schema/unknown-kind",
+                    Severity.INFO,
+                    f"{kind} ({api}) has no schema at {where}, so it was not validated",
+                    "add its CRD schema to the schema location",
+                )
+            ]
+        return self._errors(resource, "schema/custom", schema)
+
+    # --- core ---------------------------------------------------------------------------
+
+    def _core_file(self, kind: str, api: str) -> FsPath:
+        api_part = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api)
+        folder = _schema_root() / f"{self.version}-local-strict"
+        return folder / f"{kind.lower()}-{api_part}.json"
+
+    def _core_validator(self, path: FsPath, kind: str, api: str) -> _Validator:
+        key = (kind, api)
+        if key not in self._core:
+            import jsonschema
+            from referencing import Registry, Resource
+
+            if self._registry is None:
+                definitions = json.loads((path.parent / "_definitions.json").read_text())
+                self._registry = Resource.from_contents(definitions) @ Registry()
+            schema = json.loads(path.read_text())
+            registry = Resource.from_contents(schema) @ self._registry
+            self._core[key] = jsonschema.Draft202012Validator(schema, registry=registry)
+        return self._core[key]
+
+    # --- custom -------------------------------------------------------------------------
+
+    def _custom_schema(self, group: str, kind: str, version: str) -> tuple[Any, str]:
+        key = (group, kind, version)
+        where = self._custom_where(group, kind, version)
+        if key not in self._custom:
+            text = _fetch(where) if where.startswith(("http://", "https://")) else _read(where)
+            if text is None:
+                self._custom[key] = None
+            else:
+                import jsonschema
+
+                try:
+                    schema = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise SchemaError(f"{where}: not a JSON schema ({exc.msg})") from None
+                cls = jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)
+                self._custom[key] = cls(schema)
+        return self._custom[key], where
+
+    def _custom_where(self, group: str, kind: str, version: str) -> str:
+        location = self.location or ""
+        values = {"group": group, "kind": kind.lower(), "version": version}
+        if "{" in location:
+            try:
+                return location.format(**values)
+            except (KeyError, IndexError, ValueError):
+                raise SchemaError(
+                    f"--schema-location {location!r}: a URL template may use only {{group}}, "
+                    "{kind} and {version}"
+                ) from None
+        return f"{location.rstrip('/')}/{group}/{kind.lower()}_{version}.json"
+
+    # --- errors -------------------------------------------------------------------------
+
+    def _errors(self, resource: Resource, rule: str, validator: _Validator) -> list[Finding]:
+        errors = sorted(
+            validator.iter_errors(resource.doc), key=lambda e: list(map(str, e.absolute_path))
+        )
+        findings = []
+        for error in errors[:MAX_ERRORS_PER_OBJECT]:
+            path = tuple(error.absolute_path)
+            message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
+            findings.append(
+                _finding(
+                    resource,
+                    rule,
+                    Severity.ERROR,
+                    f"{dotted(path) or '(document)'}: {message}",
+                    "correct the field as the schema says",
+                    path,
+                )
+            )
+        return findings
+
+
+def _read(where: str) -> str | None:
+    try:
+        return FsPath(where).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SchemaError(f"{where}: cannot be read ({exc.strerror})") from None
+
+
+def _cache_dir() -> FsPath:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return FsPath(base) / "pocketid-k8s" / "schemas"
+
+
+def _fetch(url: str) -> str | None:
+    cached = _cache_dir() / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+    if cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    try:
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - the user's schema location
+            text: str = response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise SchemaError(f"{url}: the server answered {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SchemaError(f"{url}: cannot be fetched ({reason})") from None
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    temp = cached.with_suffix(f".{os.getpid()}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, cached)
+    return text
+
+
+def _finding(
+    resource: Resource,
+    rule: str,
+    severity: Severity,
+    message: str,
+    hint: str,
+    path: tuple[str | int, ...] = (),
+) -> Finding:
+    return Finding(
+        rule,
+        severity,
+        resource.kind,
+        resource.namespace,
+        resource.name,
+        resource.file,
+        resource.line(path),
+        dotted(path),
+        message,
+        hint,
+    )

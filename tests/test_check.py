@@ -1,0 +1,646 @@
+"""`check`: the Pocket-ID contract, schemas, policy and references, on real files."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pocketid_k8s.check import CheckError, Report, run_check
+from pocketid_k8s.check.model import Severity
+from pocketid_k8s.check.report import sarif, text, to_json
+from tests.conftest import ROOT
+from tests.test_cli import run
+
+BUNDLE = ROOT / "k8s-apps/utilities/pocket-id"
+PROJECT = ROOT / "k8s-manifests/argocd/projects/utilities.yaml"
+SPEC_LITERAL = ROOT / "tests/fixtures/spec-literal"
+
+Docs = dict[str, dict[str, Any]]
+
+
+def bundle() -> Docs:
+    """The committed bundle's objects by kind/name."""
+    docs = {}
+    for path in sorted(BUNDLE.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        docs[f"{doc['kind']}/{doc.get('metadata', {}).get('name', '')}"] = doc
+    return docs
+
+
+def checked(tmp_path: Path, change: Callable[[Docs], object], **options: Any) -> Report:
+    docs = bundle()
+    change(docs)
+    folder = tmp_path / "manifests"
+    folder.mkdir(exist_ok=True)
+    for i, doc in enumerate(docs.values()):
+        (folder / f"{i:02}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return run_check([str(folder)], **options)
+
+
+def rules(report: Report, severity: Severity | None = None) -> set[str]:
+    return {f.rule for f in report.findings if severity is None or f.severity is severity}
+
+
+def container(docs: Docs) -> dict[str, Any]:
+    c: dict[str, Any] = docs["Deployment/pocket-id"]["spec"]["template"]["spec"]["containers"][0]
+    return c
+
+
+def pod(docs: Docs) -> dict[str, Any]:
+    p: dict[str, Any] = docs["Deployment/pocket-id"]["spec"]["template"]["spec"]
+    return p
+
+
+def config(docs: Docs) -> dict[str, str]:
+    data: dict[str, str] = docs["ConfigMap/pocket-id-config"]["data"]
+    return data
+
+
+# --- the two ends -----------------------------------------------------------------------------
+
+
+def test_spec_literal_raises_every_contract_rule(crd_schemas: Path) -> None:
+    """The spec implemented literally breaks seven parts of the runtime contract."""
+    report = run_check([str(SPEC_LITERAL)], schema_location=str(crd_schemas))
+    assert {
+        "pocketid/health-probe",
+        "pocketid/data-path",
+        "pocketid/encryption-key",
+        "pocketid/trust-proxy",
+        "pocketid/single-instance",
+        "pocketid/one-host",
+        "pocketid/ui-config-env",
+    } <= rules(report)
+    assert report.exit_code == 1
+
+
+def test_committed_bundle_and_project_pass(crd_schemas: Path) -> None:
+    """Zero errors on what the repository ships; the placeholder is flagged as a warning."""
+    report = run_check([str(BUNDLE), str(PROJECT)], schema_location=str(crd_schemas))
+    assert rules(report, Severity.ERROR) == set()
+    assert rules(report, Severity.WARNING) == {"policy/unsealed-placeholder"}
+    assert report.exit_code == 0
+    assert (report.files, report.objects) == (17, 17)
+    unknown = [f.kind for f in report.findings if f.rule == "schema/unknown-kind"]
+    assert unknown == ["Kustomization"]
+
+
+def test_clean_bundle_with_a_sealed_key_has_no_warning(tmp_path: Path) -> None:
+    """Once sealed, the bundle raises nothing above info."""
+
+    def seal(docs: Docs) -> None:
+        sealed = docs["SealedSecret/pocket-id-secrets"]
+        sealed["metadata"].pop("annotations")
+        sealed["spec"]["encryptedData"]["encryption-key"] = "AgBy3i4OJSWK+PiTySYZZA=="
+
+    report = checked(tmp_path, seal)
+    assert rules(report, Severity.ERROR) | rules(report, Severity.WARNING) == set()
+
+
+# --- one mutation per rule ------------------------------------------------------------------
+
+
+def _set(obj: Any, path: str, value: object) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        obj = obj[int(part)] if part.isdigit() else obj[part]
+    obj[int(last) if last.isdigit() else last] = value
+
+
+def edit(key: str, path: str, value: Any) -> Callable[[Docs], object]:
+    return lambda docs: _set(docs[key], path, value)
+
+
+DEP = "Deployment/pocket-id"
+CONTAINER = "spec.template.spec.containers.0"
+
+CASES: dict[str, tuple[Callable[[Docs], object], str, Severity, str]] = {
+    "probe-readyz": (
+        edit(DEP, f"{CONTAINER}.livenessProbe.httpGet.path", "/readyz"),
+        "pocketid/health-probe",
+        Severity.ERROR,
+        "livenessProbe GETs /readyz",
+    ),
+    "probes-missing": (
+        lambda d: [container(d).pop(p) for p in ("livenessProbe", "readinessProbe")],
+        "pocketid/health-probe",
+        Severity.WARNING,
+        "no readinessProbe or livenessProbe",
+    ),
+    "probe-exec": (
+        edit(
+            DEP,
+            f"{CONTAINER}.livenessProbe",
+            {"exec": {"command": ["/app/pocket-id", "healthcheck"]}},
+        ),
+        "pocketid/health-probe",
+        Severity.WARNING,
+        "exits 0 on any HTTP status",
+    ),
+    "data-at-slash-data": (
+        edit(DEP, f"{CONTAINER}.volumeMounts.0.mountPath", "/data"),
+        "pocketid/data-path",
+        Severity.ERROR,
+        "the database (/app/data) is on no volume",
+    ),
+    "data-on-emptydir": (
+        edit(DEP, "spec.template.spec.volumes.0", {"name": "data", "emptyDir": {}}),
+        "pocketid/data-path",
+        Severity.ERROR,
+        "which does not outlive the pod",
+    ),
+    "volume-at-app": (
+        edit(DEP, f"{CONTAINER}.volumeMounts.0.mountPath", "/app"),
+        "pocketid/data-path",
+        Severity.ERROR,
+        "hiding the program",
+    ),
+    "db-elsewhere-mounted": (
+        lambda d: (
+            container(d)["volumeMounts"][0].update(mountPath="/data"),
+            config(d).update(
+                DB_CONNECTION_STRING="file:/data/pocket-id.db?_pragma=x",
+                UPLOAD_PATH="/data/uploads",
+            ),
+        ),
+        "",
+        Severity.ERROR,
+        "",
+    ),
+    "no-key": (
+        edit(DEP, f"{CONTAINER}.env", []),
+        "pocketid/encryption-key",
+        Severity.ERROR,
+        "ENCRYPTION_KEY is not provided by any means",
+    ),
+    "short-literal-key": (
+        edit(DEP, f"{CONTAINER}.env", [{"name": "ENCRYPTION_KEY", "value": "too-short"}]),
+        "pocketid/encryption-key",
+        Severity.ERROR,
+        "ENCRYPTION_KEY has 9 bytes",
+    ),
+    "literal-key-is-a-secret": (
+        edit(DEP, f"{CONTAINER}.env", [{"name": "ENCRYPTION_KEY", "value": "x" * 40}]),
+        "policy/secret-literal",
+        Severity.ERROR,
+        "ENCRYPTION_KEY is given in plaintext",
+    ),
+    "key-file-unmounted": (
+        edit(DEP, f"{CONTAINER}.env.0.value", "/etc/keys/key"),
+        "pocketid/encryption-key",
+        Severity.ERROR,
+        "names /etc/keys/key, which is on no mounted volume",
+    ),
+    "trust-proxy-false": (
+        lambda d: config(d).update(TRUST_PROXY="false"),
+        "pocketid/trust-proxy",
+        Severity.ERROR,
+        "TRUST_PROXY is not true",
+    ),
+    "trust-proxy-cidr": (
+        lambda d: config(d).update(TRUST_PROXY="10.0.0.0/8"),
+        "pocketid/trust-proxy",
+        Severity.ERROR,
+        "is a CIDR list, but this image (2.2.0)",
+    ),
+    "replicas-2": (
+        edit(DEP, "spec.replicas", 2),
+        "pocketid/single-instance",
+        Severity.ERROR,
+        "replicas: 2",
+    ),
+    "rolling-update": (
+        edit(DEP, "spec.strategy", {"type": "RollingUpdate"}),
+        "pocketid/single-instance",
+        Severity.ERROR,
+        "strategy RollingUpdate: the surge pod",
+    ),
+    "internal-host-not-redirected": (
+        lambda d: d["Ingress/pocket-id"]["metadata"]["annotations"].pop(
+            "traefik.ingress.kubernetes.io/router.middlewares"
+        ),
+        "pocketid/one-host",
+        Severity.WARNING,
+        "host pocket-id.corp.mulliken.net serves Pocket-ID",
+    ),
+    "ui-config-enabled": (
+        lambda d: config(d).update(UI_CONFIG_DISABLED="false"),
+        "pocketid/ui-config-env",
+        Severity.WARNING,
+        "ALLOW_USER_SIGNUPS is a UI setting",
+    ),
+    "removed-variable": (
+        lambda d: config(d).update(KEYS_STORAGE="file"),
+        "pocketid/removed-env",
+        Severity.ERROR,
+        "KEYS_STORAGE does nothing in Pocket-ID v2",
+    ),
+    "old-data-path": (
+        edit(DEP, f"{CONTAINER}.volumeMounts.0.mountPath", "/app/backend/data"),
+        "pocketid/removed-env",
+        Severity.ERROR,
+        "the data folder moved to /app/data in v1.0",
+    ),
+    "app-url-path": (
+        lambda d: config(d).update(APP_URL="https://auth.mulliken.net/id"),
+        "pocketid/app-url",
+        Severity.ERROR,
+        "has a path",
+    ),
+    "app-url-slash": (
+        lambda d: config(d).update(APP_URL="https://auth.mulliken.net/"),
+        "pocketid/app-url",
+        Severity.ERROR,
+        "ends with '/'",
+    ),
+    "app-url-http": (
+        lambda d: config(d).update(APP_URL="http://auth.mulliken.net"),
+        "pocketid/app-url",
+        Severity.ERROR,
+        "is http while the Ingress serves TLS",
+    ),
+    "no-fsgroup": (
+        lambda d: pod(d)["securityContext"].pop("fsGroup"),
+        "pocketid/non-root-fsgroup",
+        Severity.ERROR,
+        "sets no fsGroup",
+    ),
+    "privileged": (
+        edit(DEP, f"{CONTAINER}.securityContext.privileged", True),
+        "policy/pod-security",
+        Severity.ERROR,
+        "container pocket-id is privileged",
+    ),
+    "no-resources": (
+        edit(DEP, f"{CONTAINER}.resources", {}),
+        "policy/resources",
+        Severity.WARNING,
+        "sets no requests.cpu, requests.memory, limits.memory",
+    ),
+    "latest": (
+        edit(DEP, f"{CONTAINER}.image", "ghcr.io/pocket-id/pocket-id:latest"),
+        "policy/image-pinned",
+        Severity.ERROR,
+        "the moving tag latest",
+    ),
+    "token": (
+        lambda d: (
+            pod(d).pop("automountServiceAccountToken"),
+            d["ServiceAccount/pocket-id"].pop("automountServiceAccountToken"),
+        ),
+        "policy/token-automount",
+        Severity.WARNING,
+        "API token",
+    ),
+    "no-network-policy": (
+        lambda d: d.pop("NetworkPolicy/pocket-id"),
+        "policy/network-policy",
+        Severity.WARNING,
+        "no NetworkPolicy selects the pod",
+    ),
+    "plain-secret": (
+        lambda d: d.update(
+            {
+                "Secret/x": {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "x", "namespace": "pocket-id"},
+                    "data": {"k": "c2VjcmV0"},
+                }
+            }
+        ),
+        "policy/secret-literal",
+        Severity.ERROR,
+        "base64 is not encryption",
+    ),
+    "selector-mismatch": (
+        edit("Service/pocket-id", "spec.selector", {"app": "other"}),
+        "refs/service-selector",
+        Severity.ERROR,
+        "matches no pod template",
+    ),
+    "target-port": (
+        edit("Service/pocket-id", "spec.ports.0.targetPort", "web"),
+        "refs/service-selector",
+        Severity.ERROR,
+        "targetPort web is not a port",
+    ),
+    "backend-missing": (
+        edit("Ingress/pocket-id-public", "spec.rules.0.http.paths.0.backend.service.name", "nope"),
+        "refs/ingress-backend",
+        Severity.ERROR,
+        "the backend Service nope is not in the set",
+    ),
+    "backend-port": (
+        edit(
+            "Ingress/pocket-id-public",
+            "spec.rules.0.http.paths.0.backend.service.port",
+            {"number": 8080},
+        ),
+        "refs/ingress-backend",
+        Severity.ERROR,
+        "Service pocket-id has no port 8080",
+    ),
+    "certificate-host": (
+        edit("Certificate/pocket-id-public-tls", "spec.dnsNames", ["login.mulliken.net"]),
+        "refs/ingress-tls",
+        Severity.ERROR,
+        "covers login.mulliken.net, not auth.mulliken.net",
+    ),
+    "configmap-missing": (
+        lambda d: d.pop("ConfigMap/pocket-id-config"),
+        "refs/missing-reference",
+        Severity.WARNING,
+        "ConfigMap pocket-id-config is not in the checked set",
+    ),
+    "key-missing": (
+        edit(DEP, "spec.template.spec.volumes.2.secret.items.0.key", "ENCRYPTION_KEY"),
+        "refs/missing-key",
+        Severity.ERROR,
+        "has no key 'ENCRYPTION_KEY' (it has encryption-key)",
+    ),
+    "other-namespace": (
+        edit("ConfigMap/pocket-id-config", "metadata.namespace", "default"),
+        "refs/namespace",
+        Severity.WARNING,
+        "in namespace default, while the app is in pocket-id",
+    ),
+    "pvc-prunable": (
+        edit("PersistentVolumeClaim/pocket-id-data", "metadata.annotations", {}),
+        "refs/prune-protection",
+        Severity.WARNING,
+        "deleting the database with it",
+    ),
+    "sealed-scope": (
+        edit("SealedSecret/pocket-id-secrets", "spec.template.metadata.namespace", "default"),
+        "refs/sealed-secret-scope",
+        Severity.ERROR,
+        "the template's namespace is default",
+    ),
+    "sealed-scope-annotations": (
+        edit(
+            "SealedSecret/pocket-id-secrets",
+            "metadata.annotations",
+            {"sealedsecrets.bitnami.com/cluster-wide": "true"},
+        ),
+        "refs/sealed-secret-scope",
+        Severity.ERROR,
+        "scope annotations on the SealedSecret",
+    ),
+    "schema-core": (
+        edit(DEP, f"{CONTAINER}.livenessProbes", {}),
+        "schema/core",
+        Severity.ERROR,
+        "'livenessProbes' was unexpected",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_rule_fires(tmp_path: Path, case: str) -> None:
+    """One change to the good bundle, one finding with its rule, severity and reason."""
+    change, rule, severity, fragment = CASES[case]
+    report = checked(tmp_path, change)
+    if not rule:  # a working variant: nothing at error level
+        assert rules(report, Severity.ERROR) == set()
+        return
+    matching = [f for f in report.findings if f.rule == rule and fragment in f.message]
+    assert matching, [f"{f.rule}: {f.message}" for f in report.findings]
+    assert matching[0].severity is severity
+    assert matching[0].hint
+
+
+def test_cidr_is_fine_on_a_newer_image(tmp_path: Path) -> None:
+    """TRUST_PROXY CIDR lists are read from v2.3 on."""
+
+    def change(docs: Docs) -> None:
+        config(docs).update(TRUST_PROXY="10.0.0.0/8")
+        container(docs)["image"] = "ghcr.io/pocket-id/pocket-id:v2.3.0"
+
+    assert "pocketid/trust-proxy" not in rules(checked(tmp_path, change))
+
+
+def test_custom_kinds_against_the_catalog(tmp_path: Path, crd_schemas: Path) -> None:
+    """A Middleware with a misspelt field fails its CRD schema."""
+    change = edit("Middleware/pocket-id-redirect", "spec.redirectRegex.regexp", "^x")
+    report = checked(tmp_path, change, schema_location=str(crd_schemas))
+    (found,) = [f for f in report.findings if f.rule == "schema/custom"]
+    assert found.path == "spec.redirectRegex"
+    assert "'regexp' was unexpected" in found.message
+
+
+def test_custom_kinds_without_a_location_are_named(tmp_path: Path) -> None:
+    """No schema location: each custom kind is reported as info, never silently skipped."""
+    report = checked(tmp_path, lambda d: None)
+    unknown = sorted({f.kind for f in report.findings if f.rule == "schema/unknown-kind"})
+    assert unknown == ["Certificate", "Kustomization", "Middleware", "RecurringJob", "SealedSecret"]
+
+
+def test_findings_carry_file_line_and_path(tmp_path: Path) -> None:
+    """A finding names the file, the line of the field and its JSON path."""
+    report = checked(tmp_path, edit(DEP, f"{CONTAINER}.livenessProbe.httpGet.path", "/health"))
+    (found,) = [f for f in report.findings if f.rule == "pocketid/health-probe"]
+    lines = Path(found.file).read_text().splitlines()
+    assert lines[found.line - 1].strip() == "path: /health"  # type: ignore[operator]
+    assert found.path == "spec.template.spec.containers[0].livenessProbe.httpGet.path"
+    assert (found.kind, found.namespace, found.name) == ("Deployment", "pocket-id", "pocket-id")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ghcr.io/pocket-id/pocket-id:v2.2.0-distroless",
+        "registry.lan:5000/pocket-id/pocket-id@sha256:" + "a" * 64,
+        "docker.io/pocket-id/pocket-id:v2.2.0",
+    ],
+)
+def test_pocket_id_is_found_by_image(tmp_path: Path, image: str) -> None:
+    """Any registry, tag or digest, the distroless variant too."""
+
+    def change(docs: Docs) -> None:
+        container(docs)["image"] = image
+        container(docs)["livenessProbe"]["httpGet"]["path"] = "/health"
+
+    assert "pocketid/health-probe" in rules(checked(tmp_path, change))
+
+
+def test_other_workloads_get_no_contract_rules(tmp_path: Path) -> None:
+    """The contract applies to Pocket-ID only; other images get a notice."""
+    report = checked(tmp_path, edit(DEP, f"{CONTAINER}.image", "nginx:1.27"))
+    assert not {r for r in rules(report) if r.startswith("pocketid/")}
+    assert "input/no-pocket-id" in rules(report)
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+def billion_laughs(levels: int = 9) -> bytes:
+    """The classic YAML bomb: each alias list repeats the previous one nine times."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        previous, name = chr(96 + i), chr(97 + i)
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_broken_yaml_is_reported_and_the_rest_still_checked(tmp_path: Path) -> None:
+    """Exit 2 for the broken file, with its line; findings for the good ones too."""
+    (tmp_path / "a.yaml").write_text("kind: [unclosed\n")
+    (tmp_path / "b.yaml").write_text(
+        (BUNDLE / "deployment.yaml").read_text().replace("/healthz", "/health")
+    )
+    report = run_check([str(tmp_path)])
+    broken = [f for f in report.findings if f.rule == "input/yaml"]
+    assert broken[0].file == str(tmp_path / "a.yaml")
+    assert broken[0].line == 2
+    assert "pocketid/health-probe" in rules(report)
+    assert report.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "rule", "fragment"),
+    [
+        (b"\x00\x01\x02binary", "input/unreadable", "is a binary file"),
+        (b"", "input/empty", "holds no YAML document"),
+        (b"- a\n- b\n", "input/not-an-object", "document 1 is a list"),
+        (b"just a string\n", "input/not-an-object", "document 1 is a str"),
+        (b"apiVersion: v1\nmetadata: {name: x}\n", "input/not-an-object", "has no kind"),
+        (
+            billion_laughs(),
+            "input/too-complex",
+            "billion laughs",
+        ),
+    ],
+    ids=["binary", "empty", "list", "scalar", "no-kind", "yaml-bomb"],
+)
+def test_bad_documents(tmp_path: Path, content: bytes, rule: str, fragment: str) -> None:
+    """Each gives a finding with a reason, never a traceback or a hang."""
+    path = tmp_path / "x.yaml"
+    path.write_bytes(content)
+    report = run_check([str(path)])
+    (found,) = [f for f in report.findings if f.rule == rule]
+    assert fragment in found.message
+
+
+def test_a_50_mb_file_is_not_read(tmp_path: Path) -> None:
+    """Far beyond any Kubernetes object: named, skipped, exit 2."""
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    report = run_check([str(path)])
+    assert [f.rule for f in report.findings] == ["input/too-large"]
+    assert report.exit_code == 2
+
+
+def test_standard_input() -> None:
+    """'-' reads manifests from standard input."""
+    stdin = io.BytesIO((BUNDLE / "deployment.yaml").read_bytes())
+    report = run_check(["-"], stdin=stdin)
+    assert report.objects == 1
+    assert report.findings[0].file == "-"
+
+
+def test_bad_kube_version() -> None:
+    """A version that is not one is a usage error."""
+    with pytest.raises(CheckError, match=r"is not a version like 1\.32"):
+        run_check([str(BUNDLE)], kube_version="latest")
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def literal_report(crd_schemas: Path) -> Report:
+    return run_check([str(SPEC_LITERAL)], schema_location=str(crd_schemas))
+
+
+def test_json_lists_findings_with_the_contract_fields(crd_schemas: Path) -> None:
+    """A list of findings with rule, severity, kind, namespace, name, file, path, message, hint."""
+    data = json.loads(to_json(literal_report(crd_schemas)))
+    assert isinstance(data, list)
+    assert set(data[0]) == {
+        "rule",
+        "severity",
+        "kind",
+        "namespace",
+        "name",
+        "file",
+        "line",
+        "path",
+        "message",
+        "hint",
+    }
+    probe = next(d for d in data if d["rule"] == "pocketid/health-probe")
+    assert probe["severity"] == "error"
+    assert probe["path"] == "spec.template.spec.containers[0].readinessProbe.httpGet.path"
+
+
+def test_sarif_2_1_0(crd_schemas: Path) -> None:
+    """SARIF for code-scanning UIs: rules, results, levels and locations."""
+    report = literal_report(crd_schemas)
+    doc = json.loads(sarif(report, "0.1.0"))
+    assert doc["version"] == "2.1.0"
+    (run_,) = doc["runs"]
+    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    assert len(run_["results"]) == len(report.findings)
+    for result in run_["results"]:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        assert result["level"] in ("error", "warning", "note")
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+
+
+def test_text_groups_by_file_and_sums_up(tmp_path: Path) -> None:
+    """Text output, exactly, for one finding."""
+    path = tmp_path / "x.yaml"
+    path.write_text("- not\n- an object\n")
+    out = text(run_check([str(path)]))
+    assert out == (
+        f"{path}\n"
+        f"     1  error  input/not-an-object  {path}: document 1 is a list, not a Kubernetes "
+        "object\n"
+        "        fix: each document must be a mapping with apiVersion, kind and metadata\n"
+        "1 error, 0 warnings, 0 info in 1 file (0 objects)\n"
+    )
+
+
+def test_colour_only_when_asked(tmp_path: Path) -> None:
+    """ANSI colour codes appear only with colour on."""
+    path = tmp_path / "x.yaml"
+    path.write_text("- a\n")
+    report = run_check([str(path)])
+    assert "\033[31m" in text(report, colour=True)
+    assert "\033[" not in text(report)
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [([str(BUNDLE)], 0), ([str(SPEC_LITERAL)], 1), (["/no/such/path"], 2)],
+    ids=["clean", "findings", "unreadable"],
+)
+def test_command_exit_codes(capsys: pytest.CaptureFixture[str], args: list[str], code: int) -> None:
+    """0 clean, 1 errors, 2 unreadable input."""
+    assert run(capsys, "check", *args)[0] == code
+
+
+def test_command_json_and_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """--format json writes the list; a bad --kube-version exits 2 with a message."""
+    code, out, _ = run(capsys, "check", str(SPEC_LITERAL), "--format", "json")
+    assert code == 1
+    assert json.loads(out)[0]["rule"]
+    code, out, err = run(capsys, "check", str(BUNDLE), "--kube-version", "one")
+    assert (code, out) == (2, "")
+    assert "--kube-version 'one' is not a version like 1.32" in err
+
+
+def test_bundle_docs_are_not_shared_between_tests() -> None:
+    """The mutation helper starts from a fresh copy of the bundle each time."""
+    first = bundle()
+    first[DEP]["spec"]["replicas"] = 5
+    assert bundle()[DEP]["spec"]["replicas"] == 1
+    assert copy.deepcopy(first) == first
