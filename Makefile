@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c const
 TOOLS := $(CURDIR)/.tools/bin
 KUBESEAL_VERSION := v0.36.6
 
-.PHONY: render test lint typecheck unit bench clean peers
+.PHONY: render test lint typecheck unit bench bench-checkov clean peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,13 @@ $(TOOLS)/kubeseal:
 
 bench: $(DEV)
 	$(BIN)/python bench/render_bench.py
+	$(BIN)/python bench/check_bench.py
+
+## bench-checkov: Checkov in its own virtualenv, for the comparison in bench/check_bench.py
+bench-checkov:
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/python -m pip install --quiet checkov
+	CHECKOV=.tools/checkov/bin/checkov $(MAKE) --no-print-directory bench
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache

@@ -243,8 +243,6 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from importlib.metadata import version
-
     from pocketid_k8s.check import report as output
     from pocketid_k8s.check import run_check
 
@@ -254,6 +252,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(output.to_json(report))
     elif args.format == "sarif":
+        from importlib.metadata import version
+
         sys.stdout.write(output.sarif(report, version("pocketid-k8s")))
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")

@@ -11,8 +11,6 @@ import hashlib
 import json
 import os
 import re
-import urllib.error
-import urllib.request
 from functools import cache
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Final
@@ -30,10 +28,15 @@ class SchemaError(Exception):
     """The schema location or Kubernetes version cannot be used."""
 
 
+@cache
 def _schema_root() -> FsPath:
-    import kubernetes_validate
+    """kubernetes-validate's schema folder, found without importing the package (startup)."""
+    import importlib.util
 
-    return FsPath(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise SchemaError("kubernetes-validate is not installed; fix: pip install pocketid-k8s")
+    return FsPath(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
 @cache
@@ -208,6 +211,9 @@ def _fetch(url: str) -> str | None:
     cached = _cache_dir() / (hashlib.sha256(url.encode()).hexdigest() + ".json")
     if cached.is_file():
         return cached.read_text(encoding="utf-8")
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - the user's schema location
             text: str = response.read().decode("utf-8")
