@@ -644,3 +644,13 @@ def test_bundle_docs_are_not_shared_between_tests() -> None:
     first[DEP]["spec"]["replicas"] = 5
     assert bundle()[DEP]["spec"]["replicas"] == 1
     assert copy.deepcopy(first) == first
+
+
+def test_rule_catalogue_is_documented() -> None:
+    """docs/rules.md lists every rule with its severity and title, from the same table."""
+    from pocketid_k8s.check.rules import RULES
+
+    table = (ROOT / "docs/rules.md").read_text()
+    for rule in RULES.values():
+        assert f"| `{rule.id}` | {rule.severity.value} | {rule.title} |" in table
+    assert table.count("| `") == len(RULES)
