@@ -96,6 +96,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_check)
 
+    verify = commands.add_parser(
+        "verify",
+        help="check a live installation from outside (and inside, with --kube)",
+        description="Check TLS, the HTTP redirect, /healthz, OIDC discovery, JWKS and the "
+        "internal host's redirect; with --kube also the rollout, pods, volume, certificates, "
+        "sealed secret and Argo CD application.",
+        epilog="Exit codes: 0 all checks pass, 1 a check failed, 2 could not run.",
+    )
+    verify.add_argument("url", metavar="URL", nargs="?", help="default: the config's APP_URL")
+    verify.add_argument(
+        "--internal-url",
+        metavar="URL",
+        help="the internal host (default: https://[ingress] internal_host, unless URL is given)",
+    )
+    _config_option(verify)
+    verify.add_argument("--ca-bundle", metavar="PEM", type=Path, help="trust these CAs instead")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument("--kube", action="store_true", help="also check inside the cluster")
+    verify.add_argument("--kubeconfig", metavar="FILE", type=Path, help="with --kube")
+    verify.add_argument("--timeout", metavar="S", type=float, default=10.0, help="per request")
+    verify.add_argument(
+        "--http-port", metavar="N", type=int, default=80, help="plain HTTP port (default 80)"
+    )
+    verify.set_defaults(handler=_verify)
+
     seal = commands.add_parser(
         "seal",
         help="seal the encryption key for the sealed-secrets controller, offline",
@@ -259,6 +284,47 @@ def _check(args: argparse.Namespace) -> int:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         sys.stdout.write(output.text(report, colour))
     return int(report.exit_code)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from pocketid_k8s import verify
+    from pocketid_k8s.config import load_config
+
+    config = load_config(_config_path(args.config))
+    internal = args.internal_url
+    if internal is None and args.url is None and config.ingress.internal_host:
+        internal = f"https://{config.ingress.internal_host}"
+    target = verify.Target(
+        app_url=(args.url or config.pocket_id.app_url).rstrip("/"),
+        internal_url=internal,
+        internal_app_url=config.pocket_id.env.get("INTERNAL_APP_URL"),
+        ca_bundle=args.ca_bundle,
+        timeout=args.timeout,
+        http_port=args.http_port,
+        kube=args.kube,
+        kubeconfig=args.kubeconfig,
+        namespace=config.site.namespace,
+        name=config.site.name,
+        claim=config.storage.claim_name,
+        certificates=(config.certificates.public_secret, config.certificates.internal_secret)
+        if config.ingress.internal_host
+        else (config.certificates.public_secret,),
+        secret=config.secret.name,
+        application=config.site.name,
+        application_namespace=config.argocd.application_namespace,
+    )
+    outcome = verify.verify(target)
+    if not outcome.rows and args.format != "json":
+        pass  # nothing was checked: the reason follows on stderr
+    elif args.format == "json":
+        sys.stdout.write(verify.to_json(outcome, target))
+    elif sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        sys.stdout.write(verify.table(outcome, target))
+    else:
+        sys.stdout.write(verify.plain(outcome, target))
+    if outcome.stopped:
+        _err(f"{PROG} verify: could not run: {outcome.stopped}")
+    return int(outcome.exit_code)
 
 
 def _seal(args: argparse.Namespace) -> int:
