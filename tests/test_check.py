@@ -654,3 +654,96 @@ def test_rule_catalogue_is_documented() -> None:
     for rule in RULES.values():
         assert f"| `{rule.id}` | {rule.severity.value} | {rule.title} |" in table
     assert table.count("| `") == len(RULES)
+
+
+# --- schema location as a URL template, and Argo CD destinations -------------------------------
+
+
+def test_schema_url_template_is_fetched_once_and_cached(
+    tmp_path: Path, crd_schemas: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A URL template with {group}, {kind}, {version}: fetched from a server, then from disk."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    requests: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            requests.append(self.path)
+
+    handler = functools.partial(Handler, directory=str(crd_schemas))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    template = f"http://127.0.0.1:{server.server_address[1]}/{{group}}/{{kind}}_{{version}}.json"
+    broken = edit("Middleware/pocket-id-redirect", "spec.redirectRegex.regexp", "^x")
+    try:
+        first = checked(tmp_path, broken, schema_location=template)
+        fetched = len(requests)
+        second = checked(tmp_path, broken, schema_location=template)
+    finally:
+        server.shutdown()
+        server.server_close()
+    for report in (first, second):
+        assert [f.path for f in report.findings if f.rule == "schema/custom"] == [
+            "spec.redirectRegex"
+        ]
+    assert fetched == 4  # Middleware, Certificate, SealedSecret, RecurringJob (not kustomize's)
+    assert len(requests) == fetched  # the second run is answered from the disk cache
+    assert len(list((tmp_path / "cache/pocketid-k8s/schemas").glob("*.json"))) == 4
+
+
+def test_unreachable_schema_location_is_a_usage_error(tmp_path: Path) -> None:
+    """A URL that cannot be fetched stops the check with a clear reason."""
+    with pytest.raises(CheckError, match=r"http://127\.0\.0\.1:9/.*cannot be fetched"):
+        run_check([str(BUNDLE)], schema_location="http://127.0.0.1:9/{group}/{kind}_{version}.json")
+
+
+APPLICATION = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Application",
+    "metadata": {"name": "pocket-id", "namespace": "argocd"},
+    "spec": {
+        "project": "utilities",
+        "source": {"repoURL": "https://git.example/h.git", "path": "k8s-apps/utilities/pocket-id"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": "pocket-id"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("destinations", "expected"),
+    [
+        ([{"namespace": "pocket-id", "server": "https://kubernetes.default.svc"}], None),
+        ([{"namespace": "pocket-*", "name": "in-cluster"}], None),
+        ([{"namespace": "paperless", "server": "https://kubernetes.default.svc"}], Severity.ERROR),
+        (None, Severity.INFO),
+    ],
+    ids=["admitted", "admitted-by-glob-and-name", "not-admitted", "project-not-checked"],
+)
+def test_application_destination_against_its_project(
+    tmp_path: Path, destinations: list[dict[str, str]] | None, expected: Severity | None
+) -> None:
+    """An Application's destination must be admitted by its AppProject, when it is present."""
+
+    def change(docs: Docs) -> None:
+        docs["Application/pocket-id"] = copy.deepcopy(APPLICATION)
+        if destinations is not None:
+            docs["AppProject/utilities"] = {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "AppProject",
+                "metadata": {"name": "utilities", "namespace": "argocd"},
+                "spec": {"destinations": destinations},
+            }
+
+    found = [f for f in checked(tmp_path, change).findings if f.rule == "refs/argocd-destination"]
+    assert [f.severity for f in found] == ([expected] if expected else [])
+    if expected is Severity.ERROR:
+        assert found[0].message == (
+            "project utilities does not admit namespace pocket-id on "
+            "https://kubernetes.default.svc, so Argo CD refuses to sync it"
+        )

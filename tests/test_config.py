@@ -305,3 +305,27 @@ def test_config_folder_instead_of_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert caught.value.message == f"{tmp_path}: is a folder, not a file; fix: name the TOML file"
+
+
+def test_committed_config_is_what_init_writes() -> None:
+    """The repository's pocket-id.toml is the starter file, comments and all."""
+    starter = files("pocketid_k8s") / "starter.toml"
+    assert (ROOT / "pocket-id.toml").read_text() == starter.read_text()
+
+
+def test_readme_renovate_pattern_finds_the_image() -> None:
+    """The README's regex manager extracts the image's version from the committed config."""
+    import json
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    manager = json.loads(readme.split("```json\n", 1)[1].split("```", 1)[0])["customManagers"][0]
+    pattern = manager["matchStrings"][0].replace("(?<", "(?P<")  # JavaScript to Python groups
+    found = re.search(pattern, (ROOT / "pocket-id.toml").read_text())
+    assert found is not None
+    assert found.groupdict() == {
+        "datasource": "docker",
+        "depName": "ghcr.io/pocket-id/pocket-id",
+        "currentValue": "v2.2.0",
+        "currentDigest": None,
+    }
