@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from pocketid_k8s.contract import DEAD_ENV
 from pocketid_k8s.errors import ConfigError
 
 __all__ = [
@@ -129,18 +130,6 @@ _MANAGED_ENV: Final = {
     "ALLOW_USER_SIGNUPS": "[pocket_id] allow_user_signups",
     "ENCRYPTION_KEY": "the sealed Secret (pocketid-k8s seal); never a plaintext value",
     "ENCRYPTION_KEY_FILE": "[deployment] key_delivery",
-}
-# Removed in v2 or renamed in v1.0 (shared/pocket-id-contract.md).
-_DEAD_ENV: Final = {
-    "KEYS_STORAGE": "removed in v2: the signing keys live in the database",
-    "KEYS_PATH": "removed in v2: the signing keys live in the database",
-    "DB_PROVIDER": "removed in v2: DB_CONNECTION_STRING decides",
-    "PUBLIC_APP_URL": "renamed to APP_URL in v1.0",
-    "PUBLIC_UI_CONFIG_DISABLED": "renamed to UI_CONFIG_DISABLED in v1.0",
-    "SQLITE_DB_PATH": "renamed to DB_CONNECTION_STRING in v1.0",
-    "POSTGRES_CONNECTION_STRING": "renamed to DB_CONNECTION_STRING in v1.0",
-    "CADDY_PORT": "renamed to PORT in v1.0",
-    "BACKEND_PORT": "renamed to PORT in v1.0",
 }
 
 
@@ -341,9 +330,9 @@ def _extra_env(value: dict[str, str]) -> dict[str, str]:
                 f"{name} is set by the bundle itself; fix: remove it here and use "
                 f"{_MANAGED_ENV[name]}"
             )
-        if name in _DEAD_ENV:
+        if name in DEAD_ENV:
             raise ValueError(
-                f"{name} does nothing in Pocket-ID v2 ({_DEAD_ENV[name]}); fix: remove it"
+                f"{name} does nothing in Pocket-ID v2 ({DEAD_ENV[name]}); fix: remove it"
             )
         if name.endswith(("_FILE", "PASSWORD", "SECRET", "_KEY", "TOKEN")):
             raise ValueError(

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pocketid_k8s.check.context import Context, Environment, Workload, covering_mount
 from pocketid_k8s.check.model import Finding, Resource, Severity, get
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.contract import DEAD_ENV
 
 HEALTH: Final = "/healthz"
 WORKDIR: Final = "/app"
@@ -29,17 +30,6 @@ TRUE_VALUES: Final = ("1", "t", "T", "true", "TRUE", "True")
 """What Go's strconv.ParseBool reads as true."""
 FIRST_CIDR_VERSION: Final = (2, 3, 0)
 """TRUST_PROXY took CIDR lists after v2.2 (a parse error up to and including v2.2.x)."""
-REMOVED: Final = {
-    "KEYS_STORAGE": "removed in v2 (the signing keys live in the database)",
-    "KEYS_PATH": "removed in v2 (the signing keys live in the database)",
-    "DB_PROVIDER": "removed in v2 (DB_CONNECTION_STRING decides)",
-    "PUBLIC_APP_URL": "renamed to APP_URL in v1.0",
-    "PUBLIC_UI_CONFIG_DISABLED": "renamed to UI_CONFIG_DISABLED in v1.0",
-    "SQLITE_DB_PATH": "renamed to DB_CONNECTION_STRING in v1.0",
-    "POSTGRES_CONNECTION_STRING": "renamed to DB_CONNECTION_STRING in v1.0",
-    "CADDY_PORT": "renamed to PORT in v1.0",
-    "BACKEND_PORT": "renamed to PORT in v1.0",
-}
 UI_SETTINGS: Final = frozenset(
     re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
     for key in [
@@ -454,11 +444,11 @@ def _ui_config_env(w: Workload, env: Environment) -> Iterator[Finding]:
 def _removed_env(w: Workload, env: Environment) -> Iterator[Finding]:
     rule = "pocketid/removed-env"
     for name, value in sorted(env.values.items()):
-        if name in REMOVED:
+        if name in DEAD_ENV:
             yield finding(
                 w.resource,
                 rule,
-                f"{name} does nothing in Pocket-ID v2: {REMOVED[name]}",
+                f"{name} does nothing in Pocket-ID v2 ({DEAD_ENV[name]})",
                 "remove it (or use its new name)",
                 value.path,
             )

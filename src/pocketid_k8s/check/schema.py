@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Final
 
-from pocketid_k8s.check.model import Finding, Resource, Severity, dotted
+from pocketid_k8s.check.model import Finding, Resource, dotted
+from pocketid_k8s.check.rules import finding
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator as _Validator
@@ -81,10 +82,9 @@ class SchemaChecker:
         core_file = self._core_file(kind, api)
         if group == "kustomize.config.k8s.io":
             return [
-                _finding(
+                finding(
                     resource,
                     "schema/unknown-kind",
-                    Severity.INFO,
                     f"{kind} is kustomize's own build file, not a cluster object; "
                     "it was not validated",
                     "",
@@ -94,10 +94,9 @@ class SchemaChecker:
             return self._errors(resource, "schema/core", self._core_validator(core_file, kind, api))
         if self.location is None:
             return [
-                _finding(
+                finding(
                     resource,
                     "schema/unknown-kind",
-                    Severity.INFO,
                     f"{kind} ({api}) is not a core kind and no --schema-location was "
                     "given, so it was not validated",
                     "pass --schema-location with a CRDs-catalog folder or URL",
@@ -106,10 +105,9 @@ class SchemaChecker:
         schema, where = self._custom_schema(group, kind, version)
         if schema is None:
             return [
-                _finding(
+                finding(
                     resource,
                     "schema/unknown-kind",
-                    Severity.INFO,
                     f"{kind} ({api}) has no schema at {where}, so it was not validated",
                     "add its CRD schema to the schema location",
                 )
@@ -181,10 +179,9 @@ class SchemaChecker:
             path = tuple(error.absolute_path)
             message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
             findings.append(
-                _finding(
+                finding(
                     resource,
                     rule,
-                    Severity.ERROR,
                     f"{dotted(path) or '(document)'}: {message}",
                     "correct the field as the schema says",
                     path,
@@ -229,25 +226,3 @@ def _fetch(url: str) -> str | None:
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, cached)
     return text
-
-
-def _finding(
-    resource: Resource,
-    rule: str,
-    severity: Severity,
-    message: str,
-    hint: str,
-    path: tuple[str | int, ...] = (),
-) -> Finding:
-    return Finding(
-        rule,
-        severity,
-        resource.kind,
-        resource.namespace,
-        resource.name,
-        resource.file,
-        resource.line(path),
-        dotted(path),
-        message,
-        hint,
-    )
