@@ -17,6 +17,24 @@ from pocketid_k8s.config import Config
 from pocketid_k8s.render import Manifest, render
 
 ROOT = Path(__file__).resolve().parents[1]
+BUNDLE_FILES = [
+    "namespace.yaml",
+    "serviceaccount.yaml",
+    "configmap.yaml",
+    "sealedsecret.yaml",
+    "storage.yaml",
+    "deployment.yaml",
+    "service.yaml",
+    "networkpolicy.yaml",
+    "certificate.yaml",
+    "ingress.yaml",
+    "middleware.yaml",
+    "public-certificate.yaml",
+    "public-ingress.yaml",
+    "recurringjob-snapshot.yaml",
+    "recurringjob-backup.yaml",
+]
+"""The app folder's files for the spec's site, in kustomization order."""
 REQUIRE_PEERS = os.environ.get("POCKETID_K8S_REQUIRE_PEERS") == "1"
 """Set by .ci/run: what a developer's machine may skip, CI must have."""
 

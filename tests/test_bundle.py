@@ -15,7 +15,7 @@ from pocketid_k8s import atomic
 from pocketid_k8s.bundle import HEADER, build_bundle, write_bundle
 from pocketid_k8s.config import Config, load_config
 from pocketid_k8s.errors import BundleError, OutputError
-from tests.conftest import ROOT, config_with
+from tests.conftest import BUNDLE_FILES, ROOT, config_with
 
 APP = PurePosixPath("k8s-apps/utilities/pocket-id")
 
@@ -85,23 +85,7 @@ def test_kustomization_lists_exactly_the_files() -> None:
     assert kustomization == {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [
-            "namespace.yaml",
-            "serviceaccount.yaml",
-            "configmap.yaml",
-            "sealedsecret.yaml",
-            "storage.yaml",
-            "deployment.yaml",
-            "service.yaml",
-            "networkpolicy.yaml",
-            "certificate.yaml",
-            "ingress.yaml",
-            "middleware.yaml",
-            "public-certificate.yaml",
-            "public-ingress.yaml",
-            "recurringjob-snapshot.yaml",
-            "recurringjob-backup.yaml",
-        ],
+        "resources": BUNDLE_FILES,
     }
     listed = {APP / name for name in kustomization["resources"]} | {APP / "kustomization.yaml"}
     assert listed == set(bundle.files)

@@ -8,7 +8,7 @@ import pytest
 
 from pocketid_k8s.config import Config
 from pocketid_k8s.render import Manifest, deviations, render
-from tests.conftest import config_with
+from tests.conftest import BUNDLE_FILES, config_with
 
 
 def container(objects: dict[str, Manifest]) -> dict[str, Any]:
@@ -26,23 +26,7 @@ def pod(objects: dict[str, Manifest]) -> dict[str, Any]:
 
 def test_files_follow_the_users_conventions(objects: dict[str, Manifest]) -> None:
     """The planned file names, plus one file per extra resource, in a stable order."""
-    assert list(objects) == [
-        "namespace.yaml",
-        "serviceaccount.yaml",
-        "configmap.yaml",
-        "sealedsecret.yaml",
-        "storage.yaml",
-        "deployment.yaml",
-        "service.yaml",
-        "networkpolicy.yaml",
-        "certificate.yaml",
-        "ingress.yaml",
-        "middleware.yaml",
-        "public-certificate.yaml",
-        "public-ingress.yaml",
-        "recurringjob-snapshot.yaml",
-        "recurringjob-backup.yaml",
-    ]
+    assert list(objects) == BUNDLE_FILES
 
 
 def test_namespace_has_the_spec_labels(objects: dict[str, Manifest]) -> None:
