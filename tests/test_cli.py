@@ -165,3 +165,11 @@ def test_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("pocketid-k8s render: error: pocket-id.toml: not valid TOML")
     assert not (tmp_path / "k8s-apps").exists()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the installed version."""
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == "pocketid-k8s 0.1.0\n"

@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 stale or refused, 2 bad input or usage, 70 internal "
         "error, 130 interrupted.",
     )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser(
@@ -212,6 +213,22 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(handler=_init)
     return parser
+
+
+class _Version(argparse.Action):
+    """--version, reading the installed version only when asked (startup)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version
+
+        print(f"{PROG} {version('pocketid-k8s')}")
+        parser.exit()
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
