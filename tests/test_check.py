@@ -79,6 +79,7 @@ def test_spec_literal_raises_every_contract_rule(crd_schemas: Path) -> None:
         "pocketid/ui-config-env",
     } <= rules(report)
     assert report.exit_code == 1
+    assert (report.count(Severity.ERROR), report.count(Severity.WARNING)) == (10, 6)  # README
 
 
 def test_committed_bundle_and_project_pass(crd_schemas: Path) -> None:
