@@ -540,3 +540,16 @@ def test_bad_ca_bundle_is_a_usage_error(
     assert code == 2
     assert f"pocketid-k8s verify: error: {bundle}: not a usable CA bundle" in err
     assert "fix: give a PEM file of CA certificates" in err
+
+
+def test_terminal_table(site: Site, ca_file: Path) -> None:
+    """On a terminal: a rich table with a row per check, coloured statuses and the summary."""
+    from pocketid_k8s.verify import table
+
+    target = site.target(ca_file)
+    outcome = verify(target)
+    out = table(outcome, target)
+    for row in outcome.rows:
+        assert row.check in out
+    assert "\033[32mpass" in out  # green
+    assert f"5 pass ({site.url})" in out

@@ -635,7 +635,7 @@ def table(outcome: Outcome, target: Target) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=120)
     console.print(grid)
-    console.print(summary(outcome, target))
+    console.print(summary(outcome, target), highlight=False, markup=False)
     return buffer.getvalue()
 
 
