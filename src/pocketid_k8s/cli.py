@@ -331,14 +331,11 @@ def _verify(args: argparse.Namespace) -> int:
         application_namespace=config.argocd.application_namespace,
     )
     outcome = verify.verify(target)
-    if not outcome.rows and args.format != "json":
-        pass  # nothing was checked: the reason follows on stderr
-    elif args.format == "json":
+    if args.format == "json":
         sys.stdout.write(verify.to_json(outcome, target))
-    elif sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-        sys.stdout.write(verify.table(outcome, target))
-    else:
-        sys.stdout.write(verify.plain(outcome, target))
+    elif outcome.rows:  # with no row, the reason alone follows on stderr
+        terminal = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write((verify.table if terminal else verify.plain)(outcome, target))
     if outcome.stopped:
         _err(f"{PROG} verify: could not run: {outcome.stopped}")
     return int(outcome.exit_code)

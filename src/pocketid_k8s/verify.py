@@ -166,8 +166,9 @@ def _tls_row(
     name: str, host: str, port: int, context: ssl.SSLContext, timeout: float, *, main: bool
 ) -> Row:
     last: Exception | None = None
+    attempts = CONNECT_ATTEMPTS if main else 1
     with _timed() as ms:
-        for attempt in range(CONNECT_ATTEMPTS if main else 1):
+        for attempt in range(attempts):
             try:
                 with (
                     socket.create_connection((host, port), timeout=timeout) as sock,
@@ -198,7 +199,7 @@ def _tls_row(
                 )
             except (ConnectionError, TimeoutError, OSError) as exc:
                 last = exc
-                if attempt + 1 < (CONNECT_ATTEMPTS if main else 1):
+                if attempt + 1 < attempts:
                     time.sleep(0.5 * (attempt + 1))
         else:
             reason = getattr(last, "strerror", None) or type(last).__name__
@@ -210,7 +211,7 @@ def _tls_row(
     detail = f"{version}, valid for {host}, expires {expires:%Y-%m-%d} ({days} days)"
     status = Status.PASS
     if days < TLS_FAIL_DAYS:
-        status, detail = Status.FAIL, detail + f": under {TLS_FAIL_DAYS} days, renewal failed"
+        status, detail = Status.FAIL, detail + f": under {TLS_FAIL_DAYS} days, not renewed"
     elif days < TLS_WARN_DAYS:
         status, detail = Status.WARN, detail + f": under {TLS_WARN_DAYS} days, check cert-manager"
     return Row(name, status, detail, ms[0])
