@@ -62,6 +62,8 @@ class Change:
 
     path: PurePosixPath
     action: str  # "create", "update", "delete" or "keep"
+    old: str = ""
+    """The file's text on disk when compared ('' when there was none)."""
 
 
 @dataclass
@@ -81,8 +83,8 @@ class Bundle:
             if current is None:
                 result.append(Change(path, "create"))
             else:
-                result.append(Change(path, "keep" if current == text else "update"))
-        result.extend(Change(path, "delete") for path in self._stale(root))
+                result.append(Change(path, "keep" if current == text else "update", current))
+        result.extend(Change(path, "delete", old) for path, old in self._stale(root))
         return result
 
     def diff(self, root: Path) -> str:
@@ -91,14 +93,13 @@ class Bundle:
         for change in self.changes(root):
             if change.action == "keep":
                 continue
-            old = _read_text(root / change.path) or ""
             new = self.files.get(change.path, "")
             from_name = "/dev/null" if change.action == "create" else f"a/{change.path}"
             to_name = "/dev/null" if change.action == "delete" else f"b/{change.path}"
             chunks.append(
                 "".join(
                     difflib.unified_diff(
-                        old.splitlines(keepends=True),
+                        change.old.splitlines(keepends=True),
                         new.splitlines(keepends=True),
                         from_name,
                         to_name,
@@ -107,8 +108,8 @@ class Bundle:
             )
         return "".join(chunks)
 
-    def _stale(self, root: Path) -> list[PurePosixPath]:
-        """Files in the app folder that we rendered earlier and no longer render."""
+    def _stale(self, root: Path) -> list[tuple[PurePosixPath, str]]:
+        """Files (and their text) in the app folder that we rendered and no longer render."""
         folder = root / self.app_dir
         if not folder.is_dir():
             return []
@@ -116,12 +117,14 @@ class Bundle:
         for path in sorted(folder.iterdir()):
             relative = self.app_dir / path.name
             if (
-                path.suffix == ".yaml"
-                and relative not in self.files
-                and path.name != SEALED_SECRET_FILE  # a sealed key is never deleted
-                and (_read_text(path) or "").startswith(HEADER)
+                path.suffix != ".yaml"
+                or relative in self.files
+                or path.name == SEALED_SECRET_FILE  # a sealed key is never deleted
             ):
-                stale.append(relative)
+                continue
+            text = _read_text(path) or ""
+            if text.startswith(HEADER):
+                stale.append((relative, text))
         return stale
 
 

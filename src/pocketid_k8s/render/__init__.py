@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pocketid_k8s.config import BackupMode, Config, KeyDelivery, Strategy
-from pocketid_k8s.markers import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 from pocketid_k8s.render._meta import Manifest
 from pocketid_k8s.render.argocd import application
 from pocketid_k8s.render.ingress import internal_ingress, public_ingress, redirect_middleware
@@ -25,8 +24,6 @@ from pocketid_k8s.render.workload import deployment, service_account
 
 __all__ = [
     "PARTS",
-    "PLACEHOLDER_ANNOTATION",
-    "PLACEHOLDER_VALUE",
     "SEALED_SECRET_FILE",
     "Manifest",
     "Part",
