@@ -195,6 +195,34 @@ def test_a_deny_entry_is_reported() -> None:
         admit(text, "p.yaml", ["pocket-id"])
 
 
+TWO = HEAD + (
+    "metadata:\n  name: utilities\nspec:\n  destinations:\n"
+    "  - namespace: {first}\n    server: " + SERVER + "\n"
+    "  - namespace: {second}\n    server: " + SERVER + "\n"
+    "  clusterResourceWhitelist:\n  - group: '*'\n    kind: '*'\n"
+)
+
+
+@pytest.mark.parametrize(("first", "second"), [("'!pocket-id'", "'*'"), ("'*'", "'!pocket-id'")])
+def test_a_deny_entry_wins_in_either_order(first: str, second: str) -> None:
+    """Argo CD applies '!pocket-id' whatever its place: refused both ways, never 'admitted'."""
+    with pytest.raises(ProjectFileError, match=r"the destination '!pocket-id' denies namespace"):
+        admit(TWO.format(first=first, second=second), "p.yaml", ["pocket-id"])
+
+
+def test_a_blacklisted_namespace_kind_is_refused() -> None:
+    """clusterResourceBlacklist wins over the whitelist: adding to the whitelist would not help."""
+    text = PROJECT.format(namespace="pocket-id", cluster=f"server: {SERVER}") + (
+        "  clusterResourceBlacklist:\n  - group: ''\n    kind: Namespace\n"
+    )
+    with pytest.raises(ProjectFileError) as caught:
+        admit(text, "p.yaml", ["pocket-id"])
+    assert caught.value.message.startswith(
+        "p.yaml: spec.clusterResourceBlacklist denies Namespace (core) (the blacklist wins), so "
+        "Argo CD would refuse the bundle's Namespace whatever the whitelist says"
+    )
+
+
 def test_mixed_styles_are_refused_with_the_lines_to_add() -> None:
     """A file ruamel would reformat is left alone; the message holds the snippet."""
     text = HEAD + (

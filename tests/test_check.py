@@ -209,7 +209,7 @@ CASES: dict[str, tuple[Callable[[Docs], object], str, Severity, str]] = {
         lambda d: config(d).update(TRUST_PROXY="10.0.0.0/8"),
         "pocketid/trust-proxy",
         Severity.ERROR,
-        "is a CIDR list, but this image (2.2.0)",
+        "is a CIDR list, but this image (v2.2.0)",
     ),
     "replicas-2": (
         edit(DEP, "spec.replicas", 2),
@@ -738,13 +738,60 @@ def test_application_destination_against_its_project(
                 "apiVersion": "argoproj.io/v1alpha1",
                 "kind": "AppProject",
                 "metadata": {"name": "utilities", "namespace": "argocd"},
-                "spec": {"destinations": destinations},
+                "spec": {
+                    "destinations": destinations,
+                    "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+                },
             }
 
     found = [f for f in checked(tmp_path, change).findings if f.rule == "refs/argocd-destination"]
     assert [f.severity for f in found] == ([expected] if expected else [])
     if expected is Severity.ERROR:
         assert found[0].message == (
-            "project utilities does not admit namespace pocket-id on "
-            "https://kubernetes.default.svc, so Argo CD refuses to sync it"
+            "project utilities does not admit namespace pocket-id on server "
+            "https://kubernetes.default.svc: no entry admits it, so Argo CD refuses to sync it"
         )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"clusterResourceWhitelist": [{"group": "*", "kind": "*"}]},
+            None,
+        ),
+        (
+            {},
+            "project utilities: clusterResourceWhitelist does not admit Namespace (core), so "
+            "Argo CD refuses to sync the Namespace in the set",
+        ),
+        (
+            {
+                "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+                "clusterResourceBlacklist": [{"group": "*", "kind": "Namespace"}],
+            },
+            "project utilities: clusterResourceBlacklist denies Namespace (core) (the "
+            "blacklist wins), so Argo CD refuses to sync the Namespace in the set",
+        ),
+    ],
+    ids=["whitelisted", "no-whitelist", "blacklist-wins"],
+)
+def test_the_bundles_namespace_against_the_project(
+    tmp_path: Path, spec: dict[str, object], message: str | None
+) -> None:
+    """The bundle's Namespace is cluster-scoped: the project must whitelist and not blacklist it."""
+
+    def change(docs: Docs) -> None:
+        docs["Application/pocket-id"] = copy.deepcopy(APPLICATION)
+        docs["AppProject/utilities"] = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {"name": "utilities", "namespace": "argocd"},
+            "spec": {
+                "destinations": [{"namespace": "*", "server": "https://kubernetes.default.svc"}],
+                **spec,
+            },
+        }
+
+    found = [f for f in checked(tmp_path, change).findings if f.rule == "refs/argocd-destination"]
+    assert [f.message for f in found] == ([message] if message else [])

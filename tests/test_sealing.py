@@ -41,8 +41,7 @@ def sealed_value(manifest: dict[str, Any]) -> str:
 
 
 def seal(controller: Controller, scope: Scope) -> dict[str, Any]:
-    public = load_certificate(controller.cert).public_key
-    return sealed_secret(Config(), public, KEY, scope)
+    return sealed_secret(Config(), load_certificate(controller.cert), KEY, scope)
 
 
 LABELS = {
@@ -145,6 +144,7 @@ def test_our_unsealer_opens_what_kubeseal_seals(controller: Controller, scope: S
     assert unseal_cryptography(controller.key, sealed_value(sealed), LABELS[scope]) == KEY
     annotations = sealed["metadata"].get("annotations") or {}
     ours = seal(controller, scope)["metadata"].get("annotations") or {}
+    ours.pop("pocketid-k8s/cert-sha256")  # our own record of the certificate, not kubeseal's
     assert annotations == ours
 
 
@@ -153,7 +153,8 @@ def test_scope_annotations_inside_and_out(controller: Controller, scope: Scope) 
     """The scope annotation sits on the SealedSecret and on the Secret's template."""
     manifest = seal(controller, scope)
     expected = {} if scope is Scope.STRICT else {f"sealedsecrets.bitnami.com/{scope}": "true"}
-    assert manifest["metadata"].get("annotations", {}) == expected
+    outer = manifest["metadata"].get("annotations", {})
+    assert {k: v for k, v in outer.items() if k != "pocketid-k8s/cert-sha256"} == expected
     assert manifest["spec"]["template"]["metadata"].get("annotations", {}) == expected
 
 
@@ -188,6 +189,28 @@ def test_fingerprint_matches_ssh_keygen(controller: Controller, tmp_path: Path) 
         check=True,
     ).stdout
     assert load_certificate(controller.cert).fingerprint == listed.split()[1]
+
+
+def test_sealed_secret_records_the_certificate_it_was_sealed_for(
+    controller: Controller,
+) -> None:
+    """pocketid-k8s/cert-sha256 is openssl's SHA-256 fingerprint of the certificate, lowercase."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        skip_or_fail("openssl is not installed: the certificate digest has no second opinion")
+        return
+    shown = subprocess.run(
+        [openssl, "x509", "-noout", "-fingerprint", "-sha256", "-in", str(controller.cert)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    expected = shown.strip().split("=", 1)[1].replace(":", "").lower()
+    for scope in Scope:
+        annotations = seal(controller, scope)["metadata"]["annotations"]
+        assert annotations["pocketid-k8s/cert-sha256"] == expected
+        template = seal(controller, scope)["spec"]["template"]["metadata"]
+        assert "pocketid-k8s/cert-sha256" not in template.get("annotations", {})
 
 
 # --- keys -----------------------------------------------------------------------------------

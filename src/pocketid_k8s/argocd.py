@@ -25,14 +25,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from pocketid_k8s.contract import argocd as facts
 from pocketid_k8s.errors import PocketIdK8sError
 
 __all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit"]
 
-IN_CLUSTER: Final = "https://kubernetes.default.svc"
-IN_CLUSTER_NAME: Final = "in-cluster"
-"""Argo CD's name for the cluster it runs in."""
-NAMESPACE_KIND: Final = ("", "Namespace")
+IN_CLUSTER: Final = facts.IN_CLUSTER
+NAMESPACE_KIND: Final = facts.NAMESPACE_KIND
 
 _KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
 _DASH = re.compile(r"^-( +)")
@@ -86,6 +85,17 @@ def admit(
         destinations.append(entry)
         new_destinations.append(entry)
         result.added.append(f"destination namespace {namespace} on {cluster}")
+    denied = facts.kind_permitted(
+        {"clusterResourceWhitelist": [{"group": "*", "kind": "*"}], **spec},
+        *NAMESPACE_KIND,
+        namespaced=False,
+    )
+    if not denied.admitted and "Blacklist" in denied.reason:
+        raise ProjectFileError(
+            f"{source}: spec.{denied.reason}, so Argo CD would refuse the bundle's Namespace "
+            "whatever the whitelist says; fix: remove Namespace from clusterResourceBlacklist "
+            "by hand if the project should create it"
+        )
     whitelist = _sequence(spec, "clusterResourceWhitelist", source)
     new_kinds: list[CommentedMap] = []
     if _find_kind(whitelist, NAMESPACE_KIND) is None:
@@ -166,7 +176,7 @@ def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
     if (
         not isinstance(project, CommentedMap)
         or project.get("kind") != "AppProject"
-        or not str(project.get("apiVersion", "")).startswith("argoproj.io/")
+        or not str(project.get("apiVersion", "")).startswith(f"{facts.API_GROUP}/")
     ):
         kind = project.get("kind") if isinstance(project, CommentedMap) else type(project).__name__
         raise ProjectFileError(
@@ -197,36 +207,24 @@ def _sequence(spec: CommentedMap, key: str, source: str) -> CommentedSeq:
 def _find_destination(
     destinations: CommentedSeq, namespace: str, server: str | None, name: str | None, source: str
 ) -> str | None:
-    """How an existing entry already admits ``namespace`` on this cluster, or None."""
-    for entry in destinations:
-        if not isinstance(entry, dict):
-            continue
-        pattern = str(entry.get("namespace", ""))
-        if not _cluster_matches(entry, server, name):
-            continue
-        if pattern.startswith("!") and fnmatchcase(namespace, pattern[1:]):
-            raise ProjectFileError(
-                f"{source}: the destination {pattern!r} denies namespace {namespace}; fix: "
-                "remove or narrow that deny entry by hand if the namespace should be allowed"
-            )
-        if fnmatchcase(namespace, pattern):
-            return "exact entry" if pattern == namespace else f"pattern {pattern!r}"
-    return None
+    """How an existing entry already admits ``namespace`` on this cluster, or None.
 
-
-def _cluster_matches(entry: dict[str, Any], server: str | None, name: str | None) -> bool:
-    entry_server, entry_name = entry.get("server"), entry.get("name")
-    if server is not None:
-        if entry_server is not None:
-            return fnmatchcase(server, str(entry_server))
-        return (
-            server == IN_CLUSTER
-            and entry_name is not None
-            and fnmatchcase(IN_CLUSTER_NAME, str(entry_name))
+    Argo CD's own matching (deny entries win whatever their order): a deny entry that
+    excludes the destination is refused, since adding an entry would not help.
+    """
+    dst = facts.Destination(namespace, server, name)
+    verdict = facts.match_destination(destinations, dst)
+    if verdict.denied_by is not None:
+        raise ProjectFileError(
+            f"{source}: the destination {verdict.deny_pattern!r} denies {dst.label()} (Argo CD "
+            "applies deny "
+            "entries whatever their order); fix: remove or narrow that deny entry by hand if "
+            "the namespace should be allowed"
         )
-    if name is not None and entry_name is not None:
-        return fnmatchcase(name, str(entry_name))
-    return False
+    if verdict.allowed_by is None:
+        return None
+    pattern = str(verdict.allowed_by.get("namespace", ""))
+    return "exact entry" if pattern == namespace else f"pattern {pattern!r}"
 
 
 def _find_kind(entries: CommentedSeq, wanted: tuple[str, str]) -> dict[str, Any] | None:
@@ -242,19 +240,11 @@ def _find_kind(entries: CommentedSeq, wanted: tuple[str, str]) -> dict[str, Any]
 
 def _kind_warnings(spec: CommentedMap, kinds: Iterable[tuple[str, str]], source: str) -> list[str]:
     warnings = []
-    allowed, denied = spec.get("namespaceResourceWhitelist"), spec.get("namespaceResourceBlacklist")
     for group, kind in sorted(set(kinds)):
-        label = f"{kind} ({group or 'core'})"
-        if isinstance(allowed, CommentedSeq) and _find_kind(allowed, (group, kind)) is None:
-            warnings.append(
-                f"{source}: namespaceResourceWhitelist does not admit {label}, so Argo CD will "
-                "refuse to sync it; add it there"
-            )
-        if isinstance(denied, CommentedSeq) and _find_kind(denied, (group, kind)) is not None:
-            warnings.append(
-                f"{source}: namespaceResourceBlacklist denies {label}, so Argo CD will refuse "
-                "to sync it"
-            )
+        verdict = facts.kind_permitted(spec, group, kind, namespaced=True)
+        if not verdict.admitted:
+            fix = "; add it there" if "Whitelist" in verdict.reason else ""
+            warnings.append(f"{source}: {verdict.reason}, so Argo CD will refuse to sync it{fix}")
     return warnings
 
 

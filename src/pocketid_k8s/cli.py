@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pocketid_k8s.contract.env import INTERNAL_APP_URL
+from pocketid_k8s.contract.pocketid import HEALTH_PATH
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
 PROG = "pocketid-k8s"
@@ -100,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify",
         help="check a live installation from outside (and inside, with --kube)",
-        description="Check TLS, the HTTP redirect, /healthz, OIDC discovery, JWKS and the "
+        description=f"Check TLS, the HTTP redirect, {HEALTH_PATH}, OIDC discovery, JWKS and the "
         "internal host's redirect; with --kube also the rollout, pods, volume, certificates, "
         "sealed secret and Argo CD application.",
         epilog="Exit codes: 0 all checks pass, 1 a check failed, 2 could not run.",
@@ -314,7 +316,7 @@ def _verify(args: argparse.Namespace) -> int:
     target = verify.Target(
         app_url=(args.url or config.pocket_id.app_url).rstrip("/"),
         internal_url=internal,
-        internal_app_url=config.pocket_id.env.get("INTERNAL_APP_URL"),
+        internal_app_url=config.pocket_id.env.get(INTERNAL_APP_URL),
         ca_bundle=args.ca_bundle,
         timeout=args.timeout,
         http_port=args.http_port,
@@ -379,7 +381,7 @@ def _seal(args: argparse.Namespace) -> int:
     else:
         key, more = sealing.read_key(*_read_key_source(args.from_file))
         warnings += more
-    manifest = sealing.sealed_secret(config, cert.public_key, key, sealing.Scope(args.scope))
+    manifest = sealing.sealed_secret(config, cert, key, sealing.Scope(args.scope))
     write_text(out, sealing.SEALED_HEADER + dump_yaml([manifest]))
     for warning in warnings:
         _err(f"warning: {warning}")

@@ -32,7 +32,11 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from pocketid_k8s.contract import DEAD_ENV
+from pocketid_k8s.contract import env as E
+from pocketid_k8s.contract.argocd import IN_CLUSTER
+from pocketid_k8s.contract.env import DEAD_ENV
+from pocketid_k8s.contract.image import DEFAULT_IMAGE
+from pocketid_k8s.contract.pocketid import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, LOCK_HELD
 from pocketid_k8s.errors import ConfigError
 
 __all__ = [
@@ -122,14 +126,14 @@ _MEMORY_FACTORS: Final = {
 
 # Variables the bundle sets itself, each from a dedicated field.
 _MANAGED_ENV: Final = {
-    "APP_URL": "[pocket_id] app_url",
-    "PORT": "[pocket_id] port",
-    "HOST": "nothing (the pod listens on all addresses)",
-    "TRUST_PROXY": "[pocket_id] trust_proxy",
-    "UI_CONFIG_DISABLED": "[pocket_id] ui_config_disabled",
-    "ALLOW_USER_SIGNUPS": "[pocket_id] allow_user_signups",
-    "ENCRYPTION_KEY": "the sealed Secret (pocketid-k8s seal); never a plaintext value",
-    "ENCRYPTION_KEY_FILE": "[deployment] key_delivery",
+    E.APP_URL: "[pocket_id] app_url",
+    E.PORT: "[pocket_id] port",
+    E.HOST: "nothing (the pod listens on all addresses)",
+    E.TRUST_PROXY: "[pocket_id] trust_proxy",
+    E.UI_CONFIG_DISABLED: "[pocket_id] ui_config_disabled",
+    E.ALLOW_USER_SIGNUPS: "[pocket_id] allow_user_signups",
+    E.ENCRYPTION_KEY: "the sealed Secret (pocketid-k8s seal); never a plaintext value",
+    E.ENCRYPTION_KEY_FILE: "[deployment] key_delivery",
 }
 
 
@@ -220,13 +224,11 @@ def _image(value: str) -> str:
         )
     tag = match["tag"]
     if tag is None:
-        raise ValueError(
-            f"{value!r} has no tag; fix: pin a version, e.g. 'ghcr.io/pocket-id/pocket-id:v2.2.0'"
-        )
+        raise ValueError(f"{value!r} has no tag; fix: pin a version, e.g. '{DEFAULT_IMAGE}'")
     if tag == "latest":
         raise ValueError(
             f"{value!r} uses the moving tag 'latest', so what runs would change without a "
-            "commit; fix: pin a version, e.g. 'ghcr.io/pocket-id/pocket-id:v2.2.0'"
+            f"commit; fix: pin a version, e.g. '{DEFAULT_IMAGE}'"
         )
     return value
 
@@ -279,14 +281,16 @@ def _unprivileged_port(value: int) -> int:
     if value < 1024:
         raise ValueError(
             f"{value} is a privileged port, which the non-root container cannot bind; "
-            "fix: use a port from 1024 to 65535 (Pocket-ID's default is 1411)"
+            f"fix: use a port from 1024 to 65535 (Pocket-ID's default is {DEFAULT_PORT})"
         )
     return value
 
 
 def _http_path(value: str) -> str:
     if not value.startswith("/") or any(c.isspace() for c in value):
-        raise ValueError(f"{value!r} is not an HTTP path; fix: start it with '/', e.g. '/healthz'")
+        raise ValueError(
+            f"{value!r} is not an HTTP path; fix: start it with '/', e.g. '{HEALTH_PATH}'"
+        )
     return value
 
 
@@ -294,7 +298,7 @@ def _absolute_path(value: str) -> str:
     path = PurePosixPath(value)
     if not path.is_absolute() or ".." in path.parts or str(path) != value:
         raise ValueError(
-            f"{value!r} is not a clean absolute path; fix: use a path such as '/app/data'"
+            f"{value!r} is not a clean absolute path; fix: use a path such as '{DATA_DIR}'"
         )
     return value
 
@@ -387,9 +391,9 @@ class Site(_Section):
 class PocketId(_Section):
     """[pocket_id]: the program's own settings (the ConfigMap)."""
 
-    image: Annotated[str, AfterValidator(_image)] = "ghcr.io/pocket-id/pocket-id:v2.2.0"
+    image: Annotated[str, AfterValidator(_image)] = DEFAULT_IMAGE
     app_url: Annotated[str, AfterValidator(_app_url)] = "https://auth.mulliken.net"
-    port: Annotated[StrictInt, AfterValidator(_unprivileged_port)] = 1411
+    port: Annotated[StrictInt, AfterValidator(_unprivileged_port)] = DEFAULT_PORT
     allow_user_signups: SignupMode = SignupMode.DISABLED
     # Deviation: without it ALLOW_USER_SIGNUPS (and every UI setting) is read from the database.
     ui_config_disabled: StrictBool = True
@@ -413,9 +417,9 @@ class Deployment(_Section):
     # Deviation: v2's instance lock makes a RollingUpdate surge pod crash-loop forever.
     strategy: Strategy = Strategy.RECREATE
     # Deviation: /health is the web UI's fallback page (200 for anything); /healthz is real.
-    health_path: Annotated[str, AfterValidator(_http_path)] = "/healthz"
+    health_path: Annotated[str, AfterValidator(_http_path)] = HEALTH_PATH
     # Deviation: the image keeps all state in /app/data; a volume at /data receives nothing.
-    data_mount_path: Annotated[str, AfterValidator(_absolute_path)] = "/app/data"
+    data_mount_path: Annotated[str, AfterValidator(_absolute_path)] = DATA_DIR
     # Deviation: envFrom of the key 'encryption-key' never becomes ENCRYPTION_KEY.
     key_delivery: KeyDelivery = KeyDelivery.FILE
     cpu_request: Cpu = "50m"
@@ -430,8 +434,7 @@ class Deployment(_Section):
         if self.replicas not in (0, 1):
             raise ValueError(
                 f"replicas = {self.replicas}: Pocket-ID v2 holds an instance lock, so a second "
-                "pod exits with 'lock is already held by another process'; fix: use 1 (or 0 "
-                "to stop it)"
+                f"pod exits with '{LOCK_HELD}'; fix: use 1 (or 0 to stop it)"
             )
         if self.cpu_limit and cpu_millis(self.cpu_request) > cpu_millis(self.cpu_limit):
             raise ValueError(
@@ -526,7 +529,7 @@ class ArgoCD(_Section):
     )
     repo_url: str = ""
     target_revision: str = "main"
-    server: str = "https://kubernetes.default.svc"
+    server: str = IN_CLUSTER
 
     @model_validator(mode="after")
     def _check(self) -> ArgoCD:

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from pocketid_k8s.contract.sealed_secrets import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 from pocketid_k8s.errors import SealedKeyError
-from pocketid_k8s.markers import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 
 __all__ = ["SealedFile", "State", "inspect_sealed_file"]
 

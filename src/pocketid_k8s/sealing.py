@@ -29,9 +29,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from pocketid_k8s.config import Config
+from pocketid_k8s.contract import pocketid as pid
+from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.render import Manifest
-from pocketid_k8s.render._meta import common_labels, metadata
+from pocketid_k8s.render.secret import sealed_secret as sealed_secret_object
 
 __all__ = [
     "MIN_KEY_BYTES",
@@ -49,14 +51,13 @@ __all__ = [
     "sealed_secret",
 ]
 
-MIN_KEY_BYTES: Final = 16
+MIN_KEY_BYTES: Final = pid.MIN_KEY_BYTES
 """Pocket-ID refuses a shorter ENCRYPTION_KEY."""
 MIN_RSA_BITS: Final = 2048
 SESSION_KEY_BYTES: Final = 32
 NONCE: Final = bytes(12)
 """Each session key encrypts one value only, so a zero nonce is safe (as upstream)."""
 EXPIRY_WARNING: Final = timedelta(days=30)
-ANNOTATION_PREFIX: Final = "sealedsecrets.bitnami.com"
 SEALED_HEADER: Final = (
     "# Sealed by 'pocketid-k8s seal': safe to commit; only the cluster's sealed-secrets\n"
     "# controller can decrypt it. Never replace it without reading docs/runbook.md.\n"
@@ -65,7 +66,7 @@ ROTATION_NOTE: Final = (
     "Rotation replaces the key Pocket-ID encrypts its signing keys (and SCIM tokens) with; "
     "an installation that has data cannot read them with the new key. Before Argo CD syncs "
     "this file, re-encrypt the data while the old key is still in place: "
-    "kubectl -n {namespace} exec deploy/{name} -- /app/pocket-id encryption-key-rotate "
+    f"kubectl -n {{namespace}} exec deploy/{{name}} -- {pid.BINARY} {pid.KEY_ROTATE_COMMAND} "
     "--new-key <the new key> --yes (then let the sync restart the pod). On an empty volume "
     "nothing else is needed. Backups taken before the rotation still need the old key: "
     "keep it."
@@ -120,6 +121,8 @@ class ControllerCertificate:
     not_after: datetime
     fingerprint: str
     """SHA256:<base64>, as sealed-secrets names its keys (an SSH public-key fingerprint)."""
+    sha256: str
+    """Lowercase hex SHA-256 of the certificate's DER (recorded on the SealedSecret)."""
     warnings: tuple[str, ...] = ()
 
 
@@ -173,7 +176,14 @@ def load_certificate(path: Path, now: datetime | None = None) -> ControllerCerti
             f"{path}: expires on {not_after:%Y-%m-%d}; sealing still works (the controller "
             "keeps old keys to decrypt), but fetch the renewed certificate soon"
         )
-    return ControllerCertificate(key, not_after, _fingerprint(key), tuple(warnings))
+    return ControllerCertificate(
+        key, not_after, _fingerprint(key), cert_sha256(cert), tuple(warnings)
+    )
+
+
+def cert_sha256(cert: x509.Certificate) -> str:
+    """Lowercase hex SHA-256 of the certificate's DER encoding."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def _fingerprint(key: rsa.RSAPublicKey) -> str:
@@ -208,28 +218,24 @@ def read_key(data: bytes, source: str) -> tuple[bytes, list[str]]:
 
 
 def sealed_secret(
-    config: Config, public_key: rsa.RSAPublicKey, key: bytes, scope: Scope = Scope.STRICT
+    config: Config,
+    cert: ControllerCertificate,
+    key: bytes,
+    scope: Scope = Scope.STRICT,
 ) -> Manifest:
-    """The SealedSecret holding ``key`` under ``[secret] key``, for the given scope."""
-    name, namespace = config.secret.name, config.site.namespace
-    label = encryption_label(namespace, name, scope)
-    annotations = {}
+    """The SealedSecret holding ``key`` under ``[secret] key``, for the given scope.
+
+    It records the certificate it was sealed for (``pocketid-k8s/cert-sha256``), so
+    that preflight can tell when the controller's key has changed since.
+    """
+    label = encryption_label(config.site.namespace, config.secret.name, scope)
+    encrypted = base64.b64encode(hybrid_encrypt(cert.public_key, key, label)).decode()
+    scope_annotations = {}
     if scope is not Scope.STRICT:
-        annotations[f"{ANNOTATION_PREFIX}/{scope.value}"] = "true"
-    encrypted = base64.b64encode(hybrid_encrypt(public_key, key, label)).decode()
-    template_meta: Manifest = {
-        "name": name,
-        "namespace": namespace,
-        "labels": common_labels(config, "server"),
-    }
-    if annotations:
-        template_meta["annotations"] = dict(annotations)
-    return {
-        "apiVersion": "bitnami.com/v1alpha1",
-        "kind": "SealedSecret",
-        "metadata": metadata(config, name, component="server", annotations=annotations or None),
-        "spec": {
-            "encryptedData": {config.secret.key: encrypted},
-            "template": {"metadata": template_meta, "type": "Opaque"},
-        },
-    }
+        scope_annotations[f"{ss.ANNOTATION_PREFIX}/{scope.value}"] = "true"
+    return sealed_secret_object(
+        config,
+        encrypted,
+        annotations={ss.CERT_SHA256_ANNOTATION: cert.sha256},
+        scope_annotations=scope_annotations,
+    )

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from pocketid_k8s.contract import argocd
+from pocketid_k8s.contract import pocketid as pid
+from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
 if TYPE_CHECKING:
@@ -273,11 +276,11 @@ def _http_redirect(host: str, target: Target) -> Row:
 
 
 def _health(client: httpx.Client, app_url: str) -> Row:
-    response, failed, ms = _request(client, f"{app_url}/healthz", "healthz")
+    response, failed, ms = _request(client, f"{app_url}{pid.HEALTH_PATH}", "healthz")
     if response is None:
         return failed  # type: ignore[return-value]
-    if response.status_code == 204:
-        return Row("healthz", Status.PASS, "204: started, database open, instance lock held", ms)
+    if response.status_code == pid.HEALTH_STATUS:
+        return Row("healthz", Status.PASS, f"{pid.HEALTH_STATUS}: {pid.HEALTH_PROVES}", ms)
     kind = response.headers.get("content-type", "")
     if response.status_code == 200 and "html" in kind:
         return Row(
@@ -287,7 +290,9 @@ def _health(client: httpx.Client, app_url: str) -> Row:
             "fallback, not health (is this Pocket-ID v2?)",
             ms,
         )
-    return Row("healthz", Status.FAIL, f"answered {response.status_code}, not 204", ms)
+    return Row(
+        "healthz", Status.FAIL, f"answered {response.status_code}, not {pid.HEALTH_STATUS}", ms
+    )
 
 
 def _discovery(client: httpx.Client, target: Target) -> Row:
@@ -558,7 +563,7 @@ def _certificates(get: Getter, t: Target, ns: str) -> tuple[Status, str]:
 
 
 def _sealed_secret(get: Getter, t: Target, ns: str) -> tuple[Status, str]:
-    sealed = get(f"/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets/{t.secret}")
+    sealed = get(f"/apis/{ss.API_VERSION}/namespaces/{ns}/sealedsecrets/{t.secret}")
     if sealed is None:
         return Status.FAIL, f"SealedSecret {t.secret} not found"
     synced = _conditions(sealed).get("Synced", {})
@@ -576,7 +581,8 @@ def _sealed_secret(get: Getter, t: Target, ns: str) -> tuple[Status, str]:
 def _application(get: Getter, t: Target, ns: str) -> tuple[Status, str]:
     del ns
     app = get(
-        f"/apis/argoproj.io/v1alpha1/namespaces/{t.application_namespace}/applications/{t.application}"
+        f"/apis/{argocd.API_VERSION}/namespaces/{t.application_namespace}"
+        f"/applications/{t.application}"
     )
     if app is None:
         return Status.SKIP, (

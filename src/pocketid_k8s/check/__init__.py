@@ -16,6 +16,7 @@ from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.check.rules import RULES
 from pocketid_k8s.check.schema import SchemaChecker, SchemaError
+from pocketid_k8s.contract.image import REPOSITORIES
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
 __all__ = ["RULES", "CheckError", "Finding", "Report", "Severity", "run_check"]
@@ -73,8 +74,8 @@ def run_check(
                 first.file,
                 None,
                 "",
-                "no container runs the image pocket-id/pocket-id, so only the general "
-                "rules were checked",
+                f"no container runs the image {' or '.join(REPOSITORIES)} (under any "
+                "registry), so only the general rules were checked",
                 "include the Deployment's file",
             )
         )

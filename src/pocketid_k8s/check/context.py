@@ -15,6 +15,8 @@ from functools import cached_property
 from typing import Any, Final
 
 from pocketid_k8s.check.model import Path, Resource, get
+from pocketid_k8s.contract import sealed_secrets as ss
+from pocketid_k8s.contract.image import PocketIdImage, Version, is_pocket_id, parse_image
 
 POD_SPEC_PATHS: Final[dict[str, Path]] = {
     "Pod": ("spec",),
@@ -25,12 +27,17 @@ POD_SPEC_PATHS: Final[dict[str, Path]] = {
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
-IMAGE: Final = re.compile(
-    r"(?:^|/)pocket-id/pocket-id(?::(?P<tag>[\w.-]+))?(?:@(?P<digest>sha256:\w+))?$"
-)
-VERSION: Final = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SECRET_HOLDERS: Final = ("Secret", "SealedSecret")
+SECRET_HOLDERS: Final = ("Secret", ss.KIND)
+__all__ = [
+    "Context",
+    "EnvValue",
+    "Environment",
+    "Workload",
+    "covering_mount",
+    "ingress_backends",
+    "is_pocket_id",
+]
 
 
 @dataclass(frozen=True)
@@ -92,13 +99,13 @@ class Workload:
         return str(self.container.get("image") or "")
 
     @property
-    def version(self) -> tuple[int, int, int] | None:
-        match = IMAGE.search(self.image)
-        tag = match["tag"] if match else None
-        version = VERSION.match(tag or "")
-        if not version:
-            return None
-        return int(version[1]), int(version[2]), int(version[3] or 0)
+    def pocket_id_image(self) -> PocketIdImage | None:
+        return parse_image(self.image)
+
+    @property
+    def version(self) -> Version | None:
+        image = self.pocket_id_image
+        return image.version if image else None
 
     @property
     def mounts(self) -> dict[str, tuple[str, int]]:
@@ -117,10 +124,6 @@ class Workload:
             if get(template, "metadata", "name") == name:
                 return {"name": name, "persistentVolumeClaim": {"claimName": name}}
         return None
-
-
-def is_pocket_id(image: str) -> bool:
-    return IMAGE.search(image) is not None
 
 
 class Context:
@@ -183,7 +186,7 @@ class Context:
         if holder.kind == "Secret":
             keys = {**(holder.doc.get("data") or {}), **(holder.doc.get("stringData") or {})}
             return dict.fromkeys(map(str, keys))
-        if holder.kind == "SealedSecret":
+        if holder.kind == ss.KIND:
             return dict.fromkeys(map(str, get(holder.doc, "spec", "encryptedData") or {}))
         return {}
 

@@ -10,7 +10,6 @@ to APP_URL's host.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from posixpath import dirname, join, normpath
 from typing import Final
@@ -19,65 +18,19 @@ from urllib.parse import urlsplit
 from pocketid_k8s.check.context import Context, Environment, Workload, covering_mount
 from pocketid_k8s.check.model import Finding, Resource, Severity, get
 from pocketid_k8s.check.rules import finding
-from pocketid_k8s.contract import DEAD_ENV
+from pocketid_k8s.contract import env as E
+from pocketid_k8s.contract import pocketid as pid
+from pocketid_k8s.contract.env import BOOL_TRUE as TRUE_VALUES
+from pocketid_k8s.contract.env import DEAD_ENV, UI_SETTINGS
+from pocketid_k8s.contract.image import show_version
 
-HEALTH: Final = "/healthz"
-WORKDIR: Final = "/app"
-DATA: Final = "/app/data"
-OLD_DATA: Final = "/app/backend/data"
-MIN_KEY: Final = 16
-TRUE_VALUES: Final = ("1", "t", "T", "true", "TRUE", "True")
-"""What Go's strconv.ParseBool reads as true."""
+HEALTH: Final = pid.HEALTH_PATH
+WORKDIR: Final = pid.WORKDIR
+DATA: Final = pid.DATA_DIR
+OLD_DATA: Final = pid.OLD_DATA_DIR
+MIN_KEY: Final = pid.MIN_KEY_BYTES
 FIRST_CIDR_VERSION: Final = (2, 3, 0)
 """TRUST_PROXY took CIDR lists after v2.2 (a parse error up to and including v2.2.x)."""
-UI_SETTINGS: Final = frozenset(
-    re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
-    for key in [
-        "appName",
-        "sessionDuration",
-        "homePageUrl",
-        "emailsVerified",
-        "accentColor",
-        "disableAnimations",
-        "allowOwnAccountEdit",
-        "allowUserSignups",
-        "signupDefaultUserGroupIDs",
-        "signupDefaultCustomClaims",
-        "requireUserEmail",
-        "smtpHost",
-        "smtpPort",
-        "smtpFrom",
-        "smtpUser",
-        "smtpPassword",
-        "smtpTls",
-        "smtpSkipCertVerify",
-        "emailLoginNotificationEnabled",
-        "emailOneTimeAccessAsUnauthenticatedEnabled",
-        "emailOneTimeAccessAsAdminEnabled",
-        "emailApiKeyExpirationEnabled",
-        "emailVerificationEnabled",
-        "ldapEnabled",
-        "ldapUrl",
-        "ldapBindDn",
-        "ldapBindPassword",
-        "ldapBase",
-        "ldapUserSearchFilter",
-        "ldapUserGroupSearchFilter",
-        "ldapSkipCertVerify",
-        "ldapAttributeUserUniqueIdentifier",
-        "ldapAttributeUserUsername",
-        "ldapAttributeUserEmail",
-        "ldapAttributeUserFirstName",
-        "ldapAttributeUserLastName",
-        "ldapAttributeUserDisplayName",
-        "ldapAttributeUserProfilePicture",
-        "ldapAttributeGroupMember",
-        "ldapAttributeGroupUniqueIdentifier",
-        "ldapAttributeGroupName",
-        "ldapAdminGroupName",
-        "ldapSoftDeleteUsers",
-    ]
-)
 PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
@@ -159,10 +112,10 @@ def _health_probe(w: Workload) -> Iterator[Finding]:
 
 def _sqlite_path(env: Environment) -> str | None:
     """Where the SQLite database is (absolute), or None for PostgreSQL."""
-    value = env.literal("DB_CONNECTION_STRING")
+    value = env.literal(E.DB_CONNECTION_STRING)
     if value is None or value == "":
-        return join(DATA, "pocket-id.db")
-    if value.startswith(("postgres://", "postgresql://")):
+        return join(DATA, pid.DATABASE_FILE)
+    if value.startswith(E.POSTGRES_PREFIXES):
         return None
     path = value.removeprefix("file:").split("?", 1)[0]
     return normpath(join(WORKDIR, path))
@@ -181,9 +134,9 @@ def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
         )
         return
     database = _sqlite_path(env)
-    uploads = env.literal("UPLOAD_PATH") or "data/uploads"
+    uploads = env.literal(E.UPLOAD_PATH) or join(pid.DATA_DIR_RELATIVE, pid.UPLOADS_DIR)
     checks = [("database", dirname(database))] if database else []
-    if (env.literal("FILE_BACKEND") or "filesystem") == "filesystem":
+    if (env.literal(E.FILE_BACKEND) or E.FILE_BACKEND_DEFAULT) == E.FILE_BACKEND_DEFAULT:
         checks.append(("uploads folder", normpath(join(WORKDIR, uploads))))
     reported: list[str] = []
     for what, folder in checks:
@@ -216,8 +169,8 @@ def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
 
 def _encryption_key(w: Workload, env: Environment) -> Iterator[Finding]:
     rule, res, base = "pocketid/encryption-key", w.resource, w.container_path
-    key_file = env.values.get("ENCRYPTION_KEY_FILE")
-    key = env.values.get("ENCRYPTION_KEY")
+    key_file = env.values.get(E.ENCRYPTION_KEY_FILE)
+    key = env.values.get(E.ENCRYPTION_KEY)
     if key_file is not None:
         if key_file.value is not None and covering_mount(w.mounts, key_file.value) is None:
             yield finding(
@@ -243,7 +196,7 @@ def _encryption_key(w: Workload, env: Environment) -> Iterator[Finding]:
     near = [
         (k, s, p)
         for k, s, p in env.invalid_keys
-        if k.upper().replace("-", "_").replace(".", "_") == "ENCRYPTION_KEY"
+        if k.upper().replace("-", "_").replace(".", "_") == E.ENCRYPTION_KEY
     ]
     if near:
         k, source, path = near[0]
@@ -272,7 +225,7 @@ def _encryption_key(w: Workload, env: Environment) -> Iterator[Finding]:
             res,
             rule,
             "ENCRYPTION_KEY is not provided by any means; Pocket-ID exits with "
-            "'ENCRYPTION_KEY must be at least 16 bytes long'",
+            f"'{pid.KEY_TOO_SHORT}'",
             "seal a key (pocketid-k8s seal), mount it and set ENCRYPTION_KEY_FILE",
             base,
         )
@@ -281,7 +234,7 @@ def _encryption_key(w: Workload, env: Environment) -> Iterator[Finding]:
 def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
     res, base = w.resource, w.container_path
     ingresses = ctx.ingresses_for(ctx.services_for(w))
-    app_url = env.values.get("APP_URL")
+    app_url = env.values.get(E.APP_URL)
     # APP_URL
     if app_url is None or app_url.value is None:
         if app_url is None:
@@ -289,7 +242,7 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
                 res,
                 "pocketid/app-url",
                 "APP_URL is not set, so the OIDC issuer and the "
-                "passkey domain are http://localhost:1411",
+                f"passkey domain are {pid.DEFAULT_APP_URL}",
                 "set APP_URL to the public https origin, e.g. https://auth.example.com",
                 base,
                 severity=None if ingresses else Severity.WARNING,
@@ -320,13 +273,13 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
     if not ingresses:
         return
     # TRUST_PROXY
-    trust = env.values.get("TRUST_PROXY")
+    trust = env.values.get(E.TRUST_PROXY)
     value = trust.value if trust is not None else None
     names = ", ".join(sorted(i.name for i in ingresses))
     if value is not None and ("/" in value or "," in value):
         version = w.version
         if version is None or version < FIRST_CIDR_VERSION:
-            shown = ".".join(map(str, version)) if version else "an unknown version"
+            shown = show_version(version)
             yield finding(
                 res,
                 "pocketid/trust-proxy",
@@ -394,7 +347,7 @@ def _single_instance(w: Workload) -> Iterator[Finding]:
     replicas = get(res.doc, "spec", "replicas")
     why = (
         "Pocket-ID v2 holds an instance lock in its database, so a second process exits "
-        "with 'lock is already held by another process'"
+        f"with '{pid.LOCK_HELD}'"
     )
     if kind == "DaemonSet":
         yield finding(
@@ -424,10 +377,10 @@ def _single_instance(w: Workload) -> Iterator[Finding]:
 
 
 def _ui_config_env(w: Workload, env: Environment) -> Iterator[Finding]:
-    if (env.literal("UI_CONFIG_DISABLED") or "").strip() in TRUE_VALUES:
+    if (env.literal(E.UI_CONFIG_DISABLED) or "").strip() in TRUE_VALUES:
         return
     for name, value in sorted(env.values.items()):
-        setting = name.removesuffix("_FILE")
+        setting = name.removesuffix(E.FILE_SUFFIX)
         if setting in UI_SETTINGS:
             yield finding(
                 w.resource,
@@ -472,7 +425,7 @@ def _non_root_fsgroup(w: Workload) -> Iterator[Finding]:
         (isinstance(user, int) and user != 0)
         or ctx.get("runAsNonRoot")
         or pod_ctx.get("runAsNonRoot")
-        or "distroless" in w.image
+        or bool(w.pocket_id_image and w.pocket_id_image.distroless)
     )
     mount = covering_mount(w.mounts, DATA)
     volume = w.volume(w.mounts[mount][0]) if mount else None
@@ -481,8 +434,9 @@ def _non_root_fsgroup(w: Workload) -> Iterator[Finding]:
             w.resource,
             "pocketid/non-root-fsgroup",
             "the pod runs as non-root but sets no "
-            "fsGroup, so it cannot write the volume (the image's entrypoint chowns /app/data "
+            f"fsGroup, so it cannot write the volume (the image's entrypoint chowns {DATA} "
             "only when started as root)",
-            "set securityContext.fsGroup to the group the pod runs as (1000 for the image)",
+            "set securityContext.fsGroup to the group the pod runs as "
+            f"({pid.IMAGE_USER} for the image)",
             (*w.pod_path, "securityContext"),
         )

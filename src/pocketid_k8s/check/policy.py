@@ -10,7 +10,7 @@ from typing import Any, Final
 from pocketid_k8s.check.context import Context, Workload, is_pocket_id
 from pocketid_k8s.check.model import Finding, Severity, get
 from pocketid_k8s.check.rules import finding
-from pocketid_k8s.markers import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
+from pocketid_k8s.contract.sealed_secrets import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 
 RESTRICTED_VOLUMES: Final = frozenset(
     (

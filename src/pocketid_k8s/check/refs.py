@@ -10,15 +10,13 @@ from typing import Final
 from pocketid_k8s.check.context import Context, Workload, ingress_backends
 from pocketid_k8s.check.model import Finding, Path, Resource, Severity, get
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.contract import argocd
+from pocketid_k8s.contract import sealed_secrets as ss
 
 OUTSIDE_APP_NAMESPACE: Final = frozenset(("RecurringJob", "Application", "AppProject", "Namespace"))
 """Kinds that live in their controller's namespace, or in none."""
-SYNC_OPTIONS: Final = "argocd.argoproj.io/sync-options"
-SCOPE_ANNOTATIONS: Final = (
-    "sealedsecrets.bitnami.com/namespace-wide",
-    "sealedsecrets.bitnami.com/cluster-wide",
-)
-IN_CLUSTER: Final = "https://kubernetes.default.svc"
+SYNC_OPTIONS: Final = argocd.SYNC_OPTIONS
+SCOPE_ANNOTATIONS: Final = ss.SCOPE_ANNOTATIONS
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -278,7 +276,7 @@ def _namespaces(ctx: Context) -> Iterator[Finding]:
 def _prune_protection(ctx: Context) -> Iterator[Finding]:
     for resource in ctx.of_kind("PersistentVolumeClaim", "Namespace"):
         options = {o.strip() for o in str(resource.annotations.get(SYNC_OPTIONS, "")).split(",")}
-        if "Prune=false" not in options:
+        if argocd.PRUNE_FALSE not in options:
             what = (
                 "the database with it"
                 if resource.kind == "PersistentVolumeClaim"
@@ -288,7 +286,7 @@ def _prune_protection(ctx: Context) -> Iterator[Finding]:
                 resource,
                 "refs/prune-protection",
                 f"Argo CD may prune this {resource.kind} when it leaves git, deleting {what}",
-                f"annotate it {SYNC_OPTIONS}: Prune=false,Delete=false",
+                f"annotate it {SYNC_OPTIONS}: {argocd.KEEP_ON_PRUNE}",
                 ("metadata",),
             )
 
@@ -332,7 +330,7 @@ def _sealed_scopes(ctx: Context) -> Iterator[Finding]:
 
 def _argocd_destinations(ctx: Context) -> Iterator[Finding]:
     for app in ctx.of_kind("Application"):
-        project_name = str(get(app.doc, "spec", "project") or "default")
+        project_name = str(get(app.doc, "spec", "project") or argocd.DEFAULT_PROJECT)
         project = next((p for p in ctx.of_kind("AppProject") if p.name == project_name), None)
         destination = get(app.doc, "spec", "destination") or {}
         namespace = str(destination.get("namespace") or "")
@@ -348,31 +346,44 @@ def _argocd_destinations(ctx: Context) -> Iterator[Finding]:
             )
             continue
         server, name = destination.get("server"), destination.get("name")
-        allowed = any(
-            isinstance(entry, dict)
-            and fnmatchcase(namespace, str(entry.get("namespace", "")))
-            and (
-                (
-                    server is not None
-                    and entry.get("server") is not None
-                    and fnmatchcase(str(server), str(entry["server"]))
-                )
-                or (
-                    name is not None
-                    and entry.get("name") is not None
-                    and fnmatchcase(str(name), str(entry["name"]))
-                )
-                or (server == IN_CLUSTER and entry.get("name") == "in-cluster")
-            )
-            for entry in get(project.doc, "spec", "destinations") or []
+        dst = argocd.Destination(
+            namespace, str(server) if server else None, str(name) if name else None
         )
-        if not allowed:
+        verdict = argocd.match_destination(get(project.doc, "spec", "destinations") or [], dst)
+        if not verdict.admitted:
+            why = (
+                f"its destination {verdict.deny_pattern!r} denies it (deny entries win in any "
+                "order)"
+                if verdict.denied_by is not None
+                else "no entry admits it"
+            )
             yield finding(
                 app,
                 "refs/argocd-destination",
-                f"project {project_name} does not "
-                f"admit namespace {namespace} on {server or name}, so Argo CD refuses "
-                "to sync it",
-                f"pocketid-k8s argocd allow-namespace {project.file}",
+                f"project {project_name} does not admit {dst.label()}: {why}, so Argo CD "
+                "refuses to sync it",
+                f"pocketid-k8s argocd allow-namespace {project.file}"
+                if verdict.denied_by is None
+                else "remove or narrow that deny entry in the project",
                 ("spec", "destination"),
             )
+        spec = get(project.doc, "spec") or {}
+        for kind in _cluster_kinds(ctx):
+            allowed = argocd.kind_permitted(spec, *kind, namespaced=False)
+            if not allowed.admitted:
+                yield finding(
+                    app,
+                    "refs/argocd-destination",
+                    f"project {project_name}: {allowed.reason}, so Argo CD refuses to sync "
+                    f"the {kind[1]} in the set",
+                    f"pocketid-k8s argocd allow-namespace {project.file}"
+                    if "Whitelist" in allowed.reason
+                    else f"remove {kind[1]} from clusterResourceBlacklist in the project",
+                    ("spec", "project"),
+                )
+
+
+def _cluster_kinds(ctx: Context) -> list[tuple[str, str]]:
+    """(group, kind) of the cluster-scoped objects in the set that an Application would sync."""
+    found = {argocd.NAMESPACE_KIND for _ in ctx.of_kind("Namespace")}
+    return sorted(found)

@@ -9,6 +9,7 @@ from typing import Any, Final
 from pocketid_k8s.check import Report
 from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.check.rules import RULES
+from pocketid_k8s.contract.pocketid import UPSTREAM
 
 COLOURS: Final = {
     Severity.ERROR: "\033[31m",
@@ -17,7 +18,7 @@ COLOURS: Final = {
 }
 RESET: Final = "\033[0m"
 SARIF_LEVELS: Final = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-INFORMATION_URI: Final = "https://github.com/pocket-id/pocket-id"
+INFORMATION_URI: Final = UPSTREAM
 
 
 def text(report: Report, colour: bool = False) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from pocketid_k8s.check.model import Finding, Path, Resource, Rule, Severity, dotted
+from pocketid_k8s.contract.pocketid import HEALTH_PATH
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -20,7 +21,7 @@ RULES: Final[dict[str, Rule]] = {
         Rule("input/empty", INFO, "The input holds no document"),
         Rule("input/no-pocket-id", W, "No Pocket-ID container was found"),
         # the Pocket-ID runtime contract
-        Rule("pocketid/health-probe", E, "Probes must GET /healthz on the container port"),
+        Rule("pocketid/health-probe", E, f"Probes must GET {HEALTH_PATH} on the container port"),
         Rule("pocketid/data-path", E, "The database must live on a persistent volume"),
         Rule("pocketid/encryption-key", E, "ENCRYPTION_KEY must reach the program"),
         Rule("pocketid/trust-proxy", E, "TRUST_PROXY must be true behind an ingress"),

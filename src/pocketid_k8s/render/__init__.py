@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pocketid_k8s.config import BackupMode, Config, KeyDelivery, Strategy
+from pocketid_k8s.contract import env as E
+from pocketid_k8s.contract.pocketid import DATA_DIR, HEALTH_PATH
 from pocketid_k8s.render._meta import Manifest
 from pocketid_k8s.render.argocd import application
 from pocketid_k8s.render.ingress import internal_ingress, public_ingress, redirect_middleware
@@ -92,18 +94,18 @@ def deviations(config: Config) -> list[str]:
     """Warnings for each spec value the config opts back into although it breaks Pocket-ID."""
     dep, pid = config.deployment, config.pocket_id
     found: list[str] = []
-    if dep.health_path != "/healthz":
+    if dep.health_path != HEALTH_PATH:
         found.append(
             f"[deployment] health_path = {dep.health_path!r}: Pocket-ID serves health only on "
-            "/healthz; other paths answer 200 with the web UI, so the probes test nothing"
+            f"{HEALTH_PATH}; other paths answer 200 with the web UI, so the probes test nothing"
         )
-    if dep.data_mount_path != "/app/data":
+    if dep.data_mount_path != DATA_DIR:
         found.append(
             f"[deployment] data_mount_path = {dep.data_mount_path!r}: Pocket-ID keeps its "
-            "database in /app/data, so the volume stays empty and every restart loses all "
+            f"database in {DATA_DIR}, so the volume stays empty and every restart loses all "
             "users, passkeys and signing keys"
         )
-    if dep.key_delivery is KeyDelivery.ENV_FROM and config.secret.key != "ENCRYPTION_KEY":
+    if dep.key_delivery is KeyDelivery.ENV_FROM and config.secret.key != E.ENCRYPTION_KEY:
         found.append(
             f"[deployment] key_delivery = 'envFrom' with the Secret key {config.secret.key!r}: "
             "the variable is not named ENCRYPTION_KEY, so the key never reaches Pocket-ID "

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from pocketid_k8s.config import Config
+from pocketid_k8s.contract.argocd import KEEP_ON_PRUNE, SYNC_OPTIONS
 
 Manifest = dict[str, Any]
 """A Kubernetes object as plain data, ready for a safe YAML emitter."""
 
 APP_NAME: Final = "pocket-id"
-ARGOCD_SYNC_OPTIONS: Final = "argocd.argoproj.io/sync-options"
-KEEP_ON_PRUNE: Final = "Prune=false,Delete=false"
-"""Argo CD never deletes the object: not when it leaves git, not when the app is deleted."""
+ARGOCD_SYNC_OPTIONS: Final = SYNC_OPTIONS
+__all__ = ["ARGOCD_SYNC_OPTIONS", "KEEP_ON_PRUNE", "Manifest", "common_labels", "metadata"]
 
 
 def selector_labels(config: Config) -> dict[str, str]:

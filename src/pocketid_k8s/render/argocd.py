@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pocketid_k8s.config import Config
+from pocketid_k8s.contract.argocd import API_VERSION
 from pocketid_k8s.render._meta import Manifest, metadata
 
 
 def application(config: Config) -> Manifest:
     argocd = config.argocd
     return {
-        "apiVersion": "argoproj.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "Application",
         "metadata": metadata(config, config.site.name, namespace=argocd.application_namespace),
         "spec": {

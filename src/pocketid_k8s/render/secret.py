@@ -1,39 +1,58 @@
-"""The SealedSecret placeholder, until the key is sealed with ``pocketid-k8s seal``.
+"""The SealedSecret holding the encryption key: one builder, for the placeholder and the key.
 
-It is deliberately not decryptable: the controller reports it as broken, no
-Secret appears and the pod waits for it, so Pocket-ID never starts with a
-missing, empty or made-up key. It carries no secret of any kind.
+Until ``pocketid-k8s seal`` runs, ``render`` writes a placeholder that is
+deliberately not decryptable: the controller reports it as broken, no Secret
+appears and the pod waits for it, so Pocket-ID never starts with a missing,
+empty or made-up key. It carries no secret of any kind. ``seal`` fills the
+same object with the sealed key, its scope and the certificate it used.
 """
 
 from __future__ import annotations
 
 from pocketid_k8s.config import Config
-from pocketid_k8s.markers import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
+from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.render._meta import Manifest, common_labels, metadata
 
 
-def sealed_secret_placeholder(config: Config) -> Manifest:
+def sealed_secret(
+    config: Config,
+    encrypted: str,
+    *,
+    annotations: dict[str, str] | None = None,
+    scope_annotations: dict[str, str] | None = None,
+) -> Manifest:
+    """The SealedSecret with ``encrypted`` under ``[secret] key``.
+
+    ``scope_annotations`` go on both the object and its template (the controller
+    and kubeseal read them from either); ``annotations`` on the object only.
+    """
     secret = config.secret
+    outer = {**(annotations or {}), **(scope_annotations or {})}
+    template_meta: Manifest = {
+        "name": secret.name,
+        "namespace": config.site.namespace,
+        "labels": common_labels(config, "server"),
+    }
+    if scope_annotations:
+        template_meta["annotations"] = dict(scope_annotations)
     return {
-        "apiVersion": "bitnami.com/v1alpha1",
-        "kind": "SealedSecret",
+        "apiVersion": ss.API_VERSION,
+        "kind": ss.KIND,
         "metadata": metadata(
-            config,
-            secret.name,
-            component="server",
-            annotations={
-                PLACEHOLDER_ANNOTATION: "not sealed yet; run: pocketid-k8s seal --cert CERT.pem"
-            },
+            config, secret.name, component="server", annotations=dict(sorted(outer.items()))
         ),
         "spec": {
-            "encryptedData": {secret.key: PLACEHOLDER_VALUE},
-            "template": {
-                "metadata": {
-                    "name": secret.name,
-                    "namespace": config.site.namespace,
-                    "labels": common_labels(config, "server"),
-                },
-                "type": "Opaque",
-            },
+            "encryptedData": {secret.key: encrypted},
+            "template": {"metadata": template_meta, "type": "Opaque"},
         },
     }
+
+
+def sealed_secret_placeholder(config: Config) -> Manifest:
+    return sealed_secret(
+        config,
+        ss.PLACEHOLDER_VALUE,
+        annotations={
+            ss.PLACEHOLDER_ANNOTATION: "not sealed yet; run: pocketid-k8s seal --cert CERT.pem"
+        },
+    )

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from pocketid_k8s.config import Config
+from pocketid_k8s.contract import env as E
 from pocketid_k8s.render._meta import Manifest, metadata
 
 CONFIG_MAP_NAME = "pocket-id-config"
@@ -14,13 +15,13 @@ CONFIG_MAP_NAME = "pocket-id-config"
 def settings(config: Config) -> dict[str, str]:
     """The environment the ConfigMap gives the program, in a stable order."""
     pid = config.pocket_id
-    data = {"APP_URL": pid.app_url, "PORT": str(pid.port)}
+    data = {E.APP_URL: pid.app_url, E.PORT: str(pid.port)}
     if pid.ui_config_disabled:
         # Read from the environment only when UI_CONFIG_DISABLED=true; otherwise the value
         # in the database wins and the variable is ignored, so it is not rendered.
-        data["ALLOW_USER_SIGNUPS"] = pid.allow_user_signups.value
-    data["UI_CONFIG_DISABLED"] = _bool(pid.ui_config_disabled)
-    data["TRUST_PROXY"] = _bool(pid.trust_proxy)
+        data[E.ALLOW_USER_SIGNUPS] = pid.allow_user_signups.value
+    data[E.UI_CONFIG_DISABLED] = _bool(pid.ui_config_disabled)
+    data[E.TRUST_PROXY] = _bool(pid.trust_proxy)
     data.update(pid.env)
     return data
 

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Final
 
 from pocketid_k8s.config import Config, KeyDelivery, Strategy
+from pocketid_k8s.contract import env as E
+from pocketid_k8s.contract.pocketid import IMAGE_USER
 from pocketid_k8s.render._meta import Manifest, common_labels, metadata, selector_labels
 from pocketid_k8s.render.settings import CONFIG_MAP_NAME, settings_hash
 
 CONTAINER_NAME: Final = "pocket-id"
 PORT_NAME: Final = "http"
-RUN_AS: Final = 1000
+RUN_AS: Final = IMAGE_USER
 """The user and group the image's entrypoint would drop to (PUID/PGID 1000)."""
 SECRET_MOUNT_PATH: Final = "/run/secrets/pocket-id"
 SECRET_FILE_MODE: Final = 0o440
@@ -122,12 +124,12 @@ def _container(config: Config) -> Manifest:
     env: list[Manifest] = []
     if dep.key_delivery is KeyDelivery.FILE:
         env.append(
-            {"name": "ENCRYPTION_KEY_FILE", "value": f"{SECRET_MOUNT_PATH}/{config.secret.key}"}
+            {"name": E.ENCRYPTION_KEY_FILE, "value": f"{SECRET_MOUNT_PATH}/{config.secret.key}"}
         )
     elif dep.key_delivery is KeyDelivery.ENV:
         env.append(
             {
-                "name": "ENCRYPTION_KEY",
+                "name": E.ENCRYPTION_KEY,
                 "valueFrom": {
                     "secretKeyRef": {"name": config.secret.name, "key": config.secret.key}
                 },

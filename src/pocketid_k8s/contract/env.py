@@ -1,0 +1,112 @@
+"""Pocket-ID's environment variables: names, and the variables that no longer do anything.
+
+Read from upstream's ``backend/internal/common/env_config.go`` (struct tags)
+and ``backend/internal/service/app_config_service.go`` (UI settings) at
+v2.2.0. The full table of every variable (parser, bounds, default, what a bad
+value does) builds on these names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+APP_URL: Final = "APP_URL"
+INTERNAL_APP_URL: Final = "INTERNAL_APP_URL"
+PORT: Final = "PORT"
+HOST: Final = "HOST"
+UNIX_SOCKET: Final = "UNIX_SOCKET"
+ENCRYPTION_KEY: Final = "ENCRYPTION_KEY"
+ENCRYPTION_KEY_FILE: Final = "ENCRYPTION_KEY_FILE"
+TRUST_PROXY: Final = "TRUST_PROXY"
+UI_CONFIG_DISABLED: Final = "UI_CONFIG_DISABLED"
+ALLOW_USER_SIGNUPS: Final = "ALLOW_USER_SIGNUPS"
+DB_CONNECTION_STRING: Final = "DB_CONNECTION_STRING"
+UPLOAD_PATH: Final = "UPLOAD_PATH"
+FILE_BACKEND: Final = "FILE_BACKEND"
+ANALYTICS_DISABLED: Final = "ANALYTICS_DISABLED"
+FILE_SUFFIX: Final = "_FILE"
+
+SIGNUP_MODES: Final = ("disabled", "withToken", "open")
+"""ALLOW_USER_SIGNUPS values (a UI setting)."""
+POSTGRES_PREFIXES: Final = ("postgres://", "postgresql://")
+"""DB_CONNECTION_STRING with one of these means PostgreSQL; anything else is SQLite."""
+FILE_BACKEND_DEFAULT: Final = "filesystem"
+
+BOOL_TRUE: Final = ("1", "t", "T", "TRUE", "true", "True")
+BOOL_FALSE: Final = ("0", "f", "F", "FALSE", "false", "False")
+"""Exactly what Go's strconv.ParseBool accepts; anything else is a parse error."""
+
+
+def parse_bool(value: str) -> bool | None:
+    """Go's strconv.ParseBool: True, False, or None where Go returns an error."""
+    if value in BOOL_TRUE:
+        return True
+    if value in BOOL_FALSE:
+        return False
+    return None
+
+
+DEAD_ENV: Final = {
+    "KEYS_STORAGE": "removed in v2; the signing keys live in the database",
+    "KEYS_PATH": "removed in v2; the signing keys live in the database",
+    "DB_PROVIDER": "removed in v2; DB_CONNECTION_STRING decides",
+    "PUBLIC_APP_URL": "renamed to APP_URL in v1.0",
+    "PUBLIC_UI_CONFIG_DISABLED": "renamed to UI_CONFIG_DISABLED in v1.0",
+    "SQLITE_DB_PATH": "renamed to DB_CONNECTION_STRING in v1.0",
+    "POSTGRES_CONNECTION_STRING": "renamed to DB_CONNECTION_STRING in v1.0",
+    "CADDY_PORT": "renamed to PORT in v1.0",
+    "BACKEND_PORT": "renamed to PORT in v1.0",
+}
+"""Variables that do nothing in v2, and why."""
+
+UI_SETTINGS: Final = frozenset(
+    re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
+    for key in [
+        "appName",
+        "sessionDuration",
+        "homePageUrl",
+        "emailsVerified",
+        "accentColor",
+        "disableAnimations",
+        "allowOwnAccountEdit",
+        "allowUserSignups",
+        "signupDefaultUserGroupIDs",
+        "signupDefaultCustomClaims",
+        "requireUserEmail",
+        "smtpHost",
+        "smtpPort",
+        "smtpFrom",
+        "smtpUser",
+        "smtpPassword",
+        "smtpTls",
+        "smtpSkipCertVerify",
+        "emailLoginNotificationEnabled",
+        "emailOneTimeAccessAsUnauthenticatedEnabled",
+        "emailOneTimeAccessAsAdminEnabled",
+        "emailApiKeyExpirationEnabled",
+        "emailVerificationEnabled",
+        "ldapEnabled",
+        "ldapUrl",
+        "ldapBindDn",
+        "ldapBindPassword",
+        "ldapBase",
+        "ldapUserSearchFilter",
+        "ldapUserGroupSearchFilter",
+        "ldapSkipCertVerify",
+        "ldapAttributeUserUniqueIdentifier",
+        "ldapAttributeUserUsername",
+        "ldapAttributeUserEmail",
+        "ldapAttributeUserFirstName",
+        "ldapAttributeUserLastName",
+        "ldapAttributeUserDisplayName",
+        "ldapAttributeUserProfilePicture",
+        "ldapAttributeGroupMember",
+        "ldapAttributeGroupUniqueIdentifier",
+        "ldapAttributeGroupName",
+        "ldapAdminGroupName",
+        "ldapSoftDeleteUsers",
+    ]
+)
+"""The UI settings (app_config_service.go's struct fields, in the environment's spelling):
+read from the environment only when UI_CONFIG_DISABLED=true."""

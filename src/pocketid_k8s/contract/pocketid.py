@@ -1,0 +1,77 @@
+"""Facts about the Pocket-ID program and its image, other than its environment variables.
+
+Read from upstream's source (github.com/pocket-id/pocket-id) at the v2.2.0
+tag unless a fact says otherwise; each fact names its file. The environment
+variables are in :mod:`pocketid_k8s.contract.env`, the image names and tags in
+:mod:`pocketid_k8s.contract.image`. ``config`` refuses what ``check`` reports,
+and both take these values from here only.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CHECKED_VERSION: Final = (2, 2, 0)
+"""The release every fact here was read at (and, where marked, confirmed by running it)."""
+CHECKED_TAG: Final = "v2.2.0"
+UPSTREAM: Final = "https://github.com/pocket-id/pocket-id"
+
+# --- the image (docker/Dockerfile-prebuilt, scripts/docker/entrypoint.sh) ----------------------
+
+WORKDIR: Final = "/app"
+"""The image's WORKDIR: every default path is relative to it."""
+BINARY: Final = "/app/pocket-id"
+"""The program in the image; ``pocket-id healthcheck`` and ``encryption-key-rotate`` are its
+sub-commands."""
+DATA_DIR: Final = "/app/data"
+"""Where all state lives by default: the SQLite database, uploads, the GeoLite file."""
+DATA_DIR_RELATIVE: Final = "data"
+OLD_DATA_DIR: Final = "/app/backend/data"
+"""The data folder before v1.0 (v0.x images); a volume there receives nothing from v1.0 on."""
+DATABASE_FILE: Final = "pocket-id.db"
+"""The SQLite file name inside the data folder (DB_CONNECTION_STRING's default)."""
+UPLOADS_DIR: Final = "uploads"
+IMAGE_USER: Final = 1000
+"""PUID/PGID the entrypoint drops to when started as root; the image itself has no USER."""
+DISTROLESS_USER: Final = 65532
+"""The ``-distroless`` variant runs as this user, with no entrypoint script."""
+DISTROLESS_SUFFIX: Final = "-distroless"
+
+# --- the listener (common/env_config.go) -------------------------------------------------------
+
+DEFAULT_PORT: Final = 1411
+DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - Pocket-ID's own default listen address
+DEFAULT_APP_URL: Final = f"http://localhost:{DEFAULT_PORT}"
+OLD_PORT: Final = 80
+"""The port before v1.0 (Caddy in front of the backend)."""
+
+# --- health (controller/healthz_controller.go) ------------------------------------------------
+
+HEALTH_PATH: Final = "/healthz"
+HEALTH_STATUS: Final = 204
+HEALTH_PROVES: Final = (
+    "start-up finished: the database is open, migrations ran and the instance lock is held"
+)
+"""What a 204 from HEALTH_PATH proves; it does not query the database afterwards (confirmed by
+running v2.2.0: it stays 204 while the database is broken under the running program)."""
+UI_FALLBACK_STATUS: Final = 200
+"""Any path the backend does not serve (/health, /readyz) answers 200 with the web UI's page."""
+HEALTHCHECK_COMMAND: Final = "healthcheck"
+"""``pocket-id healthcheck`` GETs HEALTH_PATH; before v2.8.0 it exits 0 on any HTTP status."""
+HEALTHCHECK_REAL_SINCE: Final = (2, 8, 0)
+
+# --- the encryption key (common/env_config.go) -----------------------------------------------
+
+MIN_KEY_BYTES: Final = 16
+"""ENCRYPTION_KEY (or the file's bytes) must be at least this long, used raw."""
+KEY_TOO_SHORT: Final = "ENCRYPTION_KEY must be at least 16 bytes long"
+"""Pocket-ID's own words when the key is missing or short (exit 1, ``config error: ...``)."""
+KEY_ROTATE_COMMAND: Final = "encryption-key-rotate"
+
+# --- one instance (service/app_lock_service.go) -----------------------------------------------
+
+LOCK_TTL_SECONDS: Final = 30
+LOCK_RENEW_SECONDS: Final = 20
+LOCK_HELD: Final = "lock is already held by another process"
+"""A second process on the same database exits with these words; after SIGKILL the stale lock
+makes restarts exit for up to LOCK_TTL_SECONDS (confirmed by running v2.2.0: about 28 s)."""
