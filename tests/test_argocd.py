@@ -352,3 +352,14 @@ def test_committed_example_project_admits_the_bundle(capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "argocd", "allow-namespace", str(project), "--check", cwd=ROOT)
     assert code == 0
     assert "added" not in out
+
+
+def test_command_keeps_the_file_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 0600 project file stays 0600 after the namespaces are added (issue 12 item 5)."""
+    project = tmp_path / "utilities.yaml"
+    project.write_text(PAIRS["empty-destinations"][0])
+    project.chmod(0o600)
+    code, _, _ = run(capsys, "argocd", "allow-namespace", str(project), "--namespace", "pocket-id")
+    assert code == 0
+    assert "pocket-id" in project.read_text()
+    assert project.stat().st_mode & 0o777 == 0o600

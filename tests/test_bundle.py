@@ -137,11 +137,11 @@ def test_failure_mid_write_leaves_previous_files(
     real_write = atomic._write_new
     calls = []
 
-    def failing_write(path: Path, text: str) -> None:
+    def failing_write(path: Path, text: str, mode: int | None = None) -> None:
         calls.append(path)
         if len(calls) == 3:
             raise failure
-        real_write(path, text)
+        real_write(path, text, mode)
 
     monkeypatch.setattr(atomic, "_write_new", failing_write)
     changed = config_with(pocket_id={"app_url": "https://login.example.com"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,16 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert caught.value.code == 0
     assert capsys.readouterr().out == "pocketid-k8s 0.1.0\n"
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o444])
+def test_init_force_keeps_the_file_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: int
+) -> None:
+    """init --force replaces the text but keeps the file's permission bits (issue 12 item 5)."""
+    path = tmp_path / "pocket-id.toml"
+    path.write_text("# old\n")
+    path.chmod(mode)
+    assert run(capsys, "init", "--force", cwd=tmp_path)[0] == 0
+    assert path.read_text().startswith("# pocket-id.toml")
+    assert stat.S_IMODE(path.stat().st_mode) == mode

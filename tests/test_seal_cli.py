@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import select
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -219,3 +222,76 @@ def test_expiring_certificate_seals_with_a_warning(
     code, _, err = run(capsys, "seal", "--cert", str(bad_certs["expiring"]), cwd=site)
     assert code == 0
     assert "fetch the renewed certificate soon" in err
+
+
+# --- --print-key: the key reaches the user before the file changes (issue 12, item 1) ----
+
+
+def seal_print_key(site: Path, controller: Controller, stdout: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "pocketid_k8s.cli", "seal", "--cert", str(controller.cert)]
+    return subprocess.Popen(
+        [*command, "--rotate", "--print-key"], cwd=site, stdout=stdout, stderr=subprocess.PIPE
+    )
+
+
+def test_print_key_to_a_closed_pipe_changes_nothing(site: Path, controller: Controller) -> None:
+    """'seal --print-key | true' with the reader gone: exit 2, file unchanged, no bug report."""
+    before = (site / SEALED).read_bytes()
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        process = seal_print_key(site, controller, write_end)
+    finally:
+        os.close(write_end)
+    _, err = process.communicate()
+    assert process.returncode == 2
+    assert b"the key could not be printed" in err
+    assert b"was left unchanged" in err
+    assert b"internal error" not in err
+    assert (site / SEALED).read_bytes() == before
+
+
+def test_print_key_to_a_reader_that_leaves_unread_changes_nothing(
+    site: Path, controller: Controller
+) -> None:
+    """The key sits in the pipe and the reader exits without reading it: nothing changes."""
+    before = (site / SEALED).read_bytes()
+    read_end, write_end = os.pipe()
+    try:
+        process = seal_print_key(site, controller, write_end)
+    finally:
+        os.close(write_end)
+    select.select([read_end], [], [])  # the key is in the pipe, unread
+    os.close(read_end)  # ... and the reader leaves, like 'true'
+    _, err = process.communicate()
+    assert process.returncode == 2
+    assert b"the reader closed it before reading" in err
+    assert (site / SEALED).read_bytes() == before
+
+
+def test_print_key_to_a_full_device_changes_nothing(site: Path, controller: Controller) -> None:
+    """'> /dev/full': exit 2 naming the full device, not an internal error; file unchanged."""
+    before = (site / SEALED).read_bytes()
+    with open("/dev/full", "wb") as full:
+        process = seal_print_key(site, controller, full.fileno())
+        _, err = process.communicate()
+    assert process.returncode == 2
+    assert b"No space left on device" in err
+    assert (site / SEALED).read_bytes() == before
+
+
+def test_print_key_to_a_reader_seals_that_key(site: Path, controller: Controller) -> None:
+    """A reader that takes the key: exit 0, and the file holds exactly the printed key."""
+    process = seal_print_key(site, controller, subprocess.PIPE)
+    out, _ = process.communicate()
+    assert process.returncode == 0
+    assert out == unsealed(controller, site / SEALED) + b"\n"
+
+
+def test_seal_keeps_the_file_mode(
+    site: Path, controller: Controller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 0600 sealedsecret.yaml stays 0600 when a key is sealed into it (item 5)."""
+    (site / SEALED).chmod(0o600)
+    assert run(capsys, "seal", "--cert", str(controller.cert), cwd=site)[0] == 0
+    assert stat.S_IMODE((site / SEALED).stat().st_mode) == 0o600

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,29 +25,71 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    handler: Handler = args.handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_term = signal.signal(signal.SIGTERM, _terminated)
+    command = "(start-up)"
+    written_before = _files_written()
     try:
+        parser = _parser()
+        args = parser.parse_args(argv)
+        command = args.command
+        handler: Handler = args.handler
         return int(handler(args))
     except PocketIdK8sError as exc:
-        _err(f"{PROG} {args.command}: error: {exc.message}")
+        _err(f"{PROG} {command}: error: {exc.message}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        _err(f"{PROG} {args.command}: interrupted; nothing was changed")
+        _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
     except Exception as exc:
+        if _caused_by_interrupt(exc):  # Ctrl-C inside an import can surface as another error
+            _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
+            return int(ExitCode.INTERRUPTED)
         if os.environ.get("POCKETID_K8S_DEBUG"):
             raise
         # The message of an unexpected exception is not shown: it could quote a secret.
         _err(
-            f"{PROG} {args.command}: internal error ({type(exc).__name__}); this is a bug in "
+            f"{PROG} {command}: internal error ({type(exc).__name__}); this is a bug in "
             f"{PROG}: please report it with the command you ran (POCKETID_K8S_DEBUG=1 shows "
             "the traceback)"
         )
         return int(ExitCode.INTERNAL)
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM ends a command the way Ctrl-C does: temporary files removed, truth told."""
+    raise KeyboardInterrupt
+
+
+def _files_written() -> int:
+    """Files changed so far by this process's writes (atomic is loaded only by writers)."""
+    atomic = sys.modules.get("pocketid_k8s.atomic")
+    return int(atomic.completed()) if atomic is not None else 0
+
+
+def _interrupted(changed: int) -> str:
+    """Say whether the interrupted command's files are all old or all new."""
+    if changed:
+        return (
+            f"interrupted after the change was complete: all {changed} file changes are in "
+            "place (every file is new)"
+        )
+    return "interrupted; nothing was changed (every file is as it was)"
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(20):  # a bounded walk: a chain may loop
+        if seen is None:
+            break
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -382,13 +425,27 @@ def _seal(args: argparse.Namespace) -> int:
         key, more = sealing.read_key(*_read_key_source(args.from_file))
         warnings += more
     manifest = sealing.sealed_secret(config, cert, key, sealing.Scope(args.scope))
-    write_text(out, sealing.SEALED_HEADER + dump_yaml([manifest]))
     for warning in warnings:
         _err(f"warning: {warning}")
     summary = (
         f"sealed {config.secret.key!r} into {out} (scope {args.scope}, controller key "
         f"{cert.fingerprint}, certificate valid until {cert.not_after:%Y-%m-%d})"
     )
+    print_key: Callable[[], None] | None = None
+    if args.print_key:
+        from functools import partial
+
+        from pocketid_k8s.delivery import deliver
+
+        _err(
+            "warning: the plaintext key follows on stdout; put it in your password manager, "
+            "then clear the terminal's scrollback"
+        )
+        sys.stdout.flush()
+        # Called when the new file is on disk but not in place: the key reaches the user first.
+        print_key = partial(deliver, key, "the key", f"{out} was left unchanged")
+
+    write_text(out, sealing.SEALED_HEADER + dump_yaml([manifest]), before_commit=print_key)
     if replacing:
         _err(
             "note: "
@@ -396,12 +453,6 @@ def _seal(args: argparse.Namespace) -> int:
         )
     if args.print_key:
         _err(summary)
-        _err(
-            "warning: the plaintext key follows on stdout; put it in your password manager, "
-            "then clear the terminal's scrollback"
-        )
-        sys.stdout.buffer.write(key + b"\n")
-        sys.stdout.flush()
     else:
         print(summary)
         if args.from_file is None:
