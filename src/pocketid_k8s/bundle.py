@@ -74,17 +74,28 @@ class Bundle:
     app_dir: PurePosixPath = field(default_factory=lambda: PurePosixPath("."))
     kept_sealed: bool = False
     """True when the folder's sealed key is kept instead of the placeholder."""
+    retired: list[PurePosixPath] = field(default_factory=list)
+    """Files outside the app folder that an earlier config rendered and this one does not."""
 
     def changes(self, root: Path) -> list[Change]:
-        """Compare with the files under ``root``, including our stale files to delete."""
+        """Compare with the files under ``root``, including our stale files to delete.
+
+        Raise :class:`BundleError` for a path that resolves outside ``root`` (a
+        symlinked folder).
+        """
         result: list[Change] = []
         for path, text in self.files.items():
+            _inside(root, path)
             current = _read_text(root / path)
             if current is None:
                 result.append(Change(path, "create"))
+            elif current == text:
+                result.append(Change(path, "keep", current))
             else:
-                result.append(Change(path, "keep" if current == text else "update", current))
-        result.extend(Change(path, "delete", old) for path, old in self._stale(root))
+                result.append(Change(path, "update", current))
+        for path, old in self._stale(root):
+            _inside(root, path)
+            result.append(Change(path, "delete", old))
         return result
 
     def diff(self, root: Path) -> str:
@@ -110,10 +121,14 @@ class Bundle:
 
     def _stale(self, root: Path) -> list[tuple[PurePosixPath, str]]:
         """Files (and their text) in the app folder that we rendered and no longer render."""
+        stale = []
+        for relative in self.retired:
+            text = _read_text(root / relative)
+            if text is not None and text.startswith(HEADER):
+                stale.append((relative, text))
         folder = root / self.app_dir
         if not folder.is_dir():
-            return []
-        stale = []
+            return stale
         for path in sorted(folder.iterdir()):
             relative = self.app_dir / path.name
             if (
@@ -147,10 +162,37 @@ def build_bundle(config: Config, root: Path) -> Bundle:
         "resources": names,
     }
     bundle.files[app_dir / KUSTOMIZATION] = HEADER + dump_yaml([kustomization])
+    path = PurePosixPath(config.argocd.application_dir) / f"{config.site.name}.yaml"
     if config.argocd.application:
-        path = PurePosixPath(config.argocd.application_dir) / f"{config.site.name}.yaml"
         bundle.files[path] = HEADER + dump_yaml([application(config)])
+    else:  # turned off: our Application file from before is stale
+        bundle.retired.append(path)
     return bundle
+
+
+def _inside(root: Path, path: PurePosixPath) -> None:
+    """Refuse a file whose folder resolves outside ``root`` (through a symlink)."""
+    top = root.resolve()
+    folder = (root / path).parent.resolve()
+    if not folder.is_relative_to(top):
+        raise BundleError(
+            f"{root / path}: its folder resolves to {folder}, outside the output root {top} "
+            "(a symbolic link); nothing was written; fix: replace the link with a real "
+            "folder, or pass --out the folder it points into"
+        )
+
+
+def _ours(path: Path, current: str) -> None:
+    """Refuse to replace a file we did not write (it lacks our header)."""
+    if path.name == SEALED_SECRET_FILE:
+        return  # its own guard (keyfile): a placeholder is replaced, a sealed key kept
+    if not current.startswith(HEADER):
+        raise BundleError(
+            f"{path}: was not written by pocketid-k8s (it lacks the 'Rendered by "
+            "pocketid-k8s' header), so it is not replaced; nothing was written; fix: move "
+            "it out of the folder (or merge what you need into pocket-id.toml), then render "
+            "again"
+        )
 
 
 def _sealed_file(config: Config, path: Path) -> str | None:
@@ -181,6 +223,9 @@ def _read_text(path: Path) -> str | None:
 def write_bundle(bundle: Bundle, root: Path) -> list[Change]:
     """Write the bundle under ``root``: all files change, or none does."""
     changes = bundle.changes(root)
+    for change in changes:
+        if change.action == "update":
+            _ours(root / change.path, change.old)
     writes = {root / c.path: bundle.files[c.path] for c in changes if c.action in _WRITES}
     deletes = [root / c.path for c in changes if c.action == "delete"]
     if writes or deletes:

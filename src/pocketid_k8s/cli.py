@@ -398,6 +398,11 @@ def _seal(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     cert = sealing.load_certificate(args.cert)
     out: Path = args.out or Path(config.site.app_dir) / SEALED_SECRET_FILE
+    if out.is_dir():
+        raise OutputError(
+            f"{out}: is a folder; nothing was written; fix: name the file, e.g. "
+            f"--out {out / SEALED_SECRET_FILE}"
+        )
     if not out.parent.is_dir():
         raise OutputError(
             f"{out.parent}: no such folder; nothing was written; fix: run '{PROG} render' "

@@ -305,7 +305,7 @@ def _absolute_path(value: str) -> str:
 
 def _relative_dir(value: str) -> str:
     path = PurePosixPath(value)
-    if value == "" or path.is_absolute() or ".." in path.parts or str(path) != value:
+    if value in ("", ".") or path.is_absolute() or ".." in path.parts or str(path) != value:
         raise ValueError(
             f"{value!r} is not a clean relative folder; fix: use a path below the output "
             "root such as 'k8s-apps/utilities/pocket-id'"
@@ -570,6 +570,14 @@ class Config(_Section):
                 f"[ingress] internal_host {self.ingress.internal_host!r} is APP_URL's host; "
                 "fix: use another name, or '' for no internal ingress"
             )
+        app_dir, application_dir = PurePosixPath(self.site.app_dir), self.argocd.application_dir
+        if self.argocd.application and PurePosixPath(application_dir).is_relative_to(app_dir):
+            raise ValueError(
+                f"[argocd] application_dir {application_dir!r} is inside the app folder "
+                f"{self.site.app_dir!r} ([site] app_dir), so the Application would sync "
+                "itself; fix: use a folder outside it, such as "
+                "'k8s-manifests/argocd/applications'"
+            )
         if self.certificates.internal_secret == self.certificates.public_secret:
             raise ValueError(
                 "[certificates] internal_secret and public_secret are the same Secret, so "
@@ -590,7 +598,7 @@ def parse_config(data: dict[str, Any], source: str = DEFAULT_CONFIG_NAME) -> Con
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = [_describe(source, error) for error in exc.errors(include_url=False)]
+        lines = [_clip(_describe(source, error)) for error in exc.errors(include_url=False)]
         raise ConfigError("\n".join(lines)) from None
 
 
@@ -600,7 +608,8 @@ def load_config(path: Path | None) -> Config:
         return Config()
     source = str(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        # utf-8-sig: a byte-order mark (some Windows editors add one) is not TOML's business
+        text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(
             f"{source}: no such file; fix: check the path, or run 'pocketid-k8s init' to "
@@ -653,6 +662,16 @@ def _describe(source: str, error: ErrorDetails) -> str:
     elif kind in ("greater_than_equal", "less_than_equal"):
         message = f"got {_show(error.get('input'))}, which is out of range; fix: {message.lower()}"
     return f"{source}: {where}: {message}" if where else f"{source}: {message}"
+
+
+_LONG_QUOTED = re.compile(r"(['\"])([^'\"]{61,})\1")
+
+
+def _clip(message: str) -> str:
+    """Shorten every quoted value longer than 60 characters: a message names, not echoes."""
+    return _LONG_QUOTED.sub(
+        lambda m: f"{m[1]}{m[2][:40]}...{m[1]} ({len(m[2])} characters)", message
+    )
 
 
 def _show(value: object) -> str:
