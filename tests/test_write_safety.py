@@ -119,7 +119,7 @@ def test_a_long_value_is_not_echoed_whole(tmp_path: Path) -> None:
     path.write_text(f"[site]\nnamespace = '{'a' * 5000}'\n")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert f"'{'a' * 40}...' (5000 characters) is not a valid Kubernetes name" in (
+    assert f"{'a' * 40!r}... (5000 characters) is not a valid Kubernetes name" in (
         caught.value.message
     )
     assert len(caught.value.message) < 400

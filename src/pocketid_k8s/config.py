@@ -598,7 +598,7 @@ def parse_config(data: dict[str, Any], source: str = DEFAULT_CONFIG_NAME) -> Con
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = [_clip(_describe(source, error)) for error in exc.errors(include_url=False)]
+        lines = [_clip(_describe(source, error), error) for error in exc.errors(include_url=False)]
         raise ConfigError("\n".join(lines)) from None
 
 
@@ -664,14 +664,12 @@ def _describe(source: str, error: ErrorDetails) -> str:
     return f"{source}: {where}: {message}" if where else f"{source}: {message}"
 
 
-_LONG_QUOTED = re.compile(r"(['\"])([^'\"]{61,})\1")
-
-
-def _clip(message: str) -> str:
-    """Shorten every quoted value longer than 60 characters: a message names, not echoes."""
-    return _LONG_QUOTED.sub(
-        lambda m: f"{m[1]}{m[2][:40]}...{m[1]} ({len(m[2])} characters)", message
-    )
+def _clip(message: str, error: ErrorDetails) -> str:
+    """Name a long value by its start and length: a message does not echo 5000 characters."""
+    value = error.get("input")
+    if isinstance(value, str) and len(value) > 60:
+        message = message.replace(repr(value), f"{value[:40]!r}... ({len(value)} characters)")
+    return message
 
 
 def _show(value: object) -> str:
