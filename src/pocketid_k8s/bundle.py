@@ -19,6 +19,7 @@ from pocketid_k8s.atomic import replace_files
 from pocketid_k8s.config import Config
 from pocketid_k8s.errors import BundleError
 from pocketid_k8s.keyfile import State, inspect_sealed_file
+from pocketid_k8s.limits import MAX_OBJECT_BYTES, size_text
 from pocketid_k8s.render import SEALED_SECRET_FILE, Manifest, application, render
 
 __all__ = [
@@ -149,7 +150,7 @@ def build_bundle(config: Config, root: Path) -> Bundle:
     bundle = Bundle(app_dir=app_dir)
     names: list[str] = []
     for name, manifest in render(config):
-        text = HEADER + dump_yaml([manifest])
+        text = _within_limit(app_dir / name, HEADER + dump_yaml([manifest]))
         if name == SEALED_SECRET_FILE:
             kept = _sealed_file(config, root / app_dir / name)
             if kept is not None:
@@ -168,6 +169,19 @@ def build_bundle(config: Config, root: Path) -> Bundle:
     else:  # turned off: our Application file from before is stale
         bundle.retired.append(path)
     return bundle
+
+
+def _within_limit(path: PurePosixPath, text: str) -> str:
+    """Refuse a file Kubernetes would refuse: an object larger than about 1 MiB."""
+    size = len(text.encode())
+    if size > MAX_OBJECT_BYTES:
+        raise BundleError(
+            f"{path}: would be {size} bytes, and Kubernetes objects are limited to about "
+            f"{size_text(MAX_OBJECT_BYTES)} (a ConfigMap's data to 1 MiB); nothing was "
+            "written; fix: shorten the largest values in pocket-id.toml (such as [pocket_id] "
+            "env)"
+        )
+    return text
 
 
 def _inside(root: Path, path: PurePosixPath) -> None:

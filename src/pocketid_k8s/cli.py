@@ -393,6 +393,7 @@ def _seal(args: argparse.Namespace) -> int:
     from pocketid_k8s.config import load_config
     from pocketid_k8s.errors import OutputError, RefusedError, SealedKeyError
     from pocketid_k8s.keyfile import State, inspect_sealed_file
+    from pocketid_k8s.limits import MAX_OBJECT_BYTES, size_text
     from pocketid_k8s.render import SEALED_SECRET_FILE
 
     config = load_config(_config_path(args.config))
@@ -436,21 +437,14 @@ def _seal(args: argparse.Namespace) -> int:
         f"sealed {config.secret.key!r} into {out} (scope {args.scope}, controller key "
         f"{cert.fingerprint}, certificate valid until {cert.not_after:%Y-%m-%d})"
     )
-    print_key: Callable[[], None] | None = None
-    if args.print_key:
-        from functools import partial
-
-        from pocketid_k8s.delivery import deliver
-
-        _err(
-            "warning: the plaintext key follows on stdout; put it in your password manager, "
-            "then clear the terminal's scrollback"
+    text = sealing.SEALED_HEADER + dump_yaml([manifest])
+    if len(text.encode()) > MAX_OBJECT_BYTES:
+        raise sealing.KeyFileError(
+            f"the SealedSecret would be {len(text.encode())} bytes, and Kubernetes objects are "
+            f"limited to about {size_text(MAX_OBJECT_BYTES)}; nothing was written; fix: seal "
+            "a key of ordinary size (Pocket-ID needs 16 bytes or more; a new one has 43)"
         )
-        sys.stdout.flush()
-        # Called when the new file is on disk but not in place: the key reaches the user first.
-        print_key = partial(deliver, key, "the key", f"{out} was left unchanged")
-
-    write_text(out, sealing.SEALED_HEADER + dump_yaml([manifest]), before_commit=print_key)
+    write_text(out, text, before_commit=_key_printer(key, out) if args.print_key else None)
     if replacing:
         _err(
             "note: "
@@ -470,13 +464,41 @@ def _seal(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def _key_printer(key: bytes, out: Path) -> Callable[[], None]:
+    """What prints the key: called when the new file is on disk but not yet in place."""
+    from functools import partial
+
+    from pocketid_k8s.delivery import deliver
+
+    _err(
+        "warning: the plaintext key follows on stdout; put it in your password manager, "
+        "then clear the terminal's scrollback"
+    )
+    sys.stdout.flush()
+    return partial(deliver, key, "the key", f"{out} was left unchanged")
+
+
 def _read_key_source(name: str) -> tuple[bytes, str]:
+    from pocketid_k8s.limits import (
+        MAX_OBJECT_BYTES,
+        TooLarge,
+        read_capped,
+        read_stream_capped,
+        size_text,
+    )
     from pocketid_k8s.sealing import KeyFileError
 
-    if name == "-":
-        return sys.stdin.buffer.read(), "standard input"
+    source = "standard input" if name == "-" else name
     try:
-        return Path(name).read_bytes(), name
+        if name == "-":
+            return read_stream_capped(sys.stdin.buffer, MAX_OBJECT_BYTES), source
+        return read_capped(Path(name), MAX_OBJECT_BYTES), source
+    except TooLarge:
+        raise KeyFileError(
+            f"{source}: larger than {size_text(MAX_OBJECT_BYTES)}, and Kubernetes objects are "
+            f"limited to about {size_text(MAX_OBJECT_BYTES)}, so its SealedSecret could never "
+            "be applied; it was not read further; fix: name the file that holds only the key"
+        ) from None
     except FileNotFoundError:
         raise KeyFileError(f"{name}: no such file; fix: check the --from-file path") from None
     except OSError as exc:
@@ -503,8 +525,16 @@ def _allow_namespace(args: argparse.Namespace) -> int:
         if "namespace" in obj["metadata"]
     }
     path: Path = args.project_file
+    from pocketid_k8s.limits import MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
+
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_capped(path, MAX_OBJECT_BYTES).decode("utf-8")
+    except TooLarge:
+        raise ProjectFileError(
+            f"{path}: larger than {size_text(MAX_OBJECT_BYTES)}, so not one AppProject "
+            "(Kubernetes objects are limited to about that); it was not read further; fix: "
+            "name the AppProject's YAML file"
+        ) from None
     except FileNotFoundError:
         raise ProjectFileError(
             f"{path}: no such file; fix: name the AppProject file, e.g. "

@@ -38,6 +38,7 @@ from pocketid_k8s.contract.env import DEAD_ENV
 from pocketid_k8s.contract.image import DEFAULT_IMAGE
 from pocketid_k8s.contract.pocketid import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, LOCK_HELD
 from pocketid_k8s.errors import ConfigError
+from pocketid_k8s.limits import MAX_CONFIG_BYTES, MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
@@ -609,7 +610,13 @@ def load_config(path: Path | None) -> Config:
     source = str(path)
     try:
         # utf-8-sig: a byte-order mark (some Windows editors add one) is not TOML's business
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_capped(path, MAX_CONFIG_BYTES).decode("utf-8-sig")
+    except TooLarge:
+        raise ConfigError(
+            f"{source}: larger than {size_text(MAX_CONFIG_BYTES)}, so it could only render "
+            f"objects Kubernetes refuses (about {size_text(MAX_OBJECT_BYTES)} each); it was "
+            "not read further; fix: name the site's pocket-id.toml"
+        ) from None
     except FileNotFoundError:
         raise ConfigError(
             f"{source}: no such file; fix: check the path, or run 'pocketid-k8s init' to "

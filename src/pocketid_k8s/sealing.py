@@ -32,6 +32,7 @@ from pocketid_k8s.config import Config
 from pocketid_k8s.contract import pocketid as pid
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.limits import MAX_PEM_BYTES, TooLarge, read_capped, size_text
 from pocketid_k8s.render import Manifest
 from pocketid_k8s.render.secret import sealed_secret as sealed_secret_object
 
@@ -133,7 +134,12 @@ def load_certificate(path: Path, now: datetime | None = None) -> ControllerCerti
         "--controller-namespace kube-system > sealed-secrets.pem'"
     )
     try:
-        data = path.read_bytes()
+        data = read_capped(path, MAX_PEM_BYTES)
+    except TooLarge:
+        raise CertificateError(
+            f"{path}: larger than {size_text(MAX_PEM_BYTES)}, so not the certificate "
+            f"'kubeseal --fetch-cert' prints (about 2 KiB); it was not read further; {fetch}"
+        ) from None
     except FileNotFoundError:
         raise CertificateError(f"{path}: no such file; {fetch}") from None
     except IsADirectoryError:
@@ -201,12 +207,14 @@ def generate_key() -> bytes:
 def read_key(data: bytes, source: str) -> tuple[bytes, list[str]]:
     """Check a key read from a file; strip exactly one trailing newline, with a warning."""
     warnings = []
-    if data.endswith(b"\n"):
-        data = data[:-1]
+    ending = b"\r\n" if data.endswith(b"\r\n") else b"\n" if data.endswith(b"\n") else b""
+    if ending:
+        data = data[: -len(ending)]
+        what = "line ending (CRLF)" if ending == b"\r\n" else "newline"
         warnings.append(
-            f"{source}: one trailing newline was removed from the key (Pocket-ID would take "
+            f"{source}: one trailing {what} was removed from the key (Pocket-ID would take "
             "it as part of the key); if your running installation was given the key with "
-            "that newline, seal the file unchanged another way"
+            f"that {what}, seal the file unchanged another way"
         )
     if len(data) < MIN_KEY_BYTES:
         raise KeyFileError(

@@ -7,7 +7,7 @@ It reads files (never the renderer): ours, a Helm chart's output, anyone's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from pocketid_k8s.check import pocketid, policy, refs
@@ -34,6 +34,8 @@ class Report:
     files: int
     objects: int
     unreadable: bool
+    skipped: list[str] = field(default_factory=list)
+    """Files not checked because of their size."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -87,4 +89,4 @@ def run_check(
     for family in (pocketid, policy, refs):
         findings += family.check(ctx)
     findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
-    return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable)
+    return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable, loaded.skipped)

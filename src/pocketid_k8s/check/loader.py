@@ -9,6 +9,8 @@ tells the caller to exit 2 while the other files are still checked.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +21,11 @@ import yaml
 
 from pocketid_k8s.check.model import Finding, Path, Resource, Severity
 
-MAX_FILE_BYTES: Final = 4 * 1024 * 1024
-"""Kubernetes stores objects of at most 1.5 MiB; a larger manifest file is not one."""
+MAX_DOCUMENT_BYTES: Final = 4 * 1024 * 1024
+"""Kubernetes stores objects of at most about 1.5 MiB (as JSON); a YAML document over
+4 MiB is not one, even with a CRD's deep indentation."""
+MAX_TOTAL_BYTES: Final = 32 * 1024 * 1024
+"""All the input of one run together (chart outputs and CRD bundles stay far below)."""
 MAX_NODES: Final = 200_000
 """Nodes one document may expand to, aliases included."""
 SUFFIXES: Final = (".yaml", ".yml")
@@ -34,6 +39,10 @@ class Loaded:
     findings: list[Finding] = field(default_factory=list)
     unreadable: bool = False
     files: int = 0
+    skipped: list[str] = field(default_factory=list)
+    """Files not checked because of their size (named in the summary)."""
+    budget: int = MAX_TOTAL_BYTES
+    """What is left of the total input cap."""
 
 
 class _TooComplex(Exception):
@@ -52,15 +61,13 @@ def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
 def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[tuple[str, bytes]]:
     for given in paths:
         if given == "-":
-            yield "-", stdin.read(MAX_FILE_BYTES + 1)
+            data = _read(stdin, "-", loaded)
+            if data is not None:
+                yield "-", data
             continue
         path = FsPath(given)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
-            if not files:
-                _problem(
-                    loaded, given, "input/empty", Severity.INFO, "holds no *.yaml or *.yml file", ""
-                )
+            files = _folder(path, loaded)
         elif path.exists():
             files = [path]
         else:
@@ -76,19 +83,8 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
             continue
         for file in files:
             try:
-                if file.stat().st_size > MAX_FILE_BYTES:
-                    _problem(
-                        loaded,
-                        str(file),
-                        "input/too-large",
-                        Severity.ERROR,
-                        f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, far beyond "
-                        "any Kubernetes object; it was not read",
-                        "check only manifest files",
-                        unreadable=True,
-                    )
-                    continue
-                yield str(file), file.read_bytes()
+                with file.open("rb") as handle:
+                    data = _read(handle, str(file), loaded)
             except OSError as exc:
                 _problem(
                     loaded,
@@ -99,21 +95,95 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
                     "check its permissions",
                     unreadable=True,
                 )
+                continue
+            if data is not None:
+                yield str(file), data
+
+
+def _folder(path: FsPath, loaded: Loaded) -> list[FsPath]:
+    """Every *.yaml and *.yml file under ``path``; a folder that cannot be read is an error."""
+    files: list[FsPath] = []
+    failed = False
+
+    def unreadable(exc: OSError) -> None:
+        nonlocal failed
+        failed = True
+        _problem(
+            loaded,
+            str(exc.filename or path),
+            "input/unreadable",
+            Severity.ERROR,
+            f"folder cannot be read ({exc.strerror}), so its files were not checked",
+            "check its permissions",
+            unreadable=True,
+        )
+
+    for folder, subfolders, names in os.walk(path, onerror=unreadable):
+        subfolders.sort()
+        for name in sorted(names):
+            file = FsPath(folder, name)
+            if file.suffix in SUFFIXES and file.is_file():
+                files.append(file)
+    if not files and not failed:
+        _problem(
+            loaded, str(path), "input/empty", Severity.INFO, "holds no *.yaml or *.yml file", ""
+        )
+    return sorted(files)
+
+
+def _read(stream: BinaryIO, name: str, loaded: Loaded) -> bytes | None:
+    """Read in chunks within the total cap, stopping at the first oversized document.
+
+    A pipe or a device (``<(yes)``, ``/dev/zero``) is never trusted to end.
+    """
+    data = bytearray()
+    document_start = scanned = 0
+    while chunk := stream.read(min(_CHUNK, loaded.budget + 1 - len(data))):
+        data += chunk
+        if len(data) > loaded.budget:
+            _too_large(
+                loaded,
+                name,
+                f"the input passed {MAX_TOTAL_BYTES // (1024 * 1024)} MiB in total here, more "
+                "than manifests ever need; this file and any after it were not checked",
+                "check fewer or smaller files at a time",
+            )
+            loaded.budget = 0
+            return None
+        for marker in _DOCUMENT_MARKER.finditer(data, max(0, scanned - 4)):
+            document_start = marker.start()
+        scanned = len(data)
+        if len(data) - document_start > MAX_DOCUMENT_BYTES:
+            number, line = _document_at(data, document_start)
+            _too_large(
+                loaded,
+                name,
+                f"document {number} (from line {line}) is larger than "
+                f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB, far beyond any Kubernetes object "
+                "(at most about 1.5 MiB); the file was not read further or checked",
+                "check only manifest files",
+            )
+            return None
+    loaded.budget -= len(data)
+    return bytes(data)
+
+
+_CHUNK: Final = 1024 * 1024
+_DOCUMENT_MARKER = re.compile(rb"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+def _document_at(data: bytearray, start: int) -> tuple[int, int]:
+    """(number, line) of the document that begins at ``start``."""
+    markers = sum(0 < m.start() <= start for m in _DOCUMENT_MARKER.finditer(data))
+    return markers + 1, data.count(b"\n", 0, start) + 1
+
+
+def _too_large(loaded: Loaded, name: str, message: str, hint: str) -> None:
+    _problem(loaded, name, "input/too-large", Severity.ERROR, message, hint, unreadable=True)
+    loaded.skipped.append(name)
 
 
 def _parse(name: str, data: bytes, loaded: Loaded) -> None:
-    if len(data) > MAX_FILE_BYTES:
-        _problem(
-            loaded,
-            name,
-            "input/too-large",
-            Severity.ERROR,
-            f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, far beyond any "
-            "Kubernetes object; it was not read",
-            "check only manifest files",
-            unreadable=True,
-        )
-        return
     if b"\x00" in data:
         _problem(
             loaded,

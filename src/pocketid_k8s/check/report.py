@@ -48,7 +48,12 @@ def summary(report: Report) -> str:
         plural = "s" if n != 1 and severity is not Severity.INFO else ""
         parts.append(f"{n} {severity.value}{plural}")
     files = f"{report.files} file{'s' if report.files != 1 else ''}"
-    return f"{', '.join(parts)} in {files} ({report.objects} objects)"
+    line = f"{', '.join(parts)} in {files} ({report.objects} objects)"
+    if report.skipped:
+        more = len(report.skipped) - 1
+        line += f"; not checked, too large: {report.skipped[0]}"
+        line += f" and {more} more" if more else ""
+    return line
 
 
 def to_json(report: Report) -> str:

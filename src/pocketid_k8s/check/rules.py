@@ -15,7 +15,11 @@ RULES: Final[dict[str, Rule]] = {
         # input
         Rule("input/unreadable", E, "The input cannot be read"),
         Rule("input/yaml", E, "The input is not valid YAML"),
-        Rule("input/too-large", E, "The file is too large to be a manifest"),
+        Rule(
+            "input/too-large",
+            E,
+            "A document is too large to be a Kubernetes object, or the input too large to check",
+        ),
         Rule("input/too-complex", E, "The document expands too far (YAML bomb)"),
         Rule("input/not-an-object", E, "A document is not a Kubernetes object"),
         Rule("input/empty", INFO, "The input holds no document"),
