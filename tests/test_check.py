@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -795,3 +796,23 @@ def test_the_bundles_namespace_against_the_project(
 
     found = [f for f in checked(tmp_path, change).findings if f.rule == "refs/argocd-destination"]
     assert [f.message for f in found] == ([message] if message else [])
+
+
+def test_an_unreadable_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sub-folder that cannot be listed is reported and exits 2, not skipped (item 9)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")
+    real_scandir = os.scandir
+    locked = str(tmp_path / "sub")
+
+    def scandir_as_a_non_root_user(path: str) -> Any:  # test double for 'chmod 000 sub'
+        if str(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir_as_a_non_root_user)
+    report = run_check([str(tmp_path)])
+    assert report.exit_code == 2
+    assert [f.message for f in report.findings if f.rule == "input/unreadable"] == [
+        f"{locked}: folder cannot be read (Permission denied), so its files were not checked"
+    ]

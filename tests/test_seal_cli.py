@@ -143,6 +143,20 @@ def test_from_file_seals_that_key(
     assert "note: the new key was not shown" not in err
 
 
+def test_from_file_with_a_crlf_ending_removes_it_whole(
+    site: Path, controller: Controller, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A key saved with CRLF loses the whole line ending, and the warning says so (item 13)."""
+    key_file = tmp_path / "key.txt"
+    key_file.write_bytes(b"my-existing-key-of-32-bytes-long\r\n")
+    code, _, err = run(
+        capsys, "seal", "--cert", str(controller.cert), "--from-file", str(key_file), cwd=site
+    )
+    assert code == 0
+    assert unsealed(controller, site / SEALED) == b"my-existing-key-of-32-bytes-long"
+    assert "one trailing line ending (CRLF) was removed from the key" in err
+
+
 def test_from_stdin(site: Path, controller: Controller) -> None:
     """--from-file - reads standard input (a password manager's pipe)."""
     result = subprocess.run(
