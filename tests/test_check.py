@@ -186,7 +186,8 @@ CASES: dict[str, tuple[Callable[[Docs], object], str, Severity, str]] = {
         edit(DEP, f"{CONTAINER}.env", [{"name": "ENCRYPTION_KEY", "value": "too-short"}]),
         "pocketid/encryption-key",
         Severity.ERROR,
-        "ENCRYPTION_KEY has 9 bytes",
+        "ENCRYPTION_KEY=(value not shown: secret): Pocket-ID refuses to start: 'config error: "
+        "ENCRYPTION_KEY must be at least 16 bytes long' (it has 9)",
     ),
     "literal-key-is-a-secret": (
         edit(DEP, f"{CONTAINER}.env", [{"name": "ENCRYPTION_KEY", "value": "x" * 40}]),
@@ -198,7 +199,8 @@ CASES: dict[str, tuple[Callable[[Docs], object], str, Severity, str]] = {
         edit(DEP, f"{CONTAINER}.env.0.value", "/etc/keys/key"),
         "pocketid/encryption-key",
         Severity.ERROR,
-        "names /etc/keys/key, which is on no mounted volume",
+        "ENCRYPTION_KEY_FILE names /etc/keys/key, which is on no mounted volume, so Pocket-ID "
+        "refuses to start",
     ),
     "trust-proxy-false": (
         lambda d: config(d).update(TRUST_PROXY="false"),
@@ -210,7 +212,8 @@ CASES: dict[str, tuple[Callable[[Docs], object], str, Severity, str]] = {
         lambda d: config(d).update(TRUST_PROXY="10.0.0.0/8"),
         "pocketid/trust-proxy",
         Severity.ERROR,
-        "is a CIDR list, but this image (v2.2.0)",
+        "TRUST_PROXY='10.0.0.0/8': Pocket-ID refuses to start: 'Configuration error ... "
+        "strconv.ParseBool: parsing",
     ),
     "replicas-2": (
         edit(DEP, "spec.replicas", 2),
@@ -242,25 +245,33 @@ CASES: dict[str, tuple[Callable[[Docs], object], str, Severity, str]] = {
         lambda d: config(d).update(KEYS_STORAGE="file"),
         "pocketid/removed-env",
         Severity.ERROR,
-        "KEYS_STORAGE does nothing in Pocket-ID v2",
+        "KEYS_STORAGE does nothing in Pocket-ID v2.2.0",
     ),
     "old-data-path": (
         edit(DEP, f"{CONTAINER}.volumeMounts.0.mountPath", "/app/backend/data"),
-        "pocketid/removed-env",
+        "pocketid/data-path",
         Severity.ERROR,
-        "the data folder moved to /app/data in v1.0",
+        "the volume at /app/backend/data receives nothing: the data folder moved to /app/data",
     ),
     "app-url-path": (
         lambda d: config(d).update(APP_URL="https://auth.mulliken.net/id"),
         "pocketid/app-url",
         Severity.ERROR,
-        "has a path",
+        "APP_URL='https://auth.mulliken.net/id': Pocket-ID refuses to start: 'config error: "
+        "APP_URL must not contain a path'",
     ),
-    "app-url-slash": (
-        lambda d: config(d).update(APP_URL="https://auth.mulliken.net/"),
-        "pocketid/app-url",
+    "app-url-slash": (  # Pocket-ID trims trailing slashes: a working variant
+        lambda d: config(d).update(APP_URL="https://auth.mulliken.net//"),
+        "",
         Severity.ERROR,
-        "ends with '/'",
+        "",
+    ),
+    "app-url-query": (
+        lambda d: config(d).update(APP_URL="https://auth.mulliken.net?x=1"),
+        "pocketid/app-url",
+        Severity.WARNING,
+        "APP_URL='https://auth.mulliken.net?x=1': Pocket-ID starts, but misbehaves: the query "
+        "or fragment is kept in the issuer",
     ),
     "app-url-http": (
         lambda d: config(d).update(APP_URL="http://auth.mulliken.net"),
@@ -419,14 +430,18 @@ def test_each_rule_fires(tmp_path: Path, case: str) -> None:
     assert matching[0].hint
 
 
-def test_cidr_is_fine_on_a_newer_image(tmp_path: Path) -> None:
-    """TRUST_PROXY CIDR lists are read from v2.3 on."""
+@pytest.mark.parametrize(
+    ("tag", "refused"),
+    [("v2.3.0", True), ("v2.10.0", True), ("v2.11.0", False), ("v2.14.0", False)],
+)
+def test_cidr_is_fine_from_v2_11(tmp_path: Path, tag: str, refused: bool) -> None:
+    """TRUST_PROXY is a strict boolean up to v2.10.x; v2.11.0 reads IP and CIDR lists."""
 
     def change(docs: Docs) -> None:
         config(docs).update(TRUST_PROXY="10.0.0.0/8")
-        container(docs)["image"] = "ghcr.io/pocket-id/pocket-id:v2.3.0"
+        container(docs)["image"] = f"ghcr.io/pocket-id/pocket-id:{tag}"
 
-    assert "pocketid/trust-proxy" not in rules(checked(tmp_path, change))
+    assert ("pocketid/trust-proxy" in rules(checked(tmp_path, change))) is refused
 
 
 def test_custom_kinds_against_the_catalog(tmp_path: Path, crd_schemas: Path) -> None:

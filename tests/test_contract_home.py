@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketid_k8s.contract import argocd, env, image, pocketid, sealed_secrets
+from pocketid_k8s.contract import argocd, env, image, pocketid, sealed_secrets, table
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "pocketid_k8s"
 CONTRACT = SRC / "contract"
@@ -40,8 +40,9 @@ NAMES = (
         for value in vars(env).values()
         if isinstance(value, str) and value.isupper() and not value.startswith("_")
     )
-    | set(env.DEAD_ENV)
-    | env.UI_SETTINGS
+    | set(table.DEAD_ENV)
+    | table.names()
+    | {f"{name}_FILE" for name in table.names()}
 )
 """Variable names: a string that is exactly one of them is a lookup of a contract fact."""
 

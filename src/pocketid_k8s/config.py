@@ -34,9 +34,9 @@ from pydantic_core import ErrorDetails
 
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract.argocd import IN_CLUSTER
-from pocketid_k8s.contract.env import DEAD_ENV
 from pocketid_k8s.contract.image import DEFAULT_IMAGE
 from pocketid_k8s.contract.pocketid import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, LOCK_HELD
+from pocketid_k8s.contract.table import DEAD_ENV
 from pocketid_k8s.errors import ConfigError
 from pocketid_k8s.limits import MAX_CONFIG_BYTES, MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
 

@@ -8,6 +8,8 @@ them under a name the program never reads.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,6 +19,8 @@ from typing import Any, Final
 from pocketid_k8s.check.model import Path, Resource, get
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import PocketIdImage, Version, is_pocket_id, parse_image
+from pocketid_k8s.contract.pocketid import CHECKED_VERSION
+from pocketid_k8s.contract.table import FIRST_V2, verified
 
 POD_SPEC_PATHS: Final[dict[str, Path]] = {
     "Pod": ("spec",),
@@ -49,6 +53,13 @@ class EnvValue:
     path: Path
     literal: bool = False
     from_secret: bool = False
+    secret: str | None = None
+    """The value decoded from a Secret in the set: validated, never shown."""
+
+    @property
+    def known(self) -> str | None:
+        """The value for validation: literal, from a ConfigMap, or from a Secret."""
+        return self.value if self.value is not None else self.secret
 
 
 @dataclass
@@ -106,6 +117,20 @@ class Workload:
     def version(self) -> Version | None:
         image = self.pocket_id_image
         return image.version if image else None
+
+    @property
+    def facts(self) -> tuple[Version, bool]:
+        """(the version whose facts apply, whether they were read for this image's version).
+
+        A verified v2 tag uses its own facts; an unknown or unverified v2 tag uses v2.2.0's
+        (its findings then say so); a v0/v1 tag keeps its own version for the few facts known.
+        """
+        version = self.version
+        if version is None:
+            return CHECKED_VERSION, False
+        if verified(version):
+            return version, True
+        return (version, False) if version < FIRST_V2 else (CHECKED_VERSION, False)
 
     @property
     def mounts(self) -> dict[str, tuple[str, int]]:
@@ -190,6 +215,20 @@ class Context:
             return dict.fromkeys(map(str, get(holder.doc, "spec", "encryptedData") or {}))
         return {}
 
+    def secret_values(self, holder: Resource) -> dict[str, str]:
+        """A Secret's values, decoded (for validation only: never put them in a message)."""
+        if holder.kind != "Secret":
+            return {}
+        found = {}
+        for key, value in (holder.doc.get("data") or {}).items():
+            try:
+                found[str(key)] = base64.b64decode(str(value), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+        for key, value in (holder.doc.get("stringData") or {}).items():
+            found[str(key)] = str(value)
+        return found
+
     def environment(self, workload: Workload) -> Environment:
         env = Environment()
         namespace = workload.resource.namespace
@@ -211,6 +250,7 @@ class Context:
                 if holder is None:
                     env.unknown_sources.append(label)
                     continue
+                decoded = self.secret_values(holder) if secret else {}
                 for key, value in self.keys_of(holder).items():
                     variable = prefix + key
                     path = (*base, "envFrom", i)
@@ -218,7 +258,12 @@ class Context:
                         env.invalid_keys.append((variable, label, path))
                         continue
                     env.values[variable] = EnvValue(
-                        None if secret else value, label, path, literal=False, from_secret=secret
+                        None if secret else value,
+                        label,
+                        path,
+                        literal=False,
+                        from_secret=secret,
+                        secret=decoded.get(key),
                     )
         for i, entry in enumerate(workload.container.get("env") or []):
             if not isinstance(entry, dict) or not entry.get("name"):
@@ -233,7 +278,16 @@ class Context:
                 continue
             value_from = entry.get("valueFrom") or {}
             if isinstance(get(value_from, "secretKeyRef"), dict):
-                env.values[name] = EnvValue(None, "secretKeyRef", path, from_secret=True)
+                ref = value_from["secretKeyRef"]
+                holder = self.find(SECRET_HOLDERS, str(ref.get("name") or ""), namespace)
+                decoded = self.secret_values(holder) if holder else {}
+                env.values[name] = EnvValue(
+                    None,
+                    "secretKeyRef",
+                    path,
+                    from_secret=True,
+                    secret=decoded.get(str(ref.get("key"))),
+                )
             elif isinstance(get(value_from, "configMapKeyRef"), dict):
                 ref = value_from["configMapKeyRef"]
                 holder = self.find(("ConfigMap",), str(ref.get("name") or ""), namespace)

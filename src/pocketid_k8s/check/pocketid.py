@@ -21,16 +21,16 @@ from pocketid_k8s.check.rules import finding
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract import pocketid as pid
 from pocketid_k8s.contract.env import BOOL_TRUE as TRUE_VALUES
-from pocketid_k8s.contract.env import DEAD_ENV, UI_SETTINGS
+from pocketid_k8s.contract.env import UI_SETTINGS
 from pocketid_k8s.contract.image import show_version
+from pocketid_k8s.contract.table import DEAD_ENV, DEAD_SINCE, lookup
+from pocketid_k8s.contract.values import validate
 
 HEALTH: Final = pid.HEALTH_PATH
 WORKDIR: Final = pid.WORKDIR
 DATA: Final = pid.DATA_DIR
 OLD_DATA: Final = pid.OLD_DATA_DIR
 MIN_KEY: Final = pid.MIN_KEY_BYTES
-FIRST_CIDR_VERSION: Final = (2, 3, 0)
-"""TRUST_PROXY took CIDR lists after v2.2 (a parse error up to and including v2.2.x)."""
 PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
@@ -79,15 +79,7 @@ def _health_probe(w: Workload) -> Iterator[Finding]:
                     (*base, name, "httpGet", "port"),
                 )
         elif isinstance(probe.get("exec"), dict):
-            yield finding(
-                res,
-                rule,
-                f"{name} runs a command; 'pocket-id healthcheck' exits 0 on any HTTP "
-                "status, so it fails only when nothing listens",
-                f"use httpGet {HEALTH}",
-                (*base, name),
-                severity=Severity.WARNING,
-            )
+            yield from _exec_probe(w, name, probe["exec"])
         else:
             yield finding(
                 res,
@@ -110,15 +102,61 @@ def _health_probe(w: Workload) -> Iterator[Finding]:
         )
 
 
-def _sqlite_path(env: Environment) -> str | None:
+def _layout(w: Workload) -> tuple[str, str]:
+    """(working folder, data folder) of the image: v0.x ran in /app/backend."""
+    version, _ = w.facts
+    if version < pid.FIRST_V1:
+        return pid.OLD_WORKDIR, OLD_DATA
+    return WORKDIR, DATA
+
+
+def _exec_probe(w: Workload, name: str, exec_: dict[str, object]) -> Iterator[Finding]:
+    """``pocket-id healthcheck`` is a real check from v2.8.0; curl left the image in v2.14.0."""
+    rule, res, path = "pocketid/health-probe", w.resource, (*w.container_path, name, "exec")
+    command = " ".join(map(str, exec_.get("command") or []))  # type: ignore[call-overload]
+    version, known = w.facts
+    if pid.HEALTHCHECK_COMMAND in command:
+        if version >= pid.HEALTHCHECK_REAL_SINCE and known:
+            return
+        yield finding(
+            res,
+            rule,
+            f"{name} runs 'pocket-id {pid.HEALTHCHECK_COMMAND}', which before "
+            f"{show_version(pid.HEALTHCHECK_REAL_SINCE)} exits 0 on any HTTP status "
+            f"(this image: {show_version(w.version)}), so it fails only when nothing listens",
+            f"use httpGet {HEALTH}",
+            path,
+            severity=Severity.WARNING,
+        )
+    elif "curl" in command and version >= pid.CURL_REMOVED and known:
+        yield finding(
+            res,
+            rule,
+            f"{name} runs curl, which the image no longer has from "
+            f"{show_version(pid.CURL_REMOVED)}: the probe always fails",
+            f"use httpGet {HEALTH}",
+            path,
+        )
+    else:
+        yield finding(
+            res,
+            rule,
+            f"{name} runs a command instead of asking {HEALTH}",
+            f"use httpGet {HEALTH}",
+            path,
+            severity=Severity.WARNING,
+        )
+
+
+def _sqlite_path(env: Environment, workdir: str, data: str) -> str | None:
     """Where the SQLite database is (absolute), or None for PostgreSQL."""
     value = env.literal(E.DB_CONNECTION_STRING)
     if value is None or value == "":
-        return join(DATA, pid.DATABASE_FILE)
+        return join(data, pid.DATABASE_FILE)
     if value.startswith(E.POSTGRES_PREFIXES):
         return None
     path = value.removeprefix("file:").split("?", 1)[0]
-    return normpath(join(WORKDIR, path))
+    return normpath(join(workdir, path))
 
 
 def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
@@ -133,11 +171,18 @@ def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
             (*base, "volumeMounts", mounts[WORKDIR][1]),
         )
         return
-    database = _sqlite_path(env)
+    workdir, data = _layout(w)
+    database = _sqlite_path(env, workdir, data)
     uploads = env.literal(E.UPLOAD_PATH) or join(pid.DATA_DIR_RELATIVE, pid.UPLOADS_DIR)
     checks = [("database", dirname(database))] if database else []
     if (env.literal(E.FILE_BACKEND) or E.FILE_BACKEND_DEFAULT) == E.FILE_BACKEND_DEFAULT:
-        checks.append(("uploads folder", normpath(join(WORKDIR, uploads))))
+        checks.append(("uploads folder", normpath(join(workdir, uploads))))
+    old = [m for m in mounts if data != OLD_DATA and (m == OLD_DATA or m.startswith(OLD_DATA))]
+    moved = (
+        f"; the volume at {old[0]} receives nothing: the data folder moved to {DATA} in v1.0"
+        if old
+        else ""
+    )
     reported: list[str] = []
     for what, folder in checks:
         if any(folder == r or folder.startswith(r + "/") for r in reported):
@@ -152,9 +197,13 @@ def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
                 rule,
                 f"the {what} ({folder}) is on no volume (mounts: {shown}); it lives in the "
                 "container's writable layer, and every restart loses all users, passkeys and "
-                "signing keys",
-                f"mount the persistent volume at {DATA} (where the image keeps all state)",
-                (*base, "volumeMounts") if mounts else base,
+                f"signing keys{moved}",
+                f"mount the persistent volume at {data} (where the image keeps all state)",
+                (*base, "volumeMounts", mounts[old[0]][1])
+                if old
+                else (*base, "volumeMounts")
+                if mounts
+                else base,
             )
         elif not ({"persistentVolumeClaim", "hostPath", "nfs", "csi"} & set(volume)):
             yield finding(
@@ -171,28 +220,8 @@ def _encryption_key(w: Workload, env: Environment) -> Iterator[Finding]:
     rule, res, base = "pocketid/encryption-key", w.resource, w.container_path
     key_file = env.values.get(E.ENCRYPTION_KEY_FILE)
     key = env.values.get(E.ENCRYPTION_KEY)
-    if key_file is not None:
-        if key_file.value is not None and covering_mount(w.mounts, key_file.value) is None:
-            yield finding(
-                res,
-                rule,
-                f"ENCRYPTION_KEY_FILE names {key_file.value}, which is on no "
-                "mounted volume, so Pocket-ID cannot read its key and exits",
-                "mount the Secret holding the key there",
-                key_file.path,
-            )
-        return
-    if key is not None:
-        if key.literal and key.value is not None and len(key.value.encode()) < MIN_KEY:
-            yield finding(
-                res,
-                rule,
-                f"ENCRYPTION_KEY has {len(key.value.encode())} bytes; Pocket-ID "
-                f"needs at least {MIN_KEY} and refuses to start",
-                "seal a key of 32 random bytes (pocketid-k8s seal) and reference it",
-                key.path,
-            )
-        return
+    if key_file is not None or key is not None:
+        return  # its value and file: check/environment.py
     near = [
         (k, s, p)
         for k, s, p in env.invalid_keys
@@ -237,7 +266,17 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
     app_url = env.values.get(E.APP_URL)
     # APP_URL
     if app_url is None or app_url.value is None:
-        if app_url is None:
+        if app_url is None and env.unknown_sources:
+            yield finding(
+                res,
+                "pocketid/app-url",
+                "APP_URL is not set in the checked manifests; it may come from "
+                f"{', '.join(env.unknown_sources)}, which is not among them",
+                "check those files too",
+                base,
+                severity=Severity.WARNING,
+            )
+        elif app_url is None:
             yield finding(
                 res,
                 "pocketid/app-url",
@@ -249,25 +288,17 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
             )
         host = None
     else:
-        url = app_url.value
+        url = app_url.value.lower().rstrip("/")  # as Pocket-ID reads it
         parts = urlsplit(url)
         host = parts.hostname
         tls = any(get(i.doc, "spec", "tls") for i in ingresses)
-        problem = None
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            problem = "has a path, which Pocket-ID does not support"
-        elif url.endswith("/"):
-            problem = "ends with '/', so the issuer differs from what clients are given"
-        elif parts.scheme == "http" and tls:
-            problem = "is http while the Ingress serves TLS: passkeys and __Host- cookies fail"
-        elif parts.scheme not in ("http", "https") or not host:
-            problem = "is not an http(s) URL"
-        if problem:
+        if parts.scheme == "http" and tls and host:
             yield finding(
                 res,
                 "pocketid/app-url",
-                f"APP_URL {url!r} {problem}",
-                "use just the public origin, e.g. https://auth.example.com",
+                f"APP_URL {app_url.value!r} is http while the Ingress serves TLS: passkeys and "
+                "__Host- cookies fail",
+                "use the public https origin, e.g. https://auth.example.com",
                 app_url.path,
             )
     if not ingresses:
@@ -276,19 +307,13 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
     trust = env.values.get(E.TRUST_PROXY)
     value = trust.value if trust is not None else None
     names = ", ".join(sorted(i.name for i in ingresses))
-    if value is not None and ("/" in value or "," in value):
-        version = w.version
-        if version is None or version < FIRST_CIDR_VERSION:
-            shown = show_version(version)
-            yield finding(
-                res,
-                "pocketid/trust-proxy",
-                f"TRUST_PROXY {value!r} is a CIDR list, but this "
-                f"image ({shown}) reads a plain boolean and fails to start",
-                "set TRUST_PROXY to true and keep the pod reachable only through the proxy",
-                trust.path if trust else base,
-            )
-    elif trust is None or (value is not None and value not in TRUE_VALUES):
+    version, _ = w.facts
+    row = lookup(E.TRUST_PROXY, version)
+    if value is not None and row is not None and validate(row, value, {}, version) is not None:
+        pass  # a value Pocket-ID refuses: check/environment.py reports it
+    elif trust is not None and trust.known is None:
+        pass  # from a Secret or a source not in the set
+    elif trust is None or (value is not None and not _trusts(value)):
         yield finding(
             res,
             "pocketid/trust-proxy",
@@ -320,6 +345,12 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
                     "redirectRegex Middleware), or drop the host",
                     ("spec", "rules", r, "host"),
                 )
+
+
+def _trusts(value: str) -> bool:
+    """Whether a TRUST_PROXY value Pocket-ID accepts trusts the proxy (true, or a list)."""
+    parsed = E.parse_bool(value.strip())
+    return parsed is True or (parsed is None and bool(value.strip()))
 
 
 def _redirects(ctx: Context, ingress: Resource, app_url: str) -> bool:
@@ -396,24 +427,15 @@ def _ui_config_env(w: Workload, env: Environment) -> Iterator[Finding]:
 
 def _removed_env(w: Workload, env: Environment) -> Iterator[Finding]:
     rule = "pocketid/removed-env"
+    version, _ = w.facts
     for name, value in sorted(env.values.items()):
-        if name in DEAD_ENV:
+        if name in DEAD_ENV and version >= DEAD_SINCE[name]:
             yield finding(
                 w.resource,
                 rule,
-                f"{name} does nothing in Pocket-ID v2 ({DEAD_ENV[name]})",
+                f"{name} does nothing in Pocket-ID {show_version(version)} ({DEAD_ENV[name]})",
                 "remove it (or use its new name)",
                 value.path,
-            )
-    for mount, (_, index) in sorted(w.mounts.items()):
-        if mount == OLD_DATA or mount.startswith(OLD_DATA + "/"):
-            yield finding(
-                w.resource,
-                rule,
-                f"a volume at {mount}: the data folder moved to {DATA} in "
-                "v1.0, so this volume receives nothing",
-                f"mount it at {DATA}",
-                (*w.container_path, "volumeMounts", index),
             )
 
 

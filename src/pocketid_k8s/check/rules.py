@@ -37,6 +37,10 @@ RULES: Final[dict[str, Rule]] = {
         Rule("pocketid/removed-env", E, "Removed or renamed settings do nothing in v2"),
         Rule("pocketid/app-url", E, "APP_URL must be the public https origin"),
         Rule("pocketid/non-root-fsgroup", E, "A non-root pod needs fsGroup to write its volume"),
+        Rule("pocketid/env-value", E, "Every setting has a value Pocket-ID accepts"),
+        Rule("pocketid/env-file", E, "Every *_FILE variable names a file a volume provides"),
+        Rule("pocketid/listener", E, "PORT agrees with the container port, probes and Service"),
+        Rule("pocketid/version", W, "The image's version decides which facts apply"),
         # schema
         Rule("schema/core", E, "Core kind does not match its Kubernetes schema"),
         Rule("schema/custom", E, "Custom kind does not match its CRD schema"),

@@ -7,8 +7,8 @@ import layers: it imports nothing of the project.
 
 from __future__ import annotations
 
-from pocketid_k8s.contract import argocd, env, image, pocketid, sealed_secrets
-from pocketid_k8s.contract.env import DEAD_ENV, UI_SETTINGS, parse_bool
+from pocketid_k8s.contract import argocd, env, image, pocketid, sealed_secrets, table, values
+from pocketid_k8s.contract.env import UI_SETTINGS, parse_bool
 from pocketid_k8s.contract.image import (
     DEFAULT_IMAGE,
     REPOSITORIES,
@@ -24,6 +24,7 @@ from pocketid_k8s.contract.pocketid import (
     MIN_KEY_BYTES,
     WORKDIR,
 )
+from pocketid_k8s.contract.table import DEAD_ENV
 
 __all__ = [
     "BINARY",
@@ -45,4 +46,6 @@ __all__ = [
     "parse_image",
     "pocketid",
     "sealed_secrets",
+    "table",
+    "values",
 ]

@@ -47,19 +47,6 @@ def parse_bool(value: str) -> bool | None:
     return None
 
 
-DEAD_ENV: Final = {
-    "KEYS_STORAGE": "removed in v2; the signing keys live in the database",
-    "KEYS_PATH": "removed in v2; the signing keys live in the database",
-    "DB_PROVIDER": "removed in v2; DB_CONNECTION_STRING decides",
-    "PUBLIC_APP_URL": "renamed to APP_URL in v1.0",
-    "PUBLIC_UI_CONFIG_DISABLED": "renamed to UI_CONFIG_DISABLED in v1.0",
-    "SQLITE_DB_PATH": "renamed to DB_CONNECTION_STRING in v1.0",
-    "POSTGRES_CONNECTION_STRING": "renamed to DB_CONNECTION_STRING in v1.0",
-    "CADDY_PORT": "renamed to PORT in v1.0",
-    "BACKEND_PORT": "renamed to PORT in v1.0",
-}
-"""Variables that do nothing in v2, and why."""
-
 UI_SETTINGS: Final = frozenset(
     re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
     for key in [

@@ -28,6 +28,9 @@ DATA_DIR: Final = "/app/data"
 DATA_DIR_RELATIVE: Final = "data"
 OLD_DATA_DIR: Final = "/app/backend/data"
 """The data folder before v1.0 (v0.x images); a volume there receives nothing from v1.0 on."""
+OLD_WORKDIR: Final = "/app/backend"
+"""Where the v0.x backend ran (its relative paths start here)."""
+FIRST_V1: Final = (1, 0, 0)
 DATABASE_FILE: Final = "pocket-id.db"
 """The SQLite file name inside the data folder (DB_CONNECTION_STRING's default)."""
 UPLOADS_DIR: Final = "uploads"
@@ -59,6 +62,8 @@ UI_FALLBACK_STATUS: Final = 200
 HEALTHCHECK_COMMAND: Final = "healthcheck"
 """``pocket-id healthcheck`` GETs HEALTH_PATH; before v2.8.0 it exits 0 on any HTTP status."""
 HEALTHCHECK_REAL_SINCE: Final = (2, 8, 0)
+CURL_REMOVED: Final = (2, 14, 0)
+"""The prebuilt image has curl up to v2.13.x (docker/Dockerfile-prebuilt@v2.14.0 drops it)."""
 
 # --- the encryption key (common/env_config.go) -----------------------------------------------
 

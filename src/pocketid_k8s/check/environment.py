@@ -1,0 +1,325 @@
+"""Every Pocket-ID setting against the contract table: values, files, the listener, the version.
+
+For each Pocket-ID container: every variable whose value is known (a literal,
+or a key of a ConfigMap or Secret in the checked set) is validated against
+its row of :mod:`pocketid_k8s.contract.table` for the image's version; every
+``*_FILE`` variable is followed to its volume, projected key and Secret;
+PORT is compared with the container port, the probes and the Service.
+A secret's value is validated but never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from posixpath import normpath, relpath
+from typing import Any, Final
+
+from pocketid_k8s.check.context import Context, Environment, EnvValue, Workload, covering_mount
+from pocketid_k8s.check.model import Finding, Severity, get
+from pocketid_k8s.check.rules import finding
+from pocketid_k8s.contract import env as E
+from pocketid_k8s.contract import pocketid as pid
+from pocketid_k8s.contract.image import DEFAULT_IMAGE, REGISTRY, REPOSITORY, Version, show_version
+from pocketid_k8s.contract.table import (
+    FIRST_V2,
+    VERIFIED_FROM,
+    VERIFIED_UNTIL,
+    FileVariant,
+    Var,
+    file_base,
+    lookup,
+)
+from pocketid_k8s.contract.values import Problem, message, validate
+
+RULE_OF: Final = {
+    E.ENCRYPTION_KEY: "pocketid/encryption-key",
+    E.APP_URL: "pocketid/app-url",
+    E.TRUST_PROXY: "pocketid/trust-proxy",
+}
+"""Variables whose findings keep the rule that has always covered them."""
+PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
+CHECKED: Final = show_version(pid.CHECKED_VERSION)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for workload in ctx.pocket_ids:
+        env = ctx.environment(workload)
+        yield from _version(workload)
+        yield from _values(workload, env)
+        yield from _files(ctx, workload, env)
+        yield from _listener(ctx, workload, env)
+
+
+# --- the version --------------------------------------------------------------------------
+
+
+def _version(w: Workload) -> Iterator[Finding]:
+    image = w.pocket_id_image
+    if image is None:
+        return
+    version, known = w.facts
+    tag = image.tag or (image.digest and "a digest only") or "no tag"
+    res, path = w.resource, (*w.container_path, "image")
+    rule = "pocketid/version"
+    if image.former_name:
+        yield finding(
+            res,
+            rule,
+            f"{image.repository} is Pocket-ID's former image name; releases are published as "
+            f"{REGISTRY}/{REPOSITORY} now",
+            f"use {REGISTRY}/{REPOSITORY} with a pinned v2 tag, e.g. {DEFAULT_IMAGE}",
+            path,
+            severity=Severity.WARNING,
+        )
+    if w.version is not None and w.version < FIRST_V2:
+        yield finding(
+            res,
+            rule,
+            f"image {tag} is Pocket-ID {show_version(w.version)}, before v2: only its data "
+            "folder and the renamed variables were checked (the v2 facts do not apply)",
+            "upgrade to a v2 release (read upstream's migration notes first)",
+            path,
+            severity=Severity.WARNING,
+        )
+    elif not known:
+        yield finding(
+            res,
+            rule,
+            f"image tag {tag}: not a release whose facts were read "
+            f"({show_version(VERIFIED_FROM)} to {show_version(VERIFIED_UNTIL)}.x), so "
+            f"settings were checked against {CHECKED} and their findings are warnings",
+            "pin a verified release tag, e.g. " + pid.CHECKED_TAG,
+            path,
+            severity=Severity.WARNING,
+        )
+    elif version != pid.CHECKED_VERSION:
+        yield finding(
+            res,
+            rule,
+            f"image tag {tag}: checked against {CHECKED} and the changes up to "
+            f"{show_version(version)} read upstream",
+            "nothing to do",
+            path,
+            severity=Severity.INFO,
+        )
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def _literals(env: Environment) -> dict[str, str]:
+    """Every known value of the container (secret ones too: for cross-variable checks only)."""
+    return {name: value.known for name, value in env.values.items() if value.known is not None}
+
+
+def _severity(problem: Problem, known: bool) -> Severity:
+    if not known:
+        return Severity.WARNING
+    return Severity.ERROR if problem.outcome.outage else Severity.WARNING
+
+
+def _say(row: Var, value: EnvValue, problem: Problem, known: bool) -> str:
+    text = message(row, value.known or "", problem)
+    if value.from_secret and not row.secret:
+        text = text.replace(repr(value.known), "(value not shown: from a Secret)", 1)
+    if value.source != "env":
+        text += f" (from {value.source})"
+    if not known:
+        text += f" (checked against {CHECKED})"
+    return text
+
+
+def _values(w: Workload, env: Environment) -> Iterator[Finding]:
+    version, known = w.facts
+    if version < FIRST_V2:
+        return
+    literals = _literals(env)
+    ui = E.parse_bool(literals.get(E.UI_CONFIG_DISABLED, "")) is True
+    for name, value in sorted(env.values.items()):
+        row = lookup(name, version)
+        if row is None or (row.ui and not ui):
+            continue
+        if row.file is not FileVariant.NONE and not row.ui and env.values.get(name + "_FILE"):
+            continue  # the file's content replaces this value
+        given = value.known
+        if given is None:
+            continue
+        problem = validate(row, given, literals, version)
+        if problem is None:
+            continue
+        yield finding(
+            w.resource,
+            RULE_OF.get(name, "pocketid/env-value"),
+            _say(row, value, problem, known),
+            problem.fix,
+            value.path,
+            severity=_severity(problem, known),
+        )
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def _file_rows(name: str, version: Version, ui: bool) -> Var | None:
+    row = file_base(name, version)
+    return None if row is None or (row.ui and not ui) else row
+
+
+def _read_fails(name: str, path: str, why: str) -> str:
+    return (
+        f"{name} names {path}, {why}, so Pocket-ID refuses to start ('failed to read file for "
+        f"env var {name}: open {path}: ...')"
+    )
+
+
+def _files(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
+    version, known = w.facts
+    if version < FIRST_V2:
+        return
+    literals = _literals(env)
+    ui = E.parse_bool(literals.get(E.UI_CONFIG_DISABLED, "")) is True
+    severity = None if known else Severity.WARNING
+    for name, value in sorted(env.values.items()):
+        row = _file_rows(name, version, ui)
+        if row is None or not value.value:
+            continue
+        rule = RULE_OF.get(row.name, "pocketid/env-file")
+        path = normpath(value.value) if value.value.startswith("/") else value.value
+        if not path.startswith("/"):
+            path = normpath(f"{pid.WORKDIR}/{path}")
+        problem = _file_problem(ctx, w, name, row, path)
+        if problem is not None:
+            text, fix = problem
+            if not known:
+                text += f" (checked against {CHECKED})"
+            yield finding(w.resource, rule, text, fix, value.path, severity=severity)
+
+
+def _file_problem(
+    ctx: Context, w: Workload, name: str, row: Var, path: str
+) -> tuple[str, str] | None:
+    mount = covering_mount(w.mounts, path)
+    fix = f"mount the Secret holding {row.name} and point {name} at its file"
+    if mount is None:
+        return _read_fails(name, path, "which is on no mounted volume"), fix
+    volume = w.volume(w.mounts[mount][0]) or {}
+    if path == mount:
+        return (
+            _read_fails(name, path, "which is the mount folder itself, not a file"),
+            f"point {name} at the file inside it, e.g. {mount}/<key>",
+        )
+    inside = relpath(path, mount)
+    files = _projected(ctx, w, volume)
+    if files is None:
+        return None  # not a Secret or ConfigMap volume, or its object is not in the set
+    if inside not in files:
+        shown = ", ".join(sorted(files)) or "no file"
+        return (
+            _read_fails(name, path, f"but volume {volume.get('name')!r} provides {shown}"),
+            "project that key (secret.items) or point the variable at a file the volume has",
+        )
+    content = files[inside]
+    if content is not None and row.min_bytes is not None:
+        size = len(content.encode())
+        if row.file is FileVariant.TRIMMED:
+            size = len(content.strip().encode())
+        if size < row.min_bytes:
+            return (
+                f"{name} names {path}, whose content has {size} bytes"
+                f"{'' if row.file is FileVariant.UNTRIMMED else ' once trimmed'}; Pocket-ID "
+                f"needs at least {row.min_bytes} and refuses to start",
+                "seal a key of 32 random bytes (pocketid-k8s seal)",
+            )
+    return None
+
+
+def _projected(ctx: Context, w: Workload, volume: dict[str, Any]) -> dict[str, str | None] | None:
+    """Files a Secret/ConfigMap volume provides (path -> content when known), or None."""
+    sources: list[tuple[str, dict[str, Any]]] = []
+    for kind in ("secret", "configMap"):
+        if isinstance(volume.get(kind), dict):
+            sources.append((kind, volume[kind]))
+    for source in get(volume, "projected", "sources") or []:
+        for kind in ("secret", "configMap"):
+            if isinstance(get(source, kind), dict):
+                sources.append((kind, source[kind]))
+    if not sources:
+        return None
+    files: dict[str, str | None] = {}
+    for kind, ref in sources:
+        name = str(ref.get("secretName") or ref.get("name") or "")
+        kinds = ("Secret", "SealedSecret") if kind == "secret" else ("ConfigMap",)
+        holder = ctx.find(kinds, name, w.resource.namespace)
+        if holder is None:
+            return None
+        keys = ctx.keys_of(holder)
+        values: dict[str, str | None] = {**keys, **ctx.secret_values(holder)}
+        items = ref.get("items")
+        if isinstance(items, list) and items:
+            for item in items:
+                if isinstance(item, dict) and item.get("key") is not None:
+                    key = str(item["key"])
+                    target = str(item.get("path") or key)
+                    files[target] = values.get(key) if key in keys else None
+        else:
+            files.update(values)
+    return files
+
+
+# --- the listener -------------------------------------------------------------------------
+
+
+def _port_number(w: Workload, port: object) -> int | None:
+    """A probe's or Service's port, resolved through the container's named ports."""
+    if isinstance(port, int):
+        return port
+    for declared in w.container.get("ports") or []:
+        if isinstance(declared, dict) and declared.get("name") == port:
+            number = declared.get("containerPort")
+            return number if isinstance(number, int) else None
+    text = str(port)
+    return int(text) if text.isdigit() else None
+
+
+def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
+    version, _ = w.facts
+    if version < FIRST_V2:
+        return
+    value = env.values.get(E.PORT)
+    given = value.known if value is not None else None
+    if value is not None and given is None:
+        return  # from a source that is not in the set
+    if given is not None and (not given.isdigit() or not 0 < int(given) <= 65535):
+        return  # pocketid/env-value reports it
+    listens = int(given) if given else pid.DEFAULT_PORT
+    where: list[str] = []
+    for port in w.container.get("ports") or []:
+        number = port.get("containerPort") if isinstance(port, dict) else None
+        if isinstance(number, int) and number != listens and not where:
+            where.append(f"containerPort {number}")
+    for probe in PROBES:
+        target = get(w.container, probe, "httpGet", "port") or get(
+            w.container, probe, "tcpSocket", "port"
+        )
+        number = _port_number(w, target) if target is not None else None
+        if number is not None and number != listens:
+            where.append(f"the {probe} (port {number})")
+    for service in ctx.services_for(w):
+        for port in get(service.doc, "spec", "ports") or []:
+            if not isinstance(port, dict):
+                continue
+            number = _port_number(w, port.get("targetPort", port.get("port")))
+            if number is not None and number != listens:
+                where.append(f"Service {service.name} (targetPort {number})")
+    if not where:
+        return
+    source = "PORT=" + str(listens) if given else f"no PORT (the default {pid.DEFAULT_PORT})"
+    yield finding(
+        w.resource,
+        "pocketid/listener",
+        f"Pocket-ID listens on {listens} ({source}), but {', '.join(where)} expect another "
+        "port: probes fail and the Service sends traffic nowhere",
+        f"make PORT, the containerPort, the probes and the Service's targetPort agree "
+        f"(Pocket-ID's default is {pid.DEFAULT_PORT})",
+        value.path if value is not None else (*w.container_path, "ports"),
+    )

@@ -1,0 +1,538 @@
+"""Every environment variable Pocket-ID reads, as data: parser, bounds, default, versions.
+
+One row per variable and version range. v2.2.0 is complete (the struct tags
+of ``backend/internal/common/env_config.go``, the other ``os.Getenv`` reads,
+the UI settings read when ``UI_CONFIG_DISABLED=true`` and the ``OTEL_*``
+variables the program hands to autoexport). For v2.3.0 to v2.14.0 the rows
+record what changes a verdict (variables added or removed, parsers that
+changed); read from the tags' sources (``upstream-versions`` notes).
+
+What a bad value does is in :mod:`pocketid_k8s.contract.values`, which
+validates a value against its row with the program's own wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from pocketid_k8s.contract.env import SIGNUP_MODES, UI_SETTINGS
+from pocketid_k8s.contract.image import Version
+from pocketid_k8s.contract.pocketid import DEFAULT_APP_URL, DEFAULT_HOST, DEFAULT_PORT
+
+ENV_GO: Final = "backend/internal/common/env_config.go"
+APP_CONFIG_GO: Final = "backend/internal/service/app_config_service.go"
+OBSERVABILITY_GO: Final = "backend/internal/bootstrap/observability_boostrap.go"
+DB_GO: Final = "backend/internal/bootstrap/db_bootstrap.go"
+ROUTER_GO: Final = "backend/internal/bootstrap/router_bootstrap.go"
+
+FIRST_V2: Final[Version] = (2, 0, 0)
+VERIFIED_FROM: Final[Version] = (2, 2, 0)
+VERIFIED_UNTIL: Final[Version] = (2, 14, 0)
+"""Tags whose sources were read: v2.2.0 completely, the later ones for what changes a verdict.
+A patch release of a verified minor (v2.14.3) shares its facts (no env change in any patch)."""
+
+
+class Parse(StrEnum):
+    """How the program reads a value (the wire names appear in docs and tests)."""
+
+    TEXT = "text"
+    BOOL = "bool"
+    """Go's strconv.ParseBool, at start; anything else refuses to start."""
+    INT = "int"
+    """strconv.ParseInt(v, 10, 32) at start; bounds in the row."""
+    ENUM = "enum"
+    APP_URL = "app-url"
+    INTERNAL_URL = "internal-url"
+    KEY = "key"
+    """Raw bytes, at least min_bytes; never decoded."""
+    API_KEY = "api-key"
+    """Empty, or at least min_bytes."""
+    PORT = "port"
+    """A string handed to net.Listen: a number 0-65535."""
+    HOST = "host"
+    SOCKET = "socket"
+    OCTAL = "octal-mode"
+    IPV6_CIDRS = "ipv6-cidr-list"
+    DB = "db-connection-string"
+    PROXIES = "bool-or-ip-list"
+    """v2.11.0 on: a boolean, or a comma list of IP addresses and CIDRs."""
+    OTEL_EXPORTER = "otel-exporter"
+    OTEL_PROTOCOL = "otel-protocol"
+    PATH = "path"
+    UI_BOOL = "ui-bool"
+    """A UI setting read with ParseBool where an error silently means false (v2.2.0)."""
+    UI_INT = "ui-int"
+    UI_ENUM = "ui-enum"
+    UI_JSON = "ui-json"
+
+
+class FileVariant(StrEnum):
+    """Whether ``NAME_FILE`` names a file whose content replaces the value."""
+
+    NONE = "none"
+    TRIMMED = "trimmed"
+    UNTRIMMED = "untrimmed"
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable of one version range."""
+
+    name: str
+    parse: Parse
+    default: str
+    does: str
+    source: str
+    choices: tuple[str, ...] = ()
+    lower: bool = False
+    """The program lower-cases the value before using it."""
+    minimum: int | None = None
+    min_bytes: int | None = None
+    file: FileVariant = FileVariant.NONE
+    secret: bool = False
+    ui: bool = False
+    """A UI setting: read from the environment only when UI_CONFIG_DISABLED=true."""
+    read_when: str = ""
+    """Another variable that must be set (or true) for this one to be read at all."""
+    since: Version = (0, 0, 0)
+    until: Version | None = None
+    """The first version that no longer reads it this way (None: still does)."""
+
+    def applies(self, version: Version) -> bool:
+        return self.since <= version and (self.until is None or version < self.until)
+
+
+def _v(name: str, parse: Parse, default: str, does: str, **kw: object) -> Var:
+    kw.setdefault("source", f"{ENV_GO}@v2.2.0")
+    return Var(name, parse, default, does, **kw)  # type: ignore[arg-type]
+
+
+_BOOLS = {
+    "ANALYTICS_DISABLED": "turns off the daily heartbeat to the project's analytics host",
+    "ALLOW_DOWNGRADE": "lets an older binary run down-migrations (fetched from GitHub)",
+    "UI_CONFIG_DISABLED": "reads every UI setting from the environment; the admin UI is read-only",
+    "DISABLE_RATE_LIMITING": "turns off the per-address rate limits",
+    "S3_FORCE_PATH_STYLE": "path-style S3 addressing",
+    "S3_DISABLE_DEFAULT_INTEGRITY_CHECKS": "turns off the S3 SDK's integrity checks",
+    "LOG_JSON": "logs JSON lines instead of text",
+}
+
+CORE: Final[tuple[Var, ...]] = (
+    _v(
+        "APP_URL",
+        Parse.APP_URL,
+        DEFAULT_APP_URL,
+        "the public origin: OIDC issuer, WebAuthn relying party and origin, base of every link",
+        lower=True,
+    ),
+    _v(
+        "INTERNAL_APP_URL",
+        Parse.INTERNAL_URL,
+        "APP_URL",
+        "base of the back-channel endpoints (token, userinfo, jwks); the issuer stays APP_URL",
+    ),
+    _v(
+        "ENCRYPTION_KEY",
+        Parse.KEY,
+        "",
+        "encrypts the signing keys and secrets in the database",
+        min_bytes=16,
+        file=FileVariant.UNTRIMMED,
+        secret=True,
+    ),
+    _v(
+        "DB_CONNECTION_STRING",
+        Parse.DB,
+        "data/pocket-id.db",
+        "postgres:// or postgresql:// for PostgreSQL, anything else a SQLite path",
+        file=FileVariant.TRIMMED,
+        secret=True,
+    ),
+    _v(
+        "TRUST_PROXY",
+        Parse.BOOL,
+        "false",
+        "trusts X-Forwarded-For from any sender (client address, rate limits, audit log)",
+        until=(2, 11, 0),
+    ),
+    _v(
+        "TRUST_PROXY",
+        Parse.PROXIES,
+        "false",
+        "true trusts every sender's X-Forwarded-For, or a comma list of addresses and CIDRs",
+        since=(2, 11, 0),
+        source=f"{ENV_GO}@v2.11.0",
+    ),
+    _v(
+        "AUDIT_LOG_RETENTION_DAYS",
+        Parse.INT,
+        "90",
+        "days audit log entries are kept",
+        minimum=1,
+        since=FIRST_V2,
+    ),
+    *(_v(name, Parse.BOOL, "false", does) for name, does in _BOOLS.items()),
+    _v(
+        "STATIC_API_KEY",
+        Parse.API_KEY,
+        "",
+        "an API key that needs no user (empty: none)",
+        min_bytes=16,
+        file=FileVariant.TRIMMED,
+        secret=True,
+        since=VERIFIED_FROM,
+    ),
+    _v(
+        "FILE_BACKEND",
+        Parse.ENUM,
+        "filesystem",
+        "where uploads live",
+        choices=("filesystem", "database", "s3"),
+        lower=True,
+    ),
+    _v("UPLOAD_PATH", Parse.PATH, "data/uploads", "uploads folder (filesystem backend)"),
+    _v("S3_BUCKET", Parse.TEXT, "", "S3 bucket (FILE_BACKEND=s3)"),
+    _v("S3_REGION", Parse.TEXT, "", "S3 region"),
+    _v("S3_ENDPOINT", Parse.TEXT, "", "S3 endpoint"),
+    _v("S3_ACCESS_KEY_ID", Parse.TEXT, "", "S3 access key id"),
+    _v(
+        "S3_SECRET_ACCESS_KEY",
+        Parse.TEXT,
+        "",
+        "S3 secret key",
+        secret=True,
+        until=(2, 7, 0),
+    ),
+    _v(
+        "S3_SECRET_ACCESS_KEY",
+        Parse.TEXT,
+        "",
+        "S3 secret key",
+        secret=True,
+        file=FileVariant.TRIMMED,
+        since=(2, 7, 0),
+        source=f"{ENV_GO}@v2.7.0",
+    ),
+    _v("PORT", Parse.PORT, str(DEFAULT_PORT), "the TCP port it listens on"),
+    _v("HOST", Parse.HOST, DEFAULT_HOST, "the address it listens on", lower=True),
+    _v("UNIX_SOCKET", Parse.SOCKET, "", "listen on this Unix socket instead of TCP"),
+    _v(
+        "UNIX_SOCKET_MODE",
+        Parse.OCTAL,
+        "",
+        "the socket's file mode, octal (read only with UNIX_SOCKET)",
+        read_when="UNIX_SOCKET",
+    ),
+    _v(
+        "LOCAL_IPV6_RANGES",
+        Parse.IPV6_CIDRS,
+        "",
+        "IPv6 ranges counted as local (comma list of CIDRs)",
+    ),
+    _v(
+        "MAXMIND_LICENSE_KEY",
+        Parse.TEXT,
+        "",
+        "downloads the GeoLite2 database (empty: no updates)",
+        file=FileVariant.TRIMMED,
+        secret=True,
+    ),
+    _v("GEOLITE_DB_PATH", Parse.PATH, "data/GeoLite2-City.mmdb", "the GeoLite2 database file"),
+    _v("GEOLITE_DB_URL", Parse.TEXT, "(MaxMind's URL)", "where the GeoLite2 database comes from"),
+    _v(
+        "LOG_LEVEL",
+        Parse.ENUM,
+        "info",
+        "log level",
+        choices=("debug", "info", "warn", "warning", "error"),
+        lower=True,
+    ),
+    _v("APP_ENV", Parse.TEXT, "production", "gin mode; anything but production is for tests"),
+    _v(
+        "METRICS_ENABLED",
+        Parse.BOOL,
+        "false",
+        "exports OpenTelemetry metrics",
+        until=(2, 10, 0),
+    ),
+    _v(
+        "TRACING_ENABLED",
+        Parse.BOOL,
+        "false",
+        "exports OpenTelemetry traces",
+        until=(2, 10, 0),
+    ),
+    _v(
+        "VERSION_CHECK_DISABLED",
+        Parse.BOOL,
+        "false",
+        "turns off the check for new releases",
+        since=(2, 3, 0),
+        source=f"{ENV_GO}@v2.3.0",
+    ),
+    _v(
+        "TRUSTED_PLATFORM",
+        Parse.TEXT,
+        "",
+        "a header (e.g. CF-Connecting-IP) gin takes the client address from",
+        since=(2, 5, 0),
+        source=f"{ENV_GO}@v2.5.0",
+    ),
+    _v(
+        "SYSTEMD_SOCKET",
+        Parse.BOOL,
+        "false",
+        "systemd socket activation",
+        since=(2, 8, 0),
+        source=f"{ENV_GO}@v2.8.0",
+    ),
+    _v(
+        "ACTORS_PORT",
+        Parse.PORT,
+        "1414",
+        "the actor host's port (mTLS between instances)",
+        since=(2, 10, 0),
+        source=f"{ENV_GO}@v2.10.0",
+    ),
+    _v(
+        "ACTORS_HOST",
+        Parse.HOST,
+        DEFAULT_HOST,
+        "the actor host's listen address",
+        lower=True,
+        since=(2, 10, 0),
+        source=f"{ENV_GO}@v2.10.0",
+    ),
+    _v(
+        "ALLOW_INSECURE_CALLBACK_URLS",
+        Parse.BOOL,
+        "true",
+        "accepts http callback URLs for OIDC clients",
+        since=(2, 11, 0),
+        source=f"{ENV_GO}@v2.11.0",
+    ),
+    _v(
+        "PROXY_PROTOCOL",
+        Parse.PROXIES,
+        "",
+        "requires PROXY-protocol headers from these senders on the TCP listener",
+        since=(2, 12, 0),
+        source=f"{ENV_GO}@v2.12.0",
+    ),
+    _v(
+        "LOG_QUERY_ARGS",
+        Parse.BOOL,
+        "false",
+        "logs SQL parameter values at debug level",
+        since=(2, 13, 0),
+        source=f"{ENV_GO}@v2.13.0",
+    ),
+)
+"""The struct tags of env_config.go: an empty value keeps the default (caarlos0/env)."""
+
+_OTEL = f"{OBSERVABILITY_GO}@v2.2.0"
+_OTEL_10 = f"{OBSERVABILITY_GO}@v2.10.0"
+_EXPORTERS = ("otlp", "console", "none")
+_PROTOCOLS = ("grpc", "http/protobuf")
+
+OTEL: Final[tuple[Var, ...]] = (
+    Var(
+        "OTEL_LOGS_EXPORTER",
+        Parse.OTEL_EXPORTER,
+        "none",
+        "the OpenTelemetry log exporter, created at every start",
+        _OTEL,
+        choices=_EXPORTERS,
+    ),
+    Var(
+        "OTEL_TRACES_EXPORTER",
+        Parse.OTEL_EXPORTER,
+        "otlp",
+        "the trace exporter (read only with TRACING_ENABLED=true)",
+        _OTEL,
+        choices=_EXPORTERS,
+        read_when="TRACING_ENABLED",
+        until=(2, 10, 0),
+    ),
+    Var(
+        "OTEL_TRACES_EXPORTER",
+        Parse.OTEL_EXPORTER,
+        "none",
+        "the trace exporter, created at every start",
+        _OTEL_10,
+        choices=_EXPORTERS,
+        since=(2, 10, 0),
+    ),
+    Var(
+        "OTEL_METRICS_EXPORTER",
+        Parse.OTEL_EXPORTER,
+        "otlp",
+        "the metric reader (read only with METRICS_ENABLED=true)",
+        _OTEL,
+        choices=("otlp", "prometheus", "console", "none"),
+        read_when="METRICS_ENABLED",
+        until=(2, 10, 0),
+    ),
+    Var(
+        "OTEL_METRICS_EXPORTER",
+        Parse.OTEL_EXPORTER,
+        "none",
+        "the metric reader, created at every start",
+        _OTEL_10,
+        choices=("otlp", "prometheus", "console", "none"),
+        since=(2, 10, 0),
+    ),
+    Var(
+        "OTEL_METRICS_PRODUCERS",
+        Parse.OTEL_EXPORTER,
+        "",
+        "extra metric producers (read with the metric reader)",
+        _OTEL,
+        choices=("prometheus", "none"),
+        read_when="METRICS_ENABLED",
+        until=(2, 10, 0),
+    ),
+    *(
+        Var(
+            name,
+            Parse.OTEL_PROTOCOL,
+            "http/protobuf",
+            "the OTLP protocol (read only when an exporter is otlp)",
+            _OTEL,
+            choices=_PROTOCOLS,
+        )
+        for name in (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        )
+    ),
+)
+"""OTEL_* variables Pocket-ID hands to autoexport (v0.64.0): unknown values refuse to start."""
+
+_UI_SOURCE = f"{APP_CONFIG_GO}@v2.2.0"
+_UI_BOOLS = frozenset(
+    {
+        "EMAILS_VERIFIED",
+        "DISABLE_ANIMATIONS",
+        "ALLOW_OWN_ACCOUNT_EDIT",
+        "REQUIRE_USER_EMAIL",
+        "SMTP_SKIP_CERT_VERIFY",
+        "EMAIL_LOGIN_NOTIFICATION_ENABLED",
+        "EMAIL_ONE_TIME_ACCESS_AS_UNAUTHENTICATED_ENABLED",
+        "EMAIL_ONE_TIME_ACCESS_AS_ADMIN_ENABLED",
+        "EMAIL_API_KEY_EXPIRATION_ENABLED",
+        "EMAIL_VERIFICATION_ENABLED",
+        "LDAP_ENABLED",
+        "LDAP_SKIP_CERT_VERIFY",
+        "LDAP_SOFT_DELETE_USERS",
+    }
+)
+_UI_SPECIAL: Final[dict[str, dict[str, object]]] = {
+    "SESSION_DURATION": {"parse": Parse.UI_INT, "default": "60", "minimum": 1},
+    "ALLOW_USER_SIGNUPS": {"parse": Parse.UI_ENUM, "default": "disabled", "choices": SIGNUP_MODES},
+    "SMTP_TLS": {
+        "parse": Parse.UI_ENUM,
+        "default": "none",
+        "choices": ("none", "tls", "starttls"),
+    },
+    "SIGNUP_DEFAULT_USER_GROUP_I_DS": {
+        "parse": Parse.UI_JSON,
+        "default": "[]",
+        "until": (2, 14, 0),
+    },
+    "SIGNUP_DEFAULT_CUSTOM_CLAIMS": {"parse": Parse.UI_JSON, "default": "[]"},
+    "SMTP_PASSWORD": {"secret": True, "file": FileVariant.UNTRIMMED},
+    "LDAP_BIND_PASSWORD": {"secret": True, "file": FileVariant.UNTRIMMED},
+}
+
+
+def _ui(name: str) -> Var:
+    extra: dict[str, object] = {"parse": Parse.UI_BOOL if name in _UI_BOOLS else Parse.TEXT}
+    extra.update(_UI_SPECIAL.get(name, {}))
+    default = str(extra.pop("default", "false" if name in _UI_BOOLS else ""))
+    parse = extra.pop("parse")
+    return Var(
+        name,
+        parse,  # type: ignore[arg-type]
+        default,
+        "a UI setting",
+        _UI_SOURCE,
+        ui=True,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+UI: Final[tuple[Var, ...]] = (
+    *(_ui(name) for name in sorted(UI_SETTINGS)),
+    Var(
+        "SIGNUP_DEFAULT_USER_GROUP_IDS",
+        Parse.UI_JSON,
+        "[]",
+        "a UI setting (named SIGNUP_DEFAULT_USER_GROUP_I_DS before v2.14.0)",
+        "backend/internal/appconfig/model.go@v2.14.0",
+        ui=True,
+        since=(2, 14, 0),
+    ),
+)
+"""UI settings: empty values are used as they are; no start-up check before v2.14.0."""
+
+ROWS: Final[tuple[Var, ...]] = (*CORE, *OTEL, *UI)
+
+DEAD_ENV: Final = {
+    "KEYS_STORAGE": "removed in v2; the signing keys live in the database",
+    "KEYS_PATH": "removed in v2; the signing keys live in the database",
+    "DB_PROVIDER": "removed in v2; DB_CONNECTION_STRING decides",
+    "PUBLIC_APP_URL": "renamed to APP_URL in v1.0",
+    "PUBLIC_UI_CONFIG_DISABLED": "renamed to UI_CONFIG_DISABLED in v1.0",
+    "SQLITE_DB_PATH": "renamed to DB_CONNECTION_STRING in v1.0",
+    "POSTGRES_CONNECTION_STRING": "renamed to DB_CONNECTION_STRING in v1.0",
+    "CADDY_PORT": "renamed to PORT in v1.0",
+    "BACKEND_PORT": "renamed to PORT in v1.0",
+}
+"""Variables that do nothing in v2, and why."""
+DEAD_SINCE: Final[dict[str, Version]] = {
+    "KEYS_STORAGE": FIRST_V2,
+    "KEYS_PATH": FIRST_V2,
+    "DB_PROVIDER": FIRST_V2,
+    "PUBLIC_APP_URL": (1, 0, 0),
+    "PUBLIC_UI_CONFIG_DISABLED": (1, 0, 0),
+    "SQLITE_DB_PATH": (1, 0, 0),
+    "POSTGRES_CONNECTION_STRING": (1, 0, 0),
+    "CADDY_PORT": (1, 0, 0),
+    "BACKEND_PORT": (1, 0, 0),
+}
+"""The first version that no longer reads each dead variable (git tags' env structs)."""
+
+_BY_NAME: Final[dict[str, tuple[Var, ...]]] = {}
+for _row in ROWS:
+    _BY_NAME[_row.name] = (*_BY_NAME.get(_row.name, ()), _row)
+
+
+def names() -> frozenset[str]:
+    """Every variable name any verified v2 version reads (without the _FILE variants)."""
+    return frozenset(_BY_NAME)
+
+
+def lookup(name: str, version: Version) -> Var | None:
+    """The row of ``name`` at ``version``, or None where that version does not read it."""
+    for row in _BY_NAME.get(name, ()):
+        if row.applies(version):
+            return row
+    return None
+
+
+def file_base(name: str, version: Version) -> Var | None:
+    """The row whose ``_FILE`` variant ``name`` is, or None."""
+    if not name.endswith("_FILE"):
+        return None
+    row = lookup(name.removesuffix("_FILE"), version)
+    return row if row is not None and row.file is not FileVariant.NONE else None
+
+
+def verified(version: Version) -> bool:
+    """Whether the facts of ``version`` were read upstream (v2.2.0 to v2.14.x)."""
+    return VERIFIED_FROM <= version < (VERIFIED_UNTIL[0], VERIFIED_UNTIL[1] + 1, 0)

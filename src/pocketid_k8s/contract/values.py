@@ -1,0 +1,492 @@
+"""What Pocket-ID does with a value: validate one variable against its row, in its own words.
+
+Each check returns a :class:`Problem` (what the program does, quoting its own
+message, and the fix) or None when the value is accepted. The wording is
+shared: ``check`` reports it for manifests and ``config`` refuses the same
+values at render time. A secret's value never appears in a message.
+
+Confirmed by running the v2.2.0 backend on loopback (one variable changed at a
+time, otherwise valid environment), 2026-11-26: every REFUSES outcome of the
+bool, int, enum, APP_URL, INTERNAL_APP_URL, STATIC_API_KEY, LOCAL_IPV6_RANGES,
+SQLite pragma, PORT, UNIX_SOCKET_MODE, OTEL_* and ``_FILE`` checks below, and
+that APP_URL with trailing slashes, a query or a fragment, upper case, ``+5``
+for an int and ``DEBUG``/``warning`` for LOG_LEVEL start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+from urllib.parse import parse_qsl
+
+from pocketid_k8s.contract.env import BOOL_FALSE, BOOL_TRUE, POSTGRES_PREFIXES, parse_bool
+from pocketid_k8s.contract.image import Version
+from pocketid_k8s.contract.pocketid import KEY_TOO_SHORT
+from pocketid_k8s.contract.table import Parse, Var, lookup
+
+UI_VALIDATED_SINCE: Final[Version] = (2, 14, 0)
+PROXIES_AT_PARSE_SINCE: Final[Version] = (2, 12, 0)
+_BOOLS: Final = ", ".join(BOOL_TRUE + BOOL_FALSE)
+
+
+class Outcome(StrEnum):
+    """What the program does with a value; the first two stop Pocket-ID from serving."""
+
+    REFUSES = "refuses to start"
+    UNREACHABLE = "starts, but cannot be reached through the pod's port"
+    MISBEHAVES = "starts, but misbehaves"
+
+    @property
+    def outage(self) -> bool:
+        return self is not Outcome.MISBEHAVES
+
+
+@dataclass(frozen=True)
+class Problem:
+    outcome: Outcome
+    says: str
+    """What Pocket-ID does, quoting its own message where it prints one."""
+    fix: str
+
+
+def shown(row: Var, value: str) -> str:
+    """How a message names the value: quoted, or not at all for a secret."""
+    return "(value not shown: secret)" if row.secret else repr(value)
+
+
+def message(row: Var, value: str, problem: Problem) -> str:
+    """The one sentence ``check`` and ``config`` both say about a bad value."""
+    return f"{row.name}={shown(row, value)}: Pocket-ID {problem.outcome.value}: {problem.says}"
+
+
+Env = Mapping[str, str]
+"""The other variables of the same container (literal values only)."""
+
+
+def _refuses(says: str, fix: str) -> Problem:
+    return Problem(Outcome.REFUSES, says, fix)
+
+
+def _misbehaves(says: str, fix: str) -> Problem:
+    return Problem(Outcome.MISBEHAVES, says, fix)
+
+
+# --- the parsers ----------------------------------------------------------------------------
+
+
+def _bool(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "" or parse_bool(value) is not None:
+        return None
+    return _refuses(
+        f"'Configuration error ... strconv.ParseBool: parsing {value!r}: invalid syntax' "
+        "(even when the feature is unused)",
+        f"use true or false (Go accepts exactly {_BOOLS})",
+    )
+
+
+_INT = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _int(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "":
+        return None
+    if not _INT.match(value) or not -(2**31) <= int(value) < 2**31:
+        return _refuses(
+            f"'Configuration error ... strconv.ParseInt: parsing {value!r}: invalid syntax'",
+            "use a whole number without unit, e.g. 90",
+        )
+    if row.minimum is not None and int(value) < row.minimum:
+        return _refuses(
+            f"'config error: {row.name} must be greater than {row.minimum - 1}'",
+            f"use a whole number of at least {row.minimum}",
+        )
+    return None
+
+
+_ENUM_WORDS: Final = {
+    "FILE_BACKEND": "config error: invalid FILE_BACKEND value. Must be 'filesystem', "
+    "'database', or 's3'",
+    "LOG_LEVEL": "config error: invalid LOG_LEVEL value. Must be 'debug', 'info', 'warn' or "
+    "'error'",
+}
+
+
+def _enum(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "":
+        return None
+    given = value.lower() if row.lower else value
+    if given in row.choices:
+        if row.name == "FILE_BACKEND" and given == "s3" and not env.get("S3_BUCKET"):
+            return _refuses(
+                "'failed to initialize application images: failed to list application images: "
+                "operation error S3: ...' (no S3_BUCKET or credentials)",
+                "set S3_BUCKET, S3_REGION and the credentials, or use filesystem",
+            )
+        return None
+    return _refuses(
+        f"'{_ENUM_WORDS.get(row.name, 'invalid value')}'",
+        f"use one of {', '.join(row.choices)}",
+    )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_HOST_CHARS = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=%-]*$")
+
+
+def go_url_path(value: str) -> str | None:
+    """The Path Go's url.Parse gives ``value``, or None where url.Parse returns an error.
+
+    Enough of net/url for the cases that decide APP_URL's fate: control characters, an
+    invalid host or port, and where the path starts (a scheme-less value is all path).
+    """
+    if _CONTROL.search(value):
+        return None
+    rest = value.split("#", 1)[0]
+    scheme = _SCHEME.match(rest)
+    if rest.startswith(":"):
+        return None
+    if scheme:
+        rest = rest[scheme.end() :]
+    elif ":" in rest.split("/", 1)[0]:
+        return None  # "first path segment in URL cannot contain colon"
+    rest = rest.split("?", 1)[0]
+    if scheme and not rest.startswith("/"):
+        return ""  # opaque: 'localhost:1411' is scheme 'localhost'
+    if rest.startswith("//"):
+        authority, slash, path = rest[2:].partition("/")
+        host = authority.rpartition("@")[2]
+        if host.startswith("["):
+            end = host.find("]")
+            if end < 0:
+                return None
+            port = host[end + 1 :]
+            if port and not re.fullmatch(r":[0-9]*", port):
+                return None
+        else:
+            name, colon, port = host.rpartition(":") if ":" in host else (host, "", "")
+            if colon and not port.isdigit() and port != "":
+                return None
+            if not _HOST_CHARS.match(name):
+                return None
+        return slash + path
+    return rest
+
+
+def _app_url(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "":
+        return None
+    url = value.lower().rstrip("/") if row.lower else value
+    path = go_url_path(url)
+    if path is None:
+        return _refuses(
+            f"'config error: {row.name} is not a valid URL'",
+            "use the origin only, e.g. https://auth.example.com",
+        )
+    if path:
+        return _refuses(
+            f"'config error: {row.name} must not contain a path'"
+            + (" (a trailing '/' is a path here: it is not trimmed)" if path == "/" else ""),
+            "use the origin only, e.g. https://auth.example.com"
+            if row.lower
+            else "use the origin only, without a trailing '/', e.g. http://pocket-id:1411",
+        )
+    if not url.startswith(("http://", "https://")) or url.split("://", 1)[1] in ("", "/"):
+        return _misbehaves(
+            "it is not an http(s) URL with a host, so the issuer, the passkey domain and every "
+            "link are wrong",
+            "use the public origin, e.g. https://auth.example.com",
+        )
+    if "?" in url or "#" in url:
+        return _misbehaves(
+            "the query or fragment is kept in the issuer and in every link it builds, which "
+            "OIDC clients reject",
+            "use the origin only, e.g. https://auth.example.com",
+        )
+    return None
+
+
+def _key(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if len(value.encode()) < (row.min_bytes or 0):
+        return _refuses(
+            f"'config error: {KEY_TOO_SHORT}' (it has {len(value.encode())})",
+            "give it at least 16 bytes: seal a key of 32 random bytes (pocketid-k8s seal)",
+        )
+    return None
+
+
+def _api_key(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value and len(value.encode()) < (row.min_bytes or 0):
+        return _refuses(
+            f"'config error: {row.name} must be at least {row.min_bytes} characters long'",
+            f"use at least {row.min_bytes} random characters, or leave it empty",
+        )
+    return None
+
+
+def _port(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "":
+        return None
+    if not value.isdigit():
+        return _refuses(
+            f"'failed to create tcp listener: listen tcp: lookup tcp/{value}: unknown port'",
+            "use a port number, e.g. 1411",
+        )
+    if int(value) > 65535:
+        return _refuses(
+            f"'failed to create tcp listener: listen tcp: address {value}: invalid port'",
+            "use a port number from 1 to 65535",
+        )
+    if int(value) == 0:
+        return Problem(
+            Outcome.UNREACHABLE,
+            "port 0 makes it listen on a random port",
+            "use a fixed port, e.g. 1411",
+        )
+    return None
+
+
+_LOOPBACK_NAMES: Final = ("localhost", "localhost.", "ip6-localhost")
+
+
+def _host(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    host = value.lower().strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - the wildcard addresses are what works
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host in _LOOPBACK_NAMES or (address is not None and address.is_loopback):
+        return Problem(
+            Outcome.UNREACHABLE,
+            f"it listens on {value} only, inside the pod: probes, the Service and the "
+            "ingress cannot reach it",
+            "remove HOST (the default 0.0.0.0 listens on every address)",
+        )
+    return _misbehaves(
+        f"it listens only on {value}, which is not the pod's address in any manifest",
+        "remove HOST (the default 0.0.0.0 listens on every address)",
+    )
+
+
+def _socket(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "":
+        return None
+    return Problem(
+        Outcome.UNREACHABLE,
+        "it listens on the Unix socket instead of TCP, so the port never opens: probes, the "
+        "Service and the ingress fail",
+        "remove UNIX_SOCKET",
+    )
+
+
+def _octal(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if not value or not env.get(row.read_when):
+        return None
+    if re.fullmatch(r"[0-7]+", value) and int(value, 8) < 2**32:
+        return None
+    return _refuses(
+        f"'failed to parse UNIX socket mode {value!r}: strconv.ParseUint: parsing "
+        f"{value!r}: invalid syntax'",
+        "use octal digits, e.g. 0660 (not 0o660)",
+    )
+
+
+def _ipv6_cidrs(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False) if "/" in item else None
+        except ValueError:
+            network = None
+        if network is None:
+            return _refuses(
+                f"'config error: invalid LOCAL_IPV6_RANGES {item!r}: invalid CIDR address: {item}'",
+                "use IPv6 CIDRs such as fd00::/8, separated by commas",
+            )
+        mapped = isinstance(network, ipaddress.IPv6Network) and (
+            network.network_address.ipv4_mapped is not None
+        )
+        if network.version == 4 or mapped:
+            return _refuses(
+                f"'config error: range {item!r} is not a valid IPv6 range'",
+                "list IPv6 ranges only (IPv4 private ranges are always local)",
+            )
+    return None
+
+
+def _db(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "" or value.startswith(POSTGRES_PREFIXES):
+        return None
+    if value.lower().startswith(POSTGRES_PREFIXES):
+        return _misbehaves(
+            "the prefix is compared case-sensitively, so this is taken as a SQLite file path",
+            "write the scheme in lower case: postgres://",
+        )
+    query = value.split("?", 1)[1] if "?" in value else ""
+    for key, item in parse_qsl(query, keep_blank_values=True):
+        if (key == "_pragma" and item.lower().startswith("foreign_keys")) or key.lower() in (
+            "_foreign_keys",
+            "_fk",
+        ):
+            return _refuses(
+                "'failed to connect to database: invalid SQLite connection string: found "
+                "forbidden option '_pragma=foreign_keys' in the connection string'",
+                "remove the foreign_keys option (Pocket-ID always turns foreign keys on)",
+            )
+    memory = value in (":memory:", "file::memory:") or "mode=memory" in query
+    if memory:
+        return _misbehaves(
+            "the database is in memory, so every restart loses all users, passkeys and keys",
+            "use a file under the data volume, e.g. data/pocket-id.db",
+        )
+    return None
+
+
+def _proxies(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    text = value.strip()
+    if text == "" or parse_bool(text) is not None:
+        return None
+    for item in (part.strip() for part in text.split(",")):
+        try:
+            if "/" in item:
+                ipaddress.ip_network(item, strict=False)
+            else:
+                ipaddress.ip_address(item)
+        except ValueError:
+            words = (
+                f"'Configuration error ... invalid proxy IP address or CIDR {item!r}'"
+                if version >= PROXIES_AT_PARSE_SINCE
+                else f"'failed to configure trusted proxies: invalid IP address: {item}'"
+            )
+            return _refuses(words, "use true, false, or a comma list of IP addresses and CIDRs")
+    return None
+
+
+def _otel_read(row: Var, env: Env) -> bool:
+    return not row.read_when or parse_bool(env.get(row.read_when, "")) is True
+
+
+def _otel_exporter(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "" or not _otel_read(row, env):
+        return None
+    for item in (part.strip() for part in value.split(",")):
+        if item not in row.choices:
+            return _refuses(
+                "'failed to initialize OpenTelemetry: ... unknown exporter or metrics producer'",
+                f"use one of {', '.join(row.choices)}",
+            )
+    return None
+
+
+def _otel_protocol(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if value == "" or value in row.choices:
+        return None
+    exporters = []
+    for name in ("OTEL_LOGS_EXPORTER", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
+        exporter = lookup(name, version)
+        if exporter is not None and _otel_read(exporter, env):
+            exporters += env.get(name, exporter.default).split(",")
+    if "otlp" not in (e.strip() for e in exporters):
+        return None
+    return _refuses(
+        "'invalid OTLP protocol - should be one of ['grpc', 'http/protobuf']'",
+        "use grpc or http/protobuf",
+    )
+
+
+def _text(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if row.name == "APP_ENV" and value and value.lower() != "production":
+        return _misbehaves(
+            "anything but production is a test mode (no analytics job; 'test' also turns off "
+            "rate limits and the scheduler)",
+            "remove APP_ENV (the image sets production)",
+        )
+    return None
+
+
+def _ui_active(env: Env) -> bool:
+    return parse_bool(env.get("UI_CONFIG_DISABLED", "")) is True
+
+
+def _ui(
+    accepted: Callable[[str], bool], before: str, since: str, fix: str
+) -> Callable[[Var, str, Env, Version], Problem | None]:
+    def check(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+        if not _ui_active(env) or accepted(value):
+            return None
+        if version >= UI_VALIDATED_SINCE:
+            return _refuses(f"'invalid environment app configuration: {row.name} {since}'", fix)
+        return _misbehaves(before, fix)
+
+    return check
+
+
+def _json_list(value: str) -> bool:
+    try:
+        return isinstance(json.loads(value), list)
+    except ValueError:
+        return False
+
+
+def _ui_enum(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    return _ui(
+        lambda v: v in row.choices,
+        "the value is not one it knows, so the setting behaves as its most restrictive choice "
+        "(sign-ups not open; e-mails fail with 'invalid SMTP TLS setting')",
+        "is invalid",
+        f"use one of {', '.join(row.choices)} (case matters)",
+    )(row, value, env, version)
+
+
+VALIDATORS: Final[dict[Parse, Callable[[Var, str, Env, Version], Problem | None]]] = {
+    Parse.TEXT: _text,
+    Parse.PATH: lambda row, value, env, version: None,
+    Parse.BOOL: _bool,
+    Parse.INT: _int,
+    Parse.ENUM: _enum,
+    Parse.APP_URL: _app_url,
+    Parse.INTERNAL_URL: _app_url,
+    Parse.KEY: _key,
+    Parse.API_KEY: _api_key,
+    Parse.PORT: _port,
+    Parse.HOST: _host,
+    Parse.SOCKET: _socket,
+    Parse.OCTAL: _octal,
+    Parse.IPV6_CIDRS: _ipv6_cidrs,
+    Parse.DB: _db,
+    Parse.PROXIES: _proxies,
+    Parse.OTEL_EXPORTER: _otel_exporter,
+    Parse.OTEL_PROTOCOL: _otel_protocol,
+    Parse.UI_BOOL: _ui(
+        lambda v: v in ("true", "false"),
+        "it is read with ParseBool and any error silently means false",
+        "must be either true or false",
+        "use true or false",
+    ),
+    Parse.UI_INT: _ui(
+        lambda v: v.lstrip("+-").isdigit(),
+        "a value that is not a whole number is read as 0 minutes: every session expires at once",
+        "must be an integer",
+        "use a whole number of minutes, e.g. 60",
+    ),
+    Parse.UI_ENUM: _ui_enum,
+    Parse.UI_JSON: _ui(
+        lambda v: v == "" or _json_list(v),
+        "sign-ups fail at run time: the value is not a JSON array",
+        "must be a JSON array",
+        'use a JSON array, e.g. [] or ["group-id"]',
+    ),
+}
+
+
+def validate(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    """What Pocket-ID ``version`` does with ``value`` for ``row``; None when it is accepted."""
+    return VALIDATORS[row.parse](row, value, env, version)
