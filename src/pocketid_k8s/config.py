@@ -34,9 +34,10 @@ from pydantic_core import ErrorDetails
 
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract.argocd import IN_CLUSTER
-from pocketid_k8s.contract.image import DEFAULT_IMAGE
+from pocketid_k8s.contract.image import DEFAULT_IMAGE, parse_image
 from pocketid_k8s.contract.pocketid import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, LOCK_HELD
-from pocketid_k8s.contract.table import DEAD_ENV
+from pocketid_k8s.contract.table import DEAD_ENV, facts_for, lookup
+from pocketid_k8s.contract.values import message, validate
 from pocketid_k8s.errors import ConfigError
 from pocketid_k8s.limits import MAX_CONFIG_BYTES, MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
 
@@ -405,6 +406,21 @@ class PocketId(_Section):
     @property
     def image_ref(self) -> ImageRef:
         return ImageRef.parse(self.image)
+
+    @model_validator(mode="after")
+    def _check_env(self) -> PocketId:
+        """Refuse what Pocket-ID refuses (or trips over), in the words ``check`` uses."""
+        image = parse_image(self.image)
+        version, _ = facts_for(image.version if image else None)
+        env = {**self.env, E.UI_CONFIG_DISABLED: "true" if self.ui_config_disabled else "false"}
+        for name, value in self.env.items():
+            row = lookup(name, version)
+            if row is None or (row.ui and not self.ui_config_disabled):
+                continue
+            problem = validate(row, value, env, version)
+            if problem is not None:
+                raise ValueError(f"env: {message(row, value, problem)}; fix: {problem.fix}")
+        return self
 
     @property
     def host(self) -> str:

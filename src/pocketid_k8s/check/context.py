@@ -19,8 +19,7 @@ from typing import Any, Final
 from pocketid_k8s.check.model import Path, Resource, get
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import PocketIdImage, Version, is_pocket_id, parse_image
-from pocketid_k8s.contract.pocketid import CHECKED_VERSION
-from pocketid_k8s.contract.table import FIRST_V2, verified
+from pocketid_k8s.contract.table import facts_for
 
 POD_SPEC_PATHS: Final[dict[str, Path]] = {
     "Pod": ("spec",),
@@ -120,17 +119,8 @@ class Workload:
 
     @property
     def facts(self) -> tuple[Version, bool]:
-        """(the version whose facts apply, whether they were read for this image's version).
-
-        A verified v2 tag uses its own facts; an unknown or unverified v2 tag uses v2.2.0's
-        (its findings then say so); a v0/v1 tag keeps its own version for the few facts known.
-        """
-        version = self.version
-        if version is None:
-            return CHECKED_VERSION, False
-        if verified(version):
-            return version, True
-        return (version, False) if version < FIRST_V2 else (CHECKED_VERSION, False)
+        """(the version whose facts apply, whether they were read for this image's version)."""
+        return facts_for(self.version)
 
     @property
     def mounts(self) -> dict[str, tuple[str, int]]:

@@ -75,8 +75,10 @@ def _version(w: Workload) -> Iterator[Finding]:
         yield finding(
             res,
             rule,
-            f"image {tag} is Pocket-ID {show_version(w.version)}, before v2: only its data "
-            "folder and the renamed variables were checked (the v2 facts do not apply)",
+            f"image {image.reference} runs Pocket-ID {show_version(w.version)}"
+            f"{' (the last release pushed under that name)' if not image.exact else ''}, "
+            "before v2: only its data folder, probes, port and the renamed variables were "
+            "checked (the v2 facts do not apply)",
             "upgrade to a v2 release (read upstream's migration notes first)",
             path,
             severity=Severity.WARNING,
@@ -283,8 +285,8 @@ def _port_number(w: Workload, port: object) -> int | None:
 
 def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
     version, _ = w.facts
-    if version < FIRST_V2:
-        return
+    if version < pid.FIRST_V1:
+        return  # v0.x listened through Caddy on port 80
     value = env.values.get(E.PORT)
     given = value.known if value is not None else None
     if value is not None and given is None:

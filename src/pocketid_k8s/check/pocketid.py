@@ -23,7 +23,7 @@ from pocketid_k8s.contract import pocketid as pid
 from pocketid_k8s.contract.env import BOOL_TRUE as TRUE_VALUES
 from pocketid_k8s.contract.env import UI_SETTINGS
 from pocketid_k8s.contract.image import show_version
-from pocketid_k8s.contract.table import DEAD_ENV, DEAD_SINCE, lookup
+from pocketid_k8s.contract.table import DEAD_ENV, DEAD_SINCE, FIRST_V2, lookup
 from pocketid_k8s.contract.values import validate
 
 HEALTH: Final = pid.HEALTH_PATH
@@ -37,11 +37,14 @@ PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
 def check(ctx: Context) -> Iterator[Finding]:
     for workload in ctx.pocket_ids:
         env = ctx.environment(workload)
+        version, _ = workload.facts
         yield from _health_probe(workload)
         yield from _data_path(workload, env)
-        yield from _encryption_key(workload, env)
-        yield from _proxy_and_hosts(ctx, workload, env)
-        yield from _single_instance(workload)
+        if version >= FIRST_V2:  # the key is required, and the lock held, from v2.0.0
+            yield from _encryption_key(workload, env)
+            yield from _single_instance(workload)
+        if version >= pid.FIRST_V1:  # APP_URL and TRUST_PROXY are read from v1.0.0
+            yield from _proxy_and_hosts(ctx, workload, env)
         yield from _ui_config_env(workload, env)
         yield from _removed_env(workload, env)
         yield from _non_root_fsgroup(workload)

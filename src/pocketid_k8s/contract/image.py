@@ -18,6 +18,10 @@ REPOSITORY: Final = "pocket-id/pocket-id"
 FORMER_REPOSITORIES: Final = ("stonith404/pocket-id",)
 REPOSITORIES: Final = (REPOSITORY, *FORMER_REPOSITORIES)
 REGISTRY: Final = "ghcr.io"
+DOCKER_HUB: Final = ("docker.io", "index.docker.io", "registry-1.docker.io")
+FORMER_HUB_LAST: Final = (0, 14, 0)
+"""The last release pushed to Docker Hub as stonith404/pocket-id (its ``latest`` is that one);
+later v0 releases went to ghcr.io (.github/workflows/build-and-push-docker-image.yml)."""
 DEFAULT_IMAGE: Final = f"{REGISTRY}/{REPOSITORY}:{CHECKED_TAG}"
 
 _REFERENCE: Final = re.compile(
@@ -47,11 +51,16 @@ class PocketIdImage:
         return self.tag is not None and DISTROLESS_SUFFIX.lstrip("-") in self.tag
 
     @property
+    def on_docker_hub(self) -> bool:
+        registry = self.reference.split("/", 1)[0]
+        return registry.lower() in DOCKER_HUB or self.reference.lower().startswith(self.repository)
+
+    @property
     def version(self) -> Version | None:
         """The release the tag names; a floating tag (``v2``, ``v2.6``) gives its lowest."""
         match = _VERSION.match(self.tag or "")
         if match is None:
-            return None
+            return FORMER_HUB_LAST if self.former_name and self.on_docker_hub else None
         return int(match["major"]), int(match["minor"] or 0), int(match["patch"] or 0)
 
     @property

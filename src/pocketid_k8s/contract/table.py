@@ -19,7 +19,12 @@ from typing import Final
 
 from pocketid_k8s.contract.env import SIGNUP_MODES, UI_SETTINGS
 from pocketid_k8s.contract.image import Version
-from pocketid_k8s.contract.pocketid import DEFAULT_APP_URL, DEFAULT_HOST, DEFAULT_PORT
+from pocketid_k8s.contract.pocketid import (
+    CHECKED_VERSION,
+    DEFAULT_APP_URL,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+)
 
 ENV_GO: Final = "backend/internal/common/env_config.go"
 APP_CONFIG_GO: Final = "backend/internal/service/app_config_service.go"
@@ -531,6 +536,19 @@ def file_base(name: str, version: Version) -> Var | None:
         return None
     row = lookup(name.removesuffix("_FILE"), version)
     return row if row is not None and row.file is not FileVariant.NONE else None
+
+
+def facts_for(version: Version | None) -> tuple[Version, bool]:
+    """(the version whose facts apply, whether they were read for ``version``).
+
+    A verified v2 tag uses its own facts; an unknown or unverified v2 tag uses v2.2.0's
+    (findings then say so); a v0/v1 tag keeps its own version for the few facts known.
+    """
+    if version is None:
+        return CHECKED_VERSION, False
+    if verified(version):
+        return version, True
+    return (version, False) if version < FIRST_V2 else (CHECKED_VERSION, False)
 
 
 def verified(version: Version) -> bool:
