@@ -14,9 +14,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pocketid_k8s.contract.env import INTERNAL_APP_URL
 from pocketid_k8s.contract.pocketid import HEALTH_PATH
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
+
+if TYPE_CHECKING:
+    from pocketid_k8s.check.model import Resource
 
 PROG = "pocketid-k8s"
 SCOPES = ("strict", "namespace-wide", "cluster-wide")
@@ -166,6 +171,38 @@ def _parser() -> argparse.ArgumentParser:
         "--http-port", metavar="N", type=int, default=80, help="plain HTTP port (default 80)"
     )
     verify.set_defaults(handler=_verify)
+
+    rehearse = commands.add_parser(
+        "rehearse",
+        help="run your Pocket-ID binary as the rendered pod would, with no cluster",
+        description="Run your Pocket-ID binary in a sandbox laid out like the pod (environment, "
+        "mounts, working directory), on loopback only: start-up, probes, OIDC discovery, "
+        "restart with the writable layer wiped, a surge pod, resources; with --login a real "
+        "passkey sign-in and OIDC code flow. Exit 0 clean, 1 a step failed, 2 could not run.",
+    )
+    _config_option(rehearse)
+    rehearse.add_argument(
+        "--from",
+        dest="source",
+        metavar="DIR",
+        type=Path,
+        help="manifests to rehearse (default: the bundle rendered from the config)",
+    )
+    rehearse.add_argument(
+        "--binary",
+        metavar="PATH",
+        type=Path,
+        help="the Pocket-ID release binary (default: $POCKET_ID_BINARY)",
+    )
+    rehearse.add_argument("--format", choices=("text", "json"), default="text")
+    rehearse.add_argument("--keep", action="store_true", help="keep the sandbox for inspection")
+    rehearse.add_argument(
+        "--login",
+        action="store_true",
+        help="also sign in with a software passkey and run an "
+        "OIDC authorization-code flow through a TLS front on loopback",
+    )
+    rehearse.set_defaults(handler=_rehearse)
 
     seal = commands.add_parser(
         "seal",
@@ -384,6 +421,45 @@ def _verify(args: argparse.Namespace) -> int:
     if outcome.stopped:
         _err(f"{PROG} verify: could not run: {outcome.stopped}")
     return int(outcome.exit_code)
+
+
+def _rehearse(args: argparse.Namespace) -> int:
+    from pocketid_k8s import rehearse
+    from pocketid_k8s.rehearse import output
+
+    binary = rehearse.find_binary(args.binary)
+    resources, source = _rehearse_resources(args)
+    result = rehearse.rehearse(
+        rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
+    )
+    if args.format == "json":
+        sys.stdout.write(output.to_json(result))
+    else:
+        terminal = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write((output.table if terminal else output.plain)(result))
+    return int(result.outcome.exit_code)
+
+
+def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
+    from pocketid_k8s.check.loader import load
+    from pocketid_k8s.check.model import Resource
+
+    if args.source is not None:
+        if not args.source.exists():
+            raise PocketIdK8sError(
+                f"--from {args.source}: no such file or folder; fix: name a folder of manifests"
+            )
+        loaded = load([str(args.source)])
+        if loaded.unreadable:
+            raise PocketIdK8sError(
+                f"--from {args.source}: unreadable manifests; run '{PROG} check {args.source}'"
+            )
+        return loaded.resources, str(args.source)
+    from pocketid_k8s.config import load_config
+    from pocketid_k8s.render import render
+
+    config = load_config(_config_path(args.config))
+    return [Resource(doc, name) for name, doc in render(config)], "the rendered bundle"
 
 
 def _seal(args: argparse.Namespace) -> int:

@@ -54,6 +54,12 @@ class EnvValue:
     from_secret: bool = False
     secret: str | None = None
     """The value decoded from a Secret in the set: validated, never shown."""
+    holder: str = ""
+    """The ConfigMap or Secret the value comes from (empty for a literal)."""
+    key: str = ""
+    """The key in ``holder``."""
+    optional: bool = False
+    """The reference is ``optional``: a missing holder or key leaves the variable unset."""
 
     @property
     def known(self) -> str | None:
@@ -254,6 +260,9 @@ class Context:
                         literal=False,
                         from_secret=secret,
                         secret=decoded.get(key),
+                        holder=name,
+                        key=key,
+                        optional=bool(ref.get("optional")),
                     )
         for i, entry in enumerate(workload.container.get("env") or []):
             if not isinstance(entry, dict) or not entry.get("name"):
@@ -277,12 +286,22 @@ class Context:
                     path,
                     from_secret=True,
                     secret=decoded.get(str(ref.get("key"))),
+                    holder=str(ref.get("name") or ""),
+                    key=str(ref.get("key") or ""),
+                    optional=bool(ref.get("optional")),
                 )
             elif isinstance(get(value_from, "configMapKeyRef"), dict):
                 ref = value_from["configMapKeyRef"]
                 holder = self.find(("ConfigMap",), str(ref.get("name") or ""), namespace)
                 value = self.keys_of(holder).get(str(ref.get("key"))) if holder else None
-                env.values[name] = EnvValue(value, "configMapKeyRef", path)
+                env.values[name] = EnvValue(
+                    value,
+                    "configMapKeyRef",
+                    path,
+                    holder=str(ref.get("name") or ""),
+                    key=str(ref.get("key") or ""),
+                    optional=bool(ref.get("optional")),
+                )
             else:
                 env.values[name] = EnvValue(None, "valueFrom", path)
         return env

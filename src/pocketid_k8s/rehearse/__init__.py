@@ -1,0 +1,57 @@
+"""``rehearse``: run the user's Pocket-ID binary as the rendered pod would, with no cluster.
+
+The project ships no Pocket-ID: the user brings the release binary
+(``--binary`` or ``POCKET_ID_BINARY``). Modules: :mod:`.pod` (the pod from the
+manifests), :mod:`.sandbox` (its file system), :mod:`.paths` (path variables
+moved into it), :mod:`.process` (one run of the program), :mod:`.probes`,
+:mod:`.run` (the steps), :mod:`.login` (``--login``: TLS front, software passkey,
+OIDC client) and :mod:`.output`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from pocketid_k8s.contract import api
+from pocketid_k8s.errors import ExitCode, PocketIdK8sError
+from pocketid_k8s.rehearse.pod import PodError
+from pocketid_k8s.rehearse.run import Options, Rehearsal, rehearse
+
+__all__ = [
+    "BINARY_ENV",
+    "NoBinaryError",
+    "Options",
+    "PodError",
+    "Rehearsal",
+    "find_binary",
+    "rehearse",
+]
+
+BINARY_ENV: Final = "POCKET_ID_BINARY"
+
+
+class NoBinaryError(PocketIdK8sError):
+    """No runnable Pocket-ID binary was named: the rehearsal cannot run."""
+
+    exit_code = ExitCode.USAGE
+
+
+def find_binary(given: Path | None) -> Path:
+    """The binary from ``--binary`` or ``$POCKET_ID_BINARY``, checked to be an executable file."""
+    named = given if given is not None else os.environ.get(BINARY_ENV)
+    where = "--binary" if given is not None else BINARY_ENV
+    get = (
+        f"download {api.RELEASE_ASSETS[0]} (or {api.RELEASE_ASSETS[1]}) of your image's version "
+        f"from {api.RELEASES}, "
+        f"chmod +x it, and pass --binary PATH or set {BINARY_ENV}"
+    )
+    if not named:
+        raise NoBinaryError(f"no Pocket-ID binary to rehearse with; fix: {get}")
+    path = Path(named)
+    if not path.is_file():
+        raise NoBinaryError(f"{where} {path}: no such file; fix: {get}")
+    if not os.access(path, os.X_OK):
+        raise NoBinaryError(f"{where} {path}: not executable; fix: chmod +x {path}")
+    return path

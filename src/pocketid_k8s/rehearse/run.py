@@ -1,0 +1,422 @@
+"""The rehearsal: each step a row with a verdict, a reason and its time."""
+
+from __future__ import annotations
+
+import http.client
+import math
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from pocketid_k8s.contract import api, pocketid
+from pocketid_k8s.contract import env as names
+from pocketid_k8s.check.model import Resource
+from pocketid_k8s.config import cpu_millis, memory_bytes
+from pocketid_k8s.rehearse import probes
+from pocketid_k8s.rehearse.paths import map_paths
+from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
+from pocketid_k8s.rehearse.process import Instance, Usage, free_port
+from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
+from pocketid_k8s.verify import Outcome, Row, Status
+
+__all__ = ["Options", "Rehearsal", "rehearse"]
+
+MIB: Final = 1024 * 1024
+POLL: Final = 0.05
+CLOSED_PROXY: Final = "http://127.0.0.1:9"
+"""Outbound HTTP(S) goes to this closed loopback port: the program reaches nothing outside."""
+FORCED: Final = {names.ANALYTICS_DISABLED: "true", names.HOST: "127.0.0.1"}
+
+
+@dataclass
+class Options:
+    binary: Path
+    resources: list[Resource]
+    source: str
+    keep: bool = False
+    login: bool = False
+    stay_up: float = 2.0
+    """Seconds to watch the program after it is ready (readiness and liveness run meanwhile)."""
+    surge_wait: float = 10.0
+    ready_timeout: float = 60.0
+    workdir: Path | None = None
+
+
+@dataclass
+class Rehearsal:
+    outcome: Outcome
+    app_url: str
+    sandbox: Path | None = None
+    figures: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    options: Options
+    pod: Pod
+    sandbox: Sandbox
+    result: Rehearsal
+    extra_env: dict[str, str] = field(default_factory=dict)
+    hidden: tuple[str, ...] = ()
+    usage: list[Usage] = field(default_factory=list)
+    instances: list[Instance] = field(default_factory=list)
+
+    def row(self, check: str, status: Status, detail: str, ms: float | None = None) -> None:
+        self.result.outcome.rows.append(Row(check, status, detail, ms))
+
+    def start(self, name: str) -> tuple[Instance, Layout, int]:
+        layout = self.sandbox.instance(name)
+        port = free_port()
+        env = {**self.pod.env, **self.extra_env, **FORCED, names.PORT: str(port)}
+        env.setdefault("TMPDIR", str(layout.host("/tmp")))
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            env[proxy] = CLOSED_PROXY
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        env, _ = map_paths(env, layout)
+        instance = Instance(self.options.binary, env, layout.cwd, layout.root / "program.log")
+        self.instances.append(instance)
+        return instance, layout, port
+
+
+def rehearse(options: Options) -> Rehearsal:
+    """Run the pod's program through every step; the sandbox is removed unless ``keep``."""
+    pod = pod_from(options.resources)
+    app_url = _app_url(pod.env.get(names.APP_URL, ""))
+    root = Path(tempfile.mkdtemp(prefix="pocketid-rehearse-", dir=options.workdir))
+    result = Rehearsal(Outcome(), app_url)
+    run = _Run(options, pod, Sandbox(root, pod), result)
+    run.hidden = tuple(pod.env[name] for name in pod.secret_env)
+    started = time.monotonic()
+    try:
+        _steps(run)
+    finally:
+        for instance in run.instances:
+            if instance.alive():
+                instance.stop(1.0)
+        result.figures["wall_s"] = time.monotonic() - started
+        if options.keep:
+            result.sandbox = root
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    return result
+
+
+def _app_url(value: str) -> str:
+    return (value or pocketid.DEFAULT_APP_URL).lower().rstrip("/")
+
+
+def _steps(run: _Run) -> None:
+    pod, result = run.pod, run.result
+    result.notes.extend(pod.notes)
+    if pod.missing:
+        run.row(
+            "pod",
+            Status.FAIL,
+            "the kubelet would not start the container (CreateContainerConfigError): "
+            + "; ".join(pod.missing),
+        )
+        return
+    sealed = (
+        f"; a throwaway random value stands in for {', '.join(pod.throwaway)} (never your key)"
+        if pod.throwaway
+        else ""
+    )
+    run.row(
+        "pod",
+        Status.PASS,
+        f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
+        f"{len(pod.mounts)} mounts, working directory {pod.working_dir}{sealed}; "
+        f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true",
+    )
+    first = _start_step(run)
+    if first is None:
+        return
+    instance, layout, port = first
+    _probe_steps(run, instance, port)
+    kid = _oidc_steps(run, port)
+    login = None
+    if run.options.login:
+        from pocketid_k8s.rehearse.login import LoginRun
+
+        login = LoginRun(run.result.app_url, run.options.resources, port, run.row)
+        login.run()
+    second = _restart_step(run, instance, kid, login)
+    if second is not None:
+        _surge_step(run, second[2])
+    _resources_step(run)
+
+
+def _wait_ready(instance: Instance, port: int, timeout: float) -> float | None:
+    """Seconds from start until /healthz answers 204, or None if the program died or timed out."""
+    deadline = instance.started + timeout
+    while time.monotonic() < deadline and instance.alive():
+        hit = probes.attempt(port, pocketid.HEALTH_PATH, 1.0)
+        if hit.status == http.client.NO_CONTENT:
+            return time.monotonic() - instance.started
+        time.sleep(POLL)
+    return None
+
+
+def _start_step(run: _Run) -> tuple[Instance, Layout, int] | None:
+    instance, layout, port = run.start("pod-1")
+    ready = _wait_ready(instance, port, run.options.ready_timeout)
+    if ready is None and _key_missing(run, instance):
+        run.row("start", Status.FAIL, _exit_reason(run, instance) + _key_hint(run.pod))
+        instance.stop(1.0)
+        # Give the program a throwaway key, so that the other steps can still say what they see.
+        run.extra_env[names.ENCRYPTION_KEY] = throwaway_value()
+        run.hidden = (*run.hidden, run.extra_env[names.ENCRYPTION_KEY])
+        run.result.notes.append(
+            "the key never reached the program; the later steps ran with a throwaway "
+            "ENCRYPTION_KEY added, to show what else the manifests would do"
+        )
+        instance, layout, port = run.start("pod-1")
+        ready = _wait_ready(instance, port, run.options.ready_timeout)
+        if ready is None:
+            run.row("start-with-key", Status.FAIL, _exit_reason(run, instance))
+            return None
+    elif ready is None:
+        run.row("start", Status.FAIL, _exit_reason(run, instance))
+        return None
+    run.result.figures["ready_s"] = ready
+    step = "start-with-key" if names.ENCRYPTION_KEY in run.extra_env else "start"
+    time.sleep(run.options.stay_up)
+    if not instance.alive():
+        run.row(
+            "start", Status.FAIL, f"ready after {ready:.2f} s, then {_exit_reason(run, instance)}"
+        )
+        return None
+    run.row(
+        step,
+        Status.PASS,
+        f"{pocketid.HEALTH_PATH} answered 204 {ready:.2f} s after start{_seen(run.pod, ready)}; "
+        f"still up {run.options.stay_up:g} s later",
+        ready * 1000,
+    )
+    return instance, layout, port
+
+
+def _seen(pod: Pod, ready: float) -> str:
+    """When the kubelet, probing on the manifest's schedule, would first see the program up."""
+    probe = pod.probes.get("startupProbe") or pod.probes.get("readinessProbe")
+    if probe is None:
+        return ""
+    after = max(ready - probe.initial_delay, 0.0)
+    seen = probe.initial_delay + math.ceil(after / probe.period) * probe.period
+    return f" (the {probe.kind}, every {probe.period} s, would see it at {seen} s)"
+
+
+def _key_missing(run: _Run, instance: Instance) -> bool:
+    return pocketid.KEY_TOO_SHORT in instance.log_text() and names.ENCRYPTION_KEY not in run.extra_env
+
+
+def _key_hint(pod: Pod) -> str:
+    if names.ENCRYPTION_KEY in pod.env or names.ENCRYPTION_KEY_FILE in pod.env:
+        return ""
+    return (
+        "; no ENCRYPTION_KEY or ENCRYPTION_KEY_FILE reaches the program (an envFrom Secret key "
+        "becomes a variable named after the key); fix: mount the Secret and set "
+        "ENCRYPTION_KEY_FILE, or use a secretKeyRef named ENCRYPTION_KEY"
+    )
+
+
+def _exit_reason(run: _Run, instance: Instance) -> str:
+    if instance.alive():
+        return (
+            f"not ready within {run.options.ready_timeout:g} s: {instance.last_error(run.hidden)}"
+        )
+    return f"exited with code {instance.returncode}: {instance.last_error(run.hidden)}"
+
+
+def _probe_steps(run: _Run, instance: Instance, port: int) -> None:
+    """Each probe on its own schedule, from the numbers in the manifest."""
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        probe = run.pod.probes.get(kind)
+        if probe is None:
+            run.row(kind, Status.SKIP if kind == "startupProbe" else Status.WARN, _absent(kind))
+            continue
+        target = port if probe.port == run.pod.listen_port else None
+        if probe.port is not None and target is None:
+            detail = (
+                f"port {probe.port} is not the port the program listens on "
+                f"({run.pod.listen_port}): every attempt would be refused"
+            )
+            run.row(kind, Status.FAIL, detail)
+            continue
+        results = [probes.attempt(target, probe.path or "/", probe.timeout) for _ in range(3)]
+        _probe_row(run, probe, results)
+
+
+def _absent(kind: str) -> str:
+    if kind == "startupProbe":
+        return "none: liveness and readiness start at once"
+    if kind == "readinessProbe":
+        return "none: the pod counts as Ready as soon as the process starts"
+    return "none: a hung program is never restarted"
+
+
+def _probe_row(run: _Run, probe: Probe, results: list[probes.Attempt]) -> None:
+    passed = sum(r.ok for r in results)
+    slowest = max(r.ms for r in results)
+    proves, why = probes.meaning(probe, results[-1])
+    budget = probe.period * probe.failure_threshold
+    consequence = {
+        "startupProbe": f"the container is killed after {budget} s without success",
+        "readinessProbe": f"the pod leaves the Service after {budget} s of failures",
+        "livenessProbe": f"the container is restarted after {budget} s of failures",
+    }[probe.kind]
+    answers = ", ".join(r.describe() for r in results)
+    detail = (
+        f"GET {probe.path} every {probe.period} s, timeout {probe.timeout} s: {answers} "
+        f"({passed}/{len(results)} pass, slowest {slowest:.0f} ms); {consequence}; {why}"
+    )
+    ok = passed == len(results) and proves and slowest < probe.timeout * 1000
+    run.row(probe.kind, Status.PASS if ok else Status.FAIL, detail, slowest)
+
+
+def _get_json(port: int, path: str) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(body)
+    except ValueError:
+        return response.status, None
+
+
+def _oidc_steps(run: _Run, port: int) -> set[str]:
+    start = time.perf_counter()
+    status, doc = _get_json(port, api.DISCOVERY)
+    issuer = doc.get("issuer") if isinstance(doc, dict) else None
+    ms = (time.perf_counter() - start) * 1000
+    if issuer == run.result.app_url:
+        run.row("oidc-discovery", Status.PASS, f"issuer {issuer} is APP_URL", ms)
+    else:
+        run.row(
+            "oidc-discovery",
+            Status.FAIL,
+            f"HTTP {status}, issuer {issuer!r}, APP_URL {run.result.app_url}",
+            ms,
+        )
+    kids = _kids(port)
+    if kids:
+        run.row("jwks", Status.PASS, f"{len(kids)} signing key(s): kid {', '.join(sorted(kids))}")
+    else:
+        run.row("jwks", Status.FAIL, f"no signing key with a kid in {api.JWKS}")
+    return kids
+
+
+def _kids(port: int) -> set[str]:
+    _, doc = _get_json(port, api.JWKS)
+    keys = doc.get("keys") if isinstance(doc, dict) else None
+    return {str(k["kid"]) for k in keys or [] if isinstance(k, dict) and k.get("kid")}
+
+
+def _restart_step(
+    run: _Run,
+    instance: Instance,
+    kids: set[str],
+    login: Any,  # noqa: ANN401 - LoginRun, lazily imported
+) -> tuple[Instance, Layout, int] | None:
+    grace = run.pod.grace_seconds
+    seconds, code, killed = instance.stop(grace)
+    run.usage.append(instance.usage())
+    run.result.figures["shutdown_s"] = seconds
+    run.sandbox.wipe("pod-1")
+    how = f"SIGKILL after the {grace} s grace period" if killed else f"exit code {code}"
+    run.row(
+        "shutdown",
+        Status.FAIL if killed else Status.PASS,
+        f"SIGTERM: stopped in {seconds:.2f} s ({how}); writable layer and emptyDirs wiped",
+        seconds * 1000,
+    )
+    second, layout, port = run.start("pod-2")
+    ready = _wait_ready(second, port, run.options.ready_timeout)
+    if ready is None:
+        run.row("restart", Status.FAIL, f"the replacement pod: {_exit_reason(run, second)}")
+        return None
+    after = _kids(port)
+    kept = bool(kids) and kids == after
+    detail = (
+        f"ready in {ready:.2f} s; signing key {'kept' if kept else 'changed'} "
+        f"({', '.join(sorted(kids)) or '-'} -> {', '.join(sorted(after)) or '-'})"
+    )
+    if not kept:
+        detail += (
+            "; the database was in the writable layer: users, passkeys and keys are lost on "
+            f"every restart; fix: mount the volume at {pocketid.DATA_DIR}"
+        )
+    if login is not None and kept:
+        signed_in = login.sign_in_again(port)
+        kept = kept and signed_in
+        detail += (
+            "; the passkey still signs in" if signed_in else "; the passkey no longer signs in"
+        )
+    run.row("restart", Status.PASS if kept else Status.FAIL, detail, ready * 1000)
+    return second, layout, port
+
+
+def _surge_step(run: _Run, first_port: int) -> None:
+    surge, _, port = run.start("pod-surge")
+    ready = _wait_ready(surge, port, run.options.surge_wait)
+    rolling = run.pod.strategy == "RollingUpdate"
+    if ready is not None:
+        run.row(
+            "surge",
+            Status.FAIL,
+            f"a second instance on the same volume became ready in {ready:.2f} s: two "
+            "programs run at once, each with its own database (the data is not on the "
+            f"volume); strategy {run.pod.strategy}",
+        )
+    else:
+        reason = surge.last_error(run.hidden)
+        refused = pocketid.LOCK_HELD in surge.log_text()
+        what = (
+            f"{run.pod.strategy}: the old pod stops before the new one starts, so no second "
+            "instance runs in a cluster"
+            if not rolling
+            else f"RollingUpdate (maxSurge {run.pod.max_surge}): the surge pod starts beside the "
+            "old one, is refused like this and never becomes Ready, so the rollout never "
+            "finishes; fix: strategy Recreate"
+        )
+        status = Status.PASS if refused and not rolling else Status.FAIL
+        run.row("surge", status, f"a second instance was refused ({reason}); {what}")
+    surge.stop(1.0)
+    run.usage.append(surge.usage())
+
+
+def _resources_step(run: _Run) -> None:
+    for instance in run.instances:
+        if instance.alive():
+            run.usage.append(instance.usage())
+    if not run.usage:
+        return
+    peak = max(u.peak_rss for u in run.usage)
+    cpu = max(u.cpu_seconds for u in run.usage)
+    run.result.figures["peak_rss_mib"] = peak / MIB
+    run.result.figures["cpu_s"] = cpu
+    limits, requests = run.pod.limits, run.pod.requests
+    parts = [f"peak RSS {peak / MIB:.0f} MiB, CPU time {cpu:.2f} s for one pod's run"]
+    status = Status.PASS
+    for label, table in (("request", requests), ("limit", limits)):
+        if "memory" in table:
+            value = memory_bytes(table["memory"])
+            parts.append(f"memory {label} {table['memory']} ({peak / value:.0%} used)")
+            if label == "limit" and peak >= value:
+                status = Status.FAIL
+        else:
+            parts.append(f"no memory {label}")
+        if "cpu" in table:
+            parts.append(f"cpu {label} {table['cpu']} = {cpu_millis(table['cpu'])}m")
+    if "memory" not in limits:
+        status = Status.WARN
+    run.row("resources", status, "; ".join(parts))
