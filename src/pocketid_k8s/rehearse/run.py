@@ -144,10 +144,15 @@ def _steps(run: _Run) -> None:
         from pocketid_k8s.rehearse.login import LoginRun
 
         login = LoginRun(run.result.app_url, run.options.resources, port, run.row)
-        login.run()
-    second = _restart_step(run, instance, kid, login)
-    if second is not None:
-        _surge_step(run, second[2])
+    try:
+        if login is not None:
+            login.run()
+        second = _restart_step(run, instance, kid, login)
+        if second is not None:
+            _surge_step(run)
+    finally:
+        if login is not None:
+            login.close()
     _resources_step(run)
 
 
@@ -355,7 +360,7 @@ def _restart_step(
             "; the database was in the writable layer: users, passkeys and keys are lost on "
             f"every restart; fix: mount the volume at {pocketid.DATA_DIR}"
         )
-    if login is not None and kept:
+    if login is not None and login.registered and kept:
         signed_in = login.sign_in_again(port)
         kept = kept and signed_in
         detail += (
@@ -365,7 +370,7 @@ def _restart_step(
     return second, layout, port
 
 
-def _surge_step(run: _Run, first_port: int) -> None:
+def _surge_step(run: _Run) -> None:
     surge, _, port = run.start("pod-surge")
     ready = _wait_ready(surge, port, run.options.surge_wait)
     rolling = run.pod.strategy == "RollingUpdate"

@@ -1,0 +1,79 @@
+"""A TLS front on loopback standing in for Traefik: it terminates TLS for the Ingress hosts,
+sets X-Forwarded-For/Proto/Host as Traefik does, and either proxies to the program or, for a
+host whose Ingress goes through a redirect Middleware, redirects to APP_URL.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import ssl
+import threading
+from dataclasses import dataclass, field
+
+__all__ = ["Front"]
+
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade"})
+
+
+@dataclass
+class Front:
+    backend_port: int
+    context: ssl.SSLContext
+    redirects: dict[str, str] = field(default_factory=dict)
+    """host -> the URL that host redirects to (path kept)."""
+
+    def __post_init__(self) -> None:
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+                return
+
+            def _forward(self) -> None:
+                host = (self.headers.get("Host") or "").split(":")[0].lower()
+                if host in front.redirects:
+                    self.send_response(308)
+                    self.send_header("Location", front.redirects[host] + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                headers["X-Forwarded-For"] = self.client_address[0]
+                headers["X-Real-Ip"] = self.client_address[0]
+                headers["X-Forwarded-Proto"] = "https"
+                headers["X-Forwarded-Host"] = self.headers.get("Host") or ""
+                upstream = http.client.HTTPConnection("127.0.0.1", front.backend_port, timeout=10)
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    data = response.read()
+                finally:
+                    upstream.close()
+                self.send_response(response.status, response.reason)
+                for key, value in response.getheaders():
+                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward  # noqa: N815 - stdlib
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.socket = self.context.wrap_socket(self.server.socket, server_side=True)
+        self.port: int = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self.server.shutdown()
+        self.server.server_close()

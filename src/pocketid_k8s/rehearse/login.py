@@ -1,0 +1,227 @@
+"""``--login``: a real sign-in through a TLS front, with a software passkey, then an OIDC flow.
+
+The calls are the ones Pocket-ID v2.2.0's web UI makes (``/api/signup/setup``,
+``/api/webauthn/...``, ``/api/oidc/...``: read from upstream's controllers).
+Every row is about the running program; nothing here is a stand-in for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from pocketid_k8s.check.model import Resource, get
+from pocketid_k8s.rehearse.browser import Browser, Response
+from pocketid_k8s.rehearse.front import Front
+from pocketid_k8s.rehearse.oidc import IdTokenError, Pkce, token_request, verify_id_token
+from pocketid_k8s.rehearse.passkey import CeremonyError, SoftwarePasskey
+from pocketid_k8s.rehearse.tls import ThrowawayCA
+from pocketid_k8s.verify import Status
+
+__all__ = ["LoginRun", "ingress_hosts"]
+
+MIDDLEWARES: Final = "traefik.ingress.kubernetes.io/router.middlewares"
+CALLBACK: Final = "https://rehearsal-client.invalid/callback"
+Report = Callable[[str, Status, str, float | None], None]
+
+
+def ingress_hosts(resources: list[Resource], app_host: str) -> dict[str, bool]:
+    """Every other Ingress host -> whether its Ingress goes through a redirect Middleware."""
+    redirecting = {
+        f"{m.namespace}-{m.name}@kubernetescrd"
+        for m in resources
+        if m.kind == "Middleware" and isinstance(get(m.doc, "spec", "redirectRegex"), dict)
+    }
+    found: dict[str, bool] = {}
+    for ingress in resources:
+        if ingress.kind != "Ingress":
+            continue
+        used = {s.strip() for s in str(ingress.annotations.get(MIDDLEWARES, "")).split(",")}
+        for rule in get(ingress.doc, "spec", "rules") or []:
+            host = str(rule.get("host") or "").lower()
+            if host and host != app_host:
+                found[host] = bool(used & redirecting)
+    return found
+
+
+class LoginRun:
+    def __init__(self, app_url: str, resources: list[Resource], port: int, report: Report) -> None:
+        self.app_url = app_url
+        self.host = urlsplit(app_url).hostname or "localhost"
+        self.internal = ingress_hosts(resources, self.host)
+        self.report = report
+        self.ca = ThrowawayCA((self.host, *self.internal))
+        redirects = {h: app_url for h, redirect in self.internal.items() if redirect}
+        self.front = Front(port, self.ca.server_context(), redirects)
+        self.passkey = SoftwarePasskey()
+        self.registered = False
+        self.browser = Browser(self.front.port, self.ca.client_context())
+
+    def url(self, path: str) -> str:
+        return self.app_url + path
+
+    def call(self, method: str, path: str, body: object = None) -> Response:
+        return self.browser.request(method, self.url(path), json_body=body, origin=self.app_url)
+
+    def step(self, name: str, action: Callable[[], str]) -> bool:
+        start = time.perf_counter()
+        try:
+            detail = action()
+        except (_Failed, CeremonyError, IdTokenError, OSError) as exc:
+            self.report(name, Status.FAIL, str(exc), (time.perf_counter() - start) * 1000)
+            return False
+        self.report(name, Status.PASS, detail, (time.perf_counter() - start) * 1000)
+        return True
+
+    def run(self) -> None:
+        if urlsplit(self.app_url).scheme != "https":
+            self.report("login", Status.FAIL, f"APP_URL {self.app_url} is not https", None)
+            return
+        self.front.start()
+        for name, action in (
+            ("login-admin", self._admin),
+            ("login-register", self._register),
+            ("login-sign-out", self._sign_out),
+            ("login-sign-in", self._sign_in),
+            ("login-oidc", self._oidc),
+        ):
+            if not self.step(name, action):
+                return
+        self.step("login-internal", self._internal)
+
+    def sign_in_again(self, port: int) -> bool:
+        """After a restart, on the new program: the same passkey still signs in."""
+        self.front.backend_port = port
+        self.browser.cookies.clear()
+        try:
+            self._sign_in()
+        except (_Failed, CeremonyError, OSError):
+            return False
+        return True
+
+    def close(self) -> None:
+        self.front.close()
+
+    def _admin(self) -> str:
+        body = {
+            "username": "rehearsal-admin",
+            "firstName": "Rehearsal",
+            "lastName": "Admin",
+            "email": "rehearsal-admin@example.com",
+        }
+        response = _ok(self.call("POST", "/api/signup/setup", body), "first admin setup")
+        me = _ok(self.call("GET", "/api/users/me"), "the new admin's session")
+        return (
+            f"first admin {response.json().get('username')} created through the setup flow "
+            f"over TLS for {self.host} (admin: {me.json().get('isAdmin')})"
+        )
+
+    def _register(self) -> str:
+        options = _ok(self.call("GET", "/api/webauthn/register/start"), "registration start")
+        answer = self.passkey.register(options.json(), self.app_url)
+        _ok(self.call("POST", "/api/webauthn/register/finish", answer), "registration finish")
+        self.registered = True
+        return f"software passkey (ES256) registered for relying party {self.passkey.rp_id}"
+
+    def _sign_out(self) -> str:
+        _ok(self.call("POST", "/api/webauthn/logout"), "sign-out")
+        me = self.call("GET", "/api/users/me")
+        if me.status != 401:
+            raise _Failed(f"still signed in after sign-out ({me.error()})")
+        return "signed out: /api/users/me answers 401"
+
+    def _sign_in(self) -> str:
+        options = _ok(self.call("GET", "/api/webauthn/login/start"), "sign-in start")
+        answer = self.passkey.authenticate(options.json(), self.app_url)
+        user = _ok(self.call("POST", "/api/webauthn/login/finish", answer), "sign-in finish")
+        _ok(self.call("GET", "/api/users/me"), "the signed-in session")
+        return f"signed in as {user.json().get('username')} with the passkey (discoverable)"
+
+    def _oidc(self) -> str:
+        client = {
+            "name": "rehearsal-client",
+            "callbackURLs": [CALLBACK],
+            "isPublic": False,
+            "pkceEnabled": True,
+        }
+        created = _ok(self.call("POST", "/api/oidc/clients", client), "OIDC client creation")
+        client_id = str(created.json()["id"])
+        secret = _ok(self.call("POST", f"/api/oidc/clients/{client_id}/secret"), "client secret")
+        client_secret = str(secret.json()["secret"])
+        discovery = _ok(self.call("GET", "/.well-known/openid-configuration"), "discovery").json()
+        pkce, nonce = Pkce.make(), Pkce.make().verifier[:32]
+        request = {
+            "clientID": client_id,
+            "scope": "openid profile email",
+            "callbackURL": CALLBACK,
+            "nonce": nonce,
+            "codeChallenge": pkce.challenge,
+            "codeChallengeMethod": pkce.method,
+        }
+        code = _ok(self.call("POST", "/api/oidc/authorize", request), "authorization").json()
+        form = token_request(str(code["code"]), CALLBACK, client_id, client_secret, pkce)
+        tokens = self.browser.request("POST", str(discovery["token_endpoint"]), form=form)
+        _ok(tokens, "code exchange")
+        jwks = _ok(self.browser.request("GET", str(discovery["jwks_uri"])), "JWKS").json()
+        claims = verify_id_token(
+            str(tokens.json()["id_token"]),
+            jwks,
+            issuer=self.app_url,
+            audience=client_id,
+            nonce=nonce,
+        )
+        return (
+            f"client {client_id[:8]}...: code with PKCE S256 exchanged at "
+            f"{discovery['token_endpoint']}; ID token verifies against the JWKS "
+            f"(iss {claims['iss']}, aud = client, nonce, exp); sub {str(claims['sub'])[:8]}..."
+        )
+
+    def _internal(self) -> str:
+        if not self.internal:
+            return "no other Ingress host in the manifests"
+        notes = []
+        failed = []
+        for host, redirect in self.internal.items():
+            origin = f"https://{host}"
+            landing = self.browser.request("GET", origin + "/login")
+            try:
+                options = self.call("GET", "/api/webauthn/login/start").json()
+                self.passkey.authenticate(options, origin)
+                refused_by = "nothing"
+            except CeremonyError as exc:
+                refused_by = f"the browser ({exc})"
+            # A response sent anyway, from the internal origin, is refused by Pocket-ID too.
+            options = self.call("GET", "/api/webauthn/login/start").json()
+            forged = self.passkey.authenticate(options, origin, as_browser=False)
+            answer = self.browser.request(
+                "POST", self.url("/api/webauthn/login/finish"), json_body=forged, origin=origin
+            )
+            server = "refused" if answer.status >= 400 else "ACCEPTED"
+            if redirect and landing.status in (301, 302, 307, 308):
+                notes.append(
+                    f"{host} redirects ({landing.status}) to {landing.headers.get('Location')}, "
+                    f"where the passkey works; without the redirect a ceremony there is "
+                    f"refused by {refused_by} and Pocket-ID {server} it ({answer.error()})"
+                )
+            else:
+                failed.append(
+                    f"{host} serves the app (HTTP {landing.status}): a passkey ceremony there "
+                    f"is refused by {refused_by}, and Pocket-ID {server} it ({answer.error()}); "
+                    "fix: redirect it to APP_URL"
+                )
+        if failed:
+            raise _Failed("; ".join(failed + notes))
+        return "; ".join(notes)
+
+
+class _Failed(Exception):
+    pass
+
+
+def _ok(response: Response, what: str) -> Response:
+    if response.status >= 400:
+        raise _Failed(f"{what}: {response.error()}")
+    return response
+
