@@ -13,7 +13,6 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from pocketid_k8s.contract.env import INTERNAL_APP_URL
@@ -172,37 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_verify)
 
-    rehearse = commands.add_parser(
-        "rehearse",
-        help="run your Pocket-ID binary as the rendered pod would, with no cluster",
-        description="Run your Pocket-ID binary in a sandbox laid out like the pod (environment, "
-        "mounts, working directory), on loopback only: start-up, probes, OIDC discovery, "
-        "restart with the writable layer wiped, a surge pod, resources; with --login a real "
-        "passkey sign-in and OIDC code flow. Exit 0 clean, 1 a step failed, 2 could not run.",
-    )
-    _config_option(rehearse)
-    rehearse.add_argument(
-        "--from",
-        dest="source",
-        metavar="DIR",
-        type=Path,
-        help="manifests to rehearse (default: the bundle rendered from the config)",
-    )
-    rehearse.add_argument(
-        "--binary",
-        metavar="PATH",
-        type=Path,
-        help="the Pocket-ID release binary (default: $POCKET_ID_BINARY)",
-    )
-    rehearse.add_argument("--format", choices=("text", "json"), default="text")
-    rehearse.add_argument("--keep", action="store_true", help="keep the sandbox for inspection")
-    rehearse.add_argument(
-        "--login",
-        action="store_true",
-        help="also sign in with a software passkey and run an "
-        "OIDC authorization-code flow through a TLS front on loopback",
-    )
-    rehearse.set_defaults(handler=_rehearse)
+    _rehearse_parser(commands)
 
     seal = commands.add_parser(
         "seal",
@@ -295,6 +264,40 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(handler=_init)
     return parser
+
+
+def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rehearse = commands.add_parser(
+        "rehearse",
+        help="run your Pocket-ID binary as the rendered pod would, with no cluster",
+        description="Run your Pocket-ID binary in a sandbox laid out like the pod (environment, "
+        "mounts, working directory), on loopback only: start-up, probes, OIDC discovery, "
+        "restart with the writable layer wiped, a surge pod, resources; with --login a real "
+        "passkey sign-in and OIDC code flow. Exit 0 clean, 1 a step failed, 2 could not run.",
+    )
+    _config_option(rehearse)
+    rehearse.add_argument(
+        "--from",
+        dest="source",
+        metavar="DIR",
+        type=Path,
+        help="manifests to rehearse (default: the bundle rendered from the config)",
+    )
+    rehearse.add_argument(
+        "--binary",
+        metavar="PATH",
+        type=Path,
+        help="the Pocket-ID release binary (default: $POCKET_ID_BINARY)",
+    )
+    rehearse.add_argument("--format", choices=("text", "json"), default="text")
+    rehearse.add_argument("--keep", action="store_true", help="keep the sandbox for inspection")
+    rehearse.add_argument(
+        "--login",
+        action="store_true",
+        help="also sign in with a software passkey and run an "
+        "OIDC authorization-code flow through a TLS front on loopback",
+    )
+    rehearse.set_defaults(handler=_rehearse)
 
 
 class _Version(argparse.Action):

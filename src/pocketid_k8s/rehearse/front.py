@@ -29,7 +29,7 @@ class Front:
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
             def _forward(self) -> None:
@@ -62,7 +62,7 @@ class Front:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward  # noqa: N815 - stdlib
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 from pocketid_k8s.check.model import Resource, get
@@ -224,4 +224,3 @@ def _ok(response: Response, what: str) -> Response:
     if response.status >= 400:
         raise _Failed(f"{what}: {response.error()}")
     return response
-

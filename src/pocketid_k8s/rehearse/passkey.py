@@ -61,7 +61,7 @@ class SoftwarePasskey:
         rp_id = str((public.get("rp") or {}).get("id") or urlsplit(origin).hostname)
         _check_rp_id(rp_id, origin)
         client_data = _client_data("webauthn.create", public, origin)
-        cose = ES256.from_cryptography_key(self.key.public_key())
+        cose = ES256.from_cryptography_key(self.key.public_key())  # type: ignore[no-untyped-call]
         attested = AttestedCredentialData.create(AAGUID, self.credential_id, cose)
         flags = AuthenticatorData.FLAG
         auth_data = AuthenticatorData.create(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import http.client
-import math
 import json
+import math
 import shutil
 import tempfile
 import time
@@ -73,7 +73,7 @@ class _Run:
         layout = self.sandbox.instance(name)
         port = free_port()
         env = {**self.pod.env, **self.extra_env, **FORCED, names.PORT: str(port)}
-        env.setdefault("TMPDIR", str(layout.host("/tmp")))
+        env.setdefault("TMPDIR", str(layout.host("/tmp")))  # noqa: S108 - the container's /tmp, in the sandbox
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env[proxy] = CLOSED_PROXY
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
@@ -136,7 +136,7 @@ def _steps(run: _Run) -> None:
     first = _start_step(run)
     if first is None:
         return
-    instance, layout, port = first
+    instance, _, port = first
     _probe_steps(run, instance, port)
     kid = _oidc_steps(run, port)
     login = None

@@ -1,11 +1,12 @@
 """A folder standing in for the container's file system, one pod instance at a time.
 
-Each mount point is a symbolic link inside the instance's layer to the folder
-that backs it, so that a relative path resolved from the working directory
-lands where it would in the container. Each pod instance gets its own writable layer and its own emptyDirs; a
+Each pod instance gets its own writable layer and its own emptyDirs; a
 PersistentVolumeClaim is one folder shared by every instance that mounts it,
-which is what survives a restart. Secret and ConfigMap volumes are written as
-files with their ``items`` and modes on every start.
+which is what survives a restart. Each mount point is a symbolic link inside
+the layer to the folder that backs it, so that a relative path resolved from
+the working directory lands where it would in the container. Secret and
+ConfigMap volumes are written as files with their ``items`` and modes on
+every start.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class Sandbox:
                 point.symlink_to(folder, target_is_directory=True)
         layout = Layout(root, rootfs, tuple(placed), self.pod.working_dir)
         layout.cwd.mkdir(parents=True, exist_ok=True)
-        layout.host("/tmp").mkdir(parents=True, exist_ok=True)
+        layout.host("/tmp").mkdir(  # noqa: S108 - the container's /tmp, in the sandbox
+            parents=True, exist_ok=True
+        )
         return layout
 
     def wipe(self, name: str) -> None:

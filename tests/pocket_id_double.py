@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""TEST DOUBLE, not Pocket-ID: a tiny program that the rehearse tests start in place of the
+Pocket-ID binary (CI has none). It imitates only the runtime contract that rehearse
+observes, as written in pocketid_k8s.contract:
+
+- ENCRYPTION_KEY or ENCRYPTION_KEY_FILE of at least 16 bytes, else exit 1 with the
+  contract's message;
+- the database at DB_CONNECTION_STRING (default data/pocket-id.db, relative to the
+  working directory), holding the signing key id;
+- an instance lock beside the database: a second instance exits with the contract's
+  message while the first runs;
+- GET /healthz 204, OIDC discovery with issuer APP_URL, JWKS with the key id; any other
+  path 404 (like a Pocket-ID build without its web UI);
+- SIGTERM: release the lock, exit 0.
+
+It records the variable names it was given (never a value of ENCRYPTION_KEY) in
+``double-env.json`` in its working directory, for the tests to read.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from pocketid_k8s import contract
+
+
+def main() -> int:
+    env = os.environ
+    key_file = env.get("ENCRYPTION_KEY_FILE")
+    key = Path(key_file).read_bytes() if key_file else env.get("ENCRYPTION_KEY", "").encode()
+    Path("double-env.json").write_text(
+        json.dumps(
+            {
+                "names": sorted(env),
+                "key_length": len(key),
+                "values": {k: v for k, v in env.items() if k != "ENCRYPTION_KEY"},
+            }
+        )
+    )
+    if len(key) < 16:
+        print(f"config error: {contract.KEY_TOO_SHORT}", flush=True)
+        return 1
+    db = Path(env.get("DB_CONNECTION_STRING", "data/pocket-id.db").removeprefix("file:"))
+    db = Path(str(db).partition("?")[0])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    lock = db.with_suffix(".lock")
+    if lock.exists() and _alive(int(lock.read_text() or 0)):
+        print(f'ERR error="failed to acquire application lock: {contract.LOCK_HELD}"', flush=True)
+        return 1
+    lock.write_text(str(os.getpid()))
+    if not db.exists():
+        db.write_text(json.dumps({"kid": secrets.token_urlsafe(8)}))
+    kid = json.loads(db.read_text())["kid"]
+    app_url = env.get("APP_URL", "http://localhost:1411").lower().rstrip("/")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            if self.path == contract.HEALTH_PATH:
+                self.send_response(204)
+                self.end_headers()
+                return
+            docs = {
+                "/.well-known/openid-configuration": {"issuer": app_url},
+                "/.well-known/jwks.json": {"keys": [{"kid": kid, "kty": "RSA"}]},
+            }
+            if self.path not in docs:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = json.dumps(docs[self.path]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(
+        (
+            env.get("HOST", "0.0.0.0"),  # noqa: S104 - Pocket-ID's default; rehearse sets 127.0.0.1
+            int(env.get("PORT", contract.DEFAULT_PORT)),
+        ),
+        Handler,
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        lock.unlink(missing_ok=True)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    print("test double listening", flush=True)
+    server.serve_forever()
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return pid > 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""rehearse: the pod model, the sandbox, the steps (against a test double), the refusal."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pocketid_k8s.check.loader import load
+from pocketid_k8s.check.model import Resource
+from pocketid_k8s.config import Config
+from pocketid_k8s.rehearse import Options, rehearse
+from pocketid_k8s.rehearse.paths import map_paths
+from pocketid_k8s.rehearse.pod import pod_from
+from pocketid_k8s.rehearse.sandbox import Sandbox
+from pocketid_k8s.render import render
+from pocketid_k8s.verify import Row, Status
+from tests.conftest import ROOT
+
+SPEC_LITERAL = ROOT / "tests" / "fixtures" / "spec-literal"
+DOUBLE = ROOT / "tests" / "pocket_id_double.py"
+
+
+def bundle() -> list[Resource]:
+    return [Resource(doc, name) for name, doc in render(Config())]
+
+
+def literal() -> list[Resource]:
+    return load([str(SPEC_LITERAL)]).resources
+
+
+@pytest.fixture
+def double(tmp_path: Path) -> Path:
+    """An executable that runs the Pocket-ID test double (tests/pocket_id_double.py)."""
+    program = tmp_path / "pocket-id-test-double"
+    program.write_text(
+        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(DOUBLE)!r}, run_name='__main__')\n"
+    )
+    program.chmod(0o755)
+    return program
+
+
+def statuses(rows: list[Row]) -> dict[str, str]:
+    return {row.check: row.status.value for row in rows}
+
+
+# --- the pod ---------------------------------------------------------------------------------
+
+
+def test_pod_env_is_the_kubelets() -> None:
+    """The rendered pod: ConfigMap variables, then env; the key file path, no key in env."""
+    pod = pod_from(bundle())
+    assert pod.env["APP_URL"] == "https://auth.mulliken.net"
+    assert pod.env["ENCRYPTION_KEY_FILE"] == "/run/secrets/pocket-id/encryption-key"
+    assert "ENCRYPTION_KEY" not in pod.env
+    assert pod.strategy == "Recreate"
+    assert pod.grace_seconds == 30
+    assert pod.missing == []
+
+
+def test_sealed_secret_gets_a_throwaway_value_of_the_right_size() -> None:
+    """The sealed key becomes a random 43-character file, mode 0440, and the run says so."""
+    pod = pod_from(bundle())
+    secret = next(m for m in pod.mounts if m.source == "secret")
+    content, mode = secret.files["encryption-key"]
+    assert len(content) == 43
+    assert mode == 0o440
+    assert pod.throwaway == ["SealedSecret pocket-id-secrets"]
+    assert pod_from(bundle()).mounts[2].files["encryption-key"][0] != content
+
+
+def test_spec_literal_env_skips_the_dashed_key() -> None:
+    """envFrom of a Secret keyed 'encryption-key': no ENCRYPTION_KEY, and a note why."""
+    pod = pod_from(literal())
+    assert "ENCRYPTION_KEY" not in pod.env
+    assert "encryption-key" not in pod.env
+    assert any("'encryption-key' is not a variable name" in note for note in pod.notes)
+    assert pod.strategy == "RollingUpdate"
+
+
+def test_secret_key_ref_reads_a_plain_secret_and_reports_a_missing_one() -> None:
+    """secretKeyRef to a plain Secret gives its value; to a missing one, a kubelet refusal."""
+    docs = [r.doc for r in bundle()]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [
+        {"name": "ENCRYPTION_KEY", "valueFrom": {"secretKeyRef": {"name": "plain", "key": "k"}}},
+        {"name": "OTHER", "valueFrom": {"secretKeyRef": {"name": "gone", "key": "k"}}},
+        {
+            "name": "MAYBE",
+            "valueFrom": {"secretKeyRef": {"name": "gone", "key": "k", "optional": True}},
+        },
+    ]
+    plain = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "plain", "namespace": "pocket-id"},
+        "stringData": {"k": "0123456789abcdef"},
+    }
+    pod = pod_from([Resource(d, "x.yaml") for d in [*docs, plain]])
+    assert pod.env["ENCRYPTION_KEY"] == "0123456789abcdef"
+    assert pod.secret_env == ["ENCRYPTION_KEY"]
+    assert "MAYBE" not in pod.env
+    assert pod.missing == ["OTHER: secretKeyRef gone/k does not exist"]
+
+
+# --- the sandbox ---------------------------------------------------------------------------------
+
+
+def test_sandbox_lays_out_mounts_and_wipes_the_layer(tmp_path: Path) -> None:
+    """The PVC persists across instances; the layer and the emptyDir do not."""
+    pod = pod_from(bundle())
+    sandbox = Sandbox(tmp_path, pod)
+    first = sandbox.instance("pod-1")
+    assert first.cwd == first.rootfs / "app"
+    assert (first.cwd / "data").resolve() == sandbox.claim("pocket-id-data").resolve()
+    key = first.host("/run/secrets/pocket-id/encryption-key")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o440
+    (first.cwd / "data" / "kept").write_text("x")
+    (first.cwd / "layer-file").write_text("x")
+    (first.host("/tmp") / "scratch").write_text("x")
+    sandbox.wipe("pod-1")
+    second = sandbox.instance("pod-2")
+    assert (second.cwd / "data" / "kept").exists()
+    assert not (second.cwd / "layer-file").exists()
+    assert not (second.host("/tmp") / "scratch").exists()
+
+
+def test_paths_in_variables_move_into_the_sandbox(tmp_path: Path) -> None:
+    """Absolute paths and SQLite DSNs are mapped; relative ones and PostgreSQL stay."""
+    layout = Sandbox(tmp_path, pod_from(bundle())).instance("p")
+    env = {
+        "DB_CONNECTION_STRING": "file:/app/data/pocket-id.db?_journal_mode=WAL",
+        "UPLOAD_PATH": "data/uploads",
+        "ENCRYPTION_KEY_FILE": "/run/secrets/pocket-id/encryption-key",
+        "APP_URL": "https://auth.example.com",
+    }
+    mapped, moved = map_paths(env, layout)
+    assert mapped["DB_CONNECTION_STRING"] == (
+        f"file:{layout.host('/app/data/pocket-id.db')}?_journal_mode=WAL"
+    )
+    assert mapped["UPLOAD_PATH"] == "data/uploads"
+    assert mapped["ENCRYPTION_KEY_FILE"] == str(
+        layout.host("/run/secrets/pocket-id/encryption-key")
+    )
+    assert mapped["APP_URL"] == env["APP_URL"]
+    assert len(moved) == 2
+    postgres = {"DB_CONNECTION_STRING": "postgres://u@db/pocket"}
+    assert map_paths(postgres, layout)[0] == postgres
+
+
+# --- the steps, against the test double ----------------------------------------------------------
+
+
+def test_rendered_bundle_rehearses_clean_with_the_double(double: Path, tmp_path: Path) -> None:
+    """Every step passes: probes on /healthz, key kept across restart, surge refused."""
+    result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=tmp_path))
+    got = statuses(result.outcome.rows)
+    assert set(got.values()) == {"pass"}, result.outcome.rows
+    assert list(got) == [
+        "pod",
+        "start",
+        "startupProbe",
+        "readinessProbe",
+        "livenessProbe",
+        "oidc-discovery",
+        "jwks",
+        "shutdown",
+        "restart",
+        "surge",
+        "resources",
+    ]
+    assert result.outcome.exit_code == 0
+    assert result.sandbox is not None
+    seen = json.loads(
+        (result.sandbox / "pods" / "pod-2" / "rootfs" / "app" / "double-env.json").read_text()
+    )
+    assert seen["key_length"] == 43
+    assert seen["values"]["ANALYTICS_DISABLED"] == "true"
+    assert seen["values"]["HOST"] == "127.0.0.1"
+    assert seen["values"]["PORT"] != "1411"
+    assert seen["values"]["ENCRYPTION_KEY_FILE"].startswith(str(result.sandbox))
+    assert "PATH" not in seen["names"]
+
+
+def test_spec_literal_fails_the_predicted_steps(double: Path, tmp_path: Path) -> None:
+    """No key, probes on /health, data outside the volume, a surge that starts: each fails."""
+    work = tmp_path / "work"
+    work.mkdir()
+    result = rehearse(Options(double, literal(), "spec", stay_up=0.2, workdir=work))
+    rows = {row.check: row for row in result.outcome.rows}
+    assert rows["start"].status is Status.FAIL
+    assert "ENCRYPTION_KEY must be at least 16 bytes long" in rows["start"].detail
+    assert rows["start-with-key"].status is Status.PASS
+    assert rows["readinessProbe"].status is Status.FAIL
+    assert "/health is not a health route" in rows["readinessProbe"].detail
+    assert rows["restart"].status is Status.FAIL
+    assert "signing key changed" in rows["restart"].detail
+    assert rows["surge"].status is Status.FAIL
+    assert "two programs run at once" in rows["surge"].detail
+    assert result.outcome.exit_code == 1
+    assert result.sandbox is None
+    assert not any(work.iterdir())
+
+
+def test_rolling_update_surge_is_refused_and_fails(double: Path, tmp_path: Path) -> None:
+    """With the data on the volume, the surge pod hits the lock: a RollingUpdate never ends."""
+    docs = [r.doc for r in bundle()]
+    next(d for d in docs if d["kind"] == "Deployment")["spec"]["strategy"] = {
+        "type": "RollingUpdate"
+    }
+    resources = [Resource(d, "x.yaml") for d in docs]
+    result = rehearse(Options(double, resources, "x", stay_up=0.2, workdir=tmp_path))
+    surge = next(row for row in result.outcome.rows if row.check == "surge")
+    assert surge.status is Status.FAIL
+    assert "lock is already held by another process" in surge.detail
+    assert "rollout never finishes" in surge.detail
+
+
+def test_probe_on_a_port_nothing_listens_on_fails(double: Path, tmp_path: Path) -> None:
+    """A probe port that is not the program's PORT is refused on every attempt."""
+    docs = [r.doc for r in bundle()]
+    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    container["livenessProbe"]["httpGet"]["port"] = 8080
+    result = rehearse(
+        Options(double, [Resource(d, "x") for d in docs], "x", stay_up=0.2, workdir=tmp_path)
+    )
+    liveness = next(row for row in result.outcome.rows if row.check == "livenessProbe")
+    assert liveness.status is Status.FAIL
+    assert "port 8080 is not the port the program listens on (1411)" in liveness.detail
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "rehearse", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_without_a_binary_it_refuses_and_says_where_to_get_one() -> None:
+    """No --binary and no POCKET_ID_BINARY: exit 2, naming the release binary."""
+    result = run_cli(env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "no Pocket-ID binary to rehearse with" in result.stderr
+    assert "pocket-id-linux-amd64" in result.stderr
+    assert "github.com/pocket-id/pocket-id/releases" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_binary_that_is_not_there_is_bad_input(tmp_path: Path) -> None:
+    """--binary naming nothing: exit 2 with the path."""
+    result = run_cli("--binary", str(tmp_path / "nope"))
+    assert result.returncode == 2
+    assert f"--binary {tmp_path / 'nope'}: no such file" in result.stderr
+
+
+def test_cli_json_on_the_spec_literal(double: Path) -> None:
+    """--format json: verify's shape, exit 1 for failed steps."""
+    result = run_cli("--from", str(SPEC_LITERAL), "--binary", str(double), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    doc = json.loads(result.stdout)
+    assert {"check", "status", "detail"} <= set(doc["checks"][0])
+    assert doc["exit_code"] == 1
+    assert any(c["check"] == "start" and c["status"] == "fail" for c in doc["checks"])
