@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from pocketid_k8s import contract
+from pocketid_k8s.contract import pocketid as contract
 
 
 def main() -> int:

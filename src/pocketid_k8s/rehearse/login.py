@@ -13,6 +13,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from pocketid_k8s.check.model import Resource, get
+from pocketid_k8s.contract import api
 from pocketid_k8s.rehearse.browser import Browser, Response
 from pocketid_k8s.rehearse.front import Front
 from pocketid_k8s.rehearse.oidc import IdTokenError, Pkce, token_request, verify_id_token
@@ -111,32 +112,32 @@ class LoginRun:
             "lastName": "Admin",
             "email": "rehearsal-admin@example.com",
         }
-        response = _ok(self.call("POST", "/api/signup/setup", body), "first admin setup")
-        me = _ok(self.call("GET", "/api/users/me"), "the new admin's session")
+        response = _ok(self.call("POST", api.SIGNUP_SETUP, body), "first admin setup")
+        me = _ok(self.call("GET", api.USERS_ME), "the new admin's session")
         return (
             f"first admin {response.json().get('username')} created through the setup flow "
             f"over TLS for {self.host} (admin: {me.json().get('isAdmin')})"
         )
 
     def _register(self) -> str:
-        options = _ok(self.call("GET", "/api/webauthn/register/start"), "registration start")
+        options = _ok(self.call("GET", api.REGISTER_START), "registration start")
         answer = self.passkey.register(options.json(), self.app_url)
-        _ok(self.call("POST", "/api/webauthn/register/finish", answer), "registration finish")
+        _ok(self.call("POST", api.REGISTER_FINISH, answer), "registration finish")
         self.registered = True
         return f"software passkey (ES256) registered for relying party {self.passkey.rp_id}"
 
     def _sign_out(self) -> str:
-        _ok(self.call("POST", "/api/webauthn/logout"), "sign-out")
-        me = self.call("GET", "/api/users/me")
+        _ok(self.call("POST", api.LOGOUT), "sign-out")
+        me = self.call("GET", api.USERS_ME)
         if me.status != 401:
             raise _Failed(f"still signed in after sign-out ({me.error()})")
         return "signed out: /api/users/me answers 401"
 
     def _sign_in(self) -> str:
-        options = _ok(self.call("GET", "/api/webauthn/login/start"), "sign-in start")
+        options = _ok(self.call("GET", api.LOGIN_START), "sign-in start")
         answer = self.passkey.authenticate(options.json(), self.app_url)
-        user = _ok(self.call("POST", "/api/webauthn/login/finish", answer), "sign-in finish")
-        _ok(self.call("GET", "/api/users/me"), "the signed-in session")
+        user = _ok(self.call("POST", api.LOGIN_FINISH, answer), "sign-in finish")
+        _ok(self.call("GET", api.USERS_ME), "the signed-in session")
         return f"signed in as {user.json().get('username')} with the passkey (discoverable)"
 
     def _oidc(self) -> str:
@@ -146,11 +147,13 @@ class LoginRun:
             "isPublic": False,
             "pkceEnabled": True,
         }
-        created = _ok(self.call("POST", "/api/oidc/clients", client), "OIDC client creation")
+        created = _ok(self.call("POST", api.OIDC_CLIENTS, client), "OIDC client creation")
         client_id = str(created.json()["id"])
-        secret = _ok(self.call("POST", f"/api/oidc/clients/{client_id}/secret"), "client secret")
+        secret = _ok(
+            self.call("POST", api.OIDC_CLIENT_SECRET.format(id=client_id)), "client secret"
+        )
         client_secret = str(secret.json()["secret"])
-        discovery = _ok(self.call("GET", "/.well-known/openid-configuration"), "discovery").json()
+        discovery = _ok(self.call("GET", api.DISCOVERY), "discovery").json()
         pkce, nonce = Pkce.make(), Pkce.make().verifier[:32]
         request = {
             "clientID": client_id,
@@ -160,7 +163,7 @@ class LoginRun:
             "codeChallenge": pkce.challenge,
             "codeChallengeMethod": pkce.method,
         }
-        code = _ok(self.call("POST", "/api/oidc/authorize", request), "authorization").json()
+        code = _ok(self.call("POST", api.OIDC_AUTHORIZE, request), "authorization").json()
         form = token_request(str(code["code"]), CALLBACK, client_id, client_secret, pkce)
         tokens = self.browser.request("POST", str(discovery["token_endpoint"]), form=form)
         _ok(tokens, "code exchange")
@@ -185,18 +188,18 @@ class LoginRun:
         failed = []
         for host, redirect in self.internal.items():
             origin = f"https://{host}"
-            landing = self.browser.request("GET", origin + "/login")
+            landing = self.browser.request("GET", origin + api.LOGIN_PAGE)
             try:
-                options = self.call("GET", "/api/webauthn/login/start").json()
+                options = self.call("GET", api.LOGIN_START).json()
                 self.passkey.authenticate(options, origin)
                 refused_by = "nothing"
             except CeremonyError as exc:
                 refused_by = f"the browser ({exc})"
             # A response sent anyway, from the internal origin, is refused by Pocket-ID too.
-            options = self.call("GET", "/api/webauthn/login/start").json()
+            options = self.call("GET", api.LOGIN_START).json()
             forged = self.passkey.authenticate(options, origin, as_browser=False)
             answer = self.browser.request(
-                "POST", self.url("/api/webauthn/login/finish"), json_body=forged, origin=origin
+                "POST", self.url(api.LOGIN_FINISH), json_body=forged, origin=origin
             )
             server = "refused" if answer.status >= 400 else "ACCEPTED"
             if redirect and landing.status in (301, 302, 307, 308):

@@ -11,6 +11,7 @@ from pocketid_k8s.rehearse.sandbox import Layout
 
 __all__ = ["is_path_variable", "map_paths"]
 
+
 def is_path_variable(name: str) -> bool:
     return name in names.PATH_VALUED or name.endswith(names.FILE_SUFFIX)
 

@@ -13,11 +13,11 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pocketid_k8s.contract import env as names
-from pocketid_k8s.contract import pocketid
-from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.check.context import Context, Environment, Workload
 from pocketid_k8s.check.model import Resource, get
+from pocketid_k8s.contract import env as names
+from pocketid_k8s.contract import image, pocketid
+from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.errors import PocketIdK8sError
 
 __all__ = ["Mount", "Pod", "PodError", "Probe", "pod_from"]
@@ -104,8 +104,8 @@ def pod_from(resources: list[Resource]) -> Pod:
     found = context.pocket_ids
     if not found:
         raise PodError(
-            "no Pocket-ID container (image .../pocket-id/pocket-id) in the manifests; fix: "
-            "point --from at the folder that holds its Deployment or StatefulSet"
+            f"no Pocket-ID container (image {image.DEFAULT_IMAGE} or another tag) in the "
+            "manifests; fix: point --from at the folder that holds its Deployment or StatefulSet"
         )
     workload = found[0]
     notes = []

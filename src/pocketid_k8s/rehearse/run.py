@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pocketid_k8s.contract import api, pocketid
-from pocketid_k8s.contract import env as names
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import cpu_millis, memory_bytes
+from pocketid_k8s.contract import api, pocketid
+from pocketid_k8s.contract import env as names
 from pocketid_k8s.rehearse import probes
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
@@ -217,7 +217,9 @@ def _seen(pod: Pod, ready: float) -> str:
 
 
 def _key_missing(run: _Run, instance: Instance) -> bool:
-    return pocketid.KEY_TOO_SHORT in instance.log_text() and names.ENCRYPTION_KEY not in run.extra_env
+    return (
+        pocketid.KEY_TOO_SHORT in instance.log_text() and names.ENCRYPTION_KEY not in run.extra_env
+    )
 
 
 def _key_hint(pod: Pod) -> str:
