@@ -831,3 +831,31 @@ def test_an_unreadable_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert [f.message for f in report.findings if f.rule == "input/unreadable"] == [
         f"{locked}: folder cannot be read (Permission denied), so its files were not checked"
     ]
+
+
+def test_two_mounts_at_one_path_are_an_error(tmp_path: Path) -> None:
+    """The data volume at /tmp beside the tmp emptyDir: refs/volume-mounts (item 10)."""
+    docs = list(yaml.safe_load_all((BUNDLE / "deployment.yaml").read_text()))
+    container = docs[0]["spec"]["template"]["spec"]["containers"][0]
+    container["volumeMounts"][0]["mountPath"] = "/tmp"
+    (tmp_path / "deployment.yaml").write_text(yaml.safe_dump_all(docs))
+    report = run_check([str(tmp_path)])
+    found = [f for f in report.findings if f.rule == "refs/volume-mounts"]
+    assert [f.message for f in found] == [
+        "container 'pocket-id' mounts 'tmp' at /tmp, where it already mounts 'data'; the API "
+        "server refuses two mounts at one path"
+    ]
+    assert found[0].path == "spec.template.spec.containers[0].volumeMounts[1].mountPath"
+    assert report.exit_code == 1
+
+
+def test_a_mount_without_its_volume_is_an_error(tmp_path: Path) -> None:
+    """A volumeMount naming no pod volume is refused by the API server: refs/volume-mounts."""
+    docs = list(yaml.safe_load_all((BUNDLE / "deployment.yaml").read_text()))
+    docs[0]["spec"]["template"]["spec"]["volumes"].pop(1)  # the tmp emptyDir
+    (tmp_path / "deployment.yaml").write_text(yaml.safe_dump_all(docs))
+    report = run_check([str(tmp_path)])
+    assert any(
+        f.rule == "refs/volume-mounts" and "mounts 'tmp', which is not a volume" in f.message
+        for f in report.findings
+    )

@@ -296,6 +296,17 @@ def _http_path(value: str) -> str:
     return value
 
 
+TMP_MOUNT_PATH: Final = "/tmp"  # noqa: S108 - the pod's own emptyDir, not the host's /tmp
+SECRET_MOUNT_PATH: Final = "/run/secrets/pocket-id"
+BUNDLE_MOUNTS: Final = {
+    TMP_MOUNT_PATH: "its emptyDir for temporary files (the root filesystem is read-only)",
+    SECRET_MOUNT_PATH: "the Secret holding the encryption key",
+}
+"""The bundle's own mounts, which the data volume must not take."""
+MIN_VOLUME_BYTES: Final = 64 * 1024**2
+MAX_VOLUME_BYTES: Final = 64 * 1024**4
+
+
 def _absolute_path(value: str) -> str:
     path = PurePosixPath(value)
     if not path.is_absolute() or ".." in path.parts or str(path) != value:
@@ -448,6 +459,17 @@ class Deployment(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> Deployment:
+        if self.replicas < 0:
+            raise ValueError(
+                f"replicas = {self.replicas}: a number of pods cannot be negative; fix: use 1 "
+                "(or 0 to stop it)"
+            )
+        if self.data_mount_path in BUNDLE_MOUNTS:
+            raise ValueError(
+                f"data_mount_path {self.data_mount_path!r} is where the bundle mounts "
+                f"{BUNDLE_MOUNTS[self.data_mount_path]}, and the API server refuses two "
+                f"volumes at one path; fix: use {DATA_DIR!r}"
+            )
         if self.replicas not in (0, 1):
             raise ValueError(
                 f"replicas = {self.replicas}: Pocket-ID v2 holds an instance lock, so a second "
@@ -482,6 +504,21 @@ class Storage(_Section):
         "ReadWriteOnce"
     )
     size: Memory = "2Gi"
+
+    @model_validator(mode="after")
+    def _check(self) -> Storage:
+        size = memory_bytes(self.size)
+        if not MIN_VOLUME_BYTES <= size <= MAX_VOLUME_BYTES:
+            problem = (
+                "too small to hold the database and uploads"
+                if size < MIN_VOLUME_BYTES
+                else "larger than any homelab disk (a typo?)"
+            )
+            raise ValueError(
+                f"size {self.size!r} is {problem}; fix: use a size from '64Mi' to '64Ti', "
+                "such as '2Gi'"
+            )
+        return self
 
 
 class Secret(_Section):

@@ -10,7 +10,7 @@ from typing import Final
 from pocketid_k8s.check.context import Context, Workload, ingress_backends
 from pocketid_k8s.check.model import Finding, Path, Resource, Severity, get
 from pocketid_k8s.check.rules import finding
-from pocketid_k8s.contract import argocd
+from pocketid_k8s.contract import DATA_DIR, argocd
 from pocketid_k8s.contract import sealed_secrets as ss
 
 OUTSIDE_APP_NAMESPACE: Final = frozenset(("RecurringJob", "Application", "AppProject", "Namespace"))
@@ -24,6 +24,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _ingresses(ctx)
     for workload in ctx.workloads:
         yield from _pod_references(ctx, workload)
+        yield from _volume_mounts(workload)
     yield from _namespaces(ctx)
     yield from _prune_protection(ctx)
     yield from _sealed_scopes(ctx)
@@ -156,6 +157,38 @@ def _covers(name: str, host: str) -> bool:
     if name.startswith("*."):
         return host.count(".") == name.count(".") and fnmatchcase(host, name)
     return name == host
+
+
+def _volume_mounts(w: Workload) -> Iterator[Finding]:
+    """Each mount names a volume of the pod, and no two share a mountPath (API server rules)."""
+    volumes = {v.get("name") for v in w.pod.get("volumes") or [] if isinstance(v, dict)}
+    seen: dict[str, str] = {}
+    for i, mount in enumerate(w.container.get("volumeMounts") or []):
+        if not isinstance(mount, dict):
+            continue
+        name, where = mount.get("name"), mount.get("mountPath")
+        path: Path = (*w.container_path, "volumeMounts", i)
+        if name not in volumes:
+            yield finding(
+                w.resource,
+                "refs/volume-mounts",
+                f"container {w.container.get('name')!r} mounts {name!r}, which is not a volume "
+                "of the pod; the API server refuses it",
+                "add the volume under the pod's volumes, or correct the name",
+                (*path, "name"),
+            )
+        if isinstance(where, str) and where.rstrip("/") in seen:
+            yield finding(
+                w.resource,
+                "refs/volume-mounts",
+                f"container {w.container.get('name')!r} mounts {name!r} at {where}, where it "
+                f"already mounts {seen[where.rstrip('/')]!r}; the API server refuses two mounts "
+                "at one path",
+                f"give each volume its own mountPath (Pocket-ID's data belongs at {DATA_DIR})",
+                (*path, "mountPath"),
+            )
+        elif isinstance(where, str):
+            seen[where.rstrip("/")] = str(name)
 
 
 def _pod_references(ctx: Context, w: Workload) -> Iterator[Finding]:

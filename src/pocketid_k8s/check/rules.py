@@ -59,6 +59,7 @@ RULES: Final[dict[str, Rule]] = {
         Rule("refs/ingress-tls", E, "TLS secrets come from Certificates covering the hosts"),
         Rule("refs/missing-reference", W, "Referenced objects exist in the set"),
         Rule("refs/missing-key", E, "Referenced keys exist in their object"),
+        Rule("refs/volume-mounts", E, "Mounts name pod volumes, one mountPath each"),
         Rule("refs/namespace", W, "The app's objects share one namespace"),
         Rule("refs/prune-protection", W, "Argo CD never prunes the data or its namespace"),
         Rule("refs/sealed-secret-scope", E, "SealedSecret scope matches its name and namespace"),

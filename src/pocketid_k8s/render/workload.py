@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from pocketid_k8s.config import Config, KeyDelivery, Strategy
+from pocketid_k8s.config import SECRET_MOUNT_PATH, TMP_MOUNT_PATH, Config, KeyDelivery, Strategy
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract.pocketid import IMAGE_USER
 from pocketid_k8s.render._meta import Manifest, common_labels, metadata, selector_labels
@@ -20,7 +20,6 @@ CONTAINER_NAME: Final = "pocket-id"
 PORT_NAME: Final = "http"
 RUN_AS: Final = IMAGE_USER
 """The user and group the image's entrypoint would drop to (PUID/PGID 1000)."""
-SECRET_MOUNT_PATH: Final = "/run/secrets/pocket-id"
 SECRET_FILE_MODE: Final = 0o440
 """Readable by the fsGroup, which the kubelet gives the files of a secret volume."""
 TMP_SIZE_LIMIT: Final = "64Mi"
@@ -181,7 +180,7 @@ def _probe(config: Config, timing: ProbeTiming) -> Manifest:
 def _volume_mounts(config: Config) -> list[Manifest]:
     mounts: list[Manifest] = [
         {"name": "data", "mountPath": config.deployment.data_mount_path},
-        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's /tmp
+        {"name": "tmp", "mountPath": TMP_MOUNT_PATH},
     ]
     if config.deployment.key_delivery is KeyDelivery.FILE:
         mounts.append({"name": "secrets", "mountPath": SECRET_MOUNT_PATH, "readOnly": True})
