@@ -19,7 +19,14 @@ from pocketid_k8s.check.model import Finding, Severity, get
 from pocketid_k8s.check.rules import finding
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract import pocketid as pid
-from pocketid_k8s.contract.image import DEFAULT_IMAGE, REGISTRY, REPOSITORY, Version, show_version
+from pocketid_k8s.contract.image import (
+    DEFAULT_IMAGE,
+    REGISTRY,
+    REPOSITORY,
+    PocketIdImage,
+    Version,
+    show_version,
+)
 from pocketid_k8s.contract.table import (
     FIRST_V2,
     VERIFIED_FROM,
@@ -75,8 +82,7 @@ def _version(w: Workload) -> Iterator[Finding]:
         yield finding(
             res,
             rule,
-            f"image {image.reference} runs Pocket-ID {show_version(w.version)}"
-            f"{' (the last release pushed under that name)' if not image.exact else ''}, "
+            f"image {image.reference} runs Pocket-ID {_release(image)}, "
             "before v2: only its data folder, probes, port and the renamed variables were "
             "checked (the v2 facts do not apply)",
             "upgrade to a v2 release (read upstream's migration notes first)",
@@ -104,6 +110,14 @@ def _version(w: Workload) -> Iterator[Finding]:
             path,
             severity=Severity.INFO,
         )
+
+
+def _release(image: PocketIdImage) -> str:
+    if image.exact:
+        return show_version(image.version)
+    if image.former_name and image.on_docker_hub:
+        return f"{show_version(image.version)} (the last release pushed under that name)"
+    return f"{image.tag} (a moving tag: the newest release of that line)"
 
 
 # --- values -------------------------------------------------------------------------------
@@ -315,7 +329,7 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
                 where.append(f"Service {service.name} (targetPort {number})")
     if not where:
         return
-    source = "PORT=" + str(listens) if given else f"no PORT (the default {pid.DEFAULT_PORT})"
+    source = f"PORT={listens}" if given else "its default: no PORT is set"
     yield finding(
         w.resource,
         "pocketid/listener",

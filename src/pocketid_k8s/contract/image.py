@@ -1,8 +1,9 @@
 """Pocket-ID's image names, and what an image reference says about the version that runs.
 
-The image is published as ``ghcr.io/pocket-id/pocket-id`` (and mirrored under
-other registries); before the project moved to its organisation it was
-``stonith404/pocket-id`` (Docker Hub and ghcr.io). A reference is recognised
+The image is published as ``ghcr.io/pocket-id/pocket-id`` (from v2.10.0 also as
+Docker Hub's ``pocketid/pocket-id``, and mirrored under other registries);
+before the project moved to its organisation it was ``stonith404/pocket-id``
+(Docker Hub and ghcr.io). A reference is recognised
 by its last two path components under any registry or mirror prefix.
 """
 
@@ -15,8 +16,10 @@ from typing import Final
 from pocketid_k8s.contract.pocketid import CHECKED_TAG, DISTROLESS_SUFFIX
 
 REPOSITORY: Final = "pocket-id/pocket-id"
+HUB_REPOSITORY: Final = "pocketid/pocket-id"
+"""Docker Hub's name from v2.10.0 on (GoReleaser pushes there too: .goreleaser.yaml@v2.10.0)."""
 FORMER_REPOSITORIES: Final = ("stonith404/pocket-id",)
-REPOSITORIES: Final = (REPOSITORY, *FORMER_REPOSITORIES)
+REPOSITORIES: Final = (REPOSITORY, HUB_REPOSITORY, *FORMER_REPOSITORIES)
 REGISTRY: Final = "ghcr.io"
 DOCKER_HUB: Final = ("docker.io", "index.docker.io", "registry-1.docker.io")
 FORMER_HUB_LAST: Final = (0, 14, 0)

@@ -1,0 +1,431 @@
+"""Tests generated from the contract table: every variable, a valid value and each bad kind.
+
+Each case changes one variable in the committed bundle's ConfigMap (or the
+container's env) and runs the Pocket-ID rules on the objects in memory; the
+finding about that variable must have the rule, severity and opening words
+the table says, and a secret's value must never appear.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pocketid_k8s.check import environment, pocketid
+from pocketid_k8s.check.context import Context
+from pocketid_k8s.check.model import Finding, Resource, Severity
+from pocketid_k8s.contract.pocketid import CHECKED_VERSION
+from pocketid_k8s.contract.table import ROWS, Parse, Var, lookup
+from pocketid_k8s.contract.values import Outcome
+from tests.test_check import Docs, bundle, config, container
+
+V220 = CHECKED_VERSION
+R, U, M = Outcome.REFUSES, Outcome.UNREACHABLE, Outcome.MISBEHAVES
+
+VALID: dict[Parse, str] = {
+    Parse.TEXT: "some text",
+    Parse.PATH: "data/elsewhere",
+    Parse.BOOL: "True",
+    Parse.INT: "+30",
+    Parse.ENUM: "",  # replaced per row by its first choice, upper-cased where it is lowered
+    Parse.APP_URL: "HTTPS://AUTH.MULLIKEN.NET//",
+    Parse.INTERNAL_URL: "http://pocket-id:1411",
+    Parse.KEY: "k" * 16,
+    Parse.API_KEY: "a" * 16,
+    Parse.PORT: "1411",
+    Parse.HOST: "0.0.0.0",  # noqa: S104 - the listen address under test
+    Parse.SOCKET: "",
+    Parse.OCTAL: "0660",
+    Parse.IPV6_CIDRS: "fd00::/8, fe80::/10",
+    Parse.DB: "data/pocket-id.db?_pragma=journal_mode(WAL)",
+    Parse.PROXIES: "10.42.0.0/16, fd00::1",
+    Parse.OTEL_EXPORTER: "",  # replaced per row by its choices, comma-separated
+    Parse.OTEL_PROTOCOL: "grpc",
+    Parse.UI_BOOL: "true",
+    Parse.UI_INT: "120",
+    Parse.UI_ENUM: "",  # replaced per row by its last choice
+    Parse.UI_JSON: '["a"]',
+}
+INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
+    Parse.BOOL: [("yes", R), ("on", R), (" true", R), ("10.42.0.0/16", R)],
+    Parse.INT: [("abc", R), ("30d", R), ("99999999999", R)],
+    Parse.ENUM: [("fs", R), ("trace", R)],
+    Parse.APP_URL: [
+        ("https://auth.mulliken.net/auth", R),
+        ("auth.mulliken.net", R),
+        ("https://auth mulliken.net", R),
+        ("https://auth.mulliken.net/?x=1", R),
+        ("https://auth.mulliken.net?x=1", M),
+        ("https://auth.mulliken.net#top", M),
+    ],
+    Parse.INTERNAL_URL: [("http://pocket-id:1411/", R), ("http://pocket-id:port", R)],
+    Parse.KEY: [("too-short", R), ("", R)],
+    Parse.API_KEY: [("short", R)],
+    Parse.PORT: [("abc", R), ("99999", R), ("0", U)],
+    Parse.HOST: [("127.0.0.1", U), ("localhost", U), ("::1", U), ("10.0.0.5", M)],
+    Parse.SOCKET: [("/run/pocket-id.sock", U)],
+    Parse.OCTAL: [("999", R), ("0o660", R)],
+    Parse.IPV6_CIDRS: [("10.0.0.0/8", R), ("fd00::1", R), ("::ffff:10.0.0.0/104", R)],
+    Parse.DB: [
+        ("data/x.db?_pragma=foreign_keys(0)", R),
+        ("data/x.db?_fk=1", R),
+        ("file::memory:", M),
+        ("POSTGRES://u@db/pocket", M),
+    ],
+    Parse.OTEL_EXPORTER: [("stdout", R), ("jaeger", R)],
+    Parse.OTEL_PROTOCOL: [("http/json", R)],
+    Parse.UI_BOOL: [("yes", M), ("1 ", M)],
+    Parse.UI_INT: [("1h", M)],
+    Parse.UI_ENUM: [("Open", M)],
+    Parse.UI_JSON: [("group-a", M)],
+}
+INVALID_TEXT: dict[str, list[tuple[str, Outcome]]] = {"APP_ENV": [("development", M)]}
+RULE_OF = {
+    "ENCRYPTION_KEY": "pocketid/encryption-key",
+    "APP_URL": "pocketid/app-url",
+    "TRUST_PROXY": "pocketid/trust-proxy",
+}
+
+
+def _valid(row: Var) -> str:
+    if row.name == "APP_ENV":
+        return "production"
+    if row.parse is Parse.ENUM:
+        return row.choices[0].upper() if row.lower else row.choices[0]
+    if row.parse is Parse.OTEL_EXPORTER:
+        return ",".join(row.choices)
+    if row.parse is Parse.UI_ENUM:
+        return row.choices[-1]
+    return VALID[row.parse]
+
+
+def _invalid(row: Var) -> list[tuple[str, Outcome]]:
+    if row.name in INVALID_TEXT:
+        return INVALID_TEXT[row.name]
+    cases = INVALID.get(row.parse, [])
+    if row.name == "AUDIT_LOG_RETENTION_DAYS":
+        cases = [*cases, ("0", R), ("-1", R)]
+    if row.name == "FILE_BACKEND":
+        cases = [*cases, ("S3", R)]  # s3 without S3_BUCKET: the first image listing fails
+    return cases
+
+
+ROWS_220 = [row for row in ROWS if row.applies(V220)]
+
+
+def findings(docs: Docs) -> list[Finding]:
+    resources = [Resource(doc, f"{key}.yaml") for key, doc in docs.items()]
+    ctx = Context(resources)
+    return [*pocketid.check(ctx), *environment.check(ctx)]
+
+
+def with_value(row: Var, value: str, image: str | None = None) -> Docs:
+    """The bundle with ``row`` set to ``value`` (and what it needs to be read at all)."""
+    docs = bundle()
+    data = config(docs)
+    data[row.name] = value
+    if row.read_when:
+        data[row.read_when] = "true" if row.read_when.endswith("ENABLED") else "/run/p.sock"
+    if row.parse is Parse.OTEL_PROTOCOL:
+        data["OTEL_LOGS_EXPORTER"] = "otlp"
+    if row.ui:
+        data["UI_CONFIG_DISABLED"] = "true"
+    if row.name == "ENCRYPTION_KEY":
+        container(docs).pop("env")  # the file variant wins over the value
+    if image is not None:
+        container(docs)["image"] = image
+    return docs
+
+
+def about(found: list[Finding], name: str) -> list[Finding]:
+    return [f for f in found if f.message.startswith(f"{name}=")]
+
+
+def cases() -> Iterator[Any]:
+    for row in ROWS_220:
+        yield pytest.param(row, _valid(row), None, id=f"{row.name}-valid")
+        for value, outcome in _invalid(row):
+            yield pytest.param(row, value, outcome, id=f"{row.name}={value!r}")
+
+
+def test_every_parser_has_cases() -> None:
+    """No row escapes: each parser of v2.2.0 has a valid value, and each checked one bad ones."""
+    parsers = {row.parse for row in ROWS_220}
+    assert parsers <= set(VALID)
+    unchecked = {Parse.TEXT, Parse.PATH}
+    assert parsers - unchecked <= set(INVALID)
+
+
+@pytest.mark.parametrize(("row", "value", "outcome"), list(cases()))
+def test_each_variable(row: Var, value: str, outcome: Outcome | None) -> None:
+    """A valid value raises nothing about the variable; a bad one exactly one finding."""
+    found = about(findings(with_value(row, value)), row.name)
+    if outcome is None:
+        assert found == []
+        return
+    assert len(found) == 1, [f.message for f in found]
+    (only,) = found
+    assert only.rule == RULE_OF.get(row.name, "pocketid/env-value")
+    assert only.severity is (Severity.ERROR if outcome.outage else Severity.WARNING)
+    shown = "(value not shown: secret)" if row.secret else repr(value)
+    assert only.message.startswith(f"{row.name}={shown}: Pocket-ID {outcome.value}: ")
+    assert only.hint
+    if row.secret and value:
+        assert value not in only.message + only.hint
+
+
+def test_secrets_from_a_secret_are_validated_but_never_shown() -> None:
+    """A short key in a Secret in the set is an error that does not print the key."""
+    docs = bundle()
+    key = "tiny-key"
+    docs["Secret/pocket-id-env"] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "pocket-id-env", "namespace": "pocket-id"},
+        "data": {
+            "ENCRYPTION_KEY": base64.b64encode(key.encode()).decode(),
+            "LOG_LEVEL": base64.b64encode(b"trace").decode(),
+        },
+    }
+    c = container(docs)
+    c.pop("env")
+    c["envFrom"].append({"secretRef": {"name": "pocket-id-env"}})
+    found = findings(docs)
+    (short,) = about(found, "ENCRYPTION_KEY")
+    assert short.severity is Severity.ERROR
+    assert "(it has 8)" in short.message
+    (level,) = about(found, "LOG_LEVEL")
+    assert level.message.startswith("LOG_LEVEL=(value not shown: from a Secret): ")
+    assert all(key not in f.message and "trace" not in f.message for f in found)
+
+
+# --- versions -------------------------------------------------------------------------------
+
+IMAGE = "ghcr.io/pocket-id/pocket-id:{}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "tag", "severity", "opening"),
+    [
+        ("TRUST_PROXY", "10.42.0.0/16", "v2.10.0", Severity.ERROR, "Pocket-ID refuses to start"),
+        ("TRUST_PROXY", "10.42.0.0/16", "v2.11.0", None, ""),
+        ("TRUST_PROXY", " true", "v2.11.0", None, ""),
+        (
+            "TRUST_PROXY",
+            "yes",
+            "v2.12.0",
+            Severity.ERROR,
+            "Pocket-ID refuses to start: 'Configuration error ... invalid proxy IP address",
+        ),
+        (
+            "TRUST_PROXY",
+            "yes",
+            "v2.11.0",
+            Severity.ERROR,
+            "Pocket-ID refuses to start: 'failed to configure trusted proxies",
+        ),
+        ("METRICS_ENABLED", "yes", "v2.9.0", Severity.ERROR, "Pocket-ID refuses to start"),
+        ("METRICS_ENABLED", "yes", "v2.10.0", None, ""),
+        ("OTEL_TRACES_EXPORTER", "jaeger", "v2.2.0", None, ""),
+        ("OTEL_TRACES_EXPORTER", "jaeger", "v2.10.0", Severity.ERROR, "Pocket-ID refuses"),
+        ("EMAILS_VERIFIED", "yes", "v2.13.0", Severity.WARNING, "Pocket-ID starts, but"),
+        (
+            "EMAILS_VERIFIED",
+            "yes",
+            "v2.14.0",
+            Severity.ERROR,
+            "Pocket-ID refuses to start: 'invalid environment app configuration: EMAILS_VERIFIED "
+            "must be either true or false'",
+        ),
+        ("LOG_LEVEL", "trace", "v2.20.0", Severity.WARNING, "Pocket-ID refuses to start"),
+        ("LOG_LEVEL", "trace", "latest", Severity.WARNING, "Pocket-ID refuses to start"),
+    ],
+)
+def test_the_image_version_decides(
+    name: str, value: str, tag: str, severity: Severity | None, opening: str
+) -> None:
+    """Facts change with the tag; an unverified tag turns errors into 'checked against' warnings."""
+    docs = bundle()
+    config(docs)[name] = value
+    config(docs)["UI_CONFIG_DISABLED"] = "true"
+    container(docs)["image"] = IMAGE.format(tag)
+    found = about(findings(docs), name)
+    if severity is None:
+        assert found == []
+        return
+    (only,) = found
+    assert only.severity is severity
+    assert only.message.startswith(f"{name}={value!r}: {opening}")
+    if tag in ("v2.20.0", "latest"):
+        assert only.message.endswith("(checked against v2.2.0)")
+
+
+@pytest.mark.parametrize(
+    ("tag", "severity", "words"),
+    [
+        ("v2.2.0", None, ""),
+        ("v2.6.2", Severity.INFO, "image tag v2.6.2: checked against v2.2.0 and the changes up to"),
+        ("v2.20.0", Severity.WARNING, "image tag v2.20.0: not a release whose facts were read"),
+        ("latest", Severity.WARNING, "image tag latest: not a release whose facts were read"),
+        ("v1.16.0", Severity.WARNING, "runs Pocket-ID v1.16.0, before v2"),
+    ],
+)
+def test_the_version_is_named(tag: str, severity: Severity | None, words: str) -> None:
+    """Any tag but v2.2.0 says which facts it was checked against."""
+    docs = bundle()
+    container(docs)["image"] = IMAGE.format(tag)
+    found = [f for f in findings(docs) if f.rule == "pocketid/version"]
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if words:
+        assert words in found[0].message
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "stonith404/pocket-id:v2.2.0",
+        "ghcr.io/stonith404/pocket-id:v2.2.0",
+        "docker.io/pocketid/pocket-id:v2.2.0",
+        "registry.example.com:5000/mirror/pocket-id/pocket-id:v2.2.0@sha256:" + "a" * 64,
+    ],
+)
+def test_the_image_under_every_name(image: str) -> None:
+    """Former name, other registries and mirrors: the same rules apply."""
+    docs = bundle()
+    container(docs)["image"] = image
+    config(docs)["TRUST_PROXY"] = "yes"
+    (found,) = about(findings(docs), "TRUST_PROXY")
+    assert found.severity is Severity.ERROR
+
+
+# --- files, the listener, a missing ConfigMap -----------------------------------------------
+
+KEY_FILE = "/run/secrets/pocket-id/encryption-key"
+
+
+def _volume(docs: Docs) -> dict[str, Any]:
+    volumes: list[dict[str, Any]] = docs["Deployment/pocket-id"]["spec"]["template"]["spec"][
+        "volumes"
+    ]
+    return next(v for v in volumes if v["name"] == "secrets")
+
+
+def _secret(docs: Docs, value: bytes) -> None:
+    docs["Secret/pocket-id-secrets"] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "pocket-id-secrets", "namespace": "pocket-id"},
+        "data": {"encryption-key": base64.b64encode(value).decode()},
+    }
+    docs.pop("SealedSecret/pocket-id-secrets")
+
+
+FILE_CASES: dict[str, tuple[Callable[[Docs], object], str, str]] = {
+    "unmounted": (
+        lambda d: container(d)["env"][0].update(value="/etc/key"),
+        "pocketid/encryption-key",
+        "ENCRYPTION_KEY_FILE names /etc/key, which is on no mounted volume",
+    ),
+    "mount-folder-itself": (
+        lambda d: container(d)["env"][0].update(value="/run/secrets/pocket-id"),
+        "pocketid/encryption-key",
+        "ENCRYPTION_KEY_FILE names /run/secrets/pocket-id, which is the mount folder itself",
+    ),
+    "key-not-projected": (
+        lambda d: _volume(d)["secret"].update(items=[{"key": "encryption-key", "path": "k"}]),
+        "pocketid/encryption-key",
+        f"ENCRYPTION_KEY_FILE names {KEY_FILE}, but volume 'secrets' provides k",
+    ),
+    "secret-lacks-the-key": (
+        lambda d: (
+            _secret(d, b"k" * 32),
+            d["Secret/pocket-id-secrets"].update(data={"other": "eA=="}),
+            _volume(d)["secret"].pop("items"),
+        ),
+        "pocketid/encryption-key",
+        f"ENCRYPTION_KEY_FILE names {KEY_FILE}, but volume 'secrets' provides other",
+    ),
+    "short-key-file": (
+        lambda d: _secret(d, b"fifteen-bytes!\n"),
+        "pocketid/encryption-key",
+        f"ENCRYPTION_KEY_FILE names {KEY_FILE}, whose content has 15 bytes",
+    ),
+    "static-api-key-file": (
+        lambda d: config(d).update(STATIC_API_KEY_FILE="/secrets/api-key"),
+        "pocketid/env-file",
+        "STATIC_API_KEY_FILE names /secrets/api-key, which is on no mounted volume",
+    ),
+    "smtp-password-file-ui-disabled": (
+        lambda d: config(d).update({"SMTP_PASSWORD_FILE": "/secrets/smtp"}),
+        "pocketid/env-file",
+        "SMTP_PASSWORD_FILE names /secrets/smtp, which is on no mounted volume",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FILE_CASES)
+def test_file_variables_reach_their_file(case: str) -> None:
+    """Each *_FILE is followed to its mount, projected key and Secret; one finding each."""
+    change, rule, opening = FILE_CASES[case]
+    docs = bundle()
+    change(docs)
+    found = [f for f in findings(docs) if f.rule in ("pocketid/encryption-key", rule)]
+    assert [f.rule for f in found] == [rule]
+    assert found[0].message.startswith(opening), found[0].message
+    assert found[0].severity is Severity.ERROR
+
+
+def test_a_key_file_of_sixteen_bytes_with_its_newline_is_enough() -> None:
+    """ENCRYPTION_KEY_FILE is not trimmed: 15 characters and a newline are 16 bytes."""
+    docs = bundle()
+    _secret(docs, b"fifteen-chars!!\n")
+    assert [f for f in findings(docs) if f.rule == "pocketid/encryption-key"] == []
+
+
+def test_ui_password_files_are_ignored_while_the_database_rules() -> None:
+    """SMTP_PASSWORD_FILE is read only with UI_CONFIG_DISABLED=true."""
+    docs = bundle()
+    config(docs).update({"SMTP_PASSWORD_FILE": "/secrets/smtp", "UI_CONFIG_DISABLED": "false"})
+    assert [f for f in findings(docs) if f.rule == "pocketid/env-file"] == []
+
+
+@pytest.mark.parametrize(
+    ("port", "expected"),
+    [
+        ("1411", None),
+        (
+            "8080",
+            "Pocket-ID listens on 8080 (PORT=8080), but containerPort 1411, the startupProbe "
+            "(port 1411), the readinessProbe (port 1411), the livenessProbe (port 1411), Service "
+            "pocket-id (targetPort 1411) expect another port",
+        ),
+    ],
+)
+def test_port_agrees_with_the_pod_and_service(port: str, expected: str | None) -> None:
+    """PORT is compared with the container port, the probes (named ports resolved), the Service."""
+    docs = bundle()
+    config(docs)["PORT"] = port
+    found = [f for f in findings(docs) if f.rule == "pocketid/listener"]
+    assert [f.message.split(":")[0] for f in found] == ([expected] if expected else [])
+
+
+def test_a_deployment_without_its_configmap_is_not_blamed_for_app_url() -> None:
+    """APP_URL may come from the ConfigMap that is not in the checked set: a warning says so."""
+    docs = {"Deployment/pocket-id": bundle()["Deployment/pocket-id"]}
+    found = [f for f in findings(docs) if f.rule == "pocketid/app-url"]
+    assert [(f.severity, f.message.split(";")[0]) for f in found] == [
+        (Severity.WARNING, "APP_URL is not set in the checked manifests")
+    ]
+
+
+def test_the_lookup_knows_every_row_at_its_versions() -> None:
+    """Rows of one name never overlap: at any version one row (or none) applies."""
+    for row in ROWS:
+        for version in [(2, minor, 0) for minor in range(0, 16)]:
+            matching = [r for r in ROWS if r.name == row.name and r.applies(version)]
+            assert len(matching) <= 1, (row.name, version)
+            if matching:
+                assert lookup(row.name, version) == matching[0]
