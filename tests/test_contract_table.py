@@ -323,6 +323,13 @@ def _secret(docs: Docs, value: bytes) -> None:
     docs.pop("SealedSecret/pocket-id-secrets")
 
 
+def _lacking(docs: Docs) -> None:
+    """The Secret is in the set but holds another key; the volume projects all its keys."""
+    _secret(docs, b"k" * 32)
+    docs["Secret/pocket-id-secrets"]["data"] = {"other": "eA=="}
+    _volume(docs)["secret"].pop("items")
+
+
 FILE_CASES: dict[str, tuple[Callable[[Docs], object], str, str]] = {
     "unmounted": (
         lambda d: container(d)["env"][0].update(value="/etc/key"),
@@ -340,11 +347,7 @@ FILE_CASES: dict[str, tuple[Callable[[Docs], object], str, str]] = {
         f"ENCRYPTION_KEY_FILE names {KEY_FILE}, but volume 'secrets' provides k",
     ),
     "secret-lacks-the-key": (
-        lambda d: (
-            _secret(d, b"k" * 32),
-            d["Secret/pocket-id-secrets"].update(data={"other": "eA=="}),
-            _volume(d)["secret"].pop("items"),
-        ),
+        _lacking,
         "pocketid/encryption-key",
         f"ENCRYPTION_KEY_FILE names {KEY_FILE}, but volume 'secrets' provides other",
     ),
