@@ -8,6 +8,11 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c const
 
 TOOLS := $(CURDIR)/.tools/bin
 KUBESEAL_VERSION := v0.36.6
+# A real API server for the tests (tests/kubeapi.py names the same versions).
+KUBE_APISERVER_VERSION := v1.35.4
+KINE_VERSION := v0.17.5
+KUBE_APISERVER := $(TOOLS)/kube-apiserver-$(KUBE_APISERVER_VERSION)
+KINE := $(TOOLS)/kine-$(KINE_VERSION)
 
 .PHONY: render test lint typecheck unit bench bench-checkov clean peers
 
@@ -40,14 +45,26 @@ typecheck: $(DEV)
 unit: $(DEV) peers
 	$(BIN)/pytest
 
-## peers: the real Go programs the tests use as oracles, pinned, built once (needs Go)
+## peers: the real Go programs the tests use as oracles, pinned, built once (needs Go).
+## The first build downloads about 200 MB of Go modules and takes about 10 min on 2 cores.
 peers:
-	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory $(TOOLS)/kubeseal; \
-	else echo "note: no Go here; tests that need kubeseal will skip and say so"; fi
+	@if command -v go >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(TOOLS)/kubeseal $(KINE) $(KUBE_APISERVER); \
+	else echo "note: no Go here; tests that need kubeseal or an API server will skip and say so"; fi
 
 $(TOOLS)/kubeseal:
 	GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install \
 		github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@$(KUBESEAL_VERSION)
+
+# Versioned names: bumping a version above builds the new one instead of keeping the old.
+$(KINE):
+	@echo "kine $(KINE_VERSION): building (about 3 min the first time)"
+	mkdir -p $(TOOLS)/.kine && GOBIN=$(TOOLS)/.kine GOFLAGS=-mod=mod go install \
+		github.com/k3s-io/kine@$(KINE_VERSION)
+	mv $(TOOLS)/.kine/kine $@ && rmdir $(TOOLS)/.kine
+
+$(KUBE_APISERVER): tools/build-kube-apiserver.sh
+	bash tools/build-kube-apiserver.sh $@ $(KUBE_APISERVER_VERSION)
 
 bench: $(DEV)
 	$(BIN)/python bench/render_bench.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from pocketid_k8s.config import Config
 from pocketid_k8s.render import Manifest, render
+from tests.kubeapi import KubeAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE_FILES = [
@@ -35,6 +37,8 @@ BUNDLE_FILES = [
     "recurringjob-backup.yaml",
 ]
 """The app folder's files for the spec's site, in kustomization order."""
+SHARED = Path(os.environ.get("POCKETID_K8S_SHARED", ROOT.parent / "shared"))
+"""Reference data outside the repository (CRD schemas, CRDs)."""
 REQUIRE_PEERS = os.environ.get("POCKETID_K8S_REQUIRE_PEERS") == "1"
 """Set by .ci/run: what a developer's machine may skip, CI must have."""
 
@@ -49,8 +53,7 @@ def skip_or_fail(reason: str) -> None:
 @pytest.fixture(scope="session")
 def crd_schemas() -> Path:
     """The CRD schemas in ../shared (or $POCKETID_K8S_SHARED), in the CRDs-catalog layout."""
-    shared = Path(os.environ.get("POCKETID_K8S_SHARED", ROOT.parent / "shared"))
-    folder = shared / "crd-schemas"
+    folder = SHARED / "crd-schemas"
     if not folder.is_dir():
         skip_or_fail(f"no CRD schemas at {folder}: custom kinds cannot be validated here")
     return folder
@@ -142,3 +145,27 @@ def bad_certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "broken": broken,
         "missing": folder / "missing.pem",
     }
+
+
+# --- a real Kubernetes API server -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kube_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeAPI]:
+    """kine + kube-apiserver on loopback, the real CRDs of ../shared/crds/ (tests/kubeapi.py)."""
+    from tests import kubeapi
+
+    apiserver = kubeapi.tool(f"kube-apiserver-{kubeapi.KUBE_APISERVER_VERSION}", ROOT)
+    kine = kubeapi.tool(f"kine-{kubeapi.KINE_VERSION}", ROOT)
+    if apiserver is None or kine is None:
+        skip_or_fail(
+            f"kube-apiserver {kubeapi.KUBE_APISERVER_VERSION} and kine {kubeapi.KINE_VERSION} "
+            "not found (run 'make peers', which needs Go; the first build takes about 10 min)"
+        )
+    crds = SHARED / "crds"
+    if not crds.is_dir():
+        skip_or_fail(f"no CRDs at {crds}: the bundle's custom resources cannot be served")
+    assert apiserver is not None
+    assert kine is not None
+    with kubeapi.running(tmp_path_factory.mktemp("kube-api"), apiserver, kine, crds) as api:
+        yield api
