@@ -13,12 +13,12 @@ import pytest
 from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import Config
+from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, rehearse
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import pod_from
 from pocketid_k8s.rehearse.sandbox import Sandbox
 from pocketid_k8s.render import render
-from pocketid_k8s.verify import Row, Status
 from tests.conftest import ROOT
 
 SPEC_LITERAL = ROOT / "tests" / "fixtures" / "spec-literal"

@@ -1,7 +1,7 @@
 """`verify` against real local servers: HTTPS on 127.0.0.1 with trustme certificates,
-serving what Pocket-ID serves on the checked paths (a correct instance and broken
-variants), and a stand-in for the Kubernetes API (not a cluster: an HTTP server that
-answers with the API's shapes for the objects read)."""
+serving what Pocket-ID serves on the checked paths (a stand-in for Pocket-ID: a correct
+instance and broken variants), and for the inside checks a real kube-apiserver holding
+the applied bundle, with statuses written the way their controllers write them."""
 
 from __future__ import annotations
 
@@ -21,7 +21,12 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pocketid_k8s.verify import Outcome, Status, Target, plain, to_json, verify
+from pocketid_k8s.config import Config
+from pocketid_k8s.contract.pocketid import DB_PROBE_PATH
+from pocketid_k8s.live.report import Outcome, Status, plain, table, to_json
+from pocketid_k8s.live.verify import Target, verify
+from pocketid_k8s.render import render
+from tests.kubeapi import KubeAPI
 from tests.test_cli import run
 
 Route = tuple[int, dict[str, str], bytes]
@@ -142,6 +147,7 @@ def pocket_id_routes(url: str, jwk: dict[str, str]) -> dict[str, Route]:
             }
         ),
         "/.well-known/jwks.json": json_route({"keys": [jwk]}),
+        DB_PROBE_PATH: (404, {"content-type": "application/json"}, b'{"error":"Record not found"}'),
     }
 
 
@@ -172,6 +178,7 @@ def test_correct_instance_passes(site: Site, ca_file: Path) -> None:
         "tls": Status.PASS,
         "http-redirect": Status.PASS,
         "healthz": Status.PASS,
+        "database": Status.PASS,
         "oidc-discovery": Status.PASS,
         "jwks": Status.PASS,
     }
@@ -321,32 +328,102 @@ def test_internal_host_redirect(site: Site, ca: trustme.CA, ca_file: Path) -> No
     assert "passkey login fails there" in detail(served, "internal-redirect")
 
 
-def test_nothing_listening_could_not_run(
+def test_nothing_listening_fails_the_outside_rows(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A refused connection: exit 2 with the reason, after a bounded retry."""
+    """A refused connection: the outside rows fail with the reason (exit 1, not 2)."""
     (tmp_path / "pocket-id.toml").write_text("")
-    code, out, err = run(capsys, "verify", "https://127.0.0.1:9", "--timeout", "1", cwd=tmp_path)
-    assert (code, out) == (2, "")
-    assert err.endswith("could not run: 127.0.0.1:9: cannot connect (Connection refused)\n")
+    code, out, err = run(
+        capsys, "verify", "https://127.0.0.1:9", "--timeout", "1", "--http-port", "9", cwd=tmp_path
+    )
+    assert code == 1
+    assert "127.0.0.1:9: cannot connect (Connection refused)" in out
+    assert "healthz" in out
+    assert "not reached: 127.0.0.1:9: cannot connect" in out
+    assert "could not run" not in err
 
 
-def test_unresolvable_name_could_not_run() -> None:
-    """DNS failure: exit 2."""
+def test_unresolvable_name_fails_the_outside_rows() -> None:
+    """DNS failure: a failing row, exit 1."""
     outcome = verify(Target(app_url="https://pocket-id.invalid", timeout=1))
-    assert outcome.exit_code == 2
-    assert outcome.stopped == "pocket-id.invalid: the name does not resolve (DNS)"
+    assert outcome.exit_code == 1
+    assert statuses(outcome)["tls"] is Status.FAIL
+    assert detail(outcome, "tls") == "pocket-id.invalid: the name does not resolve (DNS)"
+    assert statuses(outcome)["jwks"] is Status.FAIL
+
+
+@pytest.fixture
+def hanging() -> Iterator[int]:
+    """A TCP server that accepts connections and never answers (a hung TLS handshake)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield int(server.getsockname()[1])
+    server.close()
+
+
+def test_hanging_handshake_is_reported_as_hung_with_progress(hanging: int) -> None:
+    """One wait of --timeout (not three), reported as a hung handshake, with progress."""
+    said: list[str] = []
+    start = time.perf_counter()
+    outcome = verify(
+        Target(app_url=f"https://127.0.0.1:{hanging}", timeout=2.5, http_port=hanging),
+        progress=said.append,
+    )
+    elapsed = time.perf_counter() - start
+    assert detail(outcome, "tls") == (
+        f"127.0.0.1:{hanging} accepted the connection, but the TLS handshake hung: no answer "
+        "within 2.5 s (is a TLS server listening there?)"
+    )
+    assert said[0] == (f"still waiting for the TLS handshake with 127.0.0.1:{hanging} (2 s of 2.5)")
+    assert elapsed < 2 * 2.5 + 1  # the handshake once, the plain-HTTP request once
+    assert outcome.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://[::1", "'https://[::1' is not a valid URL (Invalid IPv6 URL)"),
+        ("https://a..b", "'a..b' is not a valid host name (empty or over-long label)"),
+        ("https://127.0.0.1:99999", "is not a valid URL (Port out of range 0-65535)"),
+        ("http://auth.example.com", "uses http://: Pocket-ID is verified over HTTPS"),
+        ("not a url", "'not a url' is not an https:// URL with a host name"),
+        ("https://auth.example.com/login", "has a path, query or fragment"),
+    ],
+)
+def test_bad_urls_are_usage_errors(
+    url: str, message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pocket-id.toml").write_text("")
+    code, out, err = run(capsys, "verify", url, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err.startswith("pocketid-k8s verify: error: URL ")
+    assert message in err
+    assert "fix:" in err
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "0", "soon"])
+def test_bad_timeouts_are_usage_errors(
+    value: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pocket-id.toml").write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        run(capsys, "verify", "https://auth.example.com", "--timeout", value, cwd=tmp_path)
+    assert exit_info.value.code == 2
+    assert "argument --timeout" in capsys.readouterr().err
 
 
 def test_outputs(site: Site, ca_file: Path) -> None:
     """Plain text has one row per check and a summary; json has the same rows."""
     target = site.target(ca_file)
     outcome = verify(target)
-    text = plain(outcome, target).splitlines()
+    text = plain(outcome, target.app_url).splitlines()
     assert text[0].split() == ["check", "status", "time", "detail"]
     assert [line.split()[0] for line in text[1:-1]] == [row.check for row in outcome.rows]
-    assert text[-1] == f"5 pass ({site.url})"
-    data = json.loads(to_json(outcome, target))
+    assert text[-1] == f"6 pass ({site.url})"
+    data = json.loads(to_json(outcome, app_url=target.app_url))
     assert data["exit_code"] == 0
     assert [c["check"] for c in data["checks"]] == [row.check for row in outcome.rows]
 
@@ -372,158 +449,313 @@ def test_command_line(
     assert {c["status"] for c in json.loads(out)["checks"]} == {"pass"}
 
 
-# --- inside, against a stand-in API server -----------------------------------------------------
+# --- inside, against a real API server holding the applied bundle ----------------------------
 
 SECRET_DATA = "c3VwZXItc2VjcmV0LWtleS1kby1ub3QtbGVhaw=="
+READY = [{"type": "Ready", "status": "True", "reason": "Ready", "message": "ok"}]
 
 
-def conditions(kind: str) -> dict[str, Any]:
-    return {"conditions": [{"type": kind, "status": "True"}]}
+@dataclass
+class Cluster:
+    """The bundle of one site applied to the API server, its statuses healthy."""
 
+    api: KubeAPI
+    config: Config
+    objects: dict[str, dict[str, Any]]
 
-SELECTOR = "app.kubernetes.io/name=pocket-id,app.kubernetes.io/instance=pocket-id"
-CORE = "/api/v1/namespaces/pocket-id"
-CERTS = "/apis/cert-manager.io/v1/namespaces/pocket-id/certificates"
-SEALED = "/apis/bitnami.com/v1alpha1/namespaces/pocket-id/sealedsecrets"
-APPS = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
-PODS = f"{CORE}/pods?labelSelector={SELECTOR}"
-
-
-def healthy_api() -> dict[str, Route]:
-    running = {"restartCount": 0, "state": {"running": {}}}
-    return {
-        "/apis/apps/v1/namespaces/pocket-id/deployments/pocket-id": json_route(
-            {
-                "metadata": {"generation": 2},
-                "spec": {"replicas": 1},
-                "status": {"observedGeneration": 2, "updatedReplicas": 1, "availableReplicas": 1},
-            }
-        ),
-        PODS: json_route(
-            {
-                "items": [
-                    {
-                        "metadata": {"name": "pocket-id-abc"},
-                        "status": {"containerStatuses": [running]},
-                    }
-                ]
-            }
-        ),
-        f"{CORE}/persistentvolumeclaims/pocket-id-data": json_route(
-            {"status": {"phase": "Bound", "capacity": {"storage": "2Gi"}}}
-        ),
-        f"{CERTS}/pocket-id-public-tls": json_route(
-            {"status": {**conditions("Ready"), "notAfter": "2027-02-01T00:00:00Z"}}
-        ),
-        f"{CERTS}/pocket-id-tls": json_route(
-            {"status": {**conditions("Ready"), "notAfter": "2027-02-02T00:00:00Z"}}
-        ),
-        f"{SEALED}/pocket-id-secrets": json_route({"status": conditions("Synced")}),
-        f"{CORE}/secrets/pocket-id-secrets": json_route(
-            {"metadata": {"name": "pocket-id-secrets"}, "data": {"encryption-key": SECRET_DATA}}
-        ),
-        f"{APPS}/pocket-id": json_route(
-            {"status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}}}
-        ),
-    }
+    def target(self, **options: Any) -> Target:
+        c = self.config
+        return Target(
+            outside=False,
+            kube=True,
+            kubeconfig=self.api.kubeconfig,
+            namespace=c.site.namespace,
+            name=c.site.name,
+            claim=c.storage.claim_name,
+            certificates=(c.certificates.public_secret, c.certificates.internal_secret),
+            secret=c.secret.name,
+            application=c.site.name,
+            application_namespace=c.argocd.application_namespace,
+            app_path=c.site.app_dir,
+            timeout=5,
+            **options,
+        )
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
-    """A stand-in Kubernetes API on plain HTTP, and a kubeconfig pointing at it."""
-    server = Server(routes=healthy_api()).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "lab",
-                "clusters": [
-                    {"name": "lab", "cluster": {"server": f"http://127.0.0.1:{server.port}"}}
-                ],
-                "users": [{"name": "me", "user": {"token": "t0ken"}}],
-                "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "me"}}],
-            }
-        )
+def cluster(kube_api: KubeAPI) -> Cluster:
+    api = kube_api
+    ns = api.unique("verify")
+    config = Config.model_validate(
+        {
+            "site": {"namespace": ns, "app_dir": f"k8s-apps/utilities/{ns}"},
+            "backup": {"longhorn_namespace": api.unique("longhorn")},
+        }
     )
-    yield server, kubeconfig
-    server.stop()
-
-
-def test_healthy_cluster(site: Site, ca_file: Path, api: tuple[Server, Path]) -> None:
-    """Every inside check passes; the Secret is asked for as metadata only."""
-    server, kubeconfig = api
-    target = site.target(ca_file, kube=True, kubeconfig=kubeconfig)
-    outcome = verify(target)
-    inside = {
-        k: v
-        for k, v in statuses(outcome).items()
-        if k in ("rollout", "pods", "volume", "certificates", "sealed-secret", "argocd")
+    api.namespace(config.backup.longhorn_namespace)
+    objects: dict[str, dict[str, Any]] = dict(render(config))
+    for obj in objects.values():
+        api.apply(obj)
+    deployment = api.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{config.site.name}")
+    api.set_status(
+        objects["deployment.yaml"],
+        {
+            "observedGeneration": deployment["metadata"]["generation"],
+            "replicas": 1,
+            "updatedReplicas": 1,
+            "readyReplicas": 1,
+            "availableReplicas": 1,
+        },
+    )
+    template = objects["deployment.yaml"]["spec"]["template"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"{config.site.name}-6d4f9-abcde",
+            "namespace": ns,
+            "labels": template["metadata"]["labels"],
+        },
+        "spec": template["spec"],
     }
-    assert inside == dict.fromkeys(inside, Status.PASS)
-    assert len(inside) == 6
-    secret_requests = [h for path, h in server.seen if path.endswith("/secrets/pocket-id-secrets")]
-    assert secret_requests[0]["Accept"].startswith("application/json;as=PartialObjectMetadata")
-    assert all(h.get("Authorization") == "Bearer t0ken" for _, h in server.seen)
-    shown = plain(outcome, target) + to_json(outcome, target)
+    api.apply(pod)
+    objects["pod"] = pod
+    set_pod(api, pod, restarts=0, state={"running": {"startedAt": "2026-11-26T01:00:00Z"}})
+    api.set_status(
+        objects["storage.yaml"],
+        {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "2Gi"}},
+    )
+    for file in ("certificate.yaml", "public-certificate.yaml"):
+        api.set_status(objects[file], {"conditions": READY, "notAfter": "2027-02-01T00:00:00Z"})
+    api.set_status(
+        objects["sealedsecret.yaml"],
+        {"conditions": [{"type": "Synced", "status": "True", "message": "ok"}]},
+    )
+    api.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": config.secret.name, "namespace": ns},
+            "data": {config.secret.key: SECRET_DATA},
+        }
+    )
+    api.namespace(config.argocd.application_namespace)
+    objects["application"] = application(config, healthy=True)
+    api.apply(objects["application"])
+    return Cluster(api, config, objects)
+
+
+def set_pod(
+    api: KubeAPI, pod: dict[str, Any], restarts: int, state: dict[str, Any], **last: Any
+) -> None:
+    """Write the pod's status as the kubelet would."""
+    container = pod["spec"]["containers"][0]
+    api.set_status(
+        pod,
+        {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": container["name"],
+                    "image": container["image"],
+                    "imageID": "",
+                    "ready": "running" in state,
+                    "restartCount": restarts,
+                    "state": state,
+                    **last,
+                }
+            ],
+        },
+    )
+
+
+def application(config: Config, *, healthy: bool) -> dict[str, Any]:
+    """The Application the user's ApplicationSet generates for the folder (a name of its own)."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": f"utilities-{config.site.namespace}",
+            "namespace": config.argocd.application_namespace,
+            "ownerReferences": [
+                {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "ApplicationSet",
+                    "name": "utilities",
+                    "uid": "5b0c7a8e-0000-4000-8000-000000000001",
+                }
+            ],
+        },
+        "spec": {
+            "project": "utilities",
+            "source": {"repoURL": "https://git.example.org/k8s.git", "path": config.site.app_dir},
+            "destination": {
+                "server": "https://kubernetes.default.svc",
+                "namespace": config.site.namespace,
+            },
+        },
+        "status": {
+            "sync": {"status": "Synced" if healthy else "OutOfSync"},
+            "health": {"status": "Healthy" if healthy else "Degraded"},
+        },
+    }
+
+
+INSIDE = ("rollout", "pods", "volume", "certificates", "sealed-secret", "argocd")
+
+
+def test_healthy_cluster(cluster: Cluster) -> None:
+    """Every inside check passes; the Secret's data is never shown."""
+    outcome = verify(cluster.target())
+    assert statuses(outcome) == dict.fromkeys(INSIDE, Status.PASS)
+    name = cluster.objects["application"]["metadata"]["name"]
+    assert detail(outcome, "argocd") == (
+        f"Application {name} (found by source path {cluster.config.site.app_dir}, destination "
+        f"namespace {cluster.config.site.namespace}, generated by ApplicationSet utilities): "
+        "Synced and Healthy"
+    )
+    shown = plain(outcome, "x") + to_json(outcome)
     assert SECRET_DATA not in shown
     assert "super-secret" not in shown
 
 
-def test_crash_looping_pod(site: Site, ca_file: Path, api: tuple[Server, Path]) -> None:
+def test_secrets_are_read_as_metadata_only(cluster: Cluster) -> None:
+    """The client refuses to read a Secret any other way (a bug would fail here, not leak)."""
+    from pocketid_k8s.live.kube import connect
+
+    path = (
+        f"/api/v1/namespaces/{cluster.config.site.namespace}/secrets/{cluster.config.secret.name}"
+    )
+    with connect(cluster.api.kubeconfig, None, 5) as kube:
+        meta = kube.get(path, metadata_only=True)
+        assert meta is not None
+        assert meta["kind"] == "PartialObjectMetadata"
+        assert "data" not in meta
+        with pytest.raises(AssertionError, match="Secrets are read as metadata only"):
+            kube.get(path)
+        with pytest.raises(AssertionError, match="Secrets are read as metadata only"):
+            kube.get(f"/api/v1/namespaces/{cluster.config.site.namespace}/secrets")
+
+
+def test_crash_looping_pod(cluster: Cluster) -> None:
     """A pod in CrashLoopBackOff fails, with its last termination reason."""
-    server, kubeconfig = api
-    server.routes[PODS] = json_route(
-        {
-            "items": [
-                {
-                    "metadata": {"name": "pocket-id-abc"},
-                    "status": {
-                        "containerStatuses": [
-                            {
-                                "restartCount": 7,
-                                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-                                "lastState": {"terminated": {"reason": "OOMKilled"}},
-                            }
-                        ]
-                    },
-                }
-            ]
-        }
+    set_pod(
+        cluster.api,
+        cluster.objects["pod"],
+        restarts=7,
+        state={"waiting": {"reason": "CrashLoopBackOff"}},
+        lastState={"terminated": {"reason": "OOMKilled", "exitCode": 137}},
     )
-    outcome = verify(site.target(ca_file, kube=True, kubeconfig=kubeconfig))
-    assert (
-        detail(outcome, "pods") == "pod pocket-id-abc is in CrashLoopBackOff (last ended OOMKilled)"
-    )
+    outcome = verify(cluster.target())
+    pod = cluster.objects["pod"]["metadata"]["name"]
+    assert detail(outcome, "pods") == f"pod {pod} is in CrashLoopBackOff (last ended OOMKilled)"
     assert outcome.exit_code == 1
 
 
-def test_certificate_not_ready(site: Site, ca_file: Path, api: tuple[Server, Path]) -> None:
+def test_certificate_not_ready(cluster: Cluster) -> None:
     """A Certificate that is not Ready fails, with cert-manager's message."""
-    server, kubeconfig = api
-    server.routes[f"{CERTS}/pocket-id-tls"] = json_route(
+    cluster.api.set_status(
+        cluster.objects["certificate.yaml"],
         {
-            "status": {
-                "conditions": [
-                    {
-                        "type": "Ready",
-                        "status": "False",
-                        "message": "Issuing certificate as Secret does not exist",
-                    }
-                ]
-            }
-        }
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "DoesNotExist",
+                    "message": "Issuing certificate as Secret does not exist",
+                }
+            ]
+        },
     )
-    outcome = verify(site.target(ca_file, kube=True, kubeconfig=kubeconfig))
+    outcome = verify(cluster.target())
     assert detail(outcome, "certificates") == (
         "Certificate pocket-id-tls is not Ready: Issuing certificate as Secret does not exist"
     )
 
 
+def test_rollout_not_finished(cluster: Cluster) -> None:
+    cluster.api.set_status(
+        cluster.objects["deployment.yaml"], {"availableReplicas": 0, "updatedReplicas": 1}
+    )
+    outcome = verify(cluster.target())
+    assert detail(outcome, "rollout") == "0/1 available, 1 updated"
+
+
+def test_application_out_of_sync(cluster: Cluster) -> None:
+    cluster.api.apply(application(cluster.config, healthy=False))
+    outcome = verify(cluster.target())
+    assert statuses(outcome)["argocd"] is Status.FAIL
+    assert detail(outcome, "argocd").endswith(": sync OutOfSync, health Degraded")
+
+
+def test_no_application_for_the_folder(cluster: Cluster) -> None:
+    cluster.api.delete(cluster.objects["application"])
+    outcome = verify(cluster.target())
+    assert detail(outcome, "argocd") == (
+        f"no Application in argocd deploys {cluster.config.site.app_dir} to namespace "
+        f"{cluster.config.site.namespace}"
+    )
+
+
+def test_unreachable_outside_still_looks_inside(
+    cluster: Cluster, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 14: nothing listens outside; the outside rows fail, every inside check runs."""
+    config = tmp_path / "pocket-id.toml"
+    config.write_text(
+        f"[site]\nnamespace = '{cluster.config.site.namespace}'\n"
+        f"app_dir = '{cluster.config.site.app_dir}'\n"
+        f"[backup]\nlonghorn_namespace = '{cluster.config.backup.longhorn_namespace}'\n"
+    )
+    code, out, err = run(
+        capsys,
+        "verify",
+        "https://127.0.0.1:9",
+        "--kube",
+        "--kubeconfig",
+        str(cluster.api.kubeconfig),
+        "--timeout",
+        "2",
+        "--http-port",
+        "9",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
+    doc = json.loads(out)
+    rows = {c["check"]: c["status"] for c in doc["checks"]}
+    assert code == 1
+    assert doc["stopped"] is None
+    assert rows["tls"] == rows["healthz"] == "fail"
+    assert {rows[check] for check in INSIDE} == {"pass"}
+    assert err == ""
+
+
+def test_inside_only_needs_no_url(
+    cluster: Cluster, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pocket-id.toml").write_text(
+        f"[site]\nnamespace = '{cluster.config.site.namespace}'\n"
+        f"app_dir = '{cluster.config.site.app_dir}'\n"
+    )
+    code, out, _ = run(
+        capsys,
+        "verify",
+        "--inside-only",
+        "--kubeconfig",
+        str(cluster.api.kubeconfig),
+        cwd=tmp_path,
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[1:-1]] == list(INSIDE)
+    assert lines[-1] == f"6 pass (inside, namespace {cluster.config.site.namespace})"
+
+
 def test_no_kubeconfig_could_not_run(site: Site, ca_file: Path, tmp_path: Path) -> None:
     """--kube without a usable kubeconfig: exit 2 with the reason."""
     outcome = verify(site.target(ca_file, kube=True, kubeconfig=tmp_path / "missing"))
+    assert statuses(outcome)["tls"] is Status.PASS  # the outside rows are kept
     assert outcome.exit_code == 2
     assert outcome.stopped is not None
     assert outcome.stopped.startswith("no usable kubeconfig")
@@ -544,12 +776,10 @@ def test_bad_ca_bundle_is_a_usage_error(
 
 def test_terminal_table(site: Site, ca_file: Path) -> None:
     """On a terminal: a rich table with a row per check, coloured statuses and the summary."""
-    from pocketid_k8s.verify import table
-
     target = site.target(ca_file)
     outcome = verify(target)
-    out = table(outcome, target)
+    out = table(outcome, target.app_url, "Pocket-ID")
     for row in outcome.rows:
         assert row.check in out
     assert "\033[32mpass" in out  # green
-    assert f"5 pass ({site.url})" in out
+    assert f"6 pass ({site.url})" in out

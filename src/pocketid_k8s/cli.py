@@ -21,6 +21,7 @@ from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
 if TYPE_CHECKING:
     from pocketid_k8s.check.model import Resource
+    from pocketid_k8s.live.report import Outcome
 
 PROG = "pocketid-k8s"
 SCOPES = ("strict", "namespace-wide", "cluster-wide")
@@ -146,30 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_check)
 
-    verify = commands.add_parser(
-        "verify",
-        help="check a live installation from outside (and inside, with --kube)",
-        description=f"Check TLS, the HTTP redirect, {HEALTH_PATH}, OIDC discovery, JWKS and the "
-        "internal host's redirect; with --kube also the rollout, pods, volume, certificates, "
-        "sealed secret and Argo CD application.",
-        epilog="Exit codes: 0 all checks pass, 1 a check failed, 2 could not run.",
-    )
-    verify.add_argument("url", metavar="URL", nargs="?", help="default: the config's APP_URL")
-    verify.add_argument(
-        "--internal-url",
-        metavar="URL",
-        help="the internal host (default: https://[ingress] internal_host, unless URL is given)",
-    )
-    _config_option(verify)
-    verify.add_argument("--ca-bundle", metavar="PEM", type=Path, help="trust these CAs instead")
-    verify.add_argument("--format", choices=("text", "json"), default="text")
-    verify.add_argument("--kube", action="store_true", help="also check inside the cluster")
-    verify.add_argument("--kubeconfig", metavar="FILE", type=Path, help="with --kube")
-    verify.add_argument("--timeout", metavar="S", type=float, default=10.0, help="per request")
-    verify.add_argument(
-        "--http-port", metavar="N", type=int, default=80, help="plain HTTP port (default 80)"
-    )
-    verify.set_defaults(handler=_verify)
+    _add_verify(commands)
+    _add_preflight(commands)
 
     _rehearse_parser(commands)
 
@@ -300,6 +279,85 @@ def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     rehearse.set_defaults(handler=_rehearse)
 
 
+def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    verify = commands.add_parser(
+        "verify",
+        help="check a live installation from outside (and inside, with --kube)",
+        description=f"Check TLS, the HTTP redirect, {HEALTH_PATH}, a query that needs the "
+        "database, OIDC discovery, JWKS and the internal host's redirect; with --kube also "
+        "the rollout, pods, volume, certificates, sealed secret and the Argo CD Application "
+        "that deploys the app folder. When the outside cannot be reached, its rows fail and "
+        "the inside checks still run.",
+        epilog="Exit codes: 0 all checks pass, 1 a check failed, 2 could not run (a bad URL or "
+        "option, no usable kubeconfig, the API server does not answer).",
+    )
+    verify.add_argument("url", metavar="URL", nargs="?", help="default: the config's APP_URL")
+    verify.add_argument(
+        "--internal-url",
+        metavar="URL",
+        help="the internal host (default: https://[ingress] internal_host, unless URL is given)",
+    )
+    _config_option(verify)
+    verify.add_argument("--ca-bundle", metavar="PEM", type=Path, help="trust these CAs instead")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    side = verify.add_mutually_exclusive_group()
+    side.add_argument("--kube", action="store_true", help="also check inside the cluster")
+    side.add_argument(
+        "--inside-only",
+        action="store_true",
+        help="check only inside the cluster (needs no URL, only a kubeconfig)",
+    )
+    _kube_options(verify)
+    verify.add_argument(
+        "--http-port", metavar="N", type=_port, default=80, help="plain HTTP port (default 80)"
+    )
+    verify.set_defaults(handler=_verify)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text}: a port is between 1 and 65535")
+    return value
+
+
+def _add_preflight(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    preflight = commands.add_parser(
+        "preflight",
+        help="ask the cluster, before the push, whether the sync will succeed",
+        description="Check the bundle against the cluster, read-only: every object as a "
+        "server-side dry-run apply, the pod through Pod Security admission, the issuer, "
+        "IngressClass, StorageClass and namespaces it needs, the sealed-secrets controller and "
+        "its certificate, Argo CD's project and application, the NetworkPolicy against where "
+        "the ingress controller runs, and what already exists. Nothing is created or changed.",
+        epilog="Exit codes: 0 all checks pass, 1 a check failed, 2 could not run.",
+    )
+    _config_option(preflight)
+    preflight.add_argument(
+        "--from",
+        dest="from_dir",
+        metavar="DIR",
+        type=Path,
+        help="check the files in this app folder (default: what render would write now)",
+    )
+    _kube_options(preflight)
+    preflight.add_argument("--format", choices=("text", "json"), default="text")
+    preflight.add_argument(
+        "--controller-namespace",
+        metavar="NS",
+        help="the sealed-secrets controller's namespace (default: kube-system)",
+    )
+    preflight.add_argument(
+        "--controller-name",
+        metavar="NAME",
+        help="its Deployment and Service (default: sealed-secrets-controller, else sealed-secrets)",
+    )
+    preflight.set_defaults(handler=_preflight)
+
+
 class _Version(argparse.Action):
     """--version, reading the installed version only when asked (startup)."""
 
@@ -323,6 +381,30 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="site config (default: ./pocket-id.toml, else the built-in spec defaults)",
     )
+
+
+def _kube_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kubeconfig", metavar="FILE", type=Path, help="default: $KUBECONFIG, ~/.kube/config"
+    )
+    parser.add_argument("--context", metavar="NAME", help="default: the current context")
+    parser.add_argument(
+        "--timeout", metavar="S", type=_seconds, default=10.0, help="per request (default 10)"
+    )
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0 or value > 3600:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a number of seconds above 0 and at most 3600"
+        )
+    return value
 
 
 def _config_path(given: Path | None) -> Path | None:
@@ -389,22 +471,25 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from pocketid_k8s import verify
     from pocketid_k8s.config import load_config
+    from pocketid_k8s.live.verify import Target, check_url, verify
 
     config = load_config(_config_path(args.config))
     internal = args.internal_url
     if internal is None and args.url is None and config.ingress.internal_host:
         internal = f"https://{config.ingress.internal_host}"
-    target = verify.Target(
-        app_url=(args.url or config.pocket_id.app_url).rstrip("/"),
-        internal_url=internal,
+    app_url = check_url(args.url or config.pocket_id.app_url)
+    target = Target(
+        app_url=app_url,
+        internal_url=check_url(internal, "--internal-url") if internal else None,
         internal_app_url=config.pocket_id.env.get(INTERNAL_APP_URL),
         ca_bundle=args.ca_bundle,
         timeout=args.timeout,
         http_port=args.http_port,
-        kube=args.kube,
+        outside=not args.inside_only,
+        kube=args.kube or args.inside_only,
         kubeconfig=args.kubeconfig,
+        context=args.context,
         namespace=config.site.namespace,
         name=config.site.name,
         claim=config.storage.claim_name,
@@ -414,13 +499,17 @@ def _verify(args: argparse.Namespace) -> int:
         secret=config.secret.name,
         application=config.site.name,
         application_namespace=config.argocd.application_namespace,
+        app_path=config.site.app_dir,
     )
-    outcome = verify.verify(target)
-    if args.format == "json":
-        sys.stdout.write(verify.to_json(outcome, target))
-    elif outcome.rows:  # with no row, the reason alone follows on stderr
-        terminal = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        sys.stdout.write((verify.table if terminal else verify.plain)(outcome, target))
+    subject = f"inside, namespace {target.namespace}" if args.inside_only else app_url
+    outcome = verify(target, progress=lambda text: _err(f"{PROG} verify: {text}"))
+    _print_outcome(
+        outcome,
+        args.format,
+        subject=subject,
+        title=f"Pocket-ID at {subject}",
+        fields={"app_url": None if args.inside_only else app_url},
+    )
     if outcome.stopped:
         _err(f"{PROG} verify: could not run: {outcome.stopped}")
     return int(outcome.exit_code)
@@ -463,6 +552,52 @@ def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
 
     config = load_config(_config_path(args.config))
     return [Resource(doc, name) for name, doc in render(config)], "the rendered bundle"
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from pocketid_k8s.config import load_config
+    from pocketid_k8s.live.kube import connect
+    from pocketid_k8s.live.preflight import preflight
+    from pocketid_k8s.live.preflight.load import plan_from_config, plan_from_folder
+
+    config = load_config(_config_path(args.config))
+    if args.from_dir is not None:
+        plan = plan_from_folder(config, args.from_dir)
+    else:
+        plan = plan_from_config(config, Path("."))
+    if args.controller_namespace:
+        plan = dataclasses.replace(plan, controller_namespace=args.controller_namespace)
+    if args.controller_name:
+        plan = dataclasses.replace(plan, controller_names=(args.controller_name,))
+    with connect(args.kubeconfig, args.context, args.timeout) as kube:
+        outcome = preflight(kube, plan)
+    _print_outcome(
+        outcome,
+        args.format,
+        subject=plan.source,
+        title=f"preflight of {plan.source}",
+        fields={"source": plan.source},
+    )
+    if outcome.stopped:
+        _err(f"{PROG} preflight: could not run: {outcome.stopped}")
+    return int(outcome.exit_code)
+
+
+def _print_outcome(
+    outcome: Outcome, form: str, *, subject: str, title: str, fields: dict[str, object]
+) -> None:
+    """Rows as JSON, a table on a terminal, or plain columns when piped."""
+    from pocketid_k8s.live import report
+
+    if form == "json":
+        sys.stdout.write(report.to_json(outcome, **fields))
+    elif outcome.rows:  # with no row, the reason alone follows on stderr
+        if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+            sys.stdout.write(report.table(outcome, subject, title))
+        else:
+            sys.stdout.write(report.plain(outcome, subject))
 
 
 def _seal(args: argparse.Namespace) -> int:

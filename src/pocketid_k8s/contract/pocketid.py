@@ -53,12 +53,19 @@ OLD_PORT: Final = 80
 HEALTH_PATH: Final = "/healthz"
 HEALTH_STATUS: Final = 204
 HEALTH_PROVES: Final = (
-    "start-up finished: the database is open, migrations ran and the instance lock is held"
+    "start-up completed (database opened, migrations ran, instance lock taken); it is not "
+    "re-checked after that: /healthz stays 204 while the database is broken"
 )
 """What a 204 from HEALTH_PATH proves; it does not query the database afterwards (confirmed by
 running v2.2.0: it stays 204 while the database is broken under the running program)."""
 UI_FALLBACK_STATUS: Final = 200
 """Any path the backend does not serve (/health, /readyz) answers 200 with the web UI's page."""
+DB_PROBE_PATH: Final = "/api/oidc/clients/00000000-0000-0000-0000-000000000000/meta"
+"""An unauthenticated GET that queries the database on every request (controller/
+oidc_controller.go getClientMetaDataHandler, v2.2.0 to v2.14.0, per the upstream notes): an
+OIDC client id that does not exist answers DB_PROBE_STATUS while the database works, 500 when
+it fails. Rate-limited like all of /api (burst 60 per address)."""
+DB_PROBE_STATUS: Final = 404
 HEALTHCHECK_COMMAND: Final = "healthcheck"
 """``pocket-id healthcheck`` GETs HEALTH_PATH; before v2.8.0 it exits 0 on any HTTP status."""
 HEALTHCHECK_REAL_SINCE: Final = (2, 8, 0)

@@ -13,6 +13,11 @@ SCOPE_ANNOTATIONS: Final = (NAMESPACE_WIDE, CLUSTER_WIDE)
 """A SealedSecret (and its template) carries one of these set to "true" when not strict."""
 CONTROLLER_NAME: Final = "sealed-secrets"
 CONTROLLER_NAMESPACE: Final = "kube-system"
+CONTROLLER_NAMES: Final = (CONTROLLER_NAME, "sealed-secrets-controller")
+"""Names to look for the controller's Deployment and Service under: the Helm chart's for a
+release named sealed-secrets, and kubeseal's default (the plain controller.yaml's)."""
+CERT_PATH: Final = "/v1/cert.pem"
+"""Where the controller serves its current certificate (what kubeseal --fetch-cert reads)."""
 
 # --- this project's marks ------------------------------------------------------------------
 

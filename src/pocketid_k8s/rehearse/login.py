@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 from pocketid_k8s.check.model import Resource, get
 from pocketid_k8s.contract import api
+from pocketid_k8s.live.report import Status
 from pocketid_k8s.rehearse.browser import Browser, Response
 from pocketid_k8s.rehearse.front import Front
 from pocketid_k8s.rehearse.oidc import IdTokenError, Pkce, token_request, verify_id_token
 from pocketid_k8s.rehearse.passkey import CeremonyError, SoftwarePasskey
 from pocketid_k8s.rehearse.tls import ThrowawayCA
-from pocketid_k8s.verify import Status
 
 __all__ = ["LoginRun", "ingress_hosts"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+from pocketid_k8s.live.report import Status
 from pocketid_k8s.rehearse.run import Rehearsal
-from pocketid_k8s.verify import Status
 
 __all__ = ["plain", "table", "to_json"]
 

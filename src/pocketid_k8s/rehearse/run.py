@@ -16,12 +16,12 @@ from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import cpu_millis, memory_bytes
 from pocketid_k8s.contract import api, pocketid
 from pocketid_k8s.contract import env as names
+from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
 from pocketid_k8s.rehearse.process import Instance, Usage, free_port
 from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
-from pocketid_k8s.verify import Outcome, Row, Status
 
 __all__ = ["Options", "Rehearsal", "rehearse"]
 

@@ -1,0 +1,279 @@
+"""The one way this tool talks to a Kubernetes API server.
+
+lightkube reads the kubeconfig (contexts, CA, tokens, client certificates, exec
+plugins) and makes the HTTP client; this layer adds a timeout on every request,
+turns transport and auth failures into :class:`KubeError` (exit 2, "could not
+run"), and never reads a Secret's data: a Secret is only ever asked for as
+metadata (``PartialObjectMetadata``), and any other read of one is refused here.
+Writes exist only as dry-runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import yaml
+
+from pocketid_k8s.errors import PocketIdK8sError
+
+if TYPE_CHECKING:
+    import httpx2
+
+__all__ = [
+    "Answer",
+    "Kube",
+    "KubeAnswerError",
+    "KubeError",
+    "KubeForbidden",
+    "Resource",
+    "connect",
+]
+
+PARTIAL_METADATA: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+APPLY_PATCH: Final = "application/apply-patch+yaml"
+FIELD_MANAGER: Final = "pocketid-k8s"
+_SECRET_PATH: Final = re.compile(r"/secrets(/|\?|$)")
+
+
+class KubeError(PocketIdK8sError):
+    """The API server cannot be reached, refuses our credentials, or no kubeconfig works."""
+
+
+class KubeAnswerError(KubeError):
+    """The API server answered a read with an unexpected error status (not 401, 403, 404)."""
+
+
+class KubeForbidden(KubeError):
+    """Our identity may not read something (HTTP 403): the check that needed it cannot run."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The API server's answer to a request whose refusal is itself a finding."""
+
+    status: int
+    body: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def message(self) -> str:
+        return str(self.body.get("message") or f"HTTP {self.status}")
+
+    @property
+    def reason(self) -> str:
+        return str(self.body.get("reason") or "")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How the server serves a kind: its REST name and whether it is namespaced."""
+
+    plural: str
+    namespaced: bool
+
+
+@dataclass
+class Kube:
+    """A connected API server: ``server`` is its URL, ``context`` the kubeconfig context."""
+
+    http: httpx2.Client
+    server: str
+    context: str
+    _discovery: dict[str, dict[str, Resource] | None] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Kube:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get(self, path: str, *, metadata_only: bool = False) -> dict[str, Any] | None:
+        """The object (or list) at ``path``, or None when it does not exist."""
+        if _SECRET_PATH.search(_bare(path)) and not metadata_only:
+            raise AssertionError(f"{path}: Secrets are read as metadata only")  # a bug of ours
+        headers = {"Accept": PARTIAL_METADATA} if metadata_only else {}
+        answer = self._send("GET", path, headers=headers)
+        if answer.status == 404:
+            return None
+        self._raise_for(answer, path)
+        return answer.body
+
+    def get_text(self, path: str) -> tuple[int, str]:
+        """A non-JSON GET (e.g. through the service proxy): status and text."""
+        response = self._request("GET", path)
+        return response.status_code, response.text
+
+    def version(self) -> dict[str, Any]:
+        found = self.get("/version")
+        return found or {}
+
+    def resources(self, api_version: str) -> dict[str, Resource] | None:
+        """The kinds served at ``api_version`` (e.g. "cert-manager.io/v1"), None if not served."""
+        if api_version not in self._discovery:
+            path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+            found = self.get(path)
+            self._discovery[api_version] = (
+                None
+                if found is None
+                else {
+                    r["kind"]: Resource(r["name"], bool(r.get("namespaced")))
+                    for r in found.get("resources") or []
+                    if "/" not in r["name"]
+                }
+            )
+        return self._discovery[api_version]
+
+    def path_of(self, obj: dict[str, Any], *, namespace: str | None = None) -> str | None:
+        """The REST path of ``obj`` (in ``namespace`` if given); None if its kind is not served."""
+        api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
+        served = self.resources(api_version) or {}
+        resource = served.get(kind)
+        if resource is None:
+            return None
+        base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        meta = obj.get("metadata") or {}
+        ns = namespace or meta.get("namespace") or "default"
+        scope = f"/namespaces/{ns}" if resource.namespaced else ""
+        return f"{base}{scope}/{resource.plural}/{meta.get('name')}"
+
+    # --- questions whose "no" is a finding --------------------------------------------------
+
+    def dry_run_apply(self, obj: dict[str, Any], path: str) -> Answer:
+        """Server-side apply ``obj`` at ``path`` with ``dryRun=All``: nothing is stored."""
+        return self._send(
+            "PATCH",
+            path,
+            params={"dryRun": "All", "fieldManager": FIELD_MANAGER, "force": "true"},
+            headers={"Content-Type": APPLY_PATCH},
+            content=yaml.safe_dump(obj).encode(),
+        )
+
+    def dry_run_create(self, collection: str, obj: dict[str, Any]) -> Answer:
+        """POST ``obj`` to ``collection`` with ``dryRun=All``: admission runs, nothing is stored."""
+        return self._send(
+            "POST",
+            collection,
+            params={"dryRun": "All", "fieldManager": FIELD_MANAGER},
+            json=obj,
+        )
+
+    def may(self, verb: str, resource: str, group: str = "", namespace: str = "") -> bool:
+        """SelfSubjectAccessReview: may our identity ``verb`` the ``resource``?"""
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {
+                "resourceAttributes": {
+                    "verb": verb,
+                    "resource": resource,
+                    "group": group,
+                    **({"namespace": namespace} if namespace else {}),
+                }
+            },
+        }
+        answer = self._send(
+            "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json=review
+        )
+        self._raise_for(answer, "selfsubjectaccessreviews")
+        return bool((answer.body.get("status") or {}).get("allowed"))
+
+    def whoami(self) -> str:
+        """Our user name, from a SelfSubjectReview ("" when the server cannot say)."""
+        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        answer = self._send(
+            "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", json=review
+        )
+        info = (answer.body.get("status") or {}).get("userInfo") or {}
+        return str(info.get("username") or "") if answer.ok else ""
+
+    # --- transport --------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:  # noqa: ANN401 - httpx keyword arguments
+        import httpx2
+
+        try:
+            return self.http.request(method, path, **kwargs)
+        except httpx2.TimeoutException:
+            raise KubeError(
+                f"the API server at {self.server} did not answer {method} {_bare(path)} "
+                "in time; fix: check the kubeconfig's server and your network, or raise --timeout"
+            ) from None
+        except httpx2.HTTPError as exc:
+            raise KubeError(
+                f"the API server at {self.server} cannot be reached ({_reason(exc)}); fix: check "
+                "the kubeconfig's server address and that the cluster is up"
+            ) from None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Answer:  # noqa: ANN401 - httpx keyword arguments
+        response = self._request(method, path, **kwargs)
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = {"message": response.text[:300]}
+        if not isinstance(body, dict):
+            body = {"items": body}
+        return Answer(response.status_code, body, tuple(response.headers.get_list("warning")))
+
+    def _raise_for(self, answer: Answer, what: str) -> None:
+        if answer.status == 401:
+            raise KubeError(
+                f"the API server at {self.server} does not accept our credentials "
+                f"(context {self.context!r}); fix: renew the kubeconfig's token or certificate"
+            )
+        if answer.status == 403:
+            raise KubeForbidden(
+                f"the API server refused to show {_bare(what)} ({answer.message}); fix: "
+                "give this identity read access (README: a read-only kubeconfig)"
+            )
+        if not answer.ok:
+            raise KubeAnswerError(
+                f"the API server answered {answer.status} for {what}: {answer.message}"
+            )
+
+
+def _bare(path: str) -> str:
+    """``path`` without its query."""
+    return path.partition("?")[0]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kube:
+    """A client for ``context`` of ``kubeconfig`` ($KUBECONFIG, ~/.kube/config, or in-cluster)."""
+    import httpx2
+    from lightkube.config import client_adapter
+    from lightkube.config.kubeconfig import KubeConfig
+    from lightkube.core.exceptions import ConfigError
+
+    try:
+        if kubeconfig is not None:
+            config = KubeConfig.from_file(kubeconfig)
+        else:
+            config = KubeConfig.from_env()
+        single = config.get(context_name=context)
+        if single is None:
+            raise ConfigError("no current context")
+        params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout))
+        http = client_adapter.Client(single, params)
+    except (ConfigError, OSError, KeyError, ValueError, yaml.YAMLError) as exc:
+        where = str(kubeconfig) if kubeconfig else "KUBECONFIG or ~/.kube/config"
+        raise KubeError(
+            f"no usable kubeconfig in {where} ({exc}); fix: set KUBECONFIG, pass --kubeconfig "
+            "(and --context), or run inside the cluster"
+        ) from None
+    return Kube(http, single.cluster.server, single.context_name)

@@ -1,0 +1,129 @@
+"""Argo CD's side: the AppProject in the cluster admits the bundle (destinations,
+cluster-scoped kinds, the source repository), and an Application for the app folder
+exists or an ApplicationSet would generate one."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+import yaml
+
+from pocketid_k8s.argocd import ProjectFileError, admit
+from pocketid_k8s.contract.argocd import API_GROUP
+from pocketid_k8s.live.argo import API, applicationset_covers, find_application
+from pocketid_k8s.live.preflight.context import Context
+from pocketid_k8s.live.report import Row, Status
+
+__all__ = ["application", "project"]
+
+
+def project(ctx: Context) -> list[Row]:
+    argo = ctx.plan.argo
+    if ctx.kube.resources(API) is None:
+        return [Row("argocd-project", Status.SKIP, f"Argo CD's {API} is not served here")]
+    ctx.need("get", "appprojects", API_GROUP, argo.namespace)
+    found = ctx.get(f"/apis/{API}/namespaces/{argo.namespace}/appprojects/{argo.project}")
+    if found is None:
+        return [
+            Row(
+                "argocd-project",
+                Status.FAIL,
+                f"AppProject {argo.namespace}/{argo.project} does not exist",
+                hint="set [argocd] project to one of 'kubectl -n argocd get appprojects'",
+            )
+        ]
+    namespaces = sorted({i.namespace for i in ctx.plan.items if i.namespace})
+    kinds = {
+        (str(i.obj["apiVersion"]).rpartition("/")[0], i.kind) for i in ctx.plan.items if i.namespace
+    }
+    text = yaml.safe_dump({k: found.get(k) for k in ("apiVersion", "kind", "metadata", "spec")})
+    label = f"AppProject {argo.namespace}/{argo.project}"
+    try:
+        result = admit(text, label, namespaces, server=argo.server, namespaced_kinds=kinds)
+    except ProjectFileError as exc:
+        return [Row("argocd-project", Status.FAIL, exc.message)]
+    problems = [f"it does not admit {added}" for added in result.added] + result.warnings
+    repos = [str(r) for r in (found.get("spec") or {}).get("sourceRepos") or []]
+    repo_note = ""
+    if not argo.repo_url:
+        repo_note = "; the source repository was not checked ([argocd] repo_url is empty)"
+    elif not any(fnmatchcase(argo.repo_url, r) for r in repos if not r.startswith("!")) or any(
+        fnmatchcase(argo.repo_url, r[1:]) for r in repos if r.startswith("!")
+    ):
+        problems.append(f"its sourceRepos {repos} do not admit {argo.repo_url}")
+    if problems:
+        return [
+            Row(
+                "argocd-project",
+                Status.FAIL,
+                f"{label}: " + "; ".join(problems),
+                hint="pocketid-k8s argocd allow-namespace PROJECT_FILE, commit, and let Argo CD "
+                "sync the project first (or add the source repository to sourceRepos)",
+            )
+        ]
+    return [
+        Row(
+            "argocd-project",
+            Status.PASS,
+            f"{label} admits {', '.join(namespaces)} and the bundle's kinds{repo_note}",
+        )
+    ]
+
+
+def application(ctx: Context) -> list[Row]:
+    argo = ctx.plan.argo
+    if ctx.kube.resources(API) is None:
+        return [Row("argocd-app", Status.SKIP, f"Argo CD's {API} is not served here")]
+    ctx.need("list", "applications", API_GROUP, argo.namespace)
+    site_ns = next((i.name for i in ctx.plan.of_kind("Namespace")), "")
+    found = find_application(ctx.get, argo.namespace, argo.path, site_ns)
+    if found is not None:
+        return [
+            Row("argocd-app", Status.PASS, f"Application {found.name} deploys it ({found.how})")
+        ]
+    if "ApplicationSet" not in (ctx.kube.resources(API) or {}):
+        return [
+            Row(
+                "argocd-app",
+                Status.FAIL,
+                f"no Application deploys {argo.path}, and ApplicationSets are not served",
+                hint="render with [argocd] application = true and commit the Application",
+            )
+        ]
+    ctx.need("list", "applicationsets", API_GROUP, argo.namespace)
+    sets = ctx.get(f"/apis/{API}/namespaces/{argo.namespace}/applicationsets") or {}
+    unknown = []
+    for appset in sets.get("items") or []:
+        name = (appset.get("metadata") or {}).get("name")
+        verdict = applicationset_covers(appset, argo.path)
+        if verdict and verdict.startswith("yes"):
+            return [
+                Row(
+                    "argocd-app",
+                    Status.PASS,
+                    f"no Application yet, but ApplicationSet {name} would generate one for "
+                    f"{argo.path} ({verdict.removeprefix('yes: ')})",
+                )
+            ]
+        if verdict is None:
+            unknown.append(str(name))
+    if unknown:
+        return [
+            Row(
+                "argocd-app",
+                Status.SKIP,
+                f"no Application deploys {argo.path} yet; could not tell whether ApplicationSet "
+                f"{', '.join(unknown)} would generate one (generators other than git "
+                "directories)",
+            )
+        ]
+    return [
+        Row(
+            "argocd-app",
+            Status.FAIL,
+            f"no Application deploys {argo.path}, and no ApplicationSet in {argo.namespace} "
+            "would generate one",
+            hint="add the folder to your ApplicationSet's git directories, or render with "
+            "[argocd] application = true",
+        )
+    ]

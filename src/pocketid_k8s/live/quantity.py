@@ -1,0 +1,35 @@
+"""Kubernetes quantities ("2Gi", "500M", "1.5Gi") as numbers, to compare sizes."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+__all__ = ["parse_quantity"]
+
+_QUANTITY: Final = re.compile(r"^([0-9.]+(?:[eE][-+]?[0-9]+)?)([KMGTPE]i?|[kmu]|n)?$")
+_FACTORS: Final[dict[str | None, Decimal]] = {
+    None: Decimal(1),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": Decimal(10**3),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+    **{f"{s}i": Decimal(2 ** (10 * (i + 1))) for i, s in enumerate("KMGTPE")},
+}
+
+
+def parse_quantity(text: str) -> Decimal | None:
+    """The value of ``text``; None when it is not a quantity."""
+    match = _QUANTITY.match(text.strip())
+    if not match:
+        return None
+    try:
+        return Decimal(match.group(1)) * _FACTORS[match.group(2)]
+    except InvalidOperation:
+        return None

@@ -1,0 +1,141 @@
+"""One result type and one report for every command that asks a live system
+(``verify``, ``preflight``, ``rehearse``): rows of checks, a summary line, and three
+renderings: a table on a terminal, plain columns when piped, and JSON.
+
+Keep this module small and stable: other commands import it. The JSON shape is
+``{"checks": [{"check", "status", "detail", "hint", "ms"}], "exit_code", "stopped",
+...}`` plus whatever fields the command adds (``verify`` adds ``app_url``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from time import perf_counter
+from typing import Any
+
+from pocketid_k8s.errors import ExitCode
+
+__all__ = ["Outcome", "Row", "Status", "plain", "summary", "table", "timed", "to_json"]
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One check: its name, verdict, what was found, and for a problem the fix."""
+
+    check: str
+    status: Status
+    detail: str
+    ms: float | None = None
+    hint: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status.value,
+            "detail": self.detail,
+            "hint": self.hint,
+            "ms": None if self.ms is None else round(self.ms, 1),
+        }
+
+
+@dataclass
+class Outcome:
+    """The rows of a run, and why it stopped early if it did."""
+
+    rows: list[Row] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the run could not go on ("could not run"), if it could not."""
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.stopped:
+            return ExitCode.USAGE
+        if any(row.status is Status.FAIL for row in self.rows):
+            return ExitCode.FAILED
+        return ExitCode.OK
+
+    def status_of(self, check: str) -> Status | None:
+        return next((row.status for row in self.rows if row.check == check), None)
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    """``with timed() as ms:`` ... ``ms[0]`` holds the milliseconds spent, after the block."""
+    holder = [0.0]
+    start = perf_counter()
+    try:
+        yield holder
+    finally:
+        holder[0] = (perf_counter() - start) * 1000
+
+
+def summary(outcome: Outcome, subject: str) -> str:
+    counts = {status: sum(r.status is status for r in outcome.rows) for status in Status}
+    text = ", ".join(f"{n} {status.value}" for status, n in counts.items() if n)
+    return f"{text or 'nothing checked'} ({subject})"
+
+
+def _detail(row: Row) -> str:
+    return f"{row.detail}; fix: {row.hint}" if row.hint else row.detail
+
+
+def plain(outcome: Outcome, subject: str) -> str:
+    """Columns for a pipe or a log: one line per check, then the summary."""
+    width = max([18, *(len(row.check) + 1 for row in outcome.rows)])
+    lines = [f"{'check':{width}} {'status':6} {'time':>8}  detail"]
+    for row in outcome.rows:
+        ms = f"{row.ms:.0f} ms" if row.ms is not None else "-"
+        lines.append(f"{row.check:{width}} {row.status.value:6} {ms:>8}  {_detail(row)}")
+    lines.append(summary(outcome, subject))
+    return "\n".join(lines) + "\n"
+
+
+def table(outcome: Outcome, subject: str, title: str) -> str:
+    """A rich table, for a terminal."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    styles = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.SKIP: "dim"}
+    grid = Table(title=title)
+    for column in ("check", "status", "time", "detail"):
+        grid.add_column(column, justify="right" if column == "time" else "left")
+    for row in outcome.rows:
+        ms = f"{row.ms:.0f} ms" if row.ms is not None else "-"
+        grid.add_row(
+            row.check, f"[{styles[row.status]}]{row.status.value}[/]", ms, _escape(_detail(row))
+        )
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120)
+    console.print(grid)
+    console.print(summary(outcome, subject), highlight=False, markup=False)
+    return buffer.getvalue()
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def to_json(outcome: Outcome, **fields: object) -> str:
+    """The rows as JSON, with the command's own top-level ``fields``."""
+    doc = {
+        **fields,
+        "exit_code": int(outcome.exit_code),
+        "stopped": outcome.stopped,
+        "checks": [row.to_json() for row in outcome.rows],
+    }
+    return json.dumps(doc, indent=2) + "\n"
