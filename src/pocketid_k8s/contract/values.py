@@ -68,6 +68,11 @@ Env = Mapping[str, str]
 """The other variables of the same container (literal values only)."""
 
 
+def _go(value: str) -> str:
+    """A value as Go's %q prints it (double quotes), as in Pocket-ID's own messages."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _refuses(says: str, fix: str) -> Problem:
     return Problem(Outcome.REFUSES, says, fix)
 
@@ -83,7 +88,7 @@ def _bool(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     if value == "" or parse_bool(value) is not None:
         return None
     return _refuses(
-        f"'Configuration error ... strconv.ParseBool: parsing {value!r}: invalid syntax' "
+        f"'Configuration error ... strconv.ParseBool: parsing {_go(value)}: invalid syntax' "
         "(even when the feature is unused)",
         f"use true or false (Go accepts exactly {_BOOLS})",
     )
@@ -97,7 +102,7 @@ def _int(row: Var, value: str, env: Env, version: Version) -> Problem | None:
         return None
     if not _INT.match(value) or not -(2**31) <= int(value) < 2**31:
         return _refuses(
-            f"'Configuration error ... strconv.ParseInt: parsing {value!r}: invalid syntax'",
+            f"'Configuration error ... strconv.ParseInt: parsing {_go(value)}: invalid syntax'",
             "use a whole number without unit, e.g. 90",
         )
     if row.minimum is not None and int(value) < row.minimum:
@@ -293,7 +298,7 @@ def _octal(row: Var, value: str, env: Env, version: Version) -> Problem | None:
         return None
     return _refuses(
         f"'failed to parse UNIX socket mode {value!r}: strconv.ParseUint: parsing "
-        f"{value!r}: invalid syntax'",
+        f"{_go(value)}: invalid syntax'",
         "use octal digits, e.g. 0660 (not 0o660)",
     )
 
