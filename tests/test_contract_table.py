@@ -432,3 +432,41 @@ def test_the_lookup_knows_every_row_at_its_versions() -> None:
             assert len(matching) <= 1, (row.name, version)
             if matching:
                 assert lookup(row.name, version) == matching[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "tag", "expected"),
+    [
+        (
+            "METRICS_ENABLED",
+            "true",
+            "v2.14.0",
+            (Severity.WARNING, "METRICS_ENABLED does nothing in v2.14.0 (no longer read from "),
+        ),
+        ("METRICS_ENABLED", "false", "v2.14.0", None),
+        (
+            "SIGNUP_DEFAULT_USER_GROUP_IDS",
+            '["a"]',
+            "v2.2.0",
+            (
+                Severity.INFO,
+                "SIGNUP_DEFAULT_USER_GROUP_IDS does nothing in v2.2.0 (read only from ",
+            ),
+        ),
+        ("SIGNUP_DEFAULT_USER_GROUP_IDS", "[]", "v2.2.0", None),
+        ("PUID", "1000", "v2.2.0", None),
+    ],
+)
+def test_a_variable_of_another_release_is_named(
+    name: str, value: str, tag: str, expected: tuple[Severity, str] | None
+) -> None:
+    """A variable only other releases read does nothing: said unless its value is the default."""
+    docs = bundle()
+    config(docs)[name] = value
+    container(docs)["image"] = IMAGE.format(tag)
+    found = [f for f in findings(docs) if f.message.startswith(f"{name} does nothing")]
+    if expected is None:
+        assert found == []
+        return
+    (only,) = found
+    assert (only.severity, only.message[: len(expected[1])]) == expected

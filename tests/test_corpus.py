@@ -27,8 +27,9 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
         "v2.2.0 StatefulSet with a claim template at /app/data, UI settings from the "
         "environment (all valid: SMTP_TLS none, [] lists), TRUST_PROXY true behind the Ingress, "
         "probes on /healthz: nothing wrong for Pocket-ID (SIGNUP_DEFAULT_USER_GROUP_IDS is the "
-        "v2.14 name and unread in v2.2.0, but its value is the default)",
-        [],
+        "v2.14 name and unread in v2.2.0, but its value is the default); VERSION_CHECK_DISABLED "
+        "is read only from v2.3.0 (an info)",
+        [("pocketid/env-value", INFO, 1)],
     ),
     "anza-labs.yaml": (
         "chart defaults: v2.14.0 (a verified tag, so an info naming it) and the data volume "
@@ -102,8 +103,10 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
     ),
     "norelect-ingress-v220.yaml": (
         "TRUST_PROXY false behind the Ingress; eight UI settings in env without "
-        "UI_CONFIG_DISABLED (ignored); healthcheck exec probes before v2.8.0",
+        "UI_CONFIG_DISABLED (ignored); healthcheck exec probes before v2.8.0; "
+        "VERSION_CHECK_DISABLED=true is read only from v2.3.0 (an info)",
         [
+            ("pocketid/env-value", INFO, 1),
             ("pocketid/trust-proxy", E, 1),
             ("pocketid/ui-config-env", W, 8),
             ("pocketid/health-probe", W, 2),

@@ -28,13 +28,16 @@ from pocketid_k8s.contract.image import (
     show_version,
 )
 from pocketid_k8s.contract.table import (
+    DEAD_ENV,
     FIRST_V2,
     VERIFIED_FROM,
     VERIFIED_UNTIL,
     FileVariant,
     Var,
     file_base,
+    is_default,
     lookup,
+    read_range,
 )
 from pocketid_k8s.contract.values import Problem, message, validate
 
@@ -153,7 +156,10 @@ def _values(w: Workload, env: Environment) -> Iterator[Finding]:
     ui = E.parse_bool(literals.get(E.UI_CONFIG_DISABLED, "")) is True
     for name, value in sorted(env.values.items()):
         row = lookup(name, version)
-        if row is None or (row.ui and not ui):
+        if row is None:
+            yield from _not_read(w, name, value, version)
+            continue
+        if row.ui and not ui:
             continue
         if row.file is not FileVariant.NONE and not row.ui and env.values.get(name + "_FILE"):
             continue  # the file's content replaces this value
@@ -171,6 +177,30 @@ def _values(w: Workload, env: Environment) -> Iterator[Finding]:
             value.path,
             severity=_severity(problem, known),
         )
+
+
+def _not_read(w: Workload, name: str, value: EnvValue, version: Version) -> Iterator[Finding]:
+    """A variable another v2 release reads, but not this image's: it does nothing here."""
+    span = read_range(name)
+    if span is None or name in DEAD_ENV:
+        return  # not Pocket-ID's, or reported as removed
+    if value.known is not None and is_default(name, value.known):
+        return  # the value every version uses anyway
+    since, until = span
+    if until is not None and version >= until:
+        when, severity = f"no longer read from {show_version(until)}", Severity.WARNING
+    elif version < since:
+        when, severity = f"read only from {show_version(since)}", Severity.INFO
+    else:
+        return
+    yield finding(
+        w.resource,
+        "pocketid/env-value",
+        f"{name} does nothing in {show_version(version)} ({when}), so its value is ignored",
+        "remove it, or use the image version that reads it",
+        value.path,
+        severity=severity,
+    )
 
 
 # --- files --------------------------------------------------------------------------------

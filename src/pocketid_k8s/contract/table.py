@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from pocketid_k8s.contract.env import SIGNUP_MODES, UI_SETTINGS
+from pocketid_k8s.contract.env import SIGNUP_MODES, UI_SETTINGS, parse_bool
 from pocketid_k8s.contract.image import Version
 from pocketid_k8s.contract.pocketid import (
     CHECKED_VERSION,
@@ -327,6 +327,36 @@ CORE: Final[tuple[Var, ...]] = (
         source=f"{ENV_GO}@v2.12.0",
     ),
     _v(
+        "TLS_CERT",
+        Parse.PATH,
+        "",
+        "native TLS: the certificate file's path (v2.6.0 to v2.12.x)",
+        since=(2, 6, 0),
+        until=(2, 13, 0),
+        source=f"{ENV_GO}@v2.6.0",
+    ),
+    _v(
+        "TLS_KEY",
+        Parse.PATH,
+        "",
+        "native TLS: the key file's path (v2.6.0 to v2.12.x)",
+        since=(2, 6, 0),
+        until=(2, 13, 0),
+        source=f"{ENV_GO}@v2.6.0",
+    ),
+    *(
+        _v(
+            name,
+            Parse.TEXT,
+            "",
+            f"native TLS: {what} (PEM inline; the _FILE variant names a file)",
+            since=(2, 13, 0),
+            secret=name == "TLS_KEY",
+            source=f"{ENV_GO}@v2.13.0",
+        )
+        for name, what in (("TLS_CERT", "the certificate"), ("TLS_KEY", "the private key"))
+    ),
+    _v(
         "LOG_QUERY_ARGS",
         Parse.BOOL,
         "false",
@@ -515,6 +545,26 @@ DEAD_SINCE: Final[dict[str, Version]] = {
 _BY_NAME: Final[dict[str, tuple[Var, ...]]] = {}
 for _row in ROWS:
     _BY_NAME[_row.name] = (*_BY_NAME.get(_row.name, ()), _row)
+
+
+def read_range(name: str) -> tuple[Version, Version | None] | None:
+    """(first version, first version no longer) over every row of ``name``, or None."""
+    rows = _BY_NAME.get(name, ())
+    if not rows:
+        return None
+    since = min(row.since for row in rows)
+    open_ended = any(row.until is None for row in rows)
+    until = None if open_ended else max(row.until or since for row in rows)
+    return since, until
+
+
+def is_default(name: str, value: str) -> bool:
+    """Whether ``value`` is what every version that reads ``name`` uses when it is unset."""
+    defaults = {row.default for row in _BY_NAME.get(name, ())}
+    if value == "" or value in defaults:
+        return True
+    parsed = parse_bool(value)
+    return parsed is not None and all(parse_bool(d) is parsed for d in defaults)
 
 
 def names() -> frozenset[str]:
