@@ -111,15 +111,16 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "[pocket_id]\napp_url = 'https://auth.example.com/pocket'\n",
-        "cfg.toml: [pocket_id] app_url: 'https://auth.example.com/pocket' has a path, query "
-        "or fragment, which Pocket-ID does not support; fix: use just the scheme and host, "
-        "e.g. 'https://auth.example.com'",
+        "cfg.toml: [pocket_id] app_url: APP_URL='https://auth.example.com/pocket': Pocket-ID "
+        "refuses to start: 'config error: APP_URL must not contain a path'; fix: use the origin "
+        "only, e.g. https://auth.example.com",
         id="url-with-path",
     ),
     pytest.param(
         "[pocket_id]\napp_url = 'https://auth.example.com/'\n",
-        "cfg.toml: [pocket_id] app_url: 'https://auth.example.com/' ends with '/': the OIDC "
-        "issuer would not match what clients are given; fix: drop the trailing '/'",
+        "cfg.toml: [pocket_id] app_url: 'https://auth.example.com/' ends with '/': Pocket-ID "
+        "trims it, so the OIDC issuer is 'https://auth.example.com'; fix: write it without the "
+        "trailing '/', as clients see it",
         id="url-trailing-slash",
     ),
     pytest.param(

@@ -35,7 +35,13 @@ from pydantic_core import ErrorDetails
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract.argocd import IN_CLUSTER
 from pocketid_k8s.contract.image import DEFAULT_IMAGE, parse_image
-from pocketid_k8s.contract.pocketid import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, LOCK_HELD
+from pocketid_k8s.contract.pocketid import (
+    CHECKED_VERSION,
+    DATA_DIR,
+    DEFAULT_PORT,
+    HEALTH_PATH,
+    LOCK_HELD,
+)
 from pocketid_k8s.contract.table import DEAD_ENV, facts_for, lookup
 from pocketid_k8s.contract.values import message, validate
 from pocketid_k8s.errors import ConfigError
@@ -196,14 +202,14 @@ def _app_url(value: str) -> str:
             f"{value!r} must start with https:// (passkeys and the __Host- cookies need TLS, "
             f"and the bundle serves it through a TLS ingress); {example}"
         )
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
+    row = lookup(E.APP_URL, CHECKED_VERSION)
+    problem = validate(row, value, {}, CHECKED_VERSION) if row is not None else None
+    if row is not None and problem is not None:
+        raise ValueError(f"{message(row, value, problem)}; fix: {problem.fix}")
+    if value.endswith("/"):
         raise ValueError(
-            f"{value!r} has a path, query or fragment, which Pocket-ID does not support; {example}"
-        )
-    if parts.path == "/":
-        raise ValueError(
-            f"{value!r} ends with '/': the OIDC issuer would not match what clients are "
-            f"given; fix: drop the trailing '/'"
+            f"{value!r} ends with '/': Pocket-ID trims it, so the OIDC issuer is "
+            f"{value.rstrip('/')!r}; fix: write it without the trailing '/', as clients see it"
         )
     if parts.username or parts.password:
         raise ValueError(f"{value!r} contains user information; {example}")

@@ -8,9 +8,16 @@ values at render time. A secret's value never appears in a message.
 Confirmed by running the v2.2.0 backend on loopback (one variable changed at a
 time, otherwise valid environment), 2026-11-26: every REFUSES outcome of the
 bool, int, enum, APP_URL, INTERNAL_APP_URL, STATIC_API_KEY, LOCAL_IPV6_RANGES,
-SQLite pragma, PORT, UNIX_SOCKET_MODE, OTEL_* and ``_FILE`` checks below, and
-that APP_URL with trailing slashes, a query or a fragment, upper case, ``+5``
-for an int and ``DEBUG``/``warning`` for LOG_LEVEL start.
+SQLite pragma, PORT, UNIX_SOCKET_MODE, OTEL_* and ``_FILE`` checks below
+(including FILE_BACKEND=S3 without S3 settings, SMTP_PASSWORD_FILE with
+UI_CONFIG_DISABLED=true and a HOST that does not resolve), and that these
+start: APP_URL with trailing slashes, a query, a fragment or upper case; ``+5``
+for an int; ``DEBUG``/``warning`` for LOG_LEVEL; ``FILE_BACKEND=Database``;
+UNIX_SOCKET_MODE=999 or OTEL_TRACES_EXPORTER=jaeger or
+OTEL_EXPORTER_OTLP_PROTOCOL=http/json while unused; SMTP_PASSWORD_FILE missing
+while the UI config is in the database; EMAILS_VERIFIED=yes and
+SESSION_DURATION=abc with UI_CONFIG_DISABLED=true; an empty TRUST_PROXY; a key
+file of 15 characters and a newline. Everything else is read from the source.
 """
 
 from __future__ import annotations
