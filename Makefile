@@ -66,9 +66,10 @@ $(KINE):
 $(KUBE_APISERVER): tools/build-kube-apiserver.sh
 	bash tools/build-kube-apiserver.sh $@ $(KUBE_APISERVER_VERSION)
 
-bench: $(DEV)
+bench: $(DEV) peers
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/check_bench.py
+	$(BIN)/python bench/preflight_bench.py
 
 ## bench-checkov: Checkov in its own virtualenv, for the comparison in bench/check_bench.py
 bench-checkov:

@@ -20,10 +20,20 @@ from pathlib import Path
 
 import httpx
 
-HOST_ADDRESS = "10.213.91.1"
-POD_ADDRESS = "10.213.91.2"
 PREFIX = 30
 PORT = 8080
+
+
+def _block(pid: int) -> tuple[str, str]:
+    """This run's own /30 in 10.213.0.0/16 (by process id, so parallel runs do not collide):
+    the host's address and the stand-in's."""
+    index = pid % 16384
+    base = f"10.213.{index // 64}.{(index % 64) * 4}"
+    prefix, _, last = base.rpartition(".")
+    return f"{prefix}.{int(last) + 1}", f"{prefix}.{int(last) + 2}"
+
+
+HOST_ADDRESS, POD_ADDRESS = _block(os.getpid())
 
 
 @dataclass
