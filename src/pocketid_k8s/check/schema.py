@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Final
 
+from pocketid_k8s.check.apivalidation import api_rules
 from pocketid_k8s.check.model import Finding, Resource, dotted
 from pocketid_k8s.check.rules import finding
 
@@ -91,7 +92,10 @@ class SchemaChecker:
                 )
             ]
         if core_file.is_file():
-            return self._errors(resource, "schema/core", self._core_validator(core_file, kind, api))
+            found = self._errors(
+                resource, "schema/core", self._core_validator(core_file, kind, api)
+            )
+            return found + api_rules(resource)[: MAX_ERRORS_PER_OBJECT - len(found)]
         if self.location is None:
             return [
                 finding(
