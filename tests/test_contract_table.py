@@ -470,3 +470,16 @@ def test_a_variable_of_another_release_is_named(
         return
     (only,) = found
     assert (only.severity, only.message[: len(expected[1])]) == expected
+
+
+def test_a_second_port_for_metrics_is_not_a_mismatch() -> None:
+    """A metrics port beside Pocket-ID's, and a Service port for it, are fine: one port matches."""
+    docs = bundle()
+    container(docs)["ports"].append({"name": "metrics", "containerPort": 9464})
+    docs["Service/pocket-id"]["spec"]["ports"].append(
+        {"name": "metrics", "port": 9464, "targetPort": "metrics"}
+    )
+    assert [f for f in findings(docs) if f.rule == "pocketid/listener"] == []
+    config(docs)["PORT"] = "9464"
+    (found,) = [f for f in findings(docs) if f.rule == "pocketid/listener"]
+    assert "the startupProbe (port 1411)" in found.message

@@ -339,24 +339,30 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
         return  # pocketid/env-value reports it
     listens = int(given) if given else pid.DEFAULT_PORT
     where: list[str] = []
-    for port in w.container.get("ports") or []:
-        number = port.get("containerPort") if isinstance(port, dict) else None
-        if isinstance(number, int) and number != listens and not where:
-            where.append(f"containerPort {number}")
+    declared = {
+        p["containerPort"]
+        for p in w.container.get("ports") or []
+        if isinstance(p, dict) and isinstance(p.get("containerPort"), int)
+    }
+    if declared and listens not in declared:
+        where.append("containerPort " + ", ".join(map(str, sorted(declared))))
     for probe in PROBES:
         target = get(w.container, probe, "httpGet", "port") or get(
             w.container, probe, "tcpSocket", "port"
         )
         number = _port_number(w, target) if target is not None else None
-        if number is not None and number != listens:
+        # a port the container does not declare is pocketid/health-probe's finding
+        if number is not None and number != listens and (not declared or number in declared):
             where.append(f"the {probe} (port {number})")
     for service in ctx.services_for(w):
-        for port in get(service.doc, "spec", "ports") or []:
-            if not isinstance(port, dict):
-                continue
-            number = _port_number(w, port.get("targetPort", port.get("port")))
-            if number is not None and number != listens:
-                where.append(f"Service {service.name} (targetPort {number})")
+        targets = [
+            _port_number(w, port.get("targetPort", port.get("port")))
+            for port in get(service.doc, "spec", "ports") or []
+            if isinstance(port, dict)
+        ]
+        known = [t for t in targets if t is not None]
+        if known and listens not in known:  # another port may serve metrics: one must match
+            where.append(f"Service {service.name} (targetPort {', '.join(map(str, known))})")
     if not where:
         return
     source = f"PORT={listens}" if given else "its default: no PORT is set"
