@@ -21,6 +21,7 @@ FRAGMENTS = (
     pocketid.DATABASE_FILE,
     pocketid.KEY_TOO_SHORT,
     pocketid.LOCK_HELD,
+    pocketid.SECOND_INSTANCE,
     *image.REPOSITORIES,
     argocd.SYNC_OPTIONS,
     argocd.IN_CLUSTER,

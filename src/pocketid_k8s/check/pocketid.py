@@ -379,9 +379,15 @@ def _single_instance(w: Workload) -> Iterator[Finding]:
     rule, res = "pocketid/single-instance", w.resource
     kind = res.kind
     replicas = get(res.doc, "spec", "replicas")
+    version, _ = w.facts
+    holder = (
+        "admits one actor host at a time"
+        if version >= pid.ACTOR_HOSTS_SINCE
+        else "holds an instance lock in its database"
+    )
     why = (
-        "Pocket-ID v2 holds an instance lock in its database, so a second process exits "
-        f"with '{pid.LOCK_HELD}'"
+        f"Pocket-ID {show_version(version)} {holder}, so a second process exits with "
+        f"'{pid.second_instance(version)}'"
     )
     if kind == "DaemonSet":
         yield finding(

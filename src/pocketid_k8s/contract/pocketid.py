@@ -87,3 +87,15 @@ LOCK_RENEW_SECONDS: Final = 20
 LOCK_HELD: Final = "lock is already held by another process"
 """A second process on the same database exits with these words; after SIGKILL the stale lock
 makes restarts exit for up to LOCK_TTL_SECONDS (confirmed by running v2.2.0: about 28 s)."""
+SECOND_INSTANCE_SINCE: Final = (2, 5, 0)
+SECOND_INSTANCE: Final = "it appears that there's already one instance of Pocket ID running"
+"""The second process's words from v2.5.0 (bootstrap/bootstrap.go@v2.5.0); exit 1 as before."""
+ACTOR_HOSTS_SINCE: Final = (2, 12, 0)
+ACTOR_HOST_DEADLINE_SECONDS: Final = 90
+"""From v2.12.0 the database lock is gone: one actor host at a time (Francis, WithMaxHosts(1)),
+and after a SIGKILL the replacement may be refused for up to this long (read, not run)."""
+
+
+def second_instance(version: tuple[int, int, int]) -> str:
+    """What a second Pocket-ID process on the same database says before it exits."""
+    return SECOND_INSTANCE if version >= SECOND_INSTANCE_SINCE else LOCK_HELD
