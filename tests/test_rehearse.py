@@ -13,6 +13,7 @@ import pytest
 from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import Config
+from pocketid_k8s.contract.pocketid import CHECKED_VERSION
 from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, rehearse
 from pocketid_k8s.rehearse.paths import map_paths
@@ -139,7 +140,7 @@ def test_paths_in_variables_move_into_the_sandbox(tmp_path: Path) -> None:
         "ENCRYPTION_KEY_FILE": "/run/secrets/pocket-id/encryption-key",
         "APP_URL": "https://auth.example.com",
     }
-    mapped, moved = map_paths(env, layout)
+    mapped, moved = map_paths(env, layout, CHECKED_VERSION)
     assert mapped["DB_CONNECTION_STRING"] == (
         f"file:{layout.host('/app/data/pocket-id.db')}?_journal_mode=WAL"
     )
@@ -150,7 +151,7 @@ def test_paths_in_variables_move_into_the_sandbox(tmp_path: Path) -> None:
     assert mapped["APP_URL"] == env["APP_URL"]
     assert len(moved) == 2
     postgres = {"DB_CONNECTION_STRING": "postgres://u@db/pocket"}
-    assert map_paths(postgres, layout)[0] == postgres
+    assert map_paths(postgres, layout, CHECKED_VERSION)[0] == postgres
 
 
 # --- the steps, against the test double ----------------------------------------------------------
@@ -191,7 +192,8 @@ def test_spec_literal_fails_the_predicted_steps(double: Path, tmp_path: Path) ->
     """No key, probes on /health, data outside the volume, a surge that starts: each fails."""
     work = tmp_path / "work"
     work.mkdir()
-    result = rehearse(Options(double, literal(), "spec", stay_up=0.2, workdir=work))
+    options = Options(double, literal(), "spec", stay_up=0.2, probe_window=0.5, workdir=work)
+    result = rehearse(options)
     rows = {row.check: row for row in result.outcome.rows}
     assert rows["start"].status is Status.FAIL
     assert "ENCRYPTION_KEY must be at least 16 bytes long" in rows["start"].detail
@@ -267,11 +269,22 @@ def test_a_binary_that_is_not_there_is_bad_input(tmp_path: Path) -> None:
     assert f"--binary {tmp_path / 'nope'}: no such file" in result.stderr
 
 
-def test_cli_json_on_the_spec_literal(double: Path) -> None:
-    """--format json: verify's shape, exit 1 for failed steps."""
-    result = run_cli("--from", str(SPEC_LITERAL), "--binary", str(double), "--format", "json")
-    assert result.returncode == 1, result.stderr
+def test_cli_json_on_the_rendered_bundle(double: Path) -> None:
+    """--format json: verify's shape (checks with check, status, detail), figures, exit 0."""
+    result = run_cli("--binary", str(double), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(result.stdout)
     assert {"check", "status", "detail"} <= set(doc["checks"][0])
-    assert doc["exit_code"] == 1
-    assert any(c["check"] == "start" and c["status"] == "fail" for c in doc["checks"])
+    assert doc["exit_code"] == 0
+    assert {"ready_s", "k8s_ready_s", "peak_rss_mib", "wall_s"} <= set(doc["figures"])
+    assert doc["sandbox"] is None
+
+
+def test_cli_plain_text_when_piped(double: Path) -> None:
+    """Piped output is plain columns, one row per step, then the summary."""
+    result = run_cli("--binary", str(double))
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["check", "status", "time", "detail"]
+    assert lines[1].startswith("pod ")
+    assert "\x1b[" not in result.stdout
+    assert any(line.startswith("11 pass (https://auth.mulliken.net;") for line in lines)

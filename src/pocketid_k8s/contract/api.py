@@ -30,3 +30,6 @@ LOGIN_PAGE: Final = "/login"
 RELEASE_ASSETS: Final = ("pocket-id-linux-amd64", "pocket-id-linux-arm64")
 """The program as each release publishes it (a single static binary)."""
 RELEASES: Final = "https://github.com/pocket-id/pocket-id/releases"
+ORIGIN_REFUSED: Final = "Error validating origin"
+"""What the program logs when it refuses a WebAuthn response whose clientDataJSON origin is
+not APP_URL (go-webauthn's message; the client gets HTTP 500; confirmed by running v2.2.0)."""

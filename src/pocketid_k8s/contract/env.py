@@ -98,10 +98,5 @@ UI_SETTINGS: Final = frozenset(
 """The UI settings (app_config_service.go's struct fields, in the environment's spelling):
 read from the environment only when UI_CONFIG_DISABLED=true."""
 
-GEOLITE_DB_PATH: Final = "GEOLITE_DB_PATH"
-SQLITE_TMPDIR: Final = "SQLITE_TMPDIR"
-PATH_VALUED: Final = (DB_CONNECTION_STRING, UPLOAD_PATH, GEOLITE_DB_PATH, SQLITE_TMPDIR)
-"""Variables Pocket-ID reads as a file system path (a SQLite connection string for the
-first); every ``<VAR>_FILE`` names a file too. Relative paths are relative to WORKDIR."""
 SQLITE_SCHEME: Final = "file:"
 """Prefixed to a SQLite connection string that lacks it (bootstrap/db_bootstrap.go)."""

@@ -48,8 +48,17 @@ def ingress_hosts(resources: list[Resource], app_host: str) -> dict[str, bool]:
 
 
 class LoginRun:
-    def __init__(self, app_url: str, resources: list[Resource], port: int, report: Report) -> None:
+    def __init__(
+        self,
+        app_url: str,
+        resources: list[Resource],
+        port: int,
+        report: Report,
+        log: Callable[[], str] = str,
+    ) -> None:
         self.app_url = app_url
+        self.log = log
+        """The running program's log so far (to quote why it refused a request)."""
         self.host = urlsplit(app_url).hostname or "localhost"
         self.internal = ingress_hosts(resources, self.host)
         self.report = report
@@ -202,17 +211,20 @@ class LoginRun:
                 "POST", self.url(api.LOGIN_FINISH), json_body=forged, origin=origin
             )
             server = "refused" if answer.status >= 400 else "ACCEPTED"
+            why = f"{answer.error()}; its log: {api.ORIGIN_REFUSED}"
+            if api.ORIGIN_REFUSED not in self.log():
+                why = answer.error()
             if redirect and landing.status in (301, 302, 307, 308):
                 notes.append(
                     f"{host} redirects ({landing.status}) to {landing.headers.get('Location')}, "
                     f"where the passkey works; without the redirect a ceremony there is "
-                    f"refused by {refused_by} and Pocket-ID {server} it ({answer.error()})"
+                    f"refused by {refused_by} and Pocket-ID {server} it ({why})"
                 )
             else:
                 failed.append(
-                    f"{host} serves the app (HTTP {landing.status}): a passkey ceremony there "
-                    f"is refused by {refused_by}, and Pocket-ID {server} it ({answer.error()}); "
-                    "fix: redirect it to APP_URL"
+                    f"{host} reaches the program without a redirect (HTTP {landing.status}): a "
+                    f"passkey ceremony there is refused by {refused_by}, and Pocket-ID {server} "
+                    f"it ({why}); fix: redirect it to APP_URL"
                 )
         if failed:
             raise _Failed("; ".join(failed + notes))

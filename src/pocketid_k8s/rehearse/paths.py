@@ -1,27 +1,41 @@
 """Absolute paths in the variables Pocket-ID reads as paths, moved into the sandbox.
 
-Relative paths need nothing: the program runs in the sandbox's working
-directory, as it runs in the image's WORKDIR.
+Which variables are paths comes from the contract's table (a path, a SQLite
+connection string, a Unix socket, and every ``<VAR>_FILE``). Relative paths
+need nothing: the program runs in the sandbox's working directory, as it runs
+in the image's WORKDIR.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 from pocketid_k8s.contract import env as names
+from pocketid_k8s.contract import table
+from pocketid_k8s.contract.image import Version
 from pocketid_k8s.rehearse.sandbox import Layout
 
 __all__ = ["is_path_variable", "map_paths"]
 
-
-def is_path_variable(name: str) -> bool:
-    return name in names.PATH_VALUED or name.endswith(names.FILE_SUFFIX)
+PATH_PARSES: Final = (table.Parse.PATH, table.Parse.DB, table.Parse.SOCKET)
 
 
-def map_paths(env: dict[str, str], layout: Layout) -> tuple[dict[str, str], list[str]]:
+def is_path_variable(name: str, version: Version) -> bool:
+    """Whether Pocket-ID at ``version`` reads ``name`` as a file system path."""
+    row = table.lookup(name, version)
+    if row is not None:
+        return row.parse in PATH_PARSES
+    return table.file_base(name, version) is not None
+
+
+def map_paths(
+    env: dict[str, str], layout: Layout, version: Version
+) -> tuple[dict[str, str], list[str]]:
     """``env`` with its absolute container paths replaced by sandbox paths, and what moved."""
     mapped = dict(env)
     moved = []
     for name, value in env.items():
-        if not is_path_variable(name) or not value:
+        if not value or not is_path_variable(name, version):
             continue
         new = _map(name, value, layout)
         if new != value:

@@ -16,8 +16,9 @@ from typing import Any, Final
 from pocketid_k8s.check.context import Context, Environment, Workload
 from pocketid_k8s.check.model import Resource, get
 from pocketid_k8s.contract import env as names
-from pocketid_k8s.contract import image, pocketid
+from pocketid_k8s.contract import image, pocketid, table
 from pocketid_k8s.contract import sealed_secrets as ss
+from pocketid_k8s.contract.image import Version
 from pocketid_k8s.errors import PocketIdK8sError
 
 __all__ = ["Mount", "Pod", "PodError", "Probe", "pod_from"]
@@ -84,6 +85,8 @@ class Pod:
     requests: dict[str, str]
     limits: dict[str, str]
     ports: dict[str, int]
+    version: Version
+    """The Pocket-ID version whose facts apply (the image's, else the checked one)."""
 
     @property
     def name(self) -> str:
@@ -147,6 +150,7 @@ def pod_from(resources: list[Resource]) -> Pod:
         requests={str(k): str(v) for k, v in (resources_.get("requests") or {}).items()},
         limits={str(k): str(v) for k, v in (resources_.get("limits") or {}).items()},
         ports=ports,
+        version=table.facts_for(workload.version)[0],
     )
 
 

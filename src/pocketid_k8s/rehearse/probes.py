@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import http.client
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from pocketid_k8s.contract import pocketid
 from pocketid_k8s.rehearse.pod import Probe
 
-__all__ = ["Attempt", "attempt", "meaning"]
+__all__ = ["Attempt", "Prober", "Timed", "attempt", "meaning"]
+
+STARTUP: Final = "startupProbe"
+READINESS: Final = "readinessProbe"
+LIVENESS: Final = "livenessProbe"
+KINDS: Final = (STARTUP, READINESS, LIVENESS)
 
 
 @dataclass(frozen=True)
@@ -72,3 +80,72 @@ def meaning(probe: Probe, result: Attempt) -> tuple[bool, str]:
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
+
+
+@dataclass(frozen=True)
+class Timed:
+    at: float
+    """Seconds after the container started."""
+    result: Attempt
+
+
+class Prober:
+    """The kubelet's probe workers for one container, on the manifest's schedule.
+
+    The startup probe runs from its initial delay, every period, until it succeeds;
+    readiness and liveness start once it has (or from their own initial delay when
+    there is none) and run every period. Each attempt is a GET with the probe's timeout.
+    """
+
+    def __init__(
+        self, probes: dict[str, Probe], port_of: Callable[[Probe], int | None], started: float
+    ) -> None:
+        self.probes = probes
+        self.port_of = port_of
+        self.started = started
+        self.timeline: dict[str, list[Timed]] = {kind: [] for kind in probes}
+        self.started_at: float | None = None if STARTUP in probes else 0.0
+        self.ready_at: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def attempted_since(self, kind: str, since: float) -> bool:
+        return any(t.at >= since for t in self.timeline.get(kind, []))
+
+    def _due(self, kind: str) -> float | None:
+        probe = self.probes[kind]
+        done = self.timeline[kind]
+        if kind == STARTUP:
+            if self.started_at is not None:
+                return None
+            return probe.initial_delay + len(done) * probe.period
+        if self.started_at is None:
+            return None
+        first = max(self.started_at, float(probe.initial_delay))
+        return first + len(done) * probe.period
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            due = {kind: at for kind in self.probes if (at := self._due(kind)) is not None}
+            if not due:
+                self._stop.wait(0.05)
+                continue
+            kind = min(due, key=due.__getitem__)
+            wait = self.started + due[kind] - time.monotonic()
+            if wait > 0 and self._stop.wait(wait):
+                return
+            probe = self.probes[kind]
+            at = time.monotonic() - self.started
+            result = attempt(self.port_of(probe), probe.path or "/", probe.timeout)
+            self.timeline[kind].append(Timed(at, result))
+            if kind == STARTUP and result.ok:
+                self.started_at = at
+            if kind == READINESS and result.ok and self.ready_at is None:
+                self.ready_at = at

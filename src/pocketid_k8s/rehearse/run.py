@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import shutil
 import tempfile
 import time
@@ -41,6 +40,9 @@ class Options:
     login: bool = False
     stay_up: float = 2.0
     """Seconds to watch the program after it is ready (readiness and liveness run meanwhile)."""
+    probe_window: float = 12.0
+    """At most this long after start, wait for every probe to run once after the program is
+    ready (a probe with a long period or initial delay may not)."""
     surge_wait: float = 10.0
     ready_timeout: float = 60.0
     workdir: Path | None = None
@@ -77,8 +79,11 @@ class _Run:
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env[proxy] = CLOSED_PROXY
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-        env, _ = map_paths(env, layout)
-        instance = Instance(self.options.binary, env, layout.cwd, layout.root / "program.log")
+        env, _ = map_paths(env, layout, self.pod.version)
+        logs = self.sandbox.root / "logs"
+        logs.mkdir(exist_ok=True)
+        count = sum(1 for _ in logs.iterdir())
+        instance = Instance(self.options.binary, env, layout.cwd, logs / f"{count + 1}-{name}.log")
         self.instances.append(instance)
         return instance, layout, port
 
@@ -136,14 +141,16 @@ def _steps(run: _Run) -> None:
     first = _start_step(run)
     if first is None:
         return
-    instance, _, port = first
-    _probe_steps(run, instance, port)
+    instance, port = first.instance, first.port
+    _probe_steps(run, first)
     kid = _oidc_steps(run, port)
     login = None
     if run.options.login:
         from pocketid_k8s.rehearse.login import LoginRun
 
-        login = LoginRun(run.result.app_url, run.options.resources, port, run.row)
+        login = LoginRun(
+            run.result.app_url, run.options.resources, port, run.row, instance.log_text
+        )
     try:
         if login is not None:
             login.run()
@@ -167,10 +174,30 @@ def _wait_ready(instance: Instance, port: int, timeout: float) -> float | None:
     return None
 
 
-def _start_step(run: _Run) -> tuple[Instance, Layout, int] | None:
-    instance, layout, port = run.start("pod-1")
-    ready = _wait_ready(instance, port, run.options.ready_timeout)
+@dataclass
+class _Started:
+    instance: Instance
+    port: int
+    prober: probes.Prober
+    ready: float
+    """Seconds from start until the program answered on its health path."""
+
+
+def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float | None]:
+    instance, _, port = run.start(name)
+
+    def port_of(probe: Probe) -> int | None:
+        return port if probe.port in (None, run.pod.listen_port) else None
+
+    prober = probes.Prober(run.pod.probes, port_of, instance.started)
+    prober.start()
+    return instance, port, prober, _wait_ready(instance, port, run.options.ready_timeout)
+
+
+def _start_step(run: _Run) -> _Started | None:
+    instance, port, prober, ready = _launch(run, "pod-1")
     if ready is None and _key_missing(run, instance):
+        prober.stop()
         run.row("start", Status.FAIL, _exit_reason(run, instance) + _key_hint(run.pod))
         instance.stop(1.0)
         # Give the program a throwaway key, so that the other steps can still say what they see.
@@ -180,40 +207,51 @@ def _start_step(run: _Run) -> tuple[Instance, Layout, int] | None:
             "the key never reached the program; the later steps ran with a throwaway "
             "ENCRYPTION_KEY added, to show what else the manifests would do"
         )
-        instance, layout, port = run.start("pod-1")
-        ready = _wait_ready(instance, port, run.options.ready_timeout)
-        if ready is None:
-            run.row("start-with-key", Status.FAIL, _exit_reason(run, instance))
-            return None
-    elif ready is None:
-        run.row("start", Status.FAIL, _exit_reason(run, instance))
+        instance, port, prober, ready = _launch(run, "pod-1")
+    step = "start-with-key" if names.ENCRYPTION_KEY in run.extra_env else "start"
+    if ready is None:
+        prober.stop()
+        run.row(step, Status.FAIL, _exit_reason(run, instance))
         return None
     run.result.figures["ready_s"] = ready
-    step = "start-with-key" if names.ENCRYPTION_KEY in run.extra_env else "start"
-    time.sleep(run.options.stay_up)
+    run.result.figures["startup_cpu_s"] = instance.usage().cpu_seconds
+    _watch(run, instance, prober, ready)
+    prober.stop()
     if not instance.alive():
-        run.row(
-            "start", Status.FAIL, f"ready after {ready:.2f} s, then {_exit_reason(run, instance)}"
-        )
+        detail = f"ready after {ready:.2f} s, then {_exit_reason(run, instance)}"
+        run.row(step, Status.FAIL, detail)
         return None
+    seen = (
+        f"; the kubelet saw it Ready at {prober.ready_at:.1f} s"
+        if prober.ready_at is not None
+        else "; the readiness probe never passed"
+    )
+    if prober.ready_at is not None:
+        run.result.figures["k8s_ready_s"] = prober.ready_at
+    watched = time.monotonic() - instance.started
     run.row(
         step,
         Status.PASS,
-        f"{pocketid.HEALTH_PATH} answered 204 {ready:.2f} s after start{_seen(run.pod, ready)}; "
-        f"still up {run.options.stay_up:g} s later",
+        f"{pocketid.HEALTH_PATH} answered 204 {ready:.2f} s after start{seen}; still up after "
+        f"{watched:.1f} s",
         ready * 1000,
     )
-    return instance, layout, port
+    return _Started(instance, port, prober, ready)
 
 
-def _seen(pod: Pod, ready: float) -> str:
-    """When the kubelet, probing on the manifest's schedule, would first see the program up."""
-    probe = pod.probes.get("startupProbe") or pod.probes.get("readinessProbe")
-    if probe is None:
-        return ""
-    after = max(ready - probe.initial_delay, 0.0)
-    seen = probe.initial_delay + math.ceil(after / probe.period) * probe.period
-    return f" (the {probe.kind}, every {probe.period} s, would see it at {seen} s)"
+def _watch(run: _Run, instance: Instance, prober: probes.Prober, ready: float) -> None:
+    """Stay with the program ``stay_up`` seconds after it is ready, and until every probe has
+    run once since then and the kubelet would count it Ready (within ``probe_window``)."""
+    deadline = instance.started + max(ready + run.options.stay_up, run.options.probe_window)
+    minimum = instance.started + ready + run.options.stay_up
+    while instance.alive():
+        now = time.monotonic()
+        settled = all(prober.attempted_since(kind, ready) for kind in run.pod.probes) and (
+            prober.ready_at is not None or probes.READINESS not in run.pod.probes
+        )
+        if now >= minimum and (settled or now >= deadline):
+            return
+        time.sleep(POLL)
 
 
 def _key_missing(run: _Run, instance: Instance) -> bool:
@@ -240,49 +278,55 @@ def _exit_reason(run: _Run, instance: Instance) -> str:
     return f"exited with code {instance.returncode}: {instance.last_error(run.hidden)}"
 
 
-def _probe_steps(run: _Run, instance: Instance, port: int) -> None:
-    """Each probe on its own schedule, from the numbers in the manifest."""
-    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+def _probe_steps(run: _Run, started: _Started) -> None:
+    """One row per probe: what the kubelet's schedule saw, and whether the path proves anything."""
+    for kind in probes.KINDS:
         probe = run.pod.probes.get(kind)
         if probe is None:
-            run.row(kind, Status.SKIP if kind == "startupProbe" else Status.WARN, _absent(kind))
+            status = Status.SKIP if kind == probes.STARTUP else Status.WARN
+            run.row(kind, status, _absent(kind))
             continue
-        target = port if probe.port == run.pod.listen_port else None
-        if probe.port is not None and target is None:
+        if probe.port is not None and probe.port != run.pod.listen_port:
             detail = (
                 f"port {probe.port} is not the port the program listens on "
-                f"({run.pod.listen_port}): every attempt would be refused"
+                f"({run.pod.listen_port}): every attempt is refused"
             )
             run.row(kind, Status.FAIL, detail)
             continue
-        results = [probes.attempt(target, probe.path or "/", probe.timeout) for _ in range(3)]
-        _probe_row(run, probe, results)
+        _probe_row(run, probe, started)
 
 
 def _absent(kind: str) -> str:
-    if kind == "startupProbe":
+    if kind == probes.STARTUP:
         return "none: liveness and readiness start at once"
-    if kind == "readinessProbe":
+    if kind == probes.READINESS:
         return "none: the pod counts as Ready as soon as the process starts"
     return "none: a hung program is never restarted"
 
 
-def _probe_row(run: _Run, probe: Probe, results: list[probes.Attempt]) -> None:
-    passed = sum(r.ok for r in results)
-    slowest = max(r.ms for r in results)
-    proves, why = probes.meaning(probe, results[-1])
+def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
+    timeline = started.prober.timeline[probe.kind]
+    after = [t for t in timeline if t.at >= started.ready]
+    # What the path answers once the program is up, for the verdict on what it proves.
+    sample = after[-1].result if after else probes.attempt(started.port, probe.path or "/", 1.0)
+    proves, why = probes.meaning(probe, sample)
     budget = probe.period * probe.failure_threshold
     consequence = {
-        "startupProbe": f"the container is killed after {budget} s without success",
-        "readinessProbe": f"the pod leaves the Service after {budget} s of failures",
-        "livenessProbe": f"the container is restarted after {budget} s of failures",
+        probes.STARTUP: f"killed after {budget} s without success",
+        probes.READINESS: f"out of the Service after {budget} s of failures",
+        probes.LIVENESS: f"restarted after {budget} s of failures",
     }[probe.kind]
-    answers = ", ".join(r.describe() for r in results)
+    seen = ", ".join(f"{t.at:.1f} s {t.result.describe()}" for t in timeline[:6]) or "none"
+    if not after:
+        seen += f" (none since the program was ready at {started.ready:.1f} s)"
+    slowest = max((t.result.ms for t in timeline), default=0.0)
+    ok = bool(after) and all(t.result.ok for t in after) and proves
+    if probe.kind == probes.STARTUP and started.prober.started_at is None:
+        ok = False
     detail = (
-        f"GET {probe.path} every {probe.period} s, timeout {probe.timeout} s: {answers} "
-        f"({passed}/{len(results)} pass, slowest {slowest:.0f} ms); {consequence}; {why}"
+        f"GET {probe.path} every {probe.period} s (timeout {probe.timeout} s, {consequence}): "
+        f"{seen}; {why}"
     )
-    ok = passed == len(results) and proves and slowest < probe.timeout * 1000
     run.row(probe.kind, Status.PASS if ok else Status.FAIL, detail, slowest)
 
 
@@ -423,7 +467,20 @@ def _resources_step(run: _Run) -> None:
         else:
             parts.append(f"no memory {label}")
         if "cpu" in table:
-            parts.append(f"cpu {label} {table['cpu']} = {cpu_millis(table['cpu'])}m")
+            parts.append(f"cpu {label} {table['cpu']}")
+    startup_cpu = run.result.figures.get("startup_cpu_s", 0.0)
+    ready = run.result.figures.get("ready_s")
+    if ready and "cpu" in limits:
+        cores = startup_cpu / ready
+        limit = cpu_millis(limits["cpu"]) / 1000
+        parts.append(
+            f"start-up used {cores * 1000:.0f}m on average over {ready:.2f} s"
+            + (
+                f": above the limit, so throttled start-up takes about {startup_cpu / limit:.1f} s"
+                if cores > limit
+                else ""
+            )
+        )
     if "memory" not in limits:
         status = Status.WARN
     run.row("resources", status, "; ".join(parts))
