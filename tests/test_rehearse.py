@@ -202,6 +202,8 @@ def test_spec_literal_fails_the_predicted_steps(double: Path, tmp_path: Path) ->
     assert "/health is not a health route" in rows["readinessProbe"].detail
     assert rows["restart"].status is Status.FAIL
     assert "signing key changed" in rows["restart"].detail
+    assert rows["restart"].hint == "mount the volume at /app/data"
+    assert rows["readinessProbe"].hint == "probe /healthz (on the program's port)"
     assert rows["surge"].status is Status.FAIL
     assert "two programs run at once" in rows["surge"].detail
     assert result.outcome.exit_code == 1
@@ -287,4 +289,5 @@ def test_cli_plain_text_when_piped(double: Path) -> None:
     assert lines[0].split() == ["check", "status", "time", "detail"]
     assert lines[1].startswith("pod ")
     assert "\x1b[" not in result.stdout
-    assert any(line.startswith("11 pass (https://auth.mulliken.net;") for line in lines)
+    assert "11 pass (rehearsal of https://auth.mulliken.net)" in lines
+    assert any(line.startswith("figures: ready_s ") for line in lines)

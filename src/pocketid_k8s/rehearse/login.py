@@ -224,7 +224,7 @@ class LoginRun:
                 failed.append(
                     f"{host} reaches the program without a redirect (HTTP {landing.status}): a "
                     f"passkey ceremony there is refused by {refused_by}, and Pocket-ID {server} "
-                    f"it ({why}); fix: redirect it to APP_URL"
+                    f"it ({why}); fix: redirect it to APP_URL with a Middleware (redirectRegex)"
                 )
         if failed:
             raise _Failed("; ".join(failed + notes))

@@ -68,13 +68,12 @@ def meaning(probe: Probe, result: Attempt) -> tuple[bool, str]:
         return False, (
             f"{probe.path} is not a health route: it answers {result.status} "
             f"({result.content_type or 'no type'}) whatever the program's state, so the probe "
-            f"proves nothing; use {pocketid.HEALTH_PATH}"
+            "proves nothing"
         )
     return False, (
         f"{probe.path} is not a health route: {result.describe()} here, as from a build "
         "without the web UI; the release binary embeds the UI and answers 200 with "
-        f"index.html, so there the probe passes while proving nothing; use "
-        f"{pocketid.HEALTH_PATH}"
+        "index.html, so there the probe passes while proving nothing"
     )
 
 

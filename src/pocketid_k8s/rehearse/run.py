@@ -68,8 +68,10 @@ class _Run:
     usage: list[Usage] = field(default_factory=list)
     instances: list[Instance] = field(default_factory=list)
 
-    def row(self, check: str, status: Status, detail: str, ms: float | None = None) -> None:
-        self.result.outcome.rows.append(Row(check, status, detail, ms))
+    def row(
+        self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
+    ) -> None:
+        self.result.outcome.rows.append(Row(check, status, detail, ms, hint))
 
     def start(self, name: str) -> tuple[Instance, Layout, int]:
         layout = self.sandbox.instance(name)
@@ -198,7 +200,7 @@ def _start_step(run: _Run) -> _Started | None:
     instance, port, prober, ready = _launch(run, "pod-1")
     if ready is None and _key_missing(run, instance):
         prober.stop()
-        run.row("start", Status.FAIL, _exit_reason(run, instance) + _key_hint(run.pod))
+        run.row("start", Status.FAIL, _exit_reason(run, instance), hint=_key_hint(run.pod))
         instance.stop(1.0)
         # Give the program a throwaway key, so that the other steps can still say what they see.
         run.extra_env[names.ENCRYPTION_KEY] = throwaway_value()
@@ -264,8 +266,8 @@ def _key_hint(pod: Pod) -> str:
     if names.ENCRYPTION_KEY in pod.env or names.ENCRYPTION_KEY_FILE in pod.env:
         return ""
     return (
-        "; no ENCRYPTION_KEY or ENCRYPTION_KEY_FILE reaches the program (an envFrom Secret key "
-        "becomes a variable named after the key); fix: mount the Secret and set "
+        "no ENCRYPTION_KEY or ENCRYPTION_KEY_FILE reaches the program (an envFrom Secret key "
+        "becomes a variable named after the key): mount the Secret and set "
         "ENCRYPTION_KEY_FILE, or use a secretKeyRef named ENCRYPTION_KEY"
     )
 
@@ -327,7 +329,8 @@ def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
         f"GET {probe.path} every {probe.period} s (timeout {probe.timeout} s, {consequence}): "
         f"{seen}; {why}"
     )
-    run.row(probe.kind, Status.PASS if ok else Status.FAIL, detail, slowest)
+    hint = "" if proves else f"probe {pocketid.HEALTH_PATH} (on the program's port)"
+    run.row(probe.kind, Status.PASS if ok else Status.FAIL, detail, slowest, hint)
 
 
 def _get_json(port: int, path: str) -> tuple[int, Any]:
@@ -401,18 +404,20 @@ def _restart_step(
         f"ready in {ready:.2f} s; signing key {'kept' if kept else 'changed'} "
         f"({', '.join(sorted(kids)) or '-'} -> {', '.join(sorted(after)) or '-'})"
     )
+    hint = ""
     if not kept:
         detail += (
             "; the database was in the writable layer: users, passkeys and keys are lost on "
-            f"every restart; fix: mount the volume at {pocketid.DATA_DIR}"
+            "every restart"
         )
+        hint = f"mount the volume at {pocketid.DATA_DIR}"
     if login is not None and login.registered and kept:
         signed_in = login.sign_in_again(port)
         kept = kept and signed_in
         detail += (
             "; the passkey still signs in" if signed_in else "; the passkey no longer signs in"
         )
-    run.row("restart", Status.PASS if kept else Status.FAIL, detail, ready * 1000)
+    run.row("restart", Status.PASS if kept else Status.FAIL, detail, ready * 1000, hint)
     return second, layout, port
 
 
@@ -427,6 +432,7 @@ def _surge_step(run: _Run) -> None:
             f"a second instance on the same volume became ready in {ready:.2f} s: two "
             "programs run at once, each with its own database (the data is not on the "
             f"volume); strategy {run.pod.strategy}",
+            hint=f"mount the volume at {pocketid.DATA_DIR} and use strategy Recreate",
         )
     else:
         reason = surge.last_error(run.hidden)
@@ -437,10 +443,11 @@ def _surge_step(run: _Run) -> None:
             if not rolling
             else f"RollingUpdate (maxSurge {run.pod.max_surge}): the surge pod starts beside the "
             "old one, is refused like this and never becomes Ready, so the rollout never "
-            "finishes; fix: strategy Recreate"
+            "finishes"
         )
         status = Status.PASS if refused and not rolling else Status.FAIL
-        run.row("surge", status, f"a second instance was refused ({reason}); {what}")
+        hint = "strategy Recreate" if rolling else ""
+        run.row("surge", status, f"a second instance was refused ({reason}); {what}", hint=hint)
     surge.stop(1.0)
     run.usage.append(surge.usage())
 
