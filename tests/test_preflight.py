@@ -625,12 +625,28 @@ def test_command_line_json(site: Site, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_command_line_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.kubeapi import free_port, kubeconfig
+    """Nothing answers at the kubeconfig's server: could not run, exit 2, the fix named."""
+    from tests.kubeapi import free_port
 
-    ca = tmp_path / "ca.crt"
-    ca.write_text("")
-    config = kubeconfig(tmp_path / "k", f"https://127.0.0.1:{free_port()}", ca, "t", "u")
+    port = free_port()
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": f"https://127.0.0.1:{port}"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
     (tmp_path / "pocket-id.toml").write_text("")
     code, out, err = run(capsys, "preflight", "--kubeconfig", str(config), cwd=tmp_path)
     assert (code, out) == (2, "")
-    assert "could not run" in err or "error:" in err
+    assert err == (
+        f"pocketid-k8s preflight: could not run: the API server at https://127.0.0.1:{port} "
+        "cannot be reached (ConnectError: [Errno 111] Connection refused); fix: check the "
+        "kubeconfig's server address and that the cluster is up\n"
+    )

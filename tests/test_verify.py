@@ -368,8 +368,10 @@ def test_hanging_handshake_is_reported_as_hung_with_progress(hanging: int) -> No
     """One wait of --timeout (not three), reported as a hung handshake, with progress."""
     said: list[str] = []
     start = time.perf_counter()
+    from tests.kubeapi import free_port
+
     outcome = verify(
-        Target(app_url=f"https://127.0.0.1:{hanging}", timeout=2.5, http_port=hanging),
+        Target(app_url=f"https://127.0.0.1:{hanging}", timeout=2.5, http_port=free_port()),
         progress=said.append,
     )
     elapsed = time.perf_counter() - start
@@ -378,7 +380,7 @@ def test_hanging_handshake_is_reported_as_hung_with_progress(hanging: int) -> No
         "within 2.5 s (is a TLS server listening there?)"
     )
     assert said[0] == (f"still waiting for the TLS handshake with 127.0.0.1:{hanging} (2 s of 2.5)")
-    assert elapsed < 2 * 2.5 + 1  # the handshake once, the plain-HTTP request once
+    assert elapsed < 2 * 2.5  # one wait for the handshake, not three tries
     assert outcome.exit_code == 1
 
 
