@@ -409,6 +409,20 @@ def test_longhorn_namespace_missing(site: Site, shared: Shared, controller: Cont
     assert f"{config.backup.longhorn_namespace} does not exist" in detail(outcome, "namespaces")
 
 
+def test_kind_not_served(site: Site) -> None:
+    """A Middleware of Traefik's old API group (before v3): no CRD serves it."""
+    middleware = site.item("middleware.yaml")
+    middleware["apiVersion"] = "traefik.containo.us/v1alpha1"
+    outcome = site.run(site.replace("middleware.yaml", middleware))
+    assert failing(outcome) == {"kinds", "dry-run"}
+    assert detail(outcome, "kinds") == (
+        "not served by this cluster: Middleware (traefik.containo.us/v1alpha1)"
+    )
+    assert "middleware.yaml: Middleware is not served at traefik.containo.us/v1alpha1" in detail(
+        outcome, "dry-run"
+    )
+
+
 def test_middleware_in_another_namespace(site: Site) -> None:
     middleware = site.item("middleware.yaml")
     middleware["metadata"]["namespace"] = "default"
