@@ -50,6 +50,21 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+SHARED_CRD_SCHEMAS = Path(os.environ.get("POCKETID_K8S_SHARED", ROOT.parent / "shared")) / (
+    "crd-schemas"
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_schema_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never fetch the public CRDs-catalog: check's default location is the shared copy
+    (or an empty folder, where custom kinds are reported unvalidated), the cache a temp dir."""
+    folder = SHARED_CRD_SCHEMAS if SHARED_CRD_SCHEMAS.is_dir() else tmp_path / "no-crd-schemas"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.setenv("POCKETID_K8S_SCHEMA_LOCATION", str(folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 @pytest.fixture(scope="session")
 def crd_schemas() -> Path:
     """The CRD schemas in ../shared (or $POCKETID_K8S_SHARED), in the CRDs-catalog layout."""

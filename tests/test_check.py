@@ -453,11 +453,68 @@ def test_custom_kinds_against_the_catalog(tmp_path: Path, crd_schemas: Path) -> 
     assert "'regexp' was unexpected" in found.message
 
 
-def test_custom_kinds_without_a_location_are_named(tmp_path: Path) -> None:
-    """No schema location: each custom kind is reported as info, never silently skipped."""
+def test_custom_kinds_without_a_schema_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A location without their schemas: each custom kind is reported, never silently skipped."""
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("POCKETID_K8S_SCHEMA_LOCATION", str(tmp_path / "empty"))
     report = checked(tmp_path, lambda d: None)
     unknown = sorted({f.kind for f in report.findings if f.rule == "schema/unknown-kind"})
     assert unknown == ["Certificate", "Kustomization", "Middleware", "RecurringJob", "SealedSecret"]
+
+
+def test_the_default_location_is_the_public_crds_catalog() -> None:
+    """Without --schema-location (and no override), the CRDs-catalog's URL template."""
+    from pocketid_k8s.check.schema import DEFAULT_SCHEMA_LOCATION
+
+    assert DEFAULT_SCHEMA_LOCATION == (
+        "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{group}/{kind}_{version}.json"
+    )
+
+
+def test_default_location_offline_says_what_it_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default location unreachable: custom kinds reported as not validated, with the
+    reason, exit unaffected; asked once, not once per kind (item 18)."""
+    import urllib.request
+
+    unreachable = "http://127.0.0.1:9/{group}/{kind}_{version}.json"  # port 9: refused
+    monkeypatch.setenv("POCKETID_K8S_SCHEMA_LOCATION", unreachable)
+    asked = []
+    real_urlopen = urllib.request.urlopen
+
+    def counting_urlopen(url: str, **options: Any) -> Any:
+        asked.append(url)
+        return real_urlopen(url, **options)
+
+    monkeypatch.setattr(urllib.request, "urlopen", counting_urlopen)
+    report = run_check([str(BUNDLE)])
+    skipped = [f for f in report.findings if "could not be fetched" in f.message]
+    assert sorted({f.kind for f in skipped}) == [
+        "Certificate",
+        "Middleware",
+        "RecurringJob",
+        "SealedSecret",
+    ]
+    assert "Connection refused" in skipped[0].message
+    assert len(asked) == 1
+    assert report.exit_code == 0
+
+
+def test_a_schema_folder_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    """--schema-location naming a missing folder (the README's old example in a clone): exit 2."""
+    with pytest.raises(CheckError, match=r"no such folder"):
+        run_check([str(BUNDLE)], schema_location=str(tmp_path / "crd-schemas"))
+    with pytest.raises(CheckError, match=r"no such folder"):
+        run_check([str(BUNDLE)], schema_location=str(tmp_path / "x/{group}/{kind}_{version}.json"))
+
+
+def test_a_kube_version_newer_than_the_schemas_is_a_usage_error() -> None:
+    """--kube-version 9.99 is refused, not silently checked as the newest (item 12)."""
+    with pytest.raises(CheckError, match=r"--kube-version 9\.99: newer than the newest"):
+        run_check([str(BUNDLE)], kube_version="9.99")
 
 
 def test_findings_carry_file_line_and_path(tmp_path: Path) -> None:

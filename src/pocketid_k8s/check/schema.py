@@ -2,6 +2,10 @@
 version; custom kinds with jsonschema against a CRDs-catalog layout
 (``{group}/{kind}_{version}.json``) in a folder or behind a URL template.
 
+Without ``--schema-location`` the custom kinds' schemas come from the public
+CRDs-catalog (or ``$POCKETID_K8S_SCHEMA_LOCATION``), cached on disk; offline,
+those kinds are reported as not validated, with the reason, instead of failing.
+
 Validators are built once per kind, on first use: only the kinds present are loaded.
 """
 
@@ -24,10 +28,24 @@ if TYPE_CHECKING:
 
 MAX_ERRORS_PER_OBJECT: Final = 5
 FETCH_TIMEOUT: Final = 15
+DEFAULT_SCHEMA_LOCATION: Final = (
+    "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{group}/{kind}_{version}.json"
+)
+"""The public CRDs-catalog: JSON schemas of common CRDs (cert-manager, Traefik, ...)."""
+SCHEMA_LOCATION_ENV: Final = "POCKETID_K8S_SCHEMA_LOCATION"
+"""Replaces the default location (tests point it at a local copy of the catalog)."""
 
 
 class SchemaError(Exception):
     """The schema location or Kubernetes version cannot be used."""
+
+
+class Unreachable(SchemaError):
+    """A schema URL cannot be fetched: no network, DNS, refused, timed out."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @cache
@@ -57,6 +75,13 @@ def resolve_version(wanted: str) -> str:
     if not match:
         raise SchemaError(f"--kube-version {wanted!r} is not a version like 1.32")
     target = (int(match[1]), int(match[2]))
+    newest = _versions()[-1]
+    if target > newest:
+        raise SchemaError(
+            f"--kube-version {wanted}: newer than the newest schemas installed "
+            f"({newest[0]}.{newest[1]}), so it cannot be checked as that version; fix: pass "
+            f"--kube-version {newest[0]}.{newest[1]} or older, or upgrade kubernetes-validate"
+        )
     usable = [v for v in _versions() if v <= target]
     if not usable:
         oldest = _versions()[0]
@@ -72,7 +97,14 @@ class SchemaChecker:
 
     def __init__(self, kube_version: str, location: str | None) -> None:
         self.version = resolve_version(kube_version)
+        self.default = location is None
+        """Offline is no error for the default location: those kinds are reported skipped."""
+        if location is None:
+            location = os.environ.get(SCHEMA_LOCATION_ENV) or DEFAULT_SCHEMA_LOCATION
+        _check_location(location)
         self.location = location
+        self.offline: str | None = None
+        """Why the default location could not be reached (then it is not asked again)."""
         self._core: dict[tuple[str, str], _Validator] = {}
         self._custom: dict[tuple[str, str, str], _Validator | None] = {}
         self._registry: Any = None
@@ -96,17 +128,18 @@ class SchemaChecker:
                 resource, "schema/core", self._core_validator(core_file, kind, api)
             )
             return found + api_rules(resource)[: MAX_ERRORS_PER_OBJECT - len(found)]
-        if self.location is None:
+        schema, where = self._custom_schema(group, kind, version)
+        if schema is None and self.offline is not None:
             return [
                 finding(
                     resource,
                     "schema/unknown-kind",
-                    f"{kind} ({api}) is not a core kind and no --schema-location was "
-                    "given, so it was not validated",
-                    "pass --schema-location with a CRDs-catalog folder or URL",
+                    f"{kind} ({api}) was not validated: its schema could not be fetched from "
+                    f"{where} ({self.offline})",
+                    "check again when online, or pass --schema-location with a local "
+                    "CRDs-catalog folder",
                 )
             ]
-        schema, where = self._custom_schema(group, kind, version)
         if schema is None:
             return [
                 finding(
@@ -145,7 +178,7 @@ class SchemaChecker:
         key = (group, kind, version)
         where = self._custom_where(group, kind, version)
         if key not in self._custom:
-            text = _fetch(where) if where.startswith(("http://", "https://")) else _read(where)
+            text = self._text(where)
             if text is None:
                 self._custom[key] = None
             else:
@@ -158,6 +191,19 @@ class SchemaChecker:
                 cls = jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)
                 self._custom[key] = cls(schema)
         return self._custom[key], where
+
+    def _text(self, where: str) -> str | None:
+        if not where.startswith(("http://", "https://")):
+            return _read(where)
+        if self.offline is not None:
+            return None
+        try:
+            return _fetch(where)
+        except Unreachable as exc:
+            if not self.default:
+                raise
+            self.offline = exc.reason
+            return None
 
     def _custom_where(self, group: str, kind: str, version: str) -> str:
         location = self.location or ""
@@ -194,6 +240,21 @@ class SchemaChecker:
         return findings
 
 
+def _check_location(location: str) -> None:
+    """A local schema location must be an existing folder (a URL is tried when needed)."""
+    if location.startswith(("http://", "https://")):
+        return
+    folder = FsPath(location.partition("{")[0] or ".")
+    if "{" in location and not location.partition("{")[0].endswith("/"):
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SchemaError(
+            f"--schema-location {location!r}: no such folder ({folder}); fix: name a folder in "
+            "the CRDs-catalog layout ({group}/{kind}_{version}.json), a URL, or leave it out "
+            "to use the public CRDs-catalog"
+        )
+
+
 def _read(where: str) -> str | None:
     try:
         return FsPath(where).read_text(encoding="utf-8")
@@ -223,8 +284,8 @@ def _fetch(url: str) -> str | None:
             return None
         raise SchemaError(f"{url}: the server answered {exc.code}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SchemaError(f"{url}: cannot be fetched ({reason})") from None
+        reason = str(getattr(exc, "reason", exc))
+        raise Unreachable(f"{url}: cannot be fetched ({reason})", reason) from None
     cached.parent.mkdir(parents=True, exist_ok=True)
     temp = cached.with_suffix(f".{os.getpid()}.tmp")
     temp.write_text(text, encoding="utf-8")
