@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
-PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# Not --quiet: on a cold machine this takes half a minute, and the user should see it working.
+PIP := $(BIN)/python -m pip install --progress-bar off --disable-pip-version-check -c constraints.txt
 
 TOOLS := $(CURDIR)/.tools/bin
 KUBESEAL_VERSION := v0.36.6
@@ -20,16 +21,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(RUNTIME): pyproject.toml constraints.txt | $(BIN)/python
+	@echo "== installing pocketid-k8s and its runtime dependencies from PyPI into $(VENV)"
 	$(PIP) -e .
 	touch $@
 
 $(DEV): pyproject.toml constraints.txt | $(BIN)/python
+	@echo "== installing pocketid-k8s with its development tools from PyPI into $(VENV)"
 	$(PIP) -e '.[dev]'
 	touch $@ $(RUNTIME)
 
 ## render: write the bundle for ./pocket-id.toml (the spec's site) into k8s-apps/
 render: $(RUNTIME)
 	$(BIN)/pocketid-k8s render
+	@echo "note: the command is $(BIN)/pocketid-k8s (or run '. $(BIN)/activate' first; README: Two commands)"
 
 ## test: the whole suite: lint, types, layering, then the tests
 test: lint typecheck unit
@@ -53,6 +57,7 @@ peers:
 	else echo "note: no Go here; tests that need kubeseal or an API server will skip and say so"; fi
 
 $(TOOLS)/kubeseal:
+	@echo "== building kubeseal $(KUBESEAL_VERSION) with go install (first time: about 200 MB of Go modules from the Go module proxy)"
 	GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install \
 		github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@$(KUBESEAL_VERSION)
 
