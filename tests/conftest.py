@@ -39,6 +39,9 @@ BUNDLE_FILES = [
 """The app folder's files for the spec's site, in kustomization order."""
 SHARED = Path(os.environ.get("POCKETID_K8S_SHARED", ROOT.parent / "shared"))
 """Reference data outside the repository (CRD schemas, CRDs)."""
+SPEC_SITE = ROOT / "tests/sites/spec"
+"""The spec's site (pocket-id.toml = the starter) and the bundle it must render: the golden
+files. The repository's own pocket-id.toml is the user's site, free to change (test_site.py)."""
 REQUIRE_PEERS = os.environ.get("POCKETID_K8S_REQUIRE_PEERS") == "1"
 """Set by .ci/run: what a developer's machine may skip, CI must have."""
 
@@ -50,19 +53,24 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-SHARED_CRD_SCHEMAS = Path(os.environ.get("POCKETID_K8S_SHARED", ROOT.parent / "shared")) / (
-    "crd-schemas"
-)
+SHARED_CRD_SCHEMAS = SHARED / "crd-schemas"
+
+
+@pytest.fixture(scope="session")
+def _outside_tmp_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("schemas")
 
 
 @pytest.fixture(autouse=True)
-def _no_schema_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _no_schema_downloads(monkeypatch: pytest.MonkeyPatch, _outside_tmp_path: Path) -> None:
     """Tests never fetch the public CRDs-catalog: check's default location is the shared copy
     (or an empty folder, where custom kinds are reported unvalidated), the cache a temp dir."""
-    folder = SHARED_CRD_SCHEMAS if SHARED_CRD_SCHEMAS.is_dir() else tmp_path / "no-crd-schemas"
-    folder.mkdir(exist_ok=True)
+    folder = SHARED_CRD_SCHEMAS
+    if not folder.is_dir():
+        folder = _outside_tmp_path / "none"
+        folder.mkdir(exist_ok=True)
     monkeypatch.setenv("POCKETID_K8S_SCHEMA_LOCATION", str(folder))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_outside_tmp_path / "cache"))
 
 
 @pytest.fixture(scope="session")

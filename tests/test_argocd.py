@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from pocketid_k8s.argocd import ProjectFileError, admit
-from tests.conftest import ROOT
+from tests.conftest import SPEC_SITE
 from tests.test_cli import run
 
 SERVER = "https://kubernetes.default.svc"
@@ -346,10 +346,10 @@ def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert f"{tmp_path / 'nope.yaml'}: no such file" in err
 
 
-def test_committed_example_project_admits_the_bundle(capsys: pytest.CaptureFixture[str]) -> None:
-    """The example AppProject already admits what the committed bundle needs."""
-    project = ROOT / "k8s-manifests/argocd/projects/utilities.yaml"
-    code, out, _ = run(capsys, "argocd", "allow-namespace", str(project), "--check", cwd=ROOT)
+def test_spec_site_project_admits_the_bundle(capsys: pytest.CaptureFixture[str]) -> None:
+    """The spec site's example AppProject already admits what its bundle needs."""
+    project = SPEC_SITE / "k8s-manifests/argocd/projects/utilities.yaml"
+    code, out, _ = run(capsys, "argocd", "allow-namespace", str(project), "--check", cwd=SPEC_SITE)
     assert code == 0
     assert "added" not in out
 

@@ -15,7 +15,7 @@ from pocketid_k8s import atomic
 from pocketid_k8s.bundle import HEADER, build_bundle, write_bundle
 from pocketid_k8s.config import Config, load_config
 from pocketid_k8s.errors import BundleError, OutputError
-from tests.conftest import BUNDLE_FILES, ROOT, config_with
+from tests.conftest import BUNDLE_FILES, SPEC_SITE, config_with
 
 APP = PurePosixPath("k8s-apps/utilities/pocket-id")
 
@@ -45,12 +45,12 @@ def rendered(root: Path, config: Config | None = None) -> None:
     write_bundle(build_bundle(config or Config(), root), root)
 
 
-def test_committed_bundle_is_current() -> None:
-    """k8s-apps/ in the repository is exactly what the committed config renders."""
-    bundle = build_bundle(load_config(ROOT / "pocket-id.toml"), ROOT)
-    assert bundle.diff(ROOT) == ""
+def test_spec_site_bundle_is_golden() -> None:
+    """tests/sites/spec/k8s-apps is exactly what the spec's config renders."""
+    bundle = build_bundle(load_config(SPEC_SITE / "pocket-id.toml"), SPEC_SITE)
+    assert bundle.diff(SPEC_SITE) == ""
     for path, text in bundle.files.items():
-        assert (ROOT / path).read_text() == text
+        assert (SPEC_SITE / path).read_text() == text
 
 
 def test_configmap_file_exact() -> None:

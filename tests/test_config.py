@@ -9,7 +9,7 @@ import pytest
 
 from pocketid_k8s.config import Config, ImageRef, SignupMode, Strategy, load_config
 from pocketid_k8s.errors import ConfigError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SPEC_SITE
 
 
 def test_defaults_are_the_spec_values() -> None:
@@ -61,9 +61,9 @@ def test_starter_file_holds_exactly_the_defaults() -> None:
     assert load_config(path) == Config()
 
 
-def test_committed_config_is_the_spec_site() -> None:
-    """The repository's pocket-id.toml is the spec's site."""
-    assert load_config(ROOT / "pocket-id.toml") == Config()
+def test_spec_site_config_is_the_spec() -> None:
+    """The spec site's pocket-id.toml gives the built-in defaults."""
+    assert load_config(SPEC_SITE / "pocket-id.toml") == Config()
 
 
 def test_missing_file_is_none_for_defaults() -> None:
@@ -308,21 +308,21 @@ def test_config_folder_instead_of_file(tmp_path: Path) -> None:
     assert caught.value.message == f"{tmp_path}: is a folder, not a file; fix: name the TOML file"
 
 
-def test_committed_config_is_what_init_writes() -> None:
-    """The repository's pocket-id.toml is the starter file, comments and all."""
+def test_spec_site_config_is_what_init_writes() -> None:
+    """The spec site's pocket-id.toml is the starter file, comments and all."""
     starter = files("pocketid_k8s") / "starter.toml"
-    assert (ROOT / "pocket-id.toml").read_text() == starter.read_text()
+    assert (SPEC_SITE / "pocket-id.toml").read_text() == starter.read_text()
 
 
 def test_readme_renovate_pattern_finds_the_image() -> None:
-    """The README's regex manager extracts the image's version from the committed config."""
+    """The README's regex manager extracts the image's version from the starter config."""
     import json
     import re
 
     readme = (ROOT / "README.md").read_text()
     manager = json.loads(readme.split("```json\n", 1)[1].split("```", 1)[0])["customManagers"][0]
     pattern = manager["matchStrings"][0].replace("(?<", "(?P<")  # JavaScript to Python groups
-    found = re.search(pattern, (ROOT / "pocket-id.toml").read_text())
+    found = re.search(pattern, (SPEC_SITE / "pocket-id.toml").read_text())
     assert found is not None
     assert found.groupdict() == {
         "datasource": "docker",
