@@ -57,7 +57,7 @@ peers:
 	else echo "note: no Go here; tests that need kubeseal or an API server will skip and say so"; fi
 
 $(TOOLS)/kubeseal:
-	@echo "== building kubeseal $(KUBESEAL_VERSION) with go install (first time: about 200 MB of Go modules from the Go module proxy)"
+	@echo "== building kubeseal $(KUBESEAL_VERSION) with go install (its Go modules come from the Go module proxy; the peers together: about 200 MB the first time)"
 	GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install \
 		github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@$(KUBESEAL_VERSION)
 
