@@ -291,3 +291,53 @@ def test_cli_plain_text_when_piped(double: Path) -> None:
     assert "\x1b[" not in result.stdout
     assert "11 pass (rehearsal of https://auth.mulliken.net)" in lines
     assert any(line.startswith("figures: ready_s ") for line in lines)
+
+
+# --- the kubelet's probe schedule ---------------------------------------------------------------
+
+
+def test_prober_starts_readiness_only_after_the_startup_probe_succeeds() -> None:
+    """Startup probes until it passes; readiness and liveness begin only then."""
+    import http.server
+    import threading
+    import time
+
+    from pocketid_k8s.rehearse.pod import Probe
+    from pocketid_k8s.rehearse.probes import Prober
+    from pocketid_k8s.rehearse.process import free_port
+
+    def probe(kind: str) -> Probe:
+        return Probe(kind, "/healthz", 1411, 1, 1, 30, 1, 0)
+
+    port = free_port()
+    kinds = ("startupProbe", "readinessProbe", "livenessProbe")
+    prober = Prober({k: probe(k) for k in kinds}, lambda _: port, time.monotonic())
+    prober.start()
+    while not prober.timeline["startupProbe"]:
+        time.sleep(0.02)
+
+    class Healthy(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            self.send_response(204)
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Healthy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        while prober.ready_at is None or not prober.timeline["livenessProbe"]:
+            time.sleep(0.02)
+    finally:
+        prober.stop()
+        server.shutdown()
+        server.server_close()
+    startup = prober.timeline["startupProbe"]
+    assert not startup[0].result.ok
+    assert "connection failed" in startup[0].result.error
+    assert startup[-1].result.status == 204
+    assert prober.started_at == startup[-1].at
+    for kind in ("readinessProbe", "livenessProbe"):
+        assert prober.timeline[kind][0].at >= startup[-1].at
+        assert prober.timeline[kind][0].result.status == 204

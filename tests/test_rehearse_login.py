@@ -175,3 +175,52 @@ def test_internal_host_redirect_is_read_from_the_middleware() -> None:
     """The bundle's internal host redirects; the spec's serves the app."""
     assert ingress_hosts(bundle(), "auth.mulliken.net") == {"pocket-id.corp.mulliken.net": True}
     assert ingress_hosts(literal(), "auth.mulliken.net") == {"pocket-id.corp.mulliken.net": False}
+
+
+# --- the code flow against an Authlib provider ------------------------------------------------
+
+
+CALLBACK = "https://app.example.com/callback"
+
+
+def code_flow(pkce: Pkce, *, verifier: str | None = None) -> tuple[int, dict[str, Any], Any]:
+    from tests.authlib_provider import Client, Provider
+
+    provider = Provider(Client("client-1", "s3cret", CALLBACK))
+    redirect = provider.authorize(
+        {
+            "response_type": "code",
+            "client_id": "client-1",
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile",
+            "nonce": "n-1",
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": pkce.method,
+        },
+        user="user-1",
+    )
+    form = token_request(redirect["code"], CALLBACK, "client-1", "s3cret", pkce)
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    status, body = provider.token(form)
+    return status, body, provider
+
+
+def test_code_flow_with_pkce_against_authlib() -> None:
+    """Authlib's grant accepts the token request (PKCE S256, client_secret_post); its ID
+    token verifies against its JWKS."""
+    from tests.authlib_provider import ISSUER
+
+    status, body, provider = code_flow(Pkce.make())
+    assert status == 200, body
+    claims = verify_id_token(
+        body["id_token"], provider.jwks, issuer=ISSUER, audience="client-1", nonce="n-1"
+    )
+    assert claims["sub"] == "user-1"
+
+
+def test_code_flow_with_a_wrong_verifier_is_refused_by_authlib() -> None:
+    """Authlib refuses a code_verifier that does not match the challenge."""
+    status, body, _ = code_flow(Pkce.make(), verifier=Pkce.make().verifier)
+    assert status == 400
+    assert body["error"] == "invalid_grant"
