@@ -13,8 +13,9 @@ observes, as written in pocketid_k8s.contract:
   path 404 (like a Pocket-ID build without its web UI);
 - SIGTERM: release the lock, exit 0.
 
-It records the variable names it was given (never a value of ENCRYPTION_KEY) in
-``double-env.json`` in its working directory, for the tests to read.
+It records the variable names it was given (never a value of ENCRYPTION_KEY), its
+uid and groups in ``double-env.json`` beside its database, for the tests to read; a
+database folder it cannot write makes it exit 1, as Pocket-ID does.
 """
 
 from __future__ import annotations
@@ -36,21 +37,27 @@ def main() -> int:
     env = os.environ
     key_file = env.get("ENCRYPTION_KEY_FILE")
     key = Path(key_file).read_bytes() if key_file else env.get("ENCRYPTION_KEY", "").encode()
-    Path("double-env.json").write_text(
-        json.dumps(
-            {
-                "names": sorted(env),
-                "key_length": len(key),
-                "values": {k: v for k, v in env.items() if k != "ENCRYPTION_KEY"},
-            }
-        )
-    )
     if len(key) < 16:
         print(f"config error: {contract.KEY_TOO_SHORT}", flush=True)
         return 1
     db = Path(env.get("DB_CONNECTION_STRING", "data/pocket-id.db").removeprefix("file:"))
     db = Path(str(db).partition("?")[0])
-    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        (db.parent / "double-env.json").write_text(
+            json.dumps(
+                {
+                    "names": sorted(env),
+                    "key_length": len(key),
+                    "uid": os.getuid(),
+                    "groups": sorted(os.getgroups()),
+                    "values": {k: v for k, v in env.items() if k != "ENCRYPTION_KEY"},
+                }
+            )
+        )
+    except PermissionError:
+        print("ERR failed to open the database: unable to open database file", flush=True)
+        return 1
     lock = db.with_suffix(".lock")
     if lock.exists() and _alive(int(lock.read_text() or 0)):
         print(f'ERR error="failed to acquire application lock: {contract.LOCK_HELD}"', flush=True)

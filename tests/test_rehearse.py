@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,12 +38,49 @@ def literal() -> list[Resource]:
     return load([str(SPEC_LITERAL)]).resources
 
 
+ROOT_USER = os.geteuid() == 0
+
+
 @pytest.fixture
-def double(tmp_path: Path) -> Path:
+def open_dir() -> Iterator[Path]:
+    """A folder any user can traverse (pytest's tmp_path is private to root), for the
+    sandbox and the double when the program runs as the pod's user."""
+    folder = Path(tempfile.mkdtemp(prefix="rehearse-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def world_runnable(path: Path) -> bool:
+    """Whether any user can run ``path``: the file and every folder above it open to others."""
+    real = path.resolve()
+    folders_open = all(p.stat().st_mode & stat.S_IXOTH for p in real.parents)
+    return folders_open and real.stat().st_mode & stat.S_IXOTH != 0
+
+
+def interpreter() -> str:
+    """A Python 3.11+ that the pod's user can run too (a pyenv under /root is not one)."""
+    found = (shutil.which("python3.11"), shutil.which("python3"))
+    for candidate in (sys.executable, *found, "/usr/local/bin/python3", "/usr/bin/python3"):
+        if candidate and Path(candidate).exists() and world_runnable(Path(candidate)):
+            version = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.version_info >= (3, 11))"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if version.stdout.strip() == "True":
+                return candidate
+    pytest.skip("no Python 3.11 that another user can run, for the test double")
+
+
+@pytest.fixture
+def double(open_dir: Path) -> Path:
     """An executable that runs the Pocket-ID test double (tests/pocket_id_double.py)."""
-    program = tmp_path / "pocket-id-test-double"
+    program = open_dir / "pocket-id-test-double"
+    python = interpreter() if ROOT_USER else sys.executable
     program.write_text(
-        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(DOUBLE)!r}, run_name='__main__')\n"
+        f"#!{python}\nimport runpy\nrunpy.run_path({str(DOUBLE)!r}, run_name='__main__')\n"
     )
     program.chmod(0o755)
     return program
@@ -115,7 +156,7 @@ def test_secret_key_ref_reads_a_plain_secret_and_reports_a_missing_one() -> None
 def test_sandbox_lays_out_mounts_and_wipes_the_layer(tmp_path: Path) -> None:
     """The PVC persists across instances; the layer and the emptyDir do not."""
     pod = pod_from(bundle())
-    sandbox = Sandbox(tmp_path, pod)
+    sandbox = Sandbox(tmp_path, pod, play_user=False)
     first = sandbox.instance("pod-1")
     assert first.cwd == first.rootfs / "app"
     assert (first.cwd / "data").resolve() == sandbox.claim("pocket-id-data").resolve()
@@ -133,7 +174,7 @@ def test_sandbox_lays_out_mounts_and_wipes_the_layer(tmp_path: Path) -> None:
 
 def test_paths_in_variables_move_into_the_sandbox(tmp_path: Path) -> None:
     """Absolute paths and SQLite DSNs are mapped; relative ones and PostgreSQL stay."""
-    layout = Sandbox(tmp_path, pod_from(bundle())).instance("p")
+    layout = Sandbox(tmp_path, pod_from(bundle()), play_user=False).instance("p")
     env = {
         "DB_CONNECTION_STRING": "file:/app/data/pocket-id.db?_journal_mode=WAL",
         "UPLOAD_PATH": "data/uploads",
@@ -157,9 +198,9 @@ def test_paths_in_variables_move_into_the_sandbox(tmp_path: Path) -> None:
 # --- the steps, against the test double ----------------------------------------------------------
 
 
-def test_rendered_bundle_rehearses_clean_with_the_double(double: Path, tmp_path: Path) -> None:
+def test_rendered_bundle_rehearses_clean_with_the_double(double: Path, open_dir: Path) -> None:
     """Every step passes: probes on /healthz, key kept across restart, surge refused."""
-    result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=tmp_path))
+    result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=open_dir))
     got = statuses(result.outcome.rows)
     assert set(got.values()) == {"pass"}, result.outcome.rows
     assert list(got) == [
@@ -178,7 +219,7 @@ def test_rendered_bundle_rehearses_clean_with_the_double(double: Path, tmp_path:
     assert result.outcome.exit_code == 0
     assert result.sandbox is not None
     seen = json.loads(
-        (result.sandbox / "pods" / "pod-2" / "rootfs" / "app" / "double-env.json").read_text()
+        (result.sandbox / "claims" / "pocket-id-data" / "double-env.json").read_text()
     )
     assert seen["key_length"] == 43
     assert seen["values"]["ANALYTICS_DISABLED"] == "true"
@@ -186,12 +227,81 @@ def test_rendered_bundle_rehearses_clean_with_the_double(double: Path, tmp_path:
     assert seen["values"]["PORT"] != "1411"
     assert seen["values"]["ENCRYPTION_KEY_FILE"].startswith(str(result.sandbox))
     assert "PATH" not in seen["names"]
+    if ROOT_USER:
+        assert seen["uid"] == 1000
+        assert seen["groups"] == [1000]
 
 
-def test_spec_literal_fails_the_predicted_steps(double: Path, tmp_path: Path) -> None:
+def pod_with(**security: object) -> list[Resource]:
+    """The bundle with the pod's securityContext replaced."""
+    docs = [r.doc for r in bundle()]
+    spec = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    spec["securityContext"] = security
+    spec["containers"][0]["securityContext"] = {}
+    return [Resource(d, "x.yaml") for d in docs]
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
+def test_sandbox_owns_volumes_as_the_kubelet_does(open_dir: Path) -> None:
+    """fsGroup owns the claim (group rw, setgid) and the key file; emptyDir is 0777; the
+    layer is root's."""
+    layout = Sandbox(open_dir, pod_from(bundle())).instance("p")
+    claim = layout.host("/app/data")
+    assert claim.stat().st_gid == 1000
+    assert stat.S_IMODE(claim.stat().st_mode) == 0o2775
+    key = layout.host("/run/secrets/pocket-id/encryption-key")
+    assert (key.stat().st_gid, stat.S_IMODE(key.stat().st_mode)) == (1000, 0o440)
+    assert stat.S_IMODE(layout.host("/tmp").stat().st_mode) == 0o777
+    assert (layout.cwd.stat().st_uid, stat.S_IMODE(layout.cwd.stat().st_mode)) == (0, 0o755)
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
+def test_non_root_without_fs_group_cannot_write_a_fresh_volume(
+    double: Path, open_dir: Path
+) -> None:
+    """runAsUser 1000 without fsGroup: the key file (0440) and the fresh volume stay root's,
+    so the program cannot read its key; given the key, it cannot write its database."""
+    resources = pod_with(runAsUser=1000, runAsGroup=1000, runAsNonRoot=True)
+    result = rehearse(Options(double, resources, "x", stay_up=0.2, workdir=open_dir))
+    start = next(row for row in result.outcome.rows if row.check == "start")
+    assert start.status is Status.FAIL
+    assert "Permission denied" in start.detail
+    assert "secrets/encryption-key" in start.detail
+    docs = [r.doc for r in resources]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "ENCRYPTION_KEY", "value": "0123456789abcdef"}]
+    given = [Resource(d, "x.yaml") for d in docs]
+    result = rehearse(Options(double, given, "x", stay_up=0.2, workdir=open_dir))
+    start = next(row for row in result.outcome.rows if row.check == "start")
+    assert start.status is Status.FAIL
+    assert "unable to open database file" in start.detail
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
+def test_started_as_root_the_entrypoint_chowns_the_data_folder(
+    double: Path, open_dir: Path
+) -> None:
+    """No runAsUser: the image's entrypoint chowns /app/data and drops to 1000 (the key
+    is given in the environment: without fsGroup the 0440 key file is root's)."""
+    docs = [r.doc for r in pod_with()]
+    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    container["env"] = [{"name": "ENCRYPTION_KEY", "value": "0123456789abcdef"}]
+    resources = [Resource(d, "x.yaml") for d in docs]
+    result = rehearse(Options(double, resources, "x", stay_up=0.2, workdir=open_dir, keep=True))
+    assert result.outcome.status_of("restart") is Status.PASS
+    assert result.sandbox is not None
+    claim = result.sandbox / "claims" / "pocket-id-data"
+    assert json.loads((claim / "double-env.json").read_text())["uid"] == 1000
+    assert claim.stat().st_uid == 1000
+
+
+def test_spec_literal_fails_the_predicted_steps(double: Path, open_dir: Path) -> None:
     """No key, probes on /health, data outside the volume, a surge that starts: each fails."""
-    work = tmp_path / "work"
-    work.mkdir()
+    work = open_dir / "work"
+    work.mkdir(mode=0o755)
     options = Options(double, literal(), "spec", stay_up=0.2, probe_window=0.5, workdir=work)
     result = rehearse(options)
     rows = {row.check: row for row in result.outcome.rows}
@@ -211,21 +321,21 @@ def test_spec_literal_fails_the_predicted_steps(double: Path, tmp_path: Path) ->
     assert not any(work.iterdir())
 
 
-def test_rolling_update_surge_is_refused_and_fails(double: Path, tmp_path: Path) -> None:
+def test_rolling_update_surge_is_refused_and_fails(double: Path, open_dir: Path) -> None:
     """With the data on the volume, the surge pod hits the lock: a RollingUpdate never ends."""
     docs = [r.doc for r in bundle()]
     next(d for d in docs if d["kind"] == "Deployment")["spec"]["strategy"] = {
         "type": "RollingUpdate"
     }
     resources = [Resource(d, "x.yaml") for d in docs]
-    result = rehearse(Options(double, resources, "x", stay_up=0.2, workdir=tmp_path))
+    result = rehearse(Options(double, resources, "x", stay_up=0.2, workdir=open_dir))
     surge = next(row for row in result.outcome.rows if row.check == "surge")
     assert surge.status is Status.FAIL
     assert "lock is already held by another process" in surge.detail
     assert "rollout never finishes" in surge.detail
 
 
-def test_probe_on_a_port_nothing_listens_on_fails(double: Path, tmp_path: Path) -> None:
+def test_probe_on_a_port_nothing_listens_on_fails(double: Path, open_dir: Path) -> None:
     """A probe port that is not the program's PORT is refused on every attempt."""
     docs = [r.doc for r in bundle()]
     container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
@@ -233,7 +343,7 @@ def test_probe_on_a_port_nothing_listens_on_fails(double: Path, tmp_path: Path) 
     ][0]
     container["livenessProbe"]["httpGet"]["port"] = 8080
     result = rehearse(
-        Options(double, [Resource(d, "x") for d in docs], "x", stay_up=0.2, workdir=tmp_path)
+        Options(double, [Resource(d, "x") for d in docs], "x", stay_up=0.2, workdir=open_dir)
     )
     liveness = next(row for row in result.outcome.rows if row.check == "livenessProbe")
     assert liveness.status is Status.FAIL
@@ -341,3 +451,15 @@ def test_prober_starts_readiness_only_after_the_startup_probe_succeeds() -> None
     for kind in ("readinessProbe", "livenessProbe"):
         assert prober.timeline[kind][0].at >= startup[-1].at
         assert prober.timeline[kind][0].result.status == 204
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
+def test_a_binary_the_pods_user_cannot_run_is_could_not_run(tmp_path: Path, open_dir: Path) -> None:
+    """A binary in a folder closed to uid 1000: exit 2, saying where to put it."""
+    private = tmp_path / "pocket-id"
+    private.write_text("#!/bin/sh\nexit 0\n")
+    private.chmod(0o755)
+    tmp_path.chmod(0o700)
+    result = run_cli("--binary", str(private))
+    assert result.returncode == 2
+    assert f"cannot run {private} as uid 1000 (Permission denied)" in result.stderr

@@ -99,3 +99,8 @@ and after a SIGKILL the replacement may be refused for up to this long (read, no
 def second_instance(version: tuple[int, int, int]) -> str:
     """What a second Pocket-ID process on the same database says before it exits."""
     return SECOND_INSTANCE if version >= SECOND_INSTANCE_SINCE else LOCK_HELD
+
+
+PUID_ENV: Final = "PUID"
+PGID_ENV: Final = "PGID"
+"""Read by the image's entrypoint only (not by the program): the user it drops to as root."""

@@ -20,6 +20,7 @@ from pocketid_k8s.contract import image, pocketid, table
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import Version
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.rehearse.identity import Identity, identity_of
 
 __all__ = ["Mount", "Pod", "PodError", "Probe", "pod_from"]
 
@@ -86,6 +87,7 @@ class Pod:
     limits: dict[str, str]
     ports: dict[str, int]
     version: Version
+    identity: Identity
     """The Pocket-ID version whose facts apply (the image's, else the checked one)."""
 
     @property
@@ -151,6 +153,7 @@ def pod_from(resources: list[Resource]) -> Pod:
         limits={str(k): str(v) for k, v in (resources_.get("limits") or {}).items()},
         ports=ports,
         version=table.facts_for(workload.version)[0],
+        identity=identity_of(workload, env),
     )
 
 

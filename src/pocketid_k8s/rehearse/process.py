@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
+from pocketid_k8s.rehearse.identity import Identity
+
 __all__ = ["Instance", "Usage", "free_port"]
 
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
@@ -35,7 +37,14 @@ class Usage:
 class Instance:
     """The program running as one pod instance's container."""
 
-    def __init__(self, binary: Path, env: dict[str, str], cwd: Path, log: Path) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        env: dict[str, str],
+        cwd: Path,
+        log: Path,
+        user: Identity | None = None,
+    ) -> None:
         self.log_path = log
         self._log: IO[bytes] = log.open("wb")
         self.started = time.monotonic()
@@ -49,6 +58,11 @@ class Instance:
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                user=None if user is None else user.uid,
+                group=None if user is None else user.gid,
+                extra_groups=None
+                if user is None
+                else [g for g in [user.fs_group] if g is not None],
             )
         except OSError:
             self._log.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -15,6 +16,7 @@ from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import cpu_millis, memory_bytes
 from pocketid_k8s.contract import api, pocketid
 from pocketid_k8s.contract import env as names
+from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes
 from pocketid_k8s.rehearse.paths import map_paths
@@ -29,6 +31,10 @@ POLL: Final = 0.05
 CLOSED_PROXY: Final = "http://127.0.0.1:9"
 """Outbound HTTP(S) goes to this closed loopback port: the program reaches nothing outside."""
 FORCED: Final = {names.ANALYTICS_DISABLED: "true", names.HOST: "127.0.0.1"}
+
+
+class CannotRunError(PocketIdK8sError):
+    """The program could not be started at all (exit 2)."""
 
 
 @dataclass
@@ -77,7 +83,9 @@ class _Run:
         layout = self.sandbox.instance(name)
         port = free_port()
         env = {**self.pod.env, **self.extra_env, **FORCED, names.PORT: str(port)}
-        env.setdefault("TMPDIR", str(layout.host("/tmp")))  # noqa: S108 - the container's /tmp, in the sandbox
+        tmp = layout.host("/tmp")  # noqa: S108 - the container's /tmp, in the sandbox
+        if tmp.is_dir():
+            env.setdefault("TMPDIR", str(tmp))
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env[proxy] = CLOSED_PROXY
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
@@ -85,7 +93,17 @@ class _Run:
         logs = self.sandbox.root / "logs"
         logs.mkdir(exist_ok=True)
         count = sum(1 for _ in logs.iterdir())
-        instance = Instance(self.options.binary, env, layout.cwd, logs / f"{count + 1}-{name}.log")
+        user = self.pod.identity if self.sandbox.play_user else None
+        log = logs / f"{count + 1}-{name}.log"
+        try:
+            instance = Instance(self.options.binary, env, layout.cwd, log, user)
+        except OSError as exc:
+            who = f"uid {user.uid}" if user is not None else "you"
+            raise CannotRunError(
+                f"cannot run {self.options.binary} as {who} ({exc.strerror}); fix: put it "
+                "where the pod's user can read and run it (a folder under /root is closed to "
+                "other users), for example /usr/local/bin"
+            ) from None
         self.instances.append(instance)
         return instance, layout, port
 
@@ -103,8 +121,7 @@ def rehearse(options: Options) -> Rehearsal:
         _steps(run)
     finally:
         for instance in run.instances:
-            if instance.alive():
-                instance.stop(1.0)
+            instance.stop(1.0)  # also closes the log of one that has exited
         result.figures["wall_s"] = time.monotonic() - started
         if options.keep:
             result.sandbox = root
@@ -128,6 +145,11 @@ def _steps(run: _Run) -> None:
             + "; ".join(pod.missing),
         )
         return
+    user = (
+        f"runs as {pod.identity.describe()}"
+        if run.sandbox.play_user
+        else f"runs as you (uid {os.geteuid()}): only root can play {pod.identity.describe()}"
+    )
     sealed = (
         f"; a throwaway random value stands in for {', '.join(pod.throwaway)} (never your key)"
         if pod.throwaway
@@ -137,7 +159,7 @@ def _steps(run: _Run) -> None:
         "pod",
         Status.PASS,
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
-        f"{len(pod.mounts)} mounts, working directory {pod.working_dir}{sealed}; "
+        f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true",
     )
     first = _start_step(run)

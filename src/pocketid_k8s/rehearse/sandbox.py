@@ -11,10 +11,13 @@ every start.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from pocketid_k8s.contract import pocketid
+from pocketid_k8s.rehearse.identity import chown_tree, give_group
 from pocketid_k8s.rehearse.pod import Mount, Pod
 
 __all__ = ["Layout", "Sandbox"]
@@ -50,11 +53,15 @@ class Layout:
 class Sandbox:
     """The rehearsal's folder: ``claims/`` (volumes that persist) and ``pods/`` (one per start)."""
 
-    def __init__(self, root: Path, pod: Pod) -> None:
+    def __init__(self, root: Path, pod: Pod, *, play_user: bool | None = None) -> None:
         self.root = root
         self.pod = pod
         self.claims = root / "claims"
         self.pods = root / "pods"
+        self.play_user = os.geteuid() == 0 if play_user is None else play_user
+        """Run as the pod's user with the pod's ownerships (only root can)."""
+        if self.play_user:
+            root.chmod(0o755)
 
     def claim(self, name: str) -> Path:
         return self.claims / name
@@ -66,6 +73,8 @@ class Sandbox:
             shutil.rmtree(root)
         rootfs = root / "rootfs"
         rootfs.mkdir(parents=True)
+        for folder in (self.pods, root, rootfs):
+            folder.chmod(0o755)
         placed = []
         for mount in self.pod.mounts:
             folder = self.claim(mount.claim) if mount.persists else root / "volumes" / mount.volume
@@ -75,6 +84,8 @@ class Sandbox:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
                 target.chmod(mode & 0o777)
+            if self.play_user:
+                self._own(mount, folder)
             placed.append((mount, folder))
         for mount, folder in sorted(placed, key=lambda placed: len(placed[0].path)):
             # The mount point inside the layer, so that relative paths reach the volume too.
@@ -84,10 +95,41 @@ class Sandbox:
                 point.symlink_to(folder, target_is_directory=True)
         layout = Layout(root, rootfs, tuple(placed), self.pod.working_dir)
         layout.cwd.mkdir(parents=True, exist_ok=True)
-        layout.host("/tmp").mkdir(  # noqa: S108 - the container's /tmp, in the sandbox
-            parents=True, exist_ok=True
-        )
+        tmp = layout.host("/tmp")  # noqa: S108 - the container's /tmp, in the sandbox
+        if not tmp.exists() and not self.pod.identity.read_only_root:
+            tmp.mkdir(parents=True)
+        if self.play_user:
+            self._layer(layout)
         return layout
+
+    def _own(self, mount: Mount, folder: Path) -> None:
+        """The kubelet's ownership of a volume: emptyDir 0777; fsGroup on the others."""
+        if self.claims in folder.parents:
+            self.claims.chmod(0o755)
+        group = self.pod.identity.fs_group
+        if mount.source == "emptyDir":
+            folder.chmod(0o777)
+        elif group is not None and mount.files:
+            # Secret and ConfigMap files keep their modes; only their group is fsGroup.
+            for path in [folder, *folder.rglob("*")]:
+                os.chown(path, -1, group)
+        elif group is not None:
+            give_group(folder, group)
+
+    def _layer(self, layout: Layout) -> None:
+        """The image's layer: root-owned, /tmp world-writable unless the root file system
+        is read-only; the entrypoint's chown of the data folder when started as root."""
+        for folder in [layout.rootfs, *layout.rootfs.rglob("*")]:
+            if folder.is_dir() and not folder.is_symlink():
+                folder.chmod(0o755)
+        tmp = layout.rootfs / "tmp"
+        if tmp.is_dir() and not tmp.is_symlink():
+            tmp.chmod(0o1777)
+        identity = self.pod.identity
+        if identity.entrypoint_chowns:
+            data = layout.host(pocketid.DATA_DIR)
+            data.mkdir(parents=True, exist_ok=True)
+            chown_tree(data, identity.uid, identity.gid)
 
     def wipe(self, name: str) -> None:
         """Drop a pod instance's writable layer and emptyDirs, as a replaced pod loses them."""
