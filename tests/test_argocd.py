@@ -363,3 +363,21 @@ def test_command_keeps_the_file_mode(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     assert "pocket-id" in project.read_text()
     assert project.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("case", ["comments-flush-2", "empty-destinations"])
+def test_windows_line_endings_are_kept(case: str) -> None:
+    """A CRLF file is edited like its LF twin and keeps CRLF, not 'mixes styles' (item 13)."""
+    before, after = PAIRS[case]
+    crlf = before.replace("\n", "\r\n")
+    assert edited(crlf) == after.replace("\n", "\r\n")
+
+
+def test_mixed_line_endings_are_named() -> None:
+    """Some CRLF, some LF lines: refused, naming the line endings and the fix."""
+    before = PAIRS["empty-destinations"][0].replace("\n", "\r\n", 2)
+    with pytest.raises(ProjectFileError) as caught:
+        admit(before, "p.yaml", ["pocket-id"])
+    assert caught.value.message.startswith(
+        "p.yaml: mixes Windows (CRLF) and Unix (LF) line endings, so it was left unchanged"
+    )

@@ -64,7 +64,31 @@ def admit(
     name: str | None = None,
     namespaced_kinds: Iterable[tuple[str, str]] = (),
 ) -> Admission:
-    """Return ``text`` with ``namespaces`` admitted on the cluster ``server`` (or ``name``)."""
+    """Return ``text`` with ``namespaces`` admitted on the cluster ``server`` (or ``name``).
+
+    A file with Windows line endings (CRLF) is edited as LF and given back with CRLF.
+    """
+    if "\r\n" not in text:
+        return _admit(text, source, namespaces, server, name, namespaced_kinds)
+    if text.count("\r\n") != text.count("\n"):
+        raise ProjectFileError(
+            f"{source}: mixes Windows (CRLF) and Unix (LF) line endings, so it was left "
+            "unchanged; fix: save it with one kind of line ending (e.g. dos2unix), then run "
+            "again"
+        )
+    result = _admit(text.replace("\r\n", "\n"), source, namespaces, server, name, namespaced_kinds)
+    result.text = result.text.replace("\n", "\r\n")
+    return result
+
+
+def _admit(
+    text: str,
+    source: str,
+    namespaces: Sequence[str],
+    server: str | None,
+    name: str | None,
+    namespaced_kinds: Iterable[tuple[str, str]],
+) -> Admission:
     yaml = _yaml(text)
     project = _load_project(yaml, text, source)
     spec = project.get("spec")
