@@ -916,3 +916,31 @@ def test_a_mount_without_its_volume_is_an_error(tmp_path: Path) -> None:
         f.rule == "refs/volume-mounts" and "mounts 'tmp', which is not a volume" in f.message
         for f in report.findings
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n", 4),
+        (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n  labels:\n"
+            '    {{- include "x.labels" . | nindent 4 }}\n',
+            6,
+        ),
+    ],
+    ids=["unhashable-key", "no-node-content"],
+)
+def test_an_unrendered_template_is_named_as_one(tmp_path: Path, text: str, line: int) -> None:
+    """A chart's template file: 'unrendered template' with the fix, not a YAML riddle (13)."""
+    path = tmp_path / "deployment.yaml"
+    path.write_text(text)
+    report = run_check([str(path)])
+    assert [(f.rule, f.line, f.message, f.hint) for f in report.findings] == [
+        (
+            "input/yaml",
+            line,
+            f"{path}: looks like an unrendered Helm or Go template ('{{{{ ... }}}}'), not YAML yet",
+            "render it first, e.g. 'helm template RELEASE CHART | pocketid-k8s check -'",
+        )
+    ]
+    assert report.exit_code == 2

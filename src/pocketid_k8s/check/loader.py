@@ -169,6 +169,8 @@ def _read(stream: BinaryIO, name: str, loaded: Loaded) -> bytes | None:
 
 
 _CHUNK: Final = 1024 * 1024
+_TEMPLATE = re.compile(r"\{\{-?\s*(?:[.$\"(]|/\*|[a-z]+\b)")
+"""The start of a Go template action: '{{ .Values', '{{- include', '{{ $x', '{{/*'."""
 _DOCUMENT_MARKER = re.compile(rb"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 
 
@@ -239,6 +241,19 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        template = _TEMPLATE.search(text)
+        if template is not None:  # the YAML error is only a symptom
+            _problem(
+                loaded,
+                name,
+                "input/yaml",
+                Severity.ERROR,
+                "looks like an unrendered Helm or Go template ('{{ ... }}'), not YAML yet",
+                "render it first, e.g. 'helm template RELEASE CHART | pocketid-k8s check -'",
+                line=text.count("\n", 0, template.start()) + 1,
+                unreadable=True,
+            )
+            return
         _problem(
             loaded,
             name,
