@@ -92,3 +92,23 @@ def test_the_installed_command_is_the_start_up_script() -> None:
     installed = Path(sys.executable).parent / "pocketid-k8s"
     script = (ROOT / "scripts/pocketid-k8s").read_text()
     assert installed.read_text().split("\n", 1)[1] == script.split("\n", 1)[1]
+
+
+def test_an_error_caused_by_ctrl_c_is_reported_as_the_interrupt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C inside an import can surface as another error (once a RuntimeError): exit 130,
+    not 'internal error' 70."""
+    from pocketid_k8s import cli
+
+    def render_interrupted_in_an_import(args: object) -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("partially initialised module") from None
+
+    monkeypatch.setattr(cli, "_render", render_interrupted_in_an_import)
+    code, _, err = run(capsys, "render")
+    assert code == 130
+    assert "interrupted; nothing was changed" in err
+    assert "internal error" not in err
