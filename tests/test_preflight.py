@@ -547,8 +547,12 @@ def test_existing_rolling_update_deployment(site: Site) -> None:
     deployment["spec"]["strategy"] = {"type": "RollingUpdate"}
     site.api.apply(deployment)
     outcome = site.run()
-    assert statuses(outcome)["deployment"] is Status.WARN
+    assert failing(outcome) == {"deployment", "dry-run"}
     assert "delete it once" in next(r.hint for r in outcome.rows if r.check == "deployment")
+    assert (
+        "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is "
+        "'Recreate'" in detail(outcome, "dry-run")
+    )
 
 
 def test_pod_security_refuses_the_pod(site: Site) -> None:
@@ -636,6 +640,36 @@ def test_command_line_json(site: Site, capsys: pytest.CaptureFixture[str]) -> No
     assert rows["sealed-secret"]["hint"].startswith("pocketid-k8s seal")
     assert set(rows) == set(ROWS)
     assert err == ""
+
+
+def test_command_line_from_a_folder(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """--from DIR checks the files there, in its kustomization order."""
+    folder = site.root / site.config.site.app_dir
+    (site.root / "pocket-id.toml").write_text(
+        f"[site]\nnamespace = '{site.config.site.namespace}'\n"
+        f"app_dir = '{site.config.site.app_dir}'\n"
+    )
+    code, out, _ = run(
+        capsys,
+        "preflight",
+        "--from",
+        str(folder),
+        "--kubeconfig",
+        str(site.api.kubeconfig),
+        "--format",
+        "json",
+        cwd=site.root,
+    )
+    doc = json.loads(out)
+    assert doc["source"] == str(folder)
+    rows = {c["check"]: c for c in doc["checks"]}
+    assert rows["sealed-secret"]["status"] == "fail"  # the folder holds the placeholder
+    assert rows["dry-run"]["detail"].startswith("all 15 objects accepted")
+    assert code == 1
+    (folder / "kustomization.yaml").unlink()
+    code, out, err = run(capsys, "preflight", "--from", str(folder), cwd=site.root)
+    assert (code, out) == (2, "")
+    assert f"{folder}/kustomization.yaml: no such file; fix: name the app folder" in err
 
 
 def test_command_line_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from pocketid_k8s.live.kube import Kube, KubeError
+from pocketid_k8s.live.kube import Kube, KubeAnswerError, KubeError
 from pocketid_k8s.live.preflight import dryrun, gitops, network, prereqs, sealed, state
 from pocketid_k8s.live.preflight.context import Context, Denied
 from pocketid_k8s.live.preflight.plan import Argo, Item, Plan
@@ -66,6 +66,8 @@ def preflight(kube: Kube, plan: Plan) -> Outcome:
                 except Denied as denied:
                     rows = [Row(name, Status.SKIP, f"not allowed to {denied}")]
                     skipped.append(f"{name} ({denied})")
+                except KubeAnswerError as exc:  # one odd answer fails its check, not the run
+                    rows = [Row(name, Status.FAIL, exc.message)]
             outcome.rows += [
                 Row(r.check, r.status, r.detail, ms[0] / len(rows), r.hint) for r in rows
             ]

@@ -78,9 +78,10 @@ def deployment(ctx: Context) -> list[Row]:
         return [
             Row(
                 "deployment",
-                Status.WARN,
-                f"{found_item.label} exists with strategy RollingUpdate: the switch to Recreate "
-                "keeps its rollingUpdate settings, which the API server refuses with Recreate",
+                Status.FAIL,
+                f"{found_item.label} exists with strategy RollingUpdate: an apply that switches "
+                "it to Recreate keeps its rollingUpdate settings, which the API server refuses "
+                "with Recreate, so the sync fails",
                 hint=f"delete it once (kubectl -n {ns} delete deployment {name}; the volume and "
                 "its data stay), then sync",
             )
