@@ -75,6 +75,7 @@ bench: $(DEV) peers
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/check_bench.py
 	$(BIN)/python bench/preflight_bench.py
+	$(BIN)/python bench/rehearse_bench.py
 
 ## bench-checkov: Checkov in its own virtualenv, for the comparison in bench/check_bench.py
 bench-checkov:
