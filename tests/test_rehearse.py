@@ -463,3 +463,25 @@ def test_a_binary_the_pods_user_cannot_run_is_could_not_run(tmp_path: Path, open
     result = run_cli("--binary", str(private))
     assert result.returncode == 2
     assert f"cannot run {private} as uid 1000 (Permission denied)" in result.stderr
+
+
+def test_manifests_without_pocket_id_are_bad_input(tmp_path: Path, double: Path) -> None:
+    """--from a folder with no Pocket-ID container: exit 2, naming the image it looks for."""
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+    result = run_cli("--from", str(tmp_path), "--binary", str(double))
+    assert result.returncode == 2
+    assert "no Pocket-ID container (image ghcr.io/pocket-id/pocket-id:v2.2.0" in result.stderr
+
+
+def test_the_throwaway_key_never_reaches_the_output(double: Path) -> None:
+    """The sealed key's stand-in is in the sandbox's Secret file, never in the report."""
+    result = run_cli("--binary", str(double), "--format", "json", "--keep")
+    doc = json.loads(result.stdout)
+    sandbox = Path(doc["sandbox"])
+    try:
+        keys = list(sandbox.glob("pods/*/volumes/secrets/encryption-key"))
+        assert keys
+        for key in keys:
+            assert key.read_text() not in result.stdout + result.stderr
+    finally:
+        shutil.rmtree(sandbox)
