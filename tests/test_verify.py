@@ -760,7 +760,10 @@ def test_no_kubeconfig_could_not_run(site: Site, ca_file: Path, tmp_path: Path) 
     assert statuses(outcome)["tls"] is Status.PASS  # the outside rows are kept
     assert outcome.exit_code == 2
     assert outcome.stopped is not None
-    assert outcome.stopped.startswith("no usable kubeconfig")
+    assert outcome.stopped == (
+        f"kubeconfig {tmp_path / 'missing'}: no such file; fix: set KUBECONFIG, pass "
+        "--kubeconfig (and --context), or run inside the cluster"
+    )
 
 
 def test_bad_ca_bundle_is_a_usage_error(

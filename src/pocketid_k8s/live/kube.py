@@ -21,6 +21,7 @@ from pocketid_k8s.errors import PocketIdK8sError
 
 if TYPE_CHECKING:
     import httpx2
+    from lightkube.config.kubeconfig import KubeConfig
 
 __all__ = [
     "Answer",
@@ -253,27 +254,94 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+MAX_KUBECONFIG_BYTES: Final = 4 * 1024 * 1024
+"""A kubeconfig is a few KiB; one with many clusters and inline certificates stays far below."""
+_KUBECONFIG_FIX: Final = (
+    "fix: set KUBECONFIG, pass --kubeconfig (and --context), or run inside the cluster"
+)
+
+
+def _kubeconfig_dict(path: Path) -> dict[str, Any]:
+    """The kubeconfig at ``path`` as a mapping; errors never quote its text (it holds tokens)."""
+    from pocketid_k8s.limits import TooLarge, read_capped, size_text
+
+    path = path.expanduser()
+    if not path.exists():
+        raise KubeError(f"kubeconfig {path}: no such file; {_KUBECONFIG_FIX}")
+    if not path.is_file():
+        raise KubeError(f"kubeconfig {path}: not a regular file; {_KUBECONFIG_FIX}")
+    try:
+        data = read_capped(path, MAX_KUBECONFIG_BYTES)
+    except TooLarge:
+        raise KubeError(
+            f"kubeconfig {path}: larger than {size_text(MAX_KUBECONFIG_BYTES)}, not a kubeconfig; "
+            f"{_KUBECONFIG_FIX}"
+        ) from None
+    except OSError as exc:
+        raise KubeError(
+            f"kubeconfig {path}: cannot be read ({exc.strerror}); {_KUBECONFIG_FIX}"
+        ) from None
+    try:
+        loaded = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise KubeError(
+            f"kubeconfig {path}: not valid YAML{where}; fix: repair the file "
+            "(kubectl config view shows what kubectl makes of it), or pass another --kubeconfig"
+        ) from None
+    if not isinstance(loaded, dict) or not {"clusters", "contexts"} <= loaded.keys():
+        raise KubeError(
+            f"kubeconfig {path}: not a kubeconfig (a YAML mapping with clusters, contexts and "
+            f"users); {_KUBECONFIG_FIX}"
+        )
+    return loaded
+
+
+def _kubeconfig(kubeconfig: Path | None) -> KubeConfig:
+    """lightkube's KubeConfig: ``kubeconfig``, else in-cluster, $KUBECONFIG or ~/.kube/config."""
+    import os
+
+    from lightkube.config.kubeconfig import KubeConfig
+    from lightkube.core.exceptions import ConfigError
+
+    if kubeconfig is None:
+        try:
+            return KubeConfig.from_service_account()
+        except ConfigError:
+            pass
+        kubeconfig = Path(os.environ.get("KUBECONFIG") or "~/.kube/config")
+    raw = _kubeconfig_dict(kubeconfig)
+    try:
+        return KubeConfig.from_dict(raw, fname=kubeconfig.expanduser())
+    except Exception as exc:
+        # lightkube raises KeyError, TypeError, msgspec's ValidationError... on a malformed
+        # entry; their messages name fields and types, not values.
+        raise KubeError(
+            f"kubeconfig {kubeconfig}: not a valid kubeconfig ({_reason(exc)}); {_KUBECONFIG_FIX}"
+        ) from None
+
+
 def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kube:
     """A client for ``context`` of ``kubeconfig`` ($KUBECONFIG, ~/.kube/config, or in-cluster)."""
     import httpx2
     from lightkube.config import client_adapter
-    from lightkube.config.kubeconfig import KubeConfig
     from lightkube.core.exceptions import ConfigError
 
+    config = _kubeconfig(kubeconfig)
+    where = str(kubeconfig) if kubeconfig else "KUBECONFIG or ~/.kube/config"
+    if context is not None and context not in config.contexts:
+        known = ", ".join(sorted(str(name) for name in config.contexts)) or "none"
+        raise KubeError(
+            f"kubeconfig {where}: no context {context!r}; fix: pass one of its contexts "
+            f"({known}) to --context"
+        )
     try:
-        if kubeconfig is not None:
-            config = KubeConfig.from_file(kubeconfig)
-        else:
-            config = KubeConfig.from_env()
         single = config.get(context_name=context)
         if single is None:
             raise ConfigError("no current context")
         params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout))
         http = client_adapter.Client(single, params)
     except (ConfigError, OSError, KeyError, ValueError, yaml.YAMLError) as exc:
-        where = str(kubeconfig) if kubeconfig else "KUBECONFIG or ~/.kube/config"
-        raise KubeError(
-            f"no usable kubeconfig in {where} ({exc}); fix: set KUBECONFIG, pass --kubeconfig "
-            "(and --context), or run inside the cluster"
-        ) from None
+        raise KubeError(f"no usable kubeconfig in {where} ({exc}); {_KUBECONFIG_FIX}") from None
     return Kube(http, single.cluster.server, single.context_name)

@@ -1,0 +1,101 @@
+"""A hostile or broken kubeconfig: one message naming the file and the fix, exit 2, no bug
+report (70), and never a quote of the file (it holds tokens). No API server is needed: every
+case fails before a connection is made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pocketid_k8s.live.kube import KubeError, connect
+from tests.test_cli import run
+
+TOKEN = "tok-0123456789abcdef-DO-NOT-PRINT"
+GOOD = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:1
+users:
+- name: u
+  user:
+    token: {TOKEN}
+contexts:
+- name: here
+  context: {{cluster: c, user: u}}
+current-context: here
+"""
+
+BROKEN = {
+    "plain text": "hello",
+    "empty": "",
+    "a list": "- a\n- b\n",
+    "no contexts": "apiVersion: v1\nclusters: []\n",
+    # broken YAML on the token's line: PyYAML's message would quote that line
+    "broken YAML": GOOD.replace(f"token: {TOKEN}", f"token: [{TOKEN}"),
+    "a cluster of the wrong type": GOOD.replace("cluster:\n    server", "cluster: 7\n    x"),
+    "contexts not a list": GOOD.replace("contexts:\n- name: here", "contexts: 3\nx:\n- name: here"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_kubeconfig_is_named_without_its_text(name: str, tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(BROKEN[name])
+    with pytest.raises(KubeError) as caught:
+        connect(path, None, 1.0)
+    message = str(caught.value)
+    assert message.startswith(f"kubeconfig {path}: ")
+    assert "fix: " in message
+    assert TOKEN not in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"), [("folder", "not a regular file"), ("missing", "no such file")]
+)
+def test_kubeconfig_that_is_no_file(where: str, problem: str, tmp_path: Path) -> None:
+    path = tmp_path / where
+    if where == "folder":
+        path.mkdir()
+    with pytest.raises(KubeError, match=f"kubeconfig {path}: {problem}; fix: "):
+        connect(path, None, 1.0)
+
+
+def test_device_is_not_read(tmp_path: Path) -> None:
+    """/dev/zero never ends: refused before reading."""
+    with pytest.raises(KubeError, match="/dev/zero: not a regular file"):
+        connect(Path("/dev/zero"), None, 1.0)
+
+
+def test_huge_kubeconfig_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_bytes(b"a: " + b"x" * (5 * 1024 * 1024))
+    with pytest.raises(KubeError, match="larger than 4 MiB"):
+        connect(path, None, 1.0)
+
+
+def test_unknown_context_lists_the_known_ones(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(GOOD)
+    with pytest.raises(KubeError) as caught:
+        connect(path, "nope", 1.0)
+    assert str(caught.value) == (
+        f"kubeconfig {path}: no context 'nope'; fix: pass one of its contexts (here) to --context"
+    )
+
+
+@pytest.mark.parametrize("command", ["preflight", "verify"])
+def test_cli_exit_2_not_a_bug(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the command: exit 2 (could not run, not 70), no traceback."""
+    path = tmp_path / "config"
+    path.write_text(BROKEN["plain text"])
+    extra = ["--inside-only"] if command == "verify" else []
+    code, _, err = run(capsys, command, *extra, "--kubeconfig", str(path), cwd=tmp_path)
+    assert code == 2, err
+    assert f"kubeconfig {path}: not a kubeconfig" in err
+    assert "Traceback" not in err
