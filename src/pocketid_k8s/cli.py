@@ -511,7 +511,7 @@ def _verify(args: argparse.Namespace) -> int:
         fields={"app_url": None if args.inside_only else app_url},
     )
     if outcome.stopped:
-        _err(f"{PROG} verify: could not run: {outcome.stopped}")
+        _err(f"{PROG} verify: could not run: {_printable(outcome.stopped)}")
     return int(outcome.exit_code)
 
 
@@ -581,7 +581,7 @@ def _preflight(args: argparse.Namespace) -> int:
         fields={"source": plan.source},
     )
     if outcome.stopped:
-        _err(f"{PROG} preflight: could not run: {outcome.stopped}")
+        _err(f"{PROG} preflight: could not run: {_printable(outcome.stopped)}")
     return int(outcome.exit_code)
 
 
@@ -809,3 +809,9 @@ def _err(message: str) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _printable(text: str) -> str:
+    from pocketid_k8s.live.report import printable
+
+    return printable(text)

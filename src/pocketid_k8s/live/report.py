@@ -10,6 +10,7 @@ Keep this module small and stable: other commands import it. The JSON shape is
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,17 @@ from typing import Any
 
 from pocketid_k8s.errors import ExitCode
 
-__all__ = ["Outcome", "Row", "Status", "plain", "summary", "table", "timed", "to_json"]
+__all__ = [
+    "Outcome",
+    "Row",
+    "Status",
+    "plain",
+    "printable",
+    "summary",
+    "table",
+    "timed",
+    "to_json",
+]
 
 
 class Status(StrEnum):
@@ -39,6 +50,12 @@ class Row:
     ms: float | None = None
     hint: str = ""
 
+    def __post_init__(self) -> None:
+        # Details quote what others wrote (a program's log, a server's answer): no escape
+        # sequence of theirs reaches the user's terminal.
+        object.__setattr__(self, "detail", printable(self.detail))
+        object.__setattr__(self, "hint", printable(self.hint))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "check": self.check,
@@ -47,6 +64,23 @@ class Row:
             "hint": self.hint,
             "ms": None if self.ms is None else round(self.ms, 1),
         }
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with every control or unassigned character shown as an escape
+    (ESC as \\x1b, a newline as \\n): safe to print on a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch == " " or not unicodedata.category(ch).startswith(("C", "Z")) else _shown(ch)
+        for ch in text
+    )
+
+
+def _shown(ch: str) -> str:
+    if ch.isspace() and ch not in "\n\r\t\v\f":
+        return " "
+    return ascii(ch)[1:-1]
 
 
 @dataclass

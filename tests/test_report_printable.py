@@ -1,0 +1,57 @@
+"""What a row quotes from others (a program's log, a server's answer) cannot drive the user's
+terminal: control characters are shown as escapes, in every rendering."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pocketid_k8s.live import report
+from pocketid_k8s.live.report import Outcome, Row, Status, plain, table
+from pocketid_k8s.rehearse import Options, rehearse
+from tests.test_rehearse import bundle
+
+HOSTILE = "boom \x1b]0;pwned\x07\x1b[2J\x1b[31mRED\r\nsecond line \u202etxt"
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A folder the pod's user can traverse (tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="rehearse-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_printable_escapes_controls_and_keeps_text() -> None:
+    printable = report.printable
+    assert printable("plain text, é, ü, 日本") == "plain text, é, ü, 日本"
+    assert printable(HOSTILE) == (
+        "boom \\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mRED\\r\\nsecond line \\u202etxt"
+    )
+
+
+def test_rows_render_no_escape_sequence() -> None:
+    outcome = Outcome([Row("start", Status.FAIL, HOSTILE, hint=HOSTILE)])
+    for text in (plain(outcome, "x"), table(outcome, "x", "t")):
+        body = text.replace("\x1b[", "")  # rich's own colour codes, stripped below
+        assert "\x1b]" not in body
+        assert "\x07" not in body
+        assert "pwned" in body
+    assert "\x1b" not in plain(outcome, "x")
+
+
+def test_rehearse_quotes_a_programs_escape_sequences_harmlessly(open_dir: Path) -> None:
+    """A 'binary' that prints terminal escapes and exits: the start row quotes it, escaped."""
+    program = open_dir / "hostile"
+    program.write_bytes(b"#!/bin/sh\nprintf 'error \\033]0;pwned\\007\\033[2J gone\\n'\nexit 3\n")
+    program.chmod(0o755)
+    result = rehearse(Options(program, bundle(), "bundle", workdir=open_dir))
+    start = next(row for row in result.outcome.rows if row.check == "start")
+    assert start.status is Status.FAIL
+    assert start.detail == "exited with code 3: error \\x1b]0;pwned\\x07\\x1b[2J gone"
+    assert "\x1b" not in plain(result.outcome, "x")
