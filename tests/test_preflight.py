@@ -541,6 +541,30 @@ def test_existing_volume_of_another_class(site: Site) -> None:
     assert "storage.yaml" in detail(outcome, "dry-run")
 
 
+@pytest.mark.parametrize(
+    ("size", "row", "failing_rows"),
+    [
+        ("1Gi", Status.FAIL, {"volume", "dry-run"}),  # a claim cannot shrink
+        ("5Gi", Status.WARN, set()),  # it can grow, where the class allows it
+    ],
+    ids=["shrink", "grow"],
+)
+def test_existing_bound_volume_resized(
+    site: Site, size: str, row: Status, failing_rows: set[str]
+) -> None:
+    site.install()
+    claim = site.item("storage.yaml")
+    site.api.set_status(
+        claim,
+        {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "2Gi"}},
+    )
+    resized = copy.deepcopy(claim)
+    resized["spec"]["resources"]["requests"]["storage"] = size
+    outcome = site.run(site.replace("storage.yaml", resized))
+    assert statuses(outcome)["volume"] is row
+    assert failing(outcome) == failing_rows
+
+
 def test_existing_rolling_update_deployment(site: Site) -> None:
     site.install()
     deployment = site.item("deployment.yaml")

@@ -9,19 +9,16 @@ kube-apiserver; each rule below is one the server enforces, as of Kubernetes 1.3
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any, Final
 
 from pocketid_k8s.check.model import Finding, Path, Resource, dotted
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.quantity import parse_quantity
 
 __all__ = ["api_rules"]
 
 PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
-QUANTITY: Final = re.compile(
-    r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|[KMGTPE]i|[kMGTPE]|m|u|n)?$"
-)
 WORKLOAD_POD: Final = {
     "Deployment": ("spec", "template", "spec"),
     "StatefulSet": ("spec", "template", "spec"),
@@ -132,7 +129,7 @@ def api_rules(resource: Resource) -> list[Finding]:
                 )
     if kind == "PersistentVolumeClaim":
         for path, value in _reach(doc, (), "spec.resources.requests.*"):
-            if not QUANTITY.match(str(value)):
+            if parse_quantity(str(value)) is None:
                 found.append(_refused(resource, path, f"{value!r} is not a quantity"))
         if not any(_reach(doc, (), "spec.resources.requests.storage")):
             found.append(
@@ -150,7 +147,7 @@ def api_rules(resource: Resource) -> list[Finding]:
                 )
     for pattern in POD_QUANTITIES:
         for path, value in _reach(doc, base, pattern):
-            if not QUANTITY.match(str(value)):
+            if parse_quantity(str(value)) is None:
                 found.append(_refused(resource, path, f"{value!r} is not a quantity"))
     for path, container in _reach(doc, base, "containers.*"):
         if isinstance(container, dict) and not container.get("image"):

@@ -5,8 +5,8 @@ RollingUpdate strategy the switch to Recreate cannot patch away."""
 from __future__ import annotations
 
 from pocketid_k8s.live.preflight.context import Context
-from pocketid_k8s.live.quantity import parse_quantity
 from pocketid_k8s.live.report import Row, Status
+from pocketid_k8s.quantity import parse_quantity
 
 __all__ = ["deployment", "volume"]
 
