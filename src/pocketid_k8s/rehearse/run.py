@@ -222,7 +222,8 @@ def _start_step(run: _Run) -> _Started | None:
     instance, port, prober, ready = _launch(run, "pod-1")
     if ready is None and _key_missing(run, instance):
         prober.stop()
-        run.row("start", Status.FAIL, _exit_reason(run, instance), hint=_key_hint(run.pod))
+        missing, fix = _key_hint(run.pod)
+        run.row("start", Status.FAIL, _exit_reason(run, instance) + missing, hint=fix)
         instance.stop(1.0)
         # Give the program a throwaway key, so that the other steps can still say what they see.
         run.extra_env[names.ENCRYPTION_KEY] = throwaway_value()
@@ -284,13 +285,14 @@ def _key_missing(run: _Run, instance: Instance) -> bool:
     )
 
 
-def _key_hint(pod: Pod) -> str:
+def _key_hint(pod: Pod) -> tuple[str, str]:
+    """Why the key did not arrive, and the fix (empty when a key variable is set)."""
     if names.ENCRYPTION_KEY in pod.env or names.ENCRYPTION_KEY_FILE in pod.env:
-        return ""
+        return "", ""
     return (
-        "no ENCRYPTION_KEY or ENCRYPTION_KEY_FILE reaches the program (an envFrom Secret key "
-        "becomes a variable named after the key): mount the Secret and set "
-        "ENCRYPTION_KEY_FILE, or use a secretKeyRef named ENCRYPTION_KEY"
+        "; no ENCRYPTION_KEY or ENCRYPTION_KEY_FILE reaches the program (an envFrom Secret "
+        "key becomes a variable named after the key)",
+        "mount the Secret and set ENCRYPTION_KEY_FILE, or use a secretKeyRef named ENCRYPTION_KEY",
     )
 
 
