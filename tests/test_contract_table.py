@@ -23,7 +23,7 @@ from pocketid_k8s.contract.values import Outcome
 from tests.test_check import Docs, bundle, config, container
 
 V220 = CHECKED_VERSION
-R, U, M = Outcome.REFUSES, Outcome.UNREACHABLE, Outcome.MISBEHAVES
+R, U, L, M = Outcome.REFUSES, Outcome.UNREACHABLE, Outcome.LOSES_DATA, Outcome.MISBEHAVES
 
 VALID: dict[Parse, str] = {
     Parse.TEXT: "some text",
@@ -65,15 +65,15 @@ INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
     Parse.KEY: [("too-short", R), ("", R)],
     Parse.API_KEY: [("short", R)],
     Parse.PORT: [("abc", R), ("99999", R), ("0", U)],
-    Parse.HOST: [("127.0.0.1", U), ("localhost", U), ("::1", U), ("10.0.0.5", M)],
+    Parse.HOST: [("127.0.0.1", U), ("localhost", U), ("::1", U), ("10.0.0.5", R), ("pod-name", M)],
     Parse.SOCKET: [("/run/pocket-id.sock", U)],
     Parse.OCTAL: [("999", R), ("0o660", R)],
     Parse.IPV6_CIDRS: [("10.0.0.0/8", R), ("fd00::1", R), ("::ffff:10.0.0.0/104", R)],
     Parse.DB: [
         ("data/x.db?_pragma=foreign_keys(0)", R),
         ("data/x.db?_fk=1", R),
-        ("file::memory:", M),
-        ("POSTGRES://u@db/pocket", M),
+        ("file::memory:", L),
+        ("POSTGRES://u@db/pocket", L),
     ],
     Parse.OTEL_EXPORTER: [("stdout", R), ("jaeger", R)],
     Parse.OTEL_PROTOCOL: [("http/json", R)],

@@ -152,11 +152,18 @@ def _exec_probe(w: Workload, name: str, exec_: dict[str, object]) -> Iterator[Fi
 
 
 def _sqlite_path(env: Environment, workdir: str, data: str) -> str | None:
-    """Where the SQLite database is (absolute), or None for PostgreSQL."""
+    """Where the SQLite database is (absolute), or None for PostgreSQL.
+
+    None too where pocketid/env-value already reports the value as losing the data (in
+    memory, or an upper-case postgres scheme read as a path): one finding per defect.
+    """
     value = env.literal(E.DB_CONNECTION_STRING)
     if value is None or value == "":
         return join(data, pid.DATABASE_FILE)
-    if value.startswith(E.POSTGRES_PREFIXES):
+    row = lookup(E.DB_CONNECTION_STRING, pid.CHECKED_VERSION)
+    if value.startswith(E.POSTGRES_PREFIXES) or (
+        row is not None and validate(row, value, {}, pid.CHECKED_VERSION) is not None
+    ):
         return None
     path = value.removeprefix("file:").split("?", 1)[0]
     return normpath(join(workdir, path))
@@ -195,12 +202,17 @@ def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
         volume = w.volume(mounts[mount][0]) if mount else None
         shown = ", ".join(sorted(mounts)) or "none"
         if mount is None or volume is None:
+            where = (
+                "the root filesystem is read-only, so Pocket-ID cannot create it and refuses "
+                "to start"
+                if get(w.container, "securityContext", "readOnlyRootFilesystem") is True
+                else "it lives in the container's writable layer, and every restart loses all "
+                "users, passkeys and signing keys"
+            )
             yield finding(
                 res,
                 rule,
-                f"the {what} ({folder}) is on no volume (mounts: {shown}); it lives in the "
-                "container's writable layer, and every restart loses all users, passkeys and "
-                f"signing keys{moved}",
+                f"the {what} ({folder}) is on no volume (mounts: {shown}); {where}{moved}",
                 f"mount the persistent volume at {data} (where the image keeps all state)",
                 (*base, "volumeMounts", mounts[old[0]][1])
                 if old
@@ -321,23 +333,21 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
             res,
             "pocketid/trust-proxy",
             f"Ingress {names} routes to Pocket-ID but TRUST_PROXY "
-            "is not true: every request seems to come from the proxy, so all users share one "
-            "rate-limit bucket (logins fail with 'too many requests') and audit logs show the "
-            "proxy's address",
+            "is not true: Pocket-ID starts, but at run time every request seems to come from "
+            "the proxy, so all users share one rate-limit bucket and logins fail with 'too "
+            "many requests' under normal use (a runtime outage, not a start-up refusal); "
+            "audit logs show the proxy's address",
             "set TRUST_PROXY=true, and a NetworkPolicy that admits only the ingress controller",
             trust.path if trust else base,
         )
     # one host
     if host is None:
         return
+    origin = url  # as Pocket-ID reads it: lower case, trailing '/' trimmed
     for ingress in ingresses:
         for r, rule in enumerate(get(ingress.doc, "spec", "rules") or []):
             other = get(rule, "host")
-            if (
-                other
-                and other != host
-                and not _redirects(ctx, ingress, str(app_url and app_url.value))
-            ):
+            if other and other != host and not _redirects(ctx, ingress, origin):
                 yield finding(
                     ingress,
                     "pocketid/one-host",
@@ -362,7 +372,7 @@ def _redirects(ctx: Context, ingress: Resource, app_url: str) -> bool:
         "nginx.ingress.kubernetes.io/permanent-redirect",
         "nginx.ingress.kubernetes.io/temporal-redirect",
     ):
-        if str(annotations.get(key, "")).startswith(app_url):
+        if str(annotations.get(key, "")).lower().startswith(app_url):
             return True
     chain = str(annotations.get("traefik.ingress.kubernetes.io/router.middlewares", ""))
     for ref in filter(None, (part.strip() for part in chain.split(","))):
@@ -370,7 +380,7 @@ def _redirects(ctx: Context, ingress: Resource, app_url: str) -> bool:
         for middleware in ctx.of_kind("Middleware"):
             if f"{middleware.namespace or ingress.namespace}-{middleware.name}" == name:
                 replacement = str(get(middleware.doc, "spec", "redirectRegex", "replacement") or "")
-                if replacement.startswith(app_url):
+                if replacement.lower().startswith(app_url):
                     return True
     return False
 
@@ -417,8 +427,12 @@ def _single_instance(w: Workload) -> Iterator[Finding]:
 
 
 def _ui_config_env(w: Workload, env: Environment) -> Iterator[Finding]:
-    if (env.literal(E.UI_CONFIG_DISABLED) or "").strip() in TRUE_VALUES:
+    given = env.literal(E.UI_CONFIG_DISABLED) or ""
+    if given.strip() in TRUE_VALUES:
         return
+    if given and E.parse_bool(given) is None:
+        return  # Pocket-ID refuses the value itself: pocketid/env-value's one finding
+
     for name, value in sorted(env.values.items()):
         setting = name.removesuffix(E.FILE_SUFFIX)
         if setting in UI_SETTINGS:

@@ -46,10 +46,12 @@ class Outcome(StrEnum):
 
     REFUSES = "refuses to start"
     UNREACHABLE = "starts, but cannot be reached through the pod's port"
+    LOSES_DATA = "starts, but keeps its database where a restart loses it"
     MISBEHAVES = "starts, but misbehaves"
 
     @property
     def outage(self) -> bool:
+        """Whether ``check`` makes it an error: no service, or no data after a restart."""
         return self is not Outcome.MISBEHAVES
 
 
@@ -217,8 +219,13 @@ def _app_url(row: Var, value: str, env: Env, version: Version) -> Problem | None
     if "?" in url or "#" in url:
         return _misbehaves(
             "the query or fragment is kept in the issuer and in every link it builds, which "
-            "OIDC clients reject",
-            "use the origin only, e.g. https://auth.example.com",
+            "OIDC clients reject"
+            if row.lower
+            else "the query or fragment is kept in the back-channel endpoint URLs (token, "
+            "userinfo, jwks) it builds, so those requests go wrong",
+            "use the origin only, e.g. https://auth.example.com"
+            if row.lower
+            else "use the origin only, e.g. http://pocket-id:1411",
         )
     return None
 
@@ -281,6 +288,13 @@ def _host(row: Var, value: str, env: Env, version: Version) -> Problem | None:
             "ingress cannot reach it",
             "remove HOST (the default 0.0.0.0 listens on every address)",
         )
+    if address is not None:
+        return _refuses(
+            f"'failed to create tcp listener: listen tcp {value}:...: bind: cannot assign "
+            "requested address' (a pod's address is assigned at run time, so no manifest can "
+            "name it)",
+            "remove HOST (the default 0.0.0.0 listens on every address)",
+        )
     return _misbehaves(
         f"it listens only on {value}, which is not the pod's address in any manifest",
         "remove HOST (the default 0.0.0.0 listens on every address)",
@@ -338,8 +352,11 @@ def _db(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     if value == "" or value.startswith(POSTGRES_PREFIXES):
         return None
     if value.lower().startswith(POSTGRES_PREFIXES):
-        return _misbehaves(
-            "the prefix is compared case-sensitively, so this is taken as a SQLite file path",
+        return Problem(
+            Outcome.LOSES_DATA,
+            "the prefix is compared case-sensitively, so this is taken as a SQLite file path "
+            "in the container's working folder, off the data volume (with a read-only root "
+            "filesystem it cannot create it and refuses to start)",
             "write the scheme in lower case: postgres://",
         )
     query = value.split("?", 1)[1] if "?" in value else ""
@@ -355,7 +372,8 @@ def _db(row: Var, value: str, env: Env, version: Version) -> Problem | None:
             )
     memory = value in (":memory:", "file::memory:") or "mode=memory" in query
     if memory:
-        return _misbehaves(
+        return Problem(
+            Outcome.LOSES_DATA,
             "the database is in memory, so every restart loses all users, passkeys and keys",
             "use a file under the data volume, e.g. data/pocket-id.db",
         )

@@ -1,0 +1,86 @@
+"""One finding per defect, and the disagreements the one-variable measurement found.
+
+Each case changes the committed bundle the way the measurement against the real
+Pocket-ID v2.2.0 did (docs/contract.md) and asserts the single finding that
+describes the defect, or none where Pocket-ID accepts the value.
+"""
+
+from __future__ import annotations
+
+from pocketid_k8s.check.model import Finding, Severity
+from tests.test_check import Docs, bundle, config, container
+from tests.test_contract_table import findings
+
+
+def _with(**data: str) -> Docs:
+    docs = bundle()
+    config(docs).update(data)
+    return docs
+
+
+def _by_rule(found: list[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in found:
+        out.setdefault(f.rule, []).append(f)
+    return out
+
+
+BASELINE = {(f.rule, f.message) for f in findings(bundle())}
+
+
+def _new(docs: Docs) -> list[Finding]:
+    return [f for f in findings(docs) if (f.rule, f.message) not in BASELINE]
+
+
+def test_a_trailing_slash_on_app_url_is_no_second_host() -> None:
+    """Pocket-ID trims it (run: it starts); the internal host's redirect still matches."""
+    for value in (
+        "https://auth.mulliken.net/",
+        "https://auth.mulliken.net//",
+        "HTTPS://AUTH.MULLIKEN.NET",
+    ):
+        assert _new(_with(APP_URL=value)) == [], value
+
+
+def test_an_unparsable_ui_config_disabled_is_one_finding() -> None:
+    """Pocket-ID refuses 'yes'; the UI settings are not also reported as ignored."""
+    found = _new(_with(UI_CONFIG_DISABLED="yes"))
+    assert [(f.rule, f.severity) for f in found] == [("pocketid/env-value", Severity.ERROR)]
+
+
+def test_a_database_that_loses_data_is_one_finding() -> None:
+    """In memory, or POSTGRES:// read as a path: env-value's error, not also data-path's."""
+    for value in (":memory:", "POSTGRES://u@db/pocket"):
+        found = _new(_with(DB_CONNECTION_STRING=value))
+        assert [(f.rule, f.severity) for f in found] == [("pocketid/env-value", Severity.ERROR)], (
+            value
+        )
+        assert "keeps its database where a restart loses it" in found[0].message
+
+
+def test_a_database_off_the_volume_under_a_read_only_root_refuses() -> None:
+    """Run as uid 1000 with a read-only root: Pocket-ID cannot create it and exits."""
+    (found,) = _by_rule(_new(_with(DB_CONNECTION_STRING="/srv/x.db")))["pocketid/data-path"]
+    assert found.severity is Severity.ERROR
+    assert "the root filesystem is read-only, so Pocket-ID cannot create it" in found.message
+    docs = _with(DB_CONNECTION_STRING="/srv/x.db")
+    container(docs)["securityContext"]["readOnlyRootFilesystem"] = False
+    (found,) = _by_rule(_new(docs))["pocketid/data-path"]
+    assert "writable layer, and every restart loses" in found.message
+
+
+def test_a_specific_host_address_refuses_to_start() -> None:
+    """HOST=10.1.2.3: 'bind: cannot assign requested address' (run); a name stays a warning."""
+    (found,) = _new(_with(HOST="10.1.2.3"))
+    assert (found.rule, found.severity) == ("pocketid/env-value", Severity.ERROR)
+    assert "cannot assign requested address" in found.message
+    (named,) = _new(_with(HOST="pocket-id-0"))
+    assert named.severity is Severity.WARNING
+
+
+def test_trust_proxy_false_says_it_is_a_runtime_outage() -> None:
+    """Pocket-ID starts with TRUST_PROXY=false; the error says the outage comes at run time."""
+    (found,) = _new(_with(TRUST_PROXY="false"))
+    assert (found.rule, found.severity) == ("pocketid/trust-proxy", Severity.ERROR)
+    assert "Pocket-ID starts, but at run time" in found.message
+    assert "not a start-up refusal" in found.message
