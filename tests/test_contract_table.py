@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pocketid_k8s.check import environment, pocketid
+from pocketid_k8s.check import environment, pocketid, refs
 from pocketid_k8s.check.context import Context
 from pocketid_k8s.check.model import Finding, Resource, Severity
 from pocketid_k8s.contract.pocketid import CHECKED_VERSION
@@ -416,8 +416,18 @@ def test_port_agrees_with_the_pod_and_service(port: str, expected: str | None) -
 
 
 def test_a_deployment_without_its_configmap_is_not_blamed_for_app_url() -> None:
-    """APP_URL may come from the ConfigMap that is not in the checked set: a warning says so."""
+    """APP_URL may come from a ConfigMap that is not in the checked set.
+
+    A required one is refs/missing-reference's single finding (one per defect); an optional
+    one is not reported there, so a warning says APP_URL may come from it.
+    """
     docs = {"Deployment/pocket-id": bundle()["Deployment/pocket-id"]}
+    assert [f for f in findings(docs) if f.rule == "pocketid/app-url"] == []
+    ctx = Context([Resource(doc, f"{key}.yaml") for key, doc in docs.items()])
+    assert [f.rule for f in refs.check(ctx) if "pocket-id-config" in f.message] == [
+        "refs/missing-reference"
+    ]
+    container(docs)["envFrom"][0]["configMapRef"]["optional"] = True
     found = [f for f in findings(docs) if f.rule == "pocketid/app-url"]
     assert [(f.severity, f.message.split(";")[0]) for f in found] == [
         (Severity.WARNING, "APP_URL is not set in the checked manifests")

@@ -54,8 +54,9 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
     "buildsociety.yaml": (
         "stonith404/pocket-id:latest from Docker Hub is v0.14.0 (the last push there): its "
         "layout (port 80, /app/backend/data, PUBLIC_APP_URL) is right for v0, so only the "
-        "former name, the old version and the missing probes are said, as warnings",
-        [("pocketid/health-probe", W, 1), ("pocketid/version", W, 2)],
+        "former name and the old version (one finding: one image) and the missing probes are "
+        "said, as warnings",
+        [("pocketid/health-probe", W, 1), ("pocketid/version", W, 1)],
     ),
     "harish2k01-ingress-v220.yaml": (
         "TRUST_PROXY=false behind the Ingress; exec probes with 'pocket-id healthcheck', which "
@@ -88,9 +89,9 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
         ],
     ),
     "matslarson-v220-ingress.yaml": (
-        "the key comes from a Secret that is not in the file (a warning, not an error); "
-        "probes on /health",
-        [("pocketid/encryption-key", W, 1), HEALTH],
+        "the key comes from a Secret that is not in the file (refs/missing-reference's one "
+        "warning, not also an encryption-key one); probes on /health",
+        [HEALTH],
     ),
     "matslarson.yaml": (
         "v1.1.0: only v1 facts apply (the key is optional before v2, no instance lock); "
@@ -103,26 +104,25 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
     ),
     "norelect-ingress-v220.yaml": (
         "TRUST_PROXY false behind the Ingress; eight UI settings in env without "
-        "UI_CONFIG_DISABLED (ignored); healthcheck exec probes before v2.8.0; "
+        "UI_CONFIG_DISABLED (ignored: one finding naming all eight, one defect); healthcheck exec probes before v2.8.0; "
         "VERSION_CHECK_DISABLED=true is read only from v2.3.0 (an info)",
         [
             ("pocketid/env-value", INFO, 1),
             ("pocketid/trust-proxy", E, 1),
-            ("pocketid/ui-config-env", W, 8),
+            ("pocketid/ui-config-env", W, 1),
             ("pocketid/health-probe", W, 2),
         ],
     ),
     "norelect.yaml": (
         "v2.13.0-distroless: healthcheck exec probes are real checks from v2.8.0 (nothing to "
         "say); the eight UI settings are ignored",
-        [("pocketid/version", INFO, 1), ("pocketid/ui-config-env", W, 8)],
+        [("pocketid/version", INFO, 1), ("pocketid/ui-config-env", W, 1)],
     ),
     "robslgm-ingress-nonroot-v220.yaml": (
         "runAsNonRoot without fsGroup on a PVC; key from a Secret not in the file; probes on "
         "/health; the chart's example host differs from APP_URL's",
         [
             ("pocketid/non-root-fsgroup", E, 1),
-            ("pocketid/encryption-key", W, 1),
             HEALTH,
             ("pocketid/one-host", W, 1),
         ],
@@ -153,8 +153,8 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
     ),
     "struassel-v220-ingress.yaml": (
         "containerPort, probes and Service on 1441 while Pocket-ID listens on 1411 (a typo); "
-        "key from a Secret not in the file; /health probes",
-        [("pocketid/encryption-key", W, 1), ("pocketid/listener", E, 1), HEALTH],
+        "key from a Secret not in the file (refs/missing-reference says it once); /health probes",
+        [("pocketid/listener", E, 1), HEALTH],
     ),
     "struassel.yaml": (
         "v2.6.2 chart defaults: no key, no APP_URL (no Ingress: warning), port 1441, /health",

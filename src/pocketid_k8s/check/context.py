@@ -74,6 +74,8 @@ class Environment:
     """(key, source, path) of envFrom keys that are not valid variable names."""
     unknown_sources: list[str] = field(default_factory=list)
     """envFrom sources not in the checked set: their keys are unknown."""
+    required_unknown: list[str] = field(default_factory=list)
+    """Those of them that are not optional: refs/missing-reference reports each."""
 
     def literal(self, name: str) -> str | None:
         value = self.values.get(name)
@@ -245,6 +247,8 @@ class Context:
                 holder = self.find(kinds, name, namespace)
                 if holder is None:
                     env.unknown_sources.append(label)
+                    if not ref.get("optional"):
+                        env.required_unknown.append(label)
                     continue
                 decoded = self.secret_values(holder) if secret else {}
                 for key, value in self.keys_of(holder).items():

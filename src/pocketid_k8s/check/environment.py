@@ -64,54 +64,50 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _version(w: Workload) -> Iterator[Finding]:
+    """One finding about the image: its former name and its version are one defect."""
     image = w.pocket_id_image
     if image is None:
         return
     version, known = w.facts
     tag = image.tag or (image.digest and "a digest only") or "no tag"
-    res, path = w.resource, (*w.container_path, "image")
-    rule = "pocketid/version"
+    said: list[str] = []
+    fixes: list[str] = []
+    severity = Severity.WARNING
     if image.former_name:
-        yield finding(
-            res,
-            rule,
+        said.append(
             f"{image.repository} is Pocket-ID's former image name; releases are published as "
-            f"{REGISTRY}/{REPOSITORY} now",
-            f"use {REGISTRY}/{REPOSITORY} with a pinned v2 tag, e.g. {DEFAULT_IMAGE}",
-            path,
-            severity=Severity.WARNING,
+            f"{REGISTRY}/{REPOSITORY} now"
         )
+        fixes.append(f"use {REGISTRY}/{REPOSITORY} with a pinned v2 tag, e.g. {DEFAULT_IMAGE}")
     if w.version is not None and w.version < FIRST_V2:
-        yield finding(
-            res,
-            rule,
+        said.append(
             f"image {image.reference} runs Pocket-ID {_release(image)}, "
             "before v2: only its data folder, probes, port and the renamed variables were "
-            "checked (the v2 facts do not apply)",
-            "upgrade to a v2 release (read upstream's migration notes first)",
-            path,
-            severity=Severity.WARNING,
+            "checked (the v2 facts do not apply)"
         )
+        fixes.append("upgrade to a v2 release (read upstream's migration notes first)")
     elif not known:
-        yield finding(
-            res,
-            rule,
+        said.append(
             f"image tag {tag}: not a release whose facts were read "
             f"({show_version(VERIFIED_FROM)} to {show_version(VERIFIED_UNTIL)}.x), so "
-            f"settings were checked against {CHECKED} and their findings are warnings",
-            "pin a verified release tag, e.g. " + pid.CHECKED_TAG,
-            path,
-            severity=Severity.WARNING,
+            f"settings were checked against {CHECKED} and their findings are warnings"
         )
-    elif version != pid.CHECKED_VERSION:
-        yield finding(
-            res,
-            rule,
+        fixes.append("pin a verified release tag, e.g. " + pid.CHECKED_TAG)
+    elif version != pid.CHECKED_VERSION and not said:
+        said.append(
             f"image tag {tag}: checked against {CHECKED} and the changes up to "
-            f"{show_version(version)} read upstream",
-            "nothing to do",
-            path,
-            severity=Severity.INFO,
+            f"{show_version(version)} read upstream"
+        )
+        fixes.append("nothing to do")
+        severity = Severity.INFO
+    if said:
+        yield finding(
+            w.resource,
+            "pocketid/version",
+            "; ".join(said),
+            "; ".join(dict.fromkeys(fixes)),
+            (*w.container_path, "image"),
+            severity=severity,
         )
 
 

@@ -255,6 +255,8 @@ def _encryption_key(w: Workload, env: Environment) -> Iterator[Finding]:
             path,
         )
     elif env.unknown_sources:
+        if set(env.unknown_sources) <= set(env.required_unknown):
+            return  # refs/missing-reference's finding: one per missing source
         yield finding(
             res,
             rule,
@@ -282,15 +284,17 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
     # APP_URL
     if app_url is None or app_url.value is None:
         if app_url is None and env.unknown_sources:
-            yield finding(
-                res,
-                "pocketid/app-url",
-                "APP_URL is not set in the checked manifests; it may come from "
-                f"{', '.join(env.unknown_sources)}, which is not among them",
-                "check those files too",
-                base,
-                severity=Severity.WARNING,
-            )
+            if not set(env.unknown_sources) <= set(env.required_unknown):
+                # else refs/missing-reference's finding: one per missing source
+                yield finding(
+                    res,
+                    "pocketid/app-url",
+                    "APP_URL is not set in the checked manifests; it may come from "
+                    f"{', '.join(env.unknown_sources)}, which is not among them",
+                    "check those files too",
+                    base,
+                    severity=Severity.WARNING,
+                )
         elif app_url is None:
             yield finding(
                 res,
@@ -433,19 +437,24 @@ def _ui_config_env(w: Workload, env: Environment) -> Iterator[Finding]:
     if given and E.parse_bool(given) is None:
         return  # Pocket-ID refuses the value itself: pocketid/env-value's one finding
 
-    for name, value in sorted(env.values.items()):
-        setting = name.removesuffix(E.FILE_SUFFIX)
-        if setting in UI_SETTINGS:
-            yield finding(
-                w.resource,
-                "pocketid/ui-config-env",
-                f"{name} is a UI setting, read from the "
-                "environment only when UI_CONFIG_DISABLED=true; here the database value wins "
-                "and this variable is ignored",
-                "set UI_CONFIG_DISABLED=true (settings then come from the environment only), "
-                "or remove it and use the admin UI",
-                value.path,
-            )
+    ignored = [
+        (name, value)
+        for name, value in sorted(env.values.items())
+        if name.removesuffix(E.FILE_SUFFIX) in UI_SETTINGS
+    ]
+    if not ignored:
+        return
+    names = ", ".join(name for name, _ in ignored)
+    yield finding(
+        w.resource,
+        "pocketid/ui-config-env",
+        f"{names} {'is a UI setting' if len(ignored) == 1 else 'are UI settings'}, read from "
+        "the environment only when UI_CONFIG_DISABLED=true; here the database value wins and "
+        f"{'this variable is' if len(ignored) == 1 else 'these variables are'} ignored",
+        "set UI_CONFIG_DISABLED=true (settings then come from the environment only), "
+        "or remove them and use the admin UI",
+        ignored[0][1].path,
+    )
 
 
 def _removed_env(w: Workload, env: Environment) -> Iterator[Finding]:
