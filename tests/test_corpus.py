@@ -104,7 +104,8 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
     ),
     "norelect-ingress-v220.yaml": (
         "TRUST_PROXY false behind the Ingress; eight UI settings in env without "
-        "UI_CONFIG_DISABLED (ignored: one finding naming all eight, one defect); healthcheck exec probes before v2.8.0; "
+        "UI_CONFIG_DISABLED (ignored: one finding naming all eight, one defect); "
+        "healthcheck exec probes before v2.8.0; "
         "VERSION_CHECK_DISABLED=true is read only from v2.3.0 (an info)",
         [
             ("pocketid/env-value", INFO, 1),
