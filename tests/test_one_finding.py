@@ -84,3 +84,36 @@ def test_trust_proxy_false_says_it_is_a_runtime_outage() -> None:
     assert (found.rule, found.severity) == ("pocketid/trust-proxy", Severity.ERROR)
     assert "Pocket-ID starts, but at run time" in found.message
     assert "not a start-up refusal" in found.message
+
+
+IMAGE = "ghcr.io/pocket-id/pocket-id:{}"
+
+
+def _tls(tag: str, **data: str) -> list[Finding]:
+    docs = _with(**data)
+    container(docs)["image"] = IMAGE.format(tag)
+    return [f for f in findings(docs) if f.rule == "pocketid/listener"]
+
+
+def test_native_tls_with_plain_http_probes_is_one_listener_error() -> None:
+    """v2.6.0 on: TLS_CERT and TLS_KEY make the port HTTPS only; the HTTP probes get a 400."""
+    pem = {"TLS_CERT": "/run/tls/tls.crt", "TLS_KEY": "/run/tls/tls.key"}
+    (found,) = _tls("v2.6.0", **pem)
+    assert found.severity is Severity.ERROR
+    assert found.message.startswith(
+        "TLS_CERT and TLS_KEY are set, so Pocket-ID v2.6.0 serves only HTTPS on port 1411, but "
+        "the startupProbe, readinessProbe, livenessProbe GET it over plain HTTP"
+    )
+    assert _tls("v2.5.0", **pem) == []  # no native TLS yet: the variables are not read
+    assert _tls("v2.6.0", TLS_CERT="/run/tls/tls.crt") == []  # half a pair: not TLS
+    (files,) = _tls("v2.13.0", TLS_CERT_FILE="/run/tls/tls.crt", TLS_KEY_FILE="/run/tls/k")
+    assert "TLS_CERT_FILE and TLS_KEY_FILE are set" in files.message
+
+
+def test_native_tls_with_https_probes_is_fine() -> None:
+    docs = _with(TLS_CERT="/run/tls/tls.crt", TLS_KEY="/run/tls/tls.key")
+    c = container(docs)
+    c["image"] = IMAGE.format("v2.12.0")
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        c[probe]["httpGet"]["scheme"] = "HTTPS"
+    assert [f for f in findings(docs) if f.rule == "pocketid/listener"] == []

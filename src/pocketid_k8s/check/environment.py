@@ -359,6 +359,7 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
         known = [t for t in targets if t is not None]
         if known and listens not in known:  # another port may serve metrics: one must match
             where.append(f"Service {service.name} (targetPort {', '.join(map(str, known))})")
+    yield from _native_tls(w, env, listens)
     if not where:
         return
     source = f"PORT={listens}" if given else "its default: no PORT is set"
@@ -370,4 +371,44 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
         f"make PORT, the containerPort, the probes and the Service's targetPort agree "
         f"(Pocket-ID's default is {pid.DEFAULT_PORT})",
         value.path if value is not None else (*w.container_path, "ports"),
+    )
+
+
+def _native_tls(w: Workload, env: Environment, listens: int) -> Iterator[Finding]:
+    """TLS_CERT and TLS_KEY (v2.6.0 on) make the port HTTPS only: plain-HTTP probes fail."""
+    version, _ = w.facts  # an unverified tag uses v2.2.0's facts: no native TLS
+    if version < pid.NATIVE_TLS_SINCE or lookup("TLS_CERT", version) is None:
+        return
+
+    def given(name: str) -> bool:
+        value = env.values.get(name)
+        return value is not None and value.known != ""
+
+    pair = next((p for p in pid.NATIVE_TLS_PAIRS if given(p[0]) and given(p[1])), None)
+    if pair is None:
+        return
+    plain = [
+        probe
+        for probe in PROBES
+        if get(w.container, probe, "httpGet") is not None
+        and str(get(w.container, probe, "httpGet", "scheme") or "HTTP").upper() != "HTTPS"
+        and _port_number(w, get(w.container, probe, "httpGet", "port")) == listens
+    ]
+    if not plain:
+        return
+    text = (
+        f"{pair[0]} and {pair[1]} are set, so Pocket-ID {show_version(version)} serves only "
+        f"HTTPS on port {listens}, but the {', '.join(plain)} "
+        f"{'GETs' if len(plain) == 1 else 'GET'} it over plain HTTP: Go answers '400 Bad "
+        "Request' (client sent an HTTP request to an HTTPS server), the probes fail and the "
+        "pod never becomes ready"
+    )
+    first = env.values[pair[0]]
+    yield finding(
+        w.resource,
+        "pocketid/listener",
+        text,
+        "set httpGet.scheme: HTTPS on the probes (the kubelet does not verify the "
+        "certificate), or let the ingress terminate TLS and remove TLS_CERT/TLS_KEY",
+        first.path,
     )

@@ -39,7 +39,11 @@ RULES: Final[dict[str, Rule]] = {
         Rule("pocketid/non-root-fsgroup", E, "A non-root pod needs fsGroup to write its volume"),
         Rule("pocketid/env-value", E, "Every setting has a value Pocket-ID accepts"),
         Rule("pocketid/env-file", E, "Every *_FILE variable names a file a volume provides"),
-        Rule("pocketid/listener", E, "PORT agrees with the container port, probes and Service"),
+        Rule(
+            "pocketid/listener",
+            E,
+            "PORT and native TLS agree with the container port, probes and Service",
+        ),
         Rule("pocketid/version", W, "The image's version decides which facts apply"),
         # schema
         Rule("schema/core", E, "Core kind does not match its Kubernetes schema"),

@@ -47,6 +47,12 @@ DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - Pocket-ID's own default listen a
 DEFAULT_APP_URL: Final = f"http://localhost:{DEFAULT_PORT}"
 OLD_PORT: Final = 80
 """The port before v1.0 (Caddy in front of the backend)."""
+NATIVE_TLS_SINCE: Final = (2, 6, 0)
+"""With TLS_CERT and TLS_KEY set (or, from v2.13.0, TLS_CERT_FILE and TLS_KEY_FILE) the port
+serves HTTPS only, TLS 1.3 minimum (bootstrap/router_bootstrap.go@v2.6.0, @v2.13.0; read, not
+run: the v2.2.0 binary has no TLS). A plain-HTTP request gets Go's '400 Bad Request: Client
+sent an HTTP request to an HTTPS server', so an httpGet probe without scheme HTTPS fails."""
+NATIVE_TLS_PAIRS: Final = (("TLS_CERT", "TLS_KEY"), ("TLS_CERT_FILE", "TLS_KEY_FILE"))
 
 # --- health (controller/healthz_controller.go) ------------------------------------------------
 

@@ -17,7 +17,15 @@ UNIX_SOCKET_MODE=999 or OTEL_TRACES_EXPORTER=jaeger or
 OTEL_EXPORTER_OTLP_PROTOCOL=http/json while unused; SMTP_PASSWORD_FILE missing
 while the UI config is in the database; EMAILS_VERIFIED=yes and
 SESSION_DURATION=abc with UI_CONFIG_DISABLED=true; an empty TRUST_PROXY; a key
-file of 15 characters and a newline. Everything else is read from the source.
+file of 15 characters and a newline.
+
+A second run (248 one-change cases generated from the table, the bundle's environment,
+uid 1000 with only the bundle's volumes writable; docs/contract.md) confirmed these too:
+HOST set to an IP address that is not the pod's refuses to start ('bind: cannot assign
+requested address'); a SQLite path or UPLOAD_PATH off the volumes refuses under a read-only
+root, and POSTGRES:// (upper case) is such a SQLite path; ':memory:' starts; HOST=localhost,
+PORT=0 and UNIX_SOCKET start but are not reachable on the probed port; every _FILE variable
+naming a missing file or a folder refuses. Everything else is read from the source.
 """
 
 from __future__ import annotations
