@@ -208,6 +208,15 @@ BAD_CONFIGS = [
         id="plaintext-key",
     ),
     pytest.param(
+        "[pocket_id]\nenv = { DB_CONNECTION_STRING = 'POSTGRES://u@db/pocket' }\n",
+        "cfg.toml: [pocket_id]: env: DB_CONNECTION_STRING=(value not shown: secret): Pocket-ID "
+        "starts, but keeps its database where a restart loses it: the prefix is compared "
+        "case-sensitively, so this is taken as a SQLite file path in the container's working "
+        "folder, off the data volume (with a read-only root filesystem it cannot create it and "
+        "refuses to start); fix: write the scheme in lower case: postgres://",
+        id="db-upper-case-scheme-check-words",
+    ),
+    pytest.param(
         "[pocket_id]\nenv = { SMTP_PASSWORD = 'x' }\n",
         "cfg.toml: [pocket_id] env: SMTP_PASSWORD looks like a secret, and this ConfigMap is "
         "plaintext in git; fix: remove it here and put it in a sealed Secret",
