@@ -377,7 +377,7 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
 def _native_tls(w: Workload, env: Environment, listens: int) -> Iterator[Finding]:
     """TLS_CERT and TLS_KEY (v2.6.0 on) make the port HTTPS only: plain-HTTP probes fail."""
     version, _ = w.facts  # an unverified tag uses v2.2.0's facts: no native TLS
-    if version < pid.NATIVE_TLS_SINCE or lookup("TLS_CERT", version) is None:
+    if version < pid.NATIVE_TLS_SINCE or lookup(pid.NATIVE_TLS_PAIRS[0][0], version) is None:
         return
 
     def given(name: str) -> bool:
