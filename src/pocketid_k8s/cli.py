@@ -8,6 +8,7 @@ fast commands do not pay for the others. Exit codes are
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -47,7 +48,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        return int(ExitCode.OK)
+        # The reader left (| head -c0, | grep -q, a closed log): the verdict never reached
+        # it, so this run cannot claim success. stdout goes to /dev/null so that the flush
+        # at exit does not fail again.
+        _quiet_stdout()
+        with contextlib.suppress(OSError):
+            _err(
+                f"{PROG} {command}: stdout: the reader closed the pipe before the output "
+                "arrived; the result was not delivered (exit 1)"
+            )
+        return int(ExitCode.FAILED)
     except Exception as exc:
         if _caused_by_interrupt(exc):  # Ctrl-C inside an import can surface as another error
             _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
@@ -63,6 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERNAL)
     finally:
         signal.signal(signal.SIGTERM, previous_term)
+
+
+def _quiet_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _terminated(signum: int, frame: object) -> None:
