@@ -4,9 +4,11 @@ case fails before a connection is made."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import trustme
 
 from pocketid_k8s.live.kube import KubeError, connect
 from tests.test_cli import run
@@ -99,3 +101,43 @@ def test_cli_exit_2_not_a_bug(
     assert code == 2, err
     assert f"kubeconfig {path}: not a kubeconfig" in err
     assert "Traceback" not in err
+
+
+SPLIT_CLUSTER = """clusters:
+- name: c
+  cluster: {server: https://127.0.0.2:6443, certificate-authority: ca.crt}
+contexts:
+- name: second
+  context: {cluster: c, user: u}
+"""
+SPLIT_USER = """users:
+- name: u
+  user: {token: t}
+current-context: second
+"""
+
+
+def test_kubeconfig_list_is_merged_as_kubectl_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KUBECONFIG=a:b:missing: files merged (first wins), missing ones skipped, a relative
+    certificate path read from its own file's folder."""
+    (tmp_path / "one").mkdir()
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "one" / "ca.crt"))
+    (tmp_path / "one" / "clusters").write_text(SPLIT_CLUSTER)
+    (tmp_path / "users").write_text(SPLIT_USER)
+    (tmp_path / "full").write_text(GOOD)
+    listed = [tmp_path / "one" / "clusters", tmp_path / "missing", tmp_path / "users"]
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([*map(str, listed), str(tmp_path / "full")]))
+    with connect(None, None, 1.0) as kube:
+        assert kube.context == "second"
+        assert kube.server == "https://127.0.0.2:6443"
+    with connect(None, "here", 1.0) as kube:  # a context of the last file...
+        assert kube.server == "https://127.0.0.2:6443"  # ...whose cluster c the first file named
+
+
+def test_kubeconfig_list_of_missing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")])
+    monkeypatch.setenv("KUBECONFIG", listed)
+    with pytest.raises(KubeError, match="KUBECONFIG names no existing file"):
+        connect(None, None, 1.0)

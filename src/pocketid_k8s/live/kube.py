@@ -261,8 +261,9 @@ _KUBECONFIG_FIX: Final = (
 )
 
 
-def _kubeconfig_dict(path: Path) -> dict[str, Any]:
-    """The kubeconfig at ``path`` as a mapping; errors never quote its text (it holds tokens)."""
+def _kubeconfig_dict(path: Path, *, part: bool = False) -> dict[str, Any]:
+    """The kubeconfig at ``path`` as a mapping (``part``: one of $KUBECONFIG's files, which may
+    hold only some sections); errors never quote its text (it holds tokens)."""
     from pocketid_k8s.limits import TooLarge, read_capped, size_text
 
     path = path.expanduser()
@@ -290,6 +291,8 @@ def _kubeconfig_dict(path: Path) -> dict[str, Any]:
             f"kubeconfig {path}: not valid YAML{where}; fix: repair the file "
             "(kubectl config view shows what kubectl makes of it), or pass another --kubeconfig"
         ) from None
+    if part and (loaded is None or isinstance(loaded, dict)):
+        return loaded or {}
     if not isinstance(loaded, dict) or not {"clusters", "contexts"} <= loaded.keys():
         raise KubeError(
             f"kubeconfig {path}: not a kubeconfig (a YAML mapping with clusters, contexts and "
@@ -310,10 +313,64 @@ def _kubeconfig(kubeconfig: Path | None) -> KubeConfig:
             return KubeConfig.from_service_account()
         except ConfigError:
             pass
-        kubeconfig = Path(os.environ.get("KUBECONFIG") or "~/.kube/config")
-    raw = _kubeconfig_dict(kubeconfig)
+        listed = [Path(item) for item in os.environ.get("KUBECONFIG", "").split(os.pathsep) if item]
+        if len(listed) > 1:
+            return _from_dict(_merged(listed), Path(os.environ["KUBECONFIG"]), None)
+        kubeconfig = listed[0] if listed else Path("~/.kube/config")
+    return _from_dict(_kubeconfig_dict(kubeconfig), kubeconfig, kubeconfig.expanduser())
+
+
+_PATH_FIELDS: Final = {
+    "clusters": ("cluster", ("certificate-authority",)),
+    "users": ("user", ("client-certificate", "client-key", "tokenFile")),
+}
+
+
+def _merged(paths: list[Path]) -> dict[str, Any]:
+    """$KUBECONFIG's files merged as kubectl does: missing files skipped, the first file
+    that names an entry (or the current context) wins, relative paths from their own file."""
+    found = [path for path in paths if path.expanduser().exists()]
+    if not found:
+        joined = ", ".join(str(path) for path in paths)
+        raise KubeError(f"KUBECONFIG names no existing file ({joined}); {_KUBECONFIG_FIX}")
+    merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": []}
+    for path in found:
+        raw = _kubeconfig_dict(path, part=True)
+        if merged.get("current-context") is None:
+            merged["current-context"] = raw.get("current-context") or None
+        for section in ("clusters", "contexts", "users"):
+            entries = raw.get(section) or []
+            if not isinstance(entries, list):
+                raise KubeError(f"kubeconfig {path}: {section} is not a list; {_KUBECONFIG_FIX}")
+            names = {entry.get("name") for entry in merged[section]}
+            for entry in entries:
+                if isinstance(entry, dict) and entry.get("name") not in names:
+                    merged[section].append(_absolute(section, entry, path.expanduser().parent))
+    return merged
+
+
+def _absolute(section: str, entry: dict[str, Any], folder: Path) -> dict[str, Any]:
+    if section not in _PATH_FIELDS:
+        return entry
+    key, fields = _PATH_FIELDS[section]
+    body = entry.get(key)
+    if not isinstance(body, dict):
+        return entry
+    fixed = {
+        name: str(folder / value)
+        if name in fields and isinstance(value, str) and value and not Path(value).is_absolute()
+        else value
+        for name, value in body.items()
+    }
+    return {**entry, key: fixed}
+
+
+def _from_dict(raw: dict[str, Any], shown: Path, fname: Path | None) -> KubeConfig:
+    from lightkube.config.kubeconfig import KubeConfig
+
+    kubeconfig = shown
     try:
-        return KubeConfig.from_dict(raw, fname=kubeconfig.expanduser())
+        return KubeConfig.from_dict(raw, fname=fname)
     except Exception as exc:
         # lightkube raises KeyError, TypeError, msgspec's ValidationError... on a malformed
         # entry; their messages name fields and types, not values.
