@@ -10,9 +10,12 @@ from typing import Any
 import yaml
 
 from pocketid_k8s.bundle import KUSTOMIZATION, build_bundle
+from pocketid_k8s.check.loader import load
+from pocketid_k8s.check.model import Severity
 from pocketid_k8s.config import Config
 from pocketid_k8s.contract.sealed_secrets import CONTROLLER_NAMES, CONTROLLER_NAMESPACE
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.limits import MAX_CONFIG_BYTES, TooLarge, read_capped, size_text
 from pocketid_k8s.live.preflight.plan import Argo, Item, Plan
 
 __all__ = ["PlanError", "plan_from_config", "plan_from_folder"]
@@ -26,7 +29,7 @@ def _documents(text: str, source: str) -> list[dict[str, Any]]:
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
-        raise PlanError(f"{source}: not YAML ({exc}); fix: run 'pocketid-k8s render'") from None
+        raise PlanError(f"{source}: {_why(exc)}; fix: run 'pocketid-k8s render'") from None
     for doc in docs:
         if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
             raise PlanError(f"{source}: a document is not a Kubernetes object")
@@ -63,28 +66,66 @@ def plan_from_config(config: Config, root: Path) -> Plan:
 
 
 def plan_from_folder(config: Config, folder: Path) -> Plan:
-    """The objects of ``folder``, in the order its kustomization.yaml lists them."""
+    """The objects of ``folder``, in the order its kustomization.yaml lists them.
+
+    Every file is read as ``check`` reads it (size caps, YAML bombs refused, errors that
+    give the line, never quote it); a listed path that leads out of the folder is refused,
+    as kustomize refuses it."""
     kustomization = folder / KUSTOMIZATION
-    try:
-        listed = yaml.safe_load(kustomization.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
+    if not folder.is_dir():
+        raise PlanError(
+            f"--from {folder}: not a folder; fix: name the app folder (it holds "
+            "kustomization.yaml), or omit --from to use the config"
+        )
+    if kustomization.exists() and not kustomization.is_file():
+        raise PlanError(f"{kustomization}: not a regular file; fix: make it the folder's file list")
+    if not kustomization.is_file():
         raise PlanError(
             f"{kustomization}: no such file; fix: name the app folder (it holds "
             "kustomization.yaml), or omit --from to use the config"
+        )
+    try:
+        text = read_capped(kustomization, MAX_CONFIG_BYTES).decode("utf-8")
+        listed = yaml.safe_load(text) or {}
+    except TooLarge:
+        raise PlanError(
+            f"{kustomization}: larger than {size_text(MAX_CONFIG_BYTES)}, not a kustomization"
         ) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PlanError(f"{kustomization}: cannot be read ({exc})") from None
+        raise PlanError(f"{kustomization}: cannot be read ({_why(exc)})") from None
     resources = listed.get("resources") if isinstance(listed, dict) else None
     if not isinstance(resources, list):
         raise PlanError(f"{kustomization}: no resources list")
     items = []
+    inside = folder.resolve()
     for name in resources:
         path = folder / PurePosixPath(str(name))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        if not path.resolve().is_relative_to(inside):
             raise PlanError(
-                f"{path}: listed in {KUSTOMIZATION} but cannot be read ({exc})"
-            ) from None
-        items += [Item(str(name), doc) for doc in _documents(text, str(path))]
+                f"{kustomization}: resource {str(name)!r} leads out of {folder}; fix: keep the "
+                "app's files in its folder (kustomize refuses it too)"
+            )
+        if not path.is_file():
+            raise PlanError(f"{path}: listed in {KUSTOMIZATION} but not a regular file")
+        loaded = load([str(path)])
+        if loaded.unreadable or loaded.skipped:
+            first = next((f for f in loaded.findings if f.severity is Severity.ERROR), None)
+            why = f"{path}: cannot be read"
+            if first is not None:
+                why = first.message + (f" (line {first.line})" if first.line else "")
+            raise PlanError(f"{why}; fix: run 'pocketid-k8s check {path}'")
+        items += [Item(str(name), resource.doc) for resource in loaded.resources]
     return _plan(config, items, str(folder))
+
+
+def _why(exc: Exception) -> str:
+    """An error without a quote of the file: YAML errors give their line and column."""
+    if isinstance(exc, yaml.YAMLError):
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"not valid YAML{where}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return type(exc).__name__
