@@ -16,7 +16,7 @@ import pytest
 
 from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Resource
-from pocketid_k8s.config import Config
+from pocketid_k8s.config import Config, load_config
 from pocketid_k8s.contract.pocketid import CHECKED_VERSION
 from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, rehearse
@@ -399,7 +399,8 @@ def test_cli_plain_text_when_piped(double: Path) -> None:
     assert lines[0].split() == ["check", "status", "time", "detail"]
     assert lines[1].startswith("pod ")
     assert "\x1b[" not in result.stdout
-    assert "11 pass (rehearsal of https://auth.mulliken.net)" in lines
+    site = load_config(ROOT / "pocket-id.toml")  # the repository's site: any user's values
+    assert f"11 pass (rehearsal of {site.pocket_id.app_url})" in lines
     assert any(line.startswith("figures: ready_s ") for line in lines)
 
 

@@ -6,6 +6,7 @@ golden files of tests/sites/spec. Following the runbook keeps the suite green.""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,18 +47,20 @@ def copy_of_the_project(target: Path) -> Path:
 def test_following_the_runbook_keeps_the_site_tests_green(
     tmp_path: Path, controller: Controller, crd_schemas: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Seal a key and set ingress_namespace = 'kube-system' (k3s), as the README and runbook
-    say, render, and the site's tests still pass in that copy."""
+    """Seal a key, set ingress_namespace = 'kube-system' (k3s) and another APP_URL, as the
+    README and runbook say, render, and the site's tests still pass in that copy."""
     site = copy_of_the_project(tmp_path)
     # --rotate: a fork may have sealed its key already; on the placeholder it changes nothing
     assert run(capsys, "seal", "--cert", str(controller.cert), "--rotate", cwd=site)[0] == 0
     config = site / "pocket-id.toml"
-    config.write_text(
-        config.read_text().replace(
-            'ingress_namespace = "traefik"', 'ingress_namespace = "kube-system"'
-        )
+    text = re.sub(
+        r'(?m)^ingress_namespace = "[^"]*"', 'ingress_namespace = "kube-system"', config.read_text()
     )
-    assert "kube-system" in config.read_text()
+    # another host name: no test may hold the repository's site to the spec's values
+    text = re.sub(r'(?m)^app_url = "[^"]*"', 'app_url = "https://id.fork.example"', text)
+    config.write_text(text)
+    assert 'ingress_namespace = "kube-system"' in config.read_text()
+    assert 'app_url = "https://id.fork.example"' in config.read_text()
     assert run(capsys, "render", cwd=site)[0] == 0
     result = subprocess.run(
         [
