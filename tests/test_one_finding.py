@@ -117,3 +117,15 @@ def test_native_tls_with_https_probes_is_fine() -> None:
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         c[probe]["httpGet"]["scheme"] = "HTTPS"
     assert [f for f in findings(docs) if f.rule == "pocketid/listener"] == []
+
+
+def test_a_refused_or_query_app_url_is_not_also_a_second_host() -> None:
+    """APP_URL with a path (refused) or a query (warned): the redirect host is not blamed."""
+    for value in (
+        "https://auth.mulliken.net/auth",
+        "https://auth mulliken.net",
+        "https://auth.mulliken.net?x=1",
+        "https://auth.mulliken.net#f",
+    ):
+        found = _new(_with(APP_URL=value))
+        assert [f.rule for f in found] == ["pocketid/app-url"], (value, found)

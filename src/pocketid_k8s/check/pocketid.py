@@ -347,7 +347,12 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
     # one host
     if host is None:
         return
-    origin = url  # as Pocket-ID reads it: lower case, trailing '/' trimmed
+    url_row = lookup(E.APP_URL, version)
+    if app_url is not None and app_url.value is not None and url_row is not None:
+        problem = validate(url_row, app_url.value, {}, version)
+        if problem is not None and problem.outcome.outage:
+            return  # Pocket-ID refuses APP_URL itself: pocketid/app-url's one finding
+    origin = f"{parts.scheme}://{parts.netloc}"  # as Pocket-ID reads it, without query
     for ingress in ingresses:
         for r, rule in enumerate(get(ingress.doc, "spec", "rules") or []):
             other = get(rule, "host")
