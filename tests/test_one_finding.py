@@ -129,3 +129,18 @@ def test_a_refused_or_query_app_url_is_not_also_a_second_host() -> None:
     ):
         found = _new(_with(APP_URL=value))
         assert [f.rule for f in found] == ["pocketid/app-url"], (value, found)
+
+
+def test_native_tls_with_the_healthcheck_command_before_v2_12() -> None:
+    """v2.8.0 to v2.11.x: 'pocket-id healthcheck' talks plain HTTP to the TLS port and exits 1."""
+    for tag, failing in (("v2.10.0", True), ("v2.12.0", False)):
+        docs = _with(TLS_CERT="/run/tls/tls.crt", TLS_KEY="/run/tls/tls.key")
+        c = container(docs)
+        c["image"] = IMAGE.format(tag)
+        c.pop("startupProbe")
+        c.pop("readinessProbe")
+        c["livenessProbe"] = {"exec": {"command": ["/app/pocket-id", "healthcheck"]}}
+        found = [f for f in findings(docs) if f.rule == "pocketid/listener"]
+        assert len(found) == (1 if failing else 0), (tag, found)
+        if failing:
+            assert "livenessProbe ('pocket-id healthcheck' before v2.12.0)" in found[0].message

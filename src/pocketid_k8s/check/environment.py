@@ -394,6 +394,14 @@ def _native_tls(w: Workload, env: Environment, listens: int) -> Iterator[Finding
         and str(get(w.container, probe, "httpGet", "scheme") or "HTTP").upper() != "HTTPS"
         and _port_number(w, get(w.container, probe, "httpGet", "port")) == listens
     ]
+    if pid.HEALTHCHECK_REAL_SINCE <= version < pid.HEALTHCHECK_HTTPS_SINCE:
+        plain += [
+            f"{probe} ('pocket-id {pid.HEALTHCHECK_COMMAND}' before "
+            f"{show_version(pid.HEALTHCHECK_HTTPS_SINCE)})"
+            for probe in PROBES
+            if pid.HEALTHCHECK_COMMAND
+            in " ".join(map(str, get(w.container, probe, "exec", "command") or []))
+        ]
     if not plain:
         return
     text = (

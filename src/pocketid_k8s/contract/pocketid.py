@@ -75,6 +75,9 @@ DB_PROBE_STATUS: Final = 404
 HEALTHCHECK_COMMAND: Final = "healthcheck"
 """``pocket-id healthcheck`` GETs HEALTH_PATH; before v2.8.0 it exits 0 on any HTTP status."""
 HEALTHCHECK_REAL_SINCE: Final = (2, 8, 0)
+HEALTHCHECK_HTTPS_SINCE: Final = (2, 12, 0)
+"""From v2.12.0 ``pocket-id healthcheck`` speaks HTTPS when native TLS is on; before, plain HTTP
+(cmds/healthcheck.go@v2.12.0; read, not run)."""
 CURL_REMOVED: Final = (2, 14, 0)
 """The prebuilt image has curl up to v2.13.x (docker/Dockerfile-prebuilt@v2.14.0 drops it)."""
 
