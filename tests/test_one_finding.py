@@ -144,3 +144,14 @@ def test_native_tls_with_the_healthcheck_command_before_v2_12() -> None:
         assert len(found) == (1 if failing else 0), (tag, found)
         if failing:
             assert "livenessProbe ('pocket-id healthcheck' before v2.12.0)" in found[0].message
+
+
+def test_rules_md_states_the_trust_proxy_decision_in_the_rule_s_words() -> None:
+    """docs/rules.md quotes what the error says: a runtime outage, not a start-up refusal."""
+    from tests.conftest import ROOT
+
+    doc = " ".join((ROOT / "docs/rules.md").read_text().split())
+    (found,) = _new(_with(TRUST_PROXY="false"))
+    for words in ("Pocket-ID starts, but at run time", "a runtime outage, not a start-up refusal"):
+        assert words in found.message
+        assert words in doc

@@ -304,7 +304,9 @@ def _host(row: Var, value: str, env: Env, version: Version) -> Problem | None:
             "remove HOST (the default 0.0.0.0 listens on every address)",
         )
     return _misbehaves(
-        f"it listens only on {value}, which is not the pod's address in any manifest",
+        f"it listens only on the address {value} resolves to: the pod's own name works, but a "
+        "name that does not resolve in the pod ('lookup ...: no such host') or resolves to "
+        "another address ('bind: cannot assign requested address') stops it at start",
         "remove HOST (the default 0.0.0.0 listens on every address)",
     )
 
