@@ -365,22 +365,24 @@ def hanging() -> Iterator[int]:
 
 
 def test_hanging_handshake_is_reported_as_hung_with_progress(hanging: int) -> None:
-    """One wait of --timeout (not three), reported as a hung handshake, with progress."""
-    said: list[str] = []
-    start = time.perf_counter()
+    """One wait of --timeout (not three tries), reported as a hung handshake, with progress."""
     from tests.kubeapi import free_port
 
+    said: list[str] = []
+    start = time.perf_counter()
     outcome = verify(
-        Target(app_url=f"https://127.0.0.1:{hanging}", timeout=2.5, http_port=free_port()),
+        Target(app_url=f"https://127.0.0.1:{hanging}", timeout=4, http_port=free_port()),
         progress=said.append,
     )
     elapsed = time.perf_counter() - start
     assert detail(outcome, "tls") == (
         f"127.0.0.1:{hanging} accepted the connection, but the TLS handshake hung: no answer "
-        "within 2.5 s (is a TLS server listening there?)"
+        "within 4 s (is a TLS server listening there?)"
     )
-    assert said[0] == (f"still waiting for the TLS handshake with 127.0.0.1:{hanging} (2 s of 2.5)")
-    assert elapsed < 2 * 2.5  # one wait for the handshake, not three tries
+    assert said
+    assert said[0].startswith(f"still waiting for the TLS handshake with 127.0.0.1:{hanging} (")
+    assert said[0].endswith(" s of 4)")
+    assert elapsed < 2 * 4  # three tries would take over 12 s
     assert outcome.exit_code == 1
 
 
