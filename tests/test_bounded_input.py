@@ -199,3 +199,30 @@ def test_a_config_over_the_limit_is_not_read_whole(tmp_path: Path) -> None:
     result = capped_run("render", "--config", "/dev/zero", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("pocketid-k8s render: error: /dev/zero: larger than 1 MiB")
+
+
+# --- files already in the app folder ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sealedsecret.yaml", "service.yaml"])
+def test_a_device_in_the_app_folder_is_not_read(tmp_path: Path, name: str) -> None:
+    """A bundle file that is a symlink to /dev/zero: exit 2 naming it, not an endless read."""
+    app = tmp_path / "k8s-apps/utilities/pocket-id"
+    app.mkdir(parents=True)
+    (app / name).symlink_to("/dev/zero")
+    result = capped_run("render", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"{name}: is not a regular file (a device, pipe or folder)" in result.stderr
+    assert (app / name).is_symlink()
+
+
+def test_a_huge_file_with_a_bundle_name_is_not_ours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 3 MiB service.yaml is read only up to the cap and then refused as not ours."""
+    app = tmp_path / "k8s-apps/utilities/pocket-id"
+    app.mkdir(parents=True)
+    (app / "service.yaml").write_bytes(b"# big\n" * (3 * 1024 * 1024 // 6))
+    code, _, err = run(capsys, "render", cwd=tmp_path)
+    assert code == 2
+    assert "service.yaml: was not written by pocketid-k8s" in err

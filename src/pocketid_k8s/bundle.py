@@ -19,7 +19,14 @@ from pocketid_k8s.atomic import replace_files
 from pocketid_k8s.config import Config
 from pocketid_k8s.errors import BundleError
 from pocketid_k8s.keyfile import State, inspect_sealed_file
-from pocketid_k8s.limits import MAX_OBJECT_BYTES, size_text
+from pocketid_k8s.limits import (
+    MAX_OBJECT_BYTES,
+    MAX_SITE_FILE_BYTES,
+    NotAFile,
+    TooLarge,
+    read_regular_capped,
+    size_text,
+)
 from pocketid_k8s.render import SEALED_SECRET_FILE, Manifest, application, render
 
 __all__ = [
@@ -225,9 +232,16 @@ def _sealed_file(config: Config, path: Path) -> str | None:
 
 def _read_text(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_regular_capped(path, MAX_SITE_FILE_BYTES).decode("utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return None  # a file standing in for a folder is reported when writing
+    except NotAFile:
+        raise BundleError(
+            f"{path}: is not a regular file (a device, pipe or folder), so it was not read "
+            "and nothing was written; fix: move it out of the folder"
+        ) from None
+    except TooLarge:
+        return _TOO_LARGE  # not ours: never replaced (no header), never deleted
     except (OSError, UnicodeDecodeError) as exc:
         raise BundleError(
             f"{path}: cannot be read ({exc}); fix: check the file and its permissions"
@@ -248,3 +262,4 @@ def write_bundle(bundle: Bundle, root: Path) -> list[Change]:
 
 
 _WRITES: Final = ("create", "update")
+_TOO_LARGE: Final = f"# larger than {size_text(MAX_SITE_FILE_BYTES)}: not read, not shown\n"

@@ -16,6 +16,13 @@ import yaml
 
 from pocketid_k8s.contract.sealed_secrets import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 from pocketid_k8s.errors import SealedKeyError
+from pocketid_k8s.limits import (
+    MAX_SITE_FILE_BYTES,
+    NotAFile,
+    TooLarge,
+    read_regular_capped,
+    size_text,
+)
 
 __all__ = ["SealedFile", "State", "inspect_sealed_file"]
 
@@ -36,15 +43,26 @@ class SealedFile:
 
 def inspect_sealed_file(path: Path, name: str, namespace: str) -> SealedFile:
     """Read ``path``; raise :class:`SealedKeyError` when it may hold a key but is not ours."""
+    refuse = f"{path}: refusing to replace it, because it may hold the sealed encryption key"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_capped(path, MAX_SITE_FILE_BYTES).decode("utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return SealedFile(State.ABSENT)
+    except NotAFile:
+        raise SealedKeyError(
+            f"{path}: is not a regular file (a device, pipe or folder), so it was not read; "
+            "fix: move it away; the sealed key belongs in a plain file"
+        ) from None
+    except TooLarge:
+        raise SealedKeyError(
+            f"{refuse}, and it is larger than {size_text(MAX_SITE_FILE_BYTES)}, far beyond "
+            "any Kubernetes object; fix: move it out of the folder if you are sure it holds "
+            "no key you need"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SealedKeyError(
             f"{path}: cannot be read ({exc}); fix: check the file and its permissions"
         ) from None
-    refuse = f"{path}: refusing to replace it, because it may hold the sealed encryption key"
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:

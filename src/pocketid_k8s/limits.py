@@ -14,8 +14,11 @@ __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_OBJECT_BYTES",
     "MAX_PEM_BYTES",
+    "MAX_SITE_FILE_BYTES",
+    "NotAFile",
     "TooLarge",
     "read_capped",
+    "read_regular_capped",
     "read_stream_capped",
     "size_text",
 ]
@@ -25,6 +28,8 @@ MAX_OBJECT_BYTES: Final = 1024 * 1024
 1.5 MiB per object in etcd. Rendered and sealed files stay below it."""
 MAX_CONFIG_BYTES: Final = MAX_OBJECT_BYTES
 """A site config larger than this could only render objects Kubernetes refuses."""
+MAX_SITE_FILE_BYTES: Final = 2 * MAX_OBJECT_BYTES
+"""A file in the app folder larger than this is not one pocketid-k8s wrote."""
 MAX_PEM_BYTES: Final = 256 * 1024
 """A controller certificate is about 2 KiB; a chain of a few is still far below this."""
 
@@ -45,6 +50,18 @@ def read_stream_capped(stream: BinaryIO, limit: int) -> bytes:
     if len(data) > limit:
         raise TooLarge
     return data
+
+
+class NotAFile(Exception):
+    """The path is a device, a pipe or a folder where a file of ours would be."""
+
+
+def read_regular_capped(path: Path, limit: int) -> bytes:
+    """Like :func:`read_capped`, for files in the output root: a device or pipe there (say a
+    symlink to /dev/zero) raises :class:`NotAFile` instead of being read."""
+    if path.exists() and not path.is_file():
+        raise NotAFile
+    return read_capped(path, limit)
 
 
 def size_text(limit: int) -> str:
