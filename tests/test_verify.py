@@ -311,6 +311,32 @@ def test_untrusted_chain_without_the_ca(site: Site) -> None:
     assert "unable to get local issuer certificate" in detail(outcome, "tls")
 
 
+def test_internal_host_is_checked_when_the_public_one_is_not_reached(
+    ca: trustme.CA, ca_file: Path
+) -> None:
+    """DNS for APP_URL not propagated yet: its rows fail, and the internal host is still
+    checked (README: the internal host is checked too), not silently dropped."""
+    from tests.kubeapi import free_port
+
+    internal = Server(routes={"/": (200, {"content-type": "text/html"}, b"<html/>")}).start(
+        tls_context(ca, "127.0.0.1")
+    )
+    try:
+        target = Target(
+            app_url=f"https://127.0.0.1:{free_port()}",  # nothing listens there
+            internal_url=f"https://127.0.0.1:{internal.port}",
+            ca_bundle=ca_file,
+            timeout=2.0,
+            http_port=free_port(),
+        )
+        outcome = verify(target)
+    finally:
+        internal.stop()
+    assert statuses(outcome)["healthz"] is Status.FAIL
+    assert statuses(outcome)["internal-tls"] is Status.PASS
+    assert statuses(outcome)["internal-redirect"] is Status.WARN
+
+
 def test_internal_host_redirect(site: Site, ca: trustme.CA, ca_file: Path) -> None:
     """The internal host redirecting to APP_URL passes; serving the app is a warning."""
     internal = Server(routes={"/": (308, {"location": f"{site.url}/"}, b"")}).start(

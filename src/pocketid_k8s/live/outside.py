@@ -76,15 +76,16 @@ def outside(target: Target, progress: Progress | None = None) -> list[Row]:
             Row(check, Status.FAIL, not_reached)
             for check in ("healthz", "database", "oidc-discovery", "jwks")
         ]
-        return rows
     client = httpx.Client(
         verify=context, http2=True, timeout=target.timeout, follow_redirects=False
     )
     with client:
-        rows.append(_health(client, target, progress))
-        rows.append(_database(client, target, progress))
-        rows.append(_discovery(client, target, progress))
-        rows.append(_jwks(client, target, progress))
+        if reached:
+            rows.append(_health(client, target, progress))
+            rows.append(_database(client, target, progress))
+            rows.append(_discovery(client, target, progress))
+            rows.append(_jwks(client, target, progress))
+        # the internal host too when APP_URL is not reached (DNS not propagated yet)
         if target.internal_url:
             rows += _internal(client, context, target, progress)
     return rows
