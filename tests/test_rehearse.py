@@ -381,6 +381,25 @@ def test_a_binary_that_is_not_there_is_bad_input(tmp_path: Path) -> None:
     assert f"--binary {tmp_path / 'nope'}: no such file" in result.stderr
 
 
+def test_a_binary_that_is_a_folder_is_named_as_one(tmp_path: Path) -> None:
+    result = run_cli("--binary", str(tmp_path))
+    assert result.returncode == 2
+    assert f"--binary {tmp_path}: a folder, not the program; fix: name the pocket-id" in (
+        result.stderr
+    )
+
+
+def test_from_broken_yaml_says_what_is_wrong(tmp_path: Path) -> None:
+    """--from a folder with broken YAML: the problem and its line, not only 'run check'."""
+    (tmp_path / "d.yaml").write_text("apiVersion: v1\nkind: [\n")
+    result = run_cli("--binary", sys.executable, "--from", str(tmp_path))
+    assert result.returncode == 2
+    assert f"--from {tmp_path}: unreadable manifests: {tmp_path / 'd.yaml'}: is not valid YAML" in (
+        result.stderr
+    )
+    assert "(line 3); fix: run 'pocketid-k8s check" in result.stderr
+
+
 def test_cli_json_on_the_rendered_bundle(double: Path) -> None:
     """--format json: verify's shape (checks with check, status, detail), figures, exit 0."""
     result = run_cli("--binary", str(double), "--format", "json")

@@ -559,9 +559,14 @@ def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
                 f"--from {args.source}: no such file or folder; fix: name a folder of manifests"
             )
         loaded = load([str(args.source)])
-        if loaded.unreadable:
+        if loaded.unreadable or loaded.skipped:
+            first = next((f for f in loaded.findings if f.severity.value == "error"), None)
+            why = f": {first.message}" if first is not None else ""
+            if first is not None and first.line:
+                why += f" (line {first.line})"
             raise PocketIdK8sError(
-                f"--from {args.source}: unreadable manifests; run '{PROG} check {args.source}'"
+                f"--from {args.source}: unreadable manifests{why}; "
+                f"fix: run '{PROG} check {args.source}'"
             )
         return loaded.resources, str(args.source)
     from pocketid_k8s.config import load_config

@@ -50,6 +50,11 @@ def find_binary(given: Path | None) -> Path:
     if not named:
         raise NoBinaryError(f"no Pocket-ID binary to rehearse with; fix: {get}")
     path = Path(named)
+    if path.is_dir():
+        raise NoBinaryError(
+            f"{where} {path}: a folder, not the program; fix: name the pocket-id binary "
+            f"itself (e.g. {path / api.RELEASE_ASSETS[0]})"
+        )
     if not path.is_file():
         raise NoBinaryError(f"{where} {path}: no such file; fix: {get}")
     if not os.access(path, os.X_OK):
