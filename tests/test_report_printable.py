@@ -55,3 +55,23 @@ def test_rehearse_quotes_a_programs_escape_sequences_harmlessly(open_dir: Path) 
     assert start.status is Status.FAIL
     assert start.detail == "exited with code 3: error \\x1b]0;pwned\\x07\\x1b[2J gone"
     assert "\x1b" not in plain(result.outcome, "x")
+
+
+def test_a_chatty_program_is_read_back_only_by_its_tail(tmp_path: Path) -> None:
+    """A program that prints without end fills its log file, not the rehearsal's memory:
+    only the log's last MiB is read, from a line start, and the last error is still found."""
+    from pocketid_k8s.rehearse.process import LOG_TAIL_BYTES, Instance
+
+    program = tmp_path / "chatty"
+    program.write_text(
+        "#!/bin/sh\nhead -c 6000000 /dev/zero | tr '\\0' 'a' | fold -w 100\n"
+        "echo; echo 'ERR the last error'\nexit 3\n"
+    )
+    program.chmod(0o755)
+    instance = Instance(program, {"PATH": "/usr/bin:/bin"}, tmp_path, tmp_path / "log")
+    assert instance.process.wait() == 3
+    text = instance.log_text()
+    instance.stop(1.0)  # closes the log
+    assert len(text) <= LOG_TAIL_BYTES < (tmp_path / "log").stat().st_size
+    assert text.splitlines()[0] == "a" * 100  # a whole line
+    assert instance.last_error() == "ERR the last error"

@@ -17,6 +17,9 @@ __all__ = ["Instance", "Usage", "free_port"]
 
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 PAGE: Final = 1024
+LOG_TAIL_BYTES: Final = 1024 * 1024
+"""What is read back of a program's log: Pocket-ID's start-up and its last error fit many
+times over."""
 
 
 def free_port() -> int:
@@ -116,8 +119,18 @@ class Instance:
         return time.monotonic() - start, code, killed
 
     def log_text(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text("utf-8", "replace")
+        """The log's last :data:`LOG_TAIL_BYTES` from a line start: a program that prints
+        without end costs disk in the sandbox, never the rehearsal's memory."""
+        if not self._log.closed:  # after stop() the log is closed, and complete
+            self._log.flush()
+        with self.log_path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            start = max(0, size - LOG_TAIL_BYTES)
+            handle.seek(start)
+            data = handle.read(LOG_TAIL_BYTES)
+        if start > 0:
+            data = data.partition(b"\n")[2]  # the first line is cut: drop it
+        return data.decode("utf-8", "replace")
 
     def last_error(self, hidden: tuple[str, ...] = ()) -> str:
         """The log's last error line (or last line), with ``hidden`` values masked."""
