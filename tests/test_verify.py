@@ -434,6 +434,22 @@ def test_bad_urls_are_usage_errors(
     assert "fix:" in err
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://me:hunter2-pw@auth.example.com", "http://me:hunter2-pw@auth.example.com/x"],
+)
+def test_a_password_in_the_url_is_refused_and_never_repeated(
+    url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pocket-id.toml").write_text("")
+    code, out, err = run(capsys, "verify", url, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert "hunter2-pw" not in err
+    assert "'https://***@auth.example.com' carries a user name or password" in err or (
+        "'http://***@auth.example.com/x' carries a user name or password" in err
+    )
+
+
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "0", "soon"])
 def test_bad_timeouts_are_usage_errors(
     value: str, capsys: pytest.CaptureFixture[str], tmp_path: Path

@@ -11,6 +11,7 @@ usable kubeconfig, an API server that does not answer.
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,21 +67,30 @@ class Target:
         return context
 
 
+_USERINFO = re.compile(r"//[^/?#]*@")
+
+
 def check_url(url: str, what: str = "URL") -> str:
     """``url`` without a trailing slash, or VerifyError saying what is wrong with it."""
     fix = "fix: give the address users open, e.g. https://auth.example.com"
+    shown = _USERINFO.sub("//***@", url)  # a password in the URL is never repeated
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise VerifyError(f"{what} {url!r} is not a valid URL ({exc}); {fix}") from None
+        raise VerifyError(f"{what} {shown!r} is not a valid URL ({exc}); {fix}") from None
+    if "@" in parts.netloc:
+        raise VerifyError(
+            f"{what} {shown!r} carries a user name or password: Pocket-ID's address has none, "
+            f"and verify sends no credentials; {fix}"
+        )
     if parts.scheme == "http":
         raise VerifyError(
-            f"{what} {url!r} uses http://: Pocket-ID is verified over HTTPS (passkeys need it; "
+            f"{what} {shown!r} uses http://: Pocket-ID is verified over HTTPS (passkeys need it; "
             "the plain-HTTP redirect is checked on the side); fix: give the https:// address"
         )
     if parts.scheme != "https" or not parts.hostname:
-        raise VerifyError(f"{what} {url!r} is not an https:// URL with a host name; {fix}")
+        raise VerifyError(f"{what} {shown!r} is not an https:// URL with a host name; {fix}")
     host = parts.hostname
     try:
         ipaddress.ip_address(host)
@@ -88,14 +98,14 @@ def check_url(url: str, what: str = "URL") -> str:
         labels = host.rstrip(".").split(".")
         if any(not label or len(label) > 63 for label in labels) or len(host) > 253:
             raise VerifyError(
-                f"{what} {url!r}: {host!r} is not a valid host name (empty or over-long "
+                f"{what} {shown!r}: {host!r} is not a valid host name (empty or over-long "
                 f"label); {fix}"
             ) from None
     if port == 0:
-        raise VerifyError(f"{what} {url!r}: port 0 cannot be connected to; {fix}")
+        raise VerifyError(f"{what} {shown!r}: port 0 cannot be connected to; {fix}")
     if parts.query or parts.fragment or parts.path not in ("", "/"):
         raise VerifyError(
-            f"{what} {url!r} has a path, query or fragment; Pocket-ID is served at the root "
+            f"{what} {shown!r} has a path, query or fragment; Pocket-ID is served at the root "
             f"of its host; {fix}"
         )
     return url.rstrip("/")
