@@ -35,14 +35,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_term = signal.signal(signal.SIGTERM, _terminated)
     command = "(start-up)"
     written_before = _files_written()
+    json_out = False
     try:
         parser = _parser()
         args = parser.parse_args(argv)
         command = args.command
+        json_out = command in _LIVE_COMMANDS and getattr(args, "format", None) == "json"
         handler: Handler = args.handler
         return int(handler(args))
     except PocketIdK8sError as exc:
         _err(f"{PROG} {command}: error: {exc.message}")
+        if json_out and exc.exit_code == ExitCode.USAGE:  # could not run: still JSON on stdout
+            from pocketid_k8s.live import report
+
+            sys.stdout.write(report.to_json(report.Outcome(stopped=exc.message)))
         return int(exc.exit_code)
     except KeyboardInterrupt:
         _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
@@ -80,6 +86,10 @@ def _quiet_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
+
+_LIVE_COMMANDS = frozenset({"verify", "preflight", "rehearse"})
+"""The commands whose --format json is verify's report (checks, exit_code, stopped)."""
 
 
 def _terminated(signum: int, frame: object) -> None:
