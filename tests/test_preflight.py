@@ -30,7 +30,7 @@ from pocketid_k8s.contract.sealed_secrets import CERT_SHA256_ANNOTATION
 from pocketid_k8s.live.kube import connect
 from pocketid_k8s.live.preflight import CHECKS, Item, Plan, preflight
 from pocketid_k8s.live.preflight.load import plan_from_config
-from pocketid_k8s.live.report import Outcome, Status
+from pocketid_k8s.live.report import Outcome, Row, Status
 from tests import netns
 from tests.conftest import ROOT, Controller, make_cert, skip_or_fail
 from tests.kubeapi import KubeAPI
@@ -664,6 +664,27 @@ def test_command_line_json(site: Site, capsys: pytest.CaptureFixture[str]) -> No
     assert rows["sealed-secret"]["hint"].startswith("pocketid-k8s seal")
     assert set(rows) == set(ROWS)
     assert err == ""
+
+
+def test_skipped_rows_are_not_passes(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without rights most rows skip: the summary says they were not verified."""
+    (site.root / "pocket-id.toml").write_text(
+        f"[site]\nnamespace = '{site.config.site.namespace}'\n"
+        f"app_dir = '{site.config.site.app_dir}'\n"
+    )
+    reader = ("preflight", "--kubeconfig", str(site.api.reader_kubeconfig))
+    _, out, _ = run(capsys, *reader, cwd=site.root)
+    assert out.splitlines()[-1].endswith(" not verified, not counted as failures")
+    _, out, _ = run(capsys, *reader, "--strict", cwd=site.root)
+    assert out.splitlines()[-1].endswith(" not verified, so the run fails (--strict)")
+
+
+def test_strict_turns_a_skipped_row_into_a_failed_run() -> None:
+    """A run with passes and a skip exits 0, and 1 under --strict; a failure is 1 either way."""
+    rows = [Row("api", Status.PASS, "v1.35"), Row("issuer", Status.SKIP, "not allowed")]
+    assert Outcome(rows).exit_code == 0
+    assert Outcome(rows, strict=True).exit_code == 1
+    assert Outcome([Row("api", Status.PASS, "v1.35")], strict=True).exit_code == 0
 
 
 def test_command_line_from_a_folder(site: Site, capsys: pytest.CaptureFixture[str]) -> None:

@@ -360,7 +360,8 @@ def _add_preflight(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "IngressClass, StorageClass and namespaces it needs, the sealed-secrets controller and "
         "its certificate, Argo CD's project and application, the NetworkPolicy against where "
         "the ingress controller runs, and what already exists. Nothing is created or changed.",
-        epilog="Exit codes: 0 all checks pass, 1 a check failed, 2 could not run.",
+        epilog="Exit codes: 0 no check failed (skipped rows are listed, not counted, unless "
+        "--strict), 1 a check failed, 2 could not run.",
     )
     _config_option(preflight)
     preflight.add_argument(
@@ -381,6 +382,12 @@ def _add_preflight(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--controller-name",
         metavar="NAME",
         help="its Deployment and Service (default: sealed-secrets-controller, else sealed-secrets)",
+    )
+    preflight.add_argument(
+        "--strict",
+        action="store_true",
+        help="a check skipped for lack of rights or data fails the run (exit 1): for a gate "
+        "that must verify every row",
     )
     preflight.set_defaults(handler=_preflight)
 
@@ -604,7 +611,7 @@ def _preflight(args: argparse.Namespace) -> int:
     if args.controller_name:
         plan = dataclasses.replace(plan, controller_names=(args.controller_name,))
     with connect(args.kubeconfig, args.context, args.timeout) as kube:
-        outcome = preflight(kube, plan)
+        outcome = dataclasses.replace(preflight(kube, plan), strict=args.strict)
     _print_outcome(
         outcome,
         args.format,

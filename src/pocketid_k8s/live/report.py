@@ -90,12 +90,15 @@ class Outcome:
     rows: list[Row] = field(default_factory=list)
     stopped: str | None = None
     """Why the run could not go on ("could not run"), if it could not."""
+    strict: bool = False
+    """A skipped check fails the run (``--strict``): for a gate that must verify every row."""
 
     @property
     def exit_code(self) -> ExitCode:
         if self.stopped:
             return ExitCode.USAGE
-        if any(row.status is Status.FAIL for row in self.rows):
+        failing = {Status.FAIL, Status.SKIP} if self.strict else {Status.FAIL}
+        if any(row.status in failing for row in self.rows):
             return ExitCode.FAILED
         return ExitCode.OK
 
@@ -117,7 +120,12 @@ def timed() -> Iterator[list[float]]:
 def summary(outcome: Outcome, subject: str) -> str:
     counts = {status: sum(r.status is status for r in outcome.rows) for status in Status}
     text = ", ".join(f"{n} {status.value}" for status, n in counts.items() if n)
-    return f"{text or 'nothing checked'} ({subject})"
+    line = f"{text or 'nothing checked'} ({subject})"
+    if skipped := counts[Status.SKIP]:
+        # A skipped row is not a pass: say so where a gate's log shows it.
+        verdict = "so the run fails (--strict)" if outcome.strict else "not counted as failures"
+        line += f"; {skipped} not verified, {verdict}"
+    return line
 
 
 def _detail(row: Row) -> str:
