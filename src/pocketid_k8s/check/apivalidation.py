@@ -12,22 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
-from pocketid_k8s.check.model import Finding, Path, Resource, dotted
+from pocketid_k8s.check.model import POD_SPEC_PATHS, Finding, Path, Resource, dotted
 from pocketid_k8s.check.rules import finding
 from pocketid_k8s.quantity import parse_quantity
 
 __all__ = ["api_rules"]
 
 PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
-WORKLOAD_POD: Final = {
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-}
 ENUMS: Final[dict[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {
     "Service": (
         ("spec.ports.*.protocol", PROTOCOLS),
@@ -135,7 +126,7 @@ def api_rules(resource: Resource) -> list[Finding]:
             found.append(
                 _refused(resource, ("spec", "resources", "requests"), "a storage size is required")
             )
-    base = WORKLOAD_POD.get(kind)
+    base = POD_SPEC_PATHS.get(kind)
     if base is None:
         return found
     found += _selector(resource)

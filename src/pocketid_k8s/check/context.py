@@ -16,20 +16,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final
 
-from pocketid_k8s.check.model import Path, Resource, get
+from pocketid_k8s.check.model import POD_SPEC_PATHS, Path, Resource, get
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import PocketIdImage, Version, is_pocket_id, parse_image
 from pocketid_k8s.contract.table import facts_for
 
-POD_SPEC_PATHS: Final[dict[str, Path]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
 ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_HOLDERS: Final = ("Secret", ss.KIND)
 __all__ = [
