@@ -63,14 +63,20 @@ HEALTH_PROVES: Final = (
     "re-checked after that: /healthz stays 204 while the database is broken"
 )
 """What a 204 from HEALTH_PATH proves; it does not query the database afterwards (confirmed by
-running v2.2.0: it stays 204 while the database is broken under the running program)."""
+running v2.2.0: it stays 204 while the database is broken under the running program). v2.2.0
+then exits at its next instance-lock renewal (every LOCK_RENEW_SECONDS), "renew lock: lock renewal
+failed: file is not a database" (confirmed by running v2.2.0 on a database overwritten under it:
+it exited 7 s later), so the container restarts without help from a liveness probe."""
 UI_FALLBACK_STATUS: Final = 200
 """Any path the backend does not serve (/health, /readyz) answers 200 with the web UI's page."""
 DB_PROBE_PATH: Final = "/api/oidc/clients/00000000-0000-0000-0000-000000000000/meta"
 """An unauthenticated GET that queries the database on every request (controller/
 oidc_controller.go getClientMetaDataHandler, v2.2.0 to v2.14.0, per the upstream notes): an
 OIDC client id that does not exist answers DB_PROBE_STATUS while the database works, 500 when
-it fails. Rate-limited like all of /api (burst 60 per address)."""
+it fails. Rate-limited like all of /api (burst 60 per address). Confirmed by running v2.2.0:
+404 ``Record not found`` on a working database; with the database file overwritten under the
+running program, 500 ``Something went wrong`` while /healthz, discovery and JWKS still answered
+204/200."""
 DB_PROBE_STATUS: Final = 404
 HEALTHCHECK_COMMAND: Final = "healthcheck"
 """``pocket-id healthcheck`` GETs HEALTH_PATH; before v2.8.0 it exits 0 on any HTTP status."""
