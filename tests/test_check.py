@@ -683,6 +683,17 @@ def test_text_groups_by_file_and_sums_up(tmp_path: Path) -> None:
     )
 
 
+def test_an_object_without_a_name_is_named_by_its_kind(tmp_path: Path) -> None:
+    """A kustomization.yaml has no metadata.name: its kind alone, not 'Kustomization/:'."""
+    path = tmp_path / "kustomization.yaml"
+    path.write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"
+    )
+    out = text(run_check([str(path)]))
+    assert "  schema/unknown-kind  Kustomization: Kustomization is kustomize's own" in out
+    assert "Kustomization/:" not in out
+
+
 def test_colour_only_when_asked(tmp_path: Path) -> None:
     """ANSI colour codes appear only with colour on."""
     path = tmp_path / "x.yaml"

@@ -33,7 +33,7 @@ def text(report: Report, colour: bool = False) -> str:
             if colour:
                 level = COLOURS[f.severity] + level + RESET
             where = f"{f.line}" if f.line else "-"
-            subject = f"{f.kind}/{f.name}: " if f.kind else ""
+            subject = f"{f.kind}/{f.name}: " if f.name else f"{f.kind}: " if f.kind else ""
             lines.append(f"  {where:>4}  {level}  {f.rule}  {subject}{f.message}")
             if f.hint:
                 lines.append(f"        fix: {f.hint}")
