@@ -490,7 +490,23 @@ def test_manifests_without_pocket_id_are_bad_input(tmp_path: Path, double: Path)
     (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
     result = run_cli("--from", str(tmp_path), "--binary", str(double))
     assert result.returncode == 2
-    assert "no Pocket-ID container (image ghcr.io/pocket-id/pocket-id:v2.2.0" in result.stderr
+    assert (
+        f"--from {tmp_path}: no Pocket-ID container (image ghcr.io/pocket-id/pocket-id:v2.2.0"
+        in (result.stderr)
+    )
+    assert "fix: point --from at the folder that holds its Deployment" in result.stderr
+
+
+def test_from_an_empty_folder_names_it_and_the_fix(tmp_path: Path, double: Path) -> None:
+    """--from a folder with no manifests: exit 2, naming the folder, what is missing, the fix."""
+    result = run_cli("--from", str(tmp_path), "--binary", str(double))
+    assert result.returncode == 2
+    assert f"--from {tmp_path}: no .yaml or .yml file there" in result.stderr
+    assert "fix: point --from at the folder of manifests" in result.stderr
+    (tmp_path / "empty.yaml").write_text("# nothing\n")
+    result = run_cli("--from", str(tmp_path), "--binary", str(double))
+    assert result.returncode == 2
+    assert f"--from {tmp_path}: no Kubernetes object there" in result.stderr
 
 
 def test_the_throwaway_key_never_reaches_the_output(double: Path) -> None:

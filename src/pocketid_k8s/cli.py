@@ -555,9 +555,14 @@ def _rehearse(args: argparse.Namespace) -> int:
 
     binary = rehearse.find_binary(args.binary)
     resources, source = _rehearse_resources(args)
-    result = rehearse.rehearse(
-        rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
-    )
+    try:
+        result = rehearse.rehearse(
+            rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
+        )
+    except rehearse.PodError as exc:
+        if args.source is None:
+            raise
+        raise rehearse.PodError(f"--from {args.source}: {exc}") from None
     if args.format == "json":
         sys.stdout.write(output.to_json(result))
     else:
@@ -584,6 +589,14 @@ def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
             raise PocketIdK8sError(
                 f"--from {args.source}: unreadable manifests{why}; "
                 f"fix: run '{PROG} check {args.source}'"
+            )
+        if not loaded.resources:
+            what = "no .yaml or .yml file" if not loaded.files else "no Kubernetes object"
+            raise PocketIdK8sError(
+                f"--from {args.source}: {what} there, so no Pocket-ID container to rehearse; "
+                "fix: point --from at the folder of manifests that holds its Deployment or "
+                f"StatefulSet (the app folder '{PROG} render' writes), or leave --from out to "
+                "rehearse the bundle rendered from the config"
             )
         return loaded.resources, str(args.source)
     from pocketid_k8s.config import load_config
