@@ -335,6 +335,63 @@ def test_rolling_update_surge_is_refused_and_fails(double: Path, open_dir: Path)
     assert "rollout never finishes" in surge.detail
 
 
+def with_probe(kind: str, **timing: int) -> list[Resource]:
+    """The bundle with ``timing`` (periodSeconds, failureThreshold...) set on one probe."""
+    docs = [r.doc for r in bundle()]
+    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    container[kind].update(timing)
+    return [Resource(d, "x.yaml") for d in docs]
+
+
+def test_the_ready_wait_is_the_manifests_startup_budget() -> None:
+    """The rendered startupProbe allows 2 s x 60 = 120 s, not a fixed 60 s; a huge budget is
+    capped and the cap is said; without a startup probe the liveness probe sets it."""
+    from pocketid_k8s.rehearse.probes import READY_CAP, startup_budget
+
+    budget = startup_budget(pod_from(bundle()).probes)
+    assert budget.seconds == 120
+    assert budget.describe() == (
+        "120 s, the startupProbe's budget "
+        "(initialDelaySeconds 0 + periodSeconds 2 x failureThreshold 60)"
+    )
+    huge = with_probe("startupProbe", initialDelaySeconds=30, failureThreshold=1000)
+    budget = startup_budget(pod_from(huge).probes)
+    assert budget.seconds == READY_CAP
+    assert budget.describe().startswith(
+        f"{READY_CAP:g} s, rehearse's cap (the startupProbe allows 2030 s: initialDelaySeconds 30"
+    )
+    docs = [r.doc for r in bundle()]
+    spec = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    del spec["containers"][0]["startupProbe"]
+    budget = startup_budget(pod_from([Resource(d, "x.yaml") for d in docs]).probes)
+    assert budget.seconds == 50  # livenessProbe: 10 s x 5
+    assert "add a startupProbe on /healthz" in budget.hint()
+
+
+def test_a_program_never_ready_fails_within_the_startup_budget_with_a_fix(
+    open_dir: Path,
+) -> None:
+    """A program that never answers: the start row names the manifest's budget (1 s x 2) and
+    the fix, instead of waiting a fixed 60 s."""
+    program = open_dir / "never-ready"
+    program.write_text("#!/bin/sh\necho 'starting, never listening'\nexec /bin/sleep 120\n")
+    program.chmod(0o755)
+    resources = with_probe("startupProbe", periodSeconds=1, failureThreshold=2)
+    result = rehearse(Options(program, resources, "x", stay_up=0.2, workdir=open_dir))
+    start = next(row for row in result.outcome.rows if row.check == "start")
+    assert start.status is Status.FAIL
+    assert start.detail == (
+        "not ready within 2 s, the startupProbe's budget (initialDelaySeconds 0 + "
+        "periodSeconds 1 x failureThreshold 2): starting, never listening"
+    )
+    assert start.hint == (
+        "fix the start-up error shown; if start-up is only slow, raise the startupProbe's "
+        "failureThreshold (the kubelet restarts the container after 2 s)"
+    )
+
+
 def test_probe_on_a_port_nothing_listens_on_fails(double: Path, open_dir: Path) -> None:
     """A probe port that is not the program's PORT is refused on every attempt."""
     docs = [r.doc for r in bundle()]

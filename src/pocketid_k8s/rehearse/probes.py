@@ -12,12 +12,75 @@ from typing import Final
 from pocketid_k8s.contract import pocketid
 from pocketid_k8s.rehearse.pod import Probe
 
-__all__ = ["Attempt", "Prober", "Timed", "attempt", "meaning"]
+__all__ = ["Attempt", "Budget", "Prober", "Timed", "attempt", "meaning", "startup_budget"]
 
 STARTUP: Final = "startupProbe"
 READINESS: Final = "readinessProbe"
 LIVENESS: Final = "livenessProbe"
 KINDS: Final = (STARTUP, READINESS, LIVENESS)
+READY_CAP: Final = 300.0
+"""The longest rehearse waits for the program to become ready, whatever the manifest allows."""
+UNLIMITED_WAIT: Final = 60.0
+"""How long rehearse waits when no startup or liveness probe limits start-up."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long the program may take to become ready: what the manifest allows (its startup
+    probe, else its liveness probe, would restart it after that) and what rehearse waits."""
+
+    seconds: float
+    """What rehearse waits: the manifest's budget, at most :data:`READY_CAP`."""
+    probe: Probe | None
+    """The probe that sets the budget, or None when nothing limits start-up."""
+
+    @property
+    def allowed(self) -> float | None:
+        """Seconds until the kubelet would restart a program that never answers."""
+        if self.probe is None:
+            return None
+        return float(self.probe.initial_delay + self.probe.period * self.probe.failure_threshold)
+
+    def describe(self) -> str:
+        """The wait and where it comes from, e.g. for 'not ready within ...'."""
+        if self.probe is None:
+            return f"{self.seconds:g} s (no startup or liveness probe limits start-up)"
+        p = self.probe
+        sum_ = (
+            f"initialDelaySeconds {p.initial_delay} + periodSeconds {p.period} x "
+            f"failureThreshold {p.failure_threshold}"
+        )
+        if self.allowed is not None and self.allowed > self.seconds:
+            return (
+                f"{self.seconds:g} s, rehearse's cap (the {p.kind} allows {self.allowed:g} s: "
+                f"{sum_})"
+            )
+        return f"{self.seconds:g} s, the {p.kind}'s budget ({sum_})"
+
+    def hint(self) -> str:
+        """The fix for a program that was still not ready when the budget ran out."""
+        slow = (
+            "fix the start-up error shown; if start-up is only slow, raise the startupProbe's "
+            "failureThreshold"
+        )
+        if self.probe is None:
+            return "fix the start-up error shown"
+        if self.probe.kind == STARTUP:
+            return f"{slow} (the kubelet restarts the container after {self.allowed:g} s)"
+        return (
+            f"fix the start-up error shown; if start-up is only slow, add a startupProbe on "
+            f"{pocketid.HEALTH_PATH} whose periodSeconds x failureThreshold covers it (the "
+            f"livenessProbe restarts the container after {self.allowed:g} s)"
+        )
+
+
+def startup_budget(probes: dict[str, Probe]) -> Budget:
+    """The start-up budget the manifest's probes give the program (capped at READY_CAP)."""
+    probe = probes.get(STARTUP) or probes.get(LIVENESS)
+    if probe is None:
+        return Budget(UNLIMITED_WAIT, None)
+    allowed = probe.initial_delay + probe.period * probe.failure_threshold
+    return Budget(float(min(allowed, READY_CAP)), probe)
 
 
 @dataclass(frozen=True)

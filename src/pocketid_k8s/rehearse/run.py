@@ -50,7 +50,6 @@ class Options:
     """At most this long after start, wait for every probe to run once after the program is
     ready (a probe with a long period or initial delay may not)."""
     surge_wait: float = 10.0
-    ready_timeout: float = 60.0
     workdir: Path | None = None
 
 
@@ -73,6 +72,9 @@ class _Run:
     hidden: tuple[str, ...] = ()
     usage: list[Usage] = field(default_factory=list)
     instances: list[Instance] = field(default_factory=list)
+    budget: probes.Budget = field(
+        default_factory=lambda: probes.Budget(probes.UNLIMITED_WAIT, None)
+    )
 
     def row(
         self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
@@ -116,6 +118,7 @@ def rehearse(options: Options) -> Rehearsal:
     result = Rehearsal(Outcome(), app_url)
     run = _Run(options, pod, Sandbox(root, pod), result)
     run.hidden = tuple(pod.env[name] for name in pod.secret_env)
+    run.budget = probes.startup_budget(pod.probes)
     started = time.monotonic()
     try:
         _steps(run)
@@ -215,7 +218,7 @@ def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float |
 
     prober = probes.Prober(run.pod.probes, port_of, instance.started)
     prober.start()
-    return instance, port, prober, _wait_ready(instance, port, run.options.ready_timeout)
+    return instance, port, prober, _wait_ready(instance, port, run.budget.seconds)
 
 
 def _start_step(run: _Run) -> _Started | None:
@@ -236,7 +239,7 @@ def _start_step(run: _Run) -> _Started | None:
     step = "start-with-key" if names.ENCRYPTION_KEY in run.extra_env else "start"
     if ready is None:
         prober.stop()
-        run.row(step, Status.FAIL, _exit_reason(run, instance))
+        run.row(step, Status.FAIL, _exit_reason(run, instance), hint=_not_ready_hint(run, instance))
         return None
     run.result.figures["ready_s"] = ready
     run.result.figures["startup_cpu_s"] = instance.usage().cpu_seconds
@@ -298,10 +301,13 @@ def _key_hint(pod: Pod) -> tuple[str, str]:
 
 def _exit_reason(run: _Run, instance: Instance) -> str:
     if instance.alive():
-        return (
-            f"not ready within {run.options.ready_timeout:g} s: {instance.last_error(run.hidden)}"
-        )
+        return f"not ready within {run.budget.describe()}: {instance.last_error(run.hidden)}"
     return f"exited with code {instance.returncode}: {instance.last_error(run.hidden)}"
+
+
+def _not_ready_hint(run: _Run, instance: Instance) -> str:
+    """The fix for a program still running but never ready (none for one that exited)."""
+    return run.budget.hint() if instance.alive() else ""
 
 
 def _probe_steps(run: _Run, started: _Started) -> None:
@@ -418,9 +424,14 @@ def _restart_step(
         seconds * 1000,
     )
     second, layout, port = run.start("pod-2")
-    ready = _wait_ready(second, port, run.options.ready_timeout)
+    ready = _wait_ready(second, port, run.budget.seconds)
     if ready is None:
-        run.row("restart", Status.FAIL, f"the replacement pod: {_exit_reason(run, second)}")
+        run.row(
+            "restart",
+            Status.FAIL,
+            f"the replacement pod: {_exit_reason(run, second)}",
+            hint=_not_ready_hint(run, second),
+        )
         return None
     after = _kids(port)
     kept = bool(kids) and kids == after
