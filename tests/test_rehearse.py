@@ -578,3 +578,36 @@ def test_the_throwaway_key_never_reaches_the_output(double: Path) -> None:
             assert key.read_text() not in result.stdout + result.stderr
     finally:
         shutil.rmtree(sandbox)
+
+
+def test_a_program_printing_flat_out_costs_a_bounded_log(tmp_path: Path) -> None:
+    """12 MiB of output: the file keeps the first 8 MiB, says it was truncated, and ends with
+    the last line; what is read back is at most the last MiB, ending with that line."""
+    from pocketid_k8s.rehearse.log import LOG_CAP_BYTES, LOG_TAIL_BYTES
+    from pocketid_k8s.rehearse.process import Instance
+
+    program = tmp_path / "chatty"
+    program.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        "line = b'first line\\n' + b'x' * 1012 + b'\\n'\n"
+        "for _ in range(12 * 1024):\n"
+        "    sys.stdout.buffer.write(line)\n"
+        "sys.stdout.buffer.write(b'the last line\\n')\n"
+    )
+    program.chmod(0o755)
+    log = tmp_path / "chatty.log"
+    instance = Instance(program, {}, tmp_path, log)
+    assert instance.wait(120) == 0
+    instance.stop(1.0)
+    size = log.stat().st_size
+    assert LOG_CAP_BYTES < size <= LOG_CAP_BYTES + LOG_TAIL_BYTES + 200
+    data = log.read_bytes()
+    assert data.startswith(b"first line\n")
+    assert b"[rehearse: log truncated: " in data[LOG_CAP_BYTES : LOG_CAP_BYTES + 200]
+    assert data.endswith(b"x\nthe last line\n")
+    text = instance.log_text()
+    assert len(text) <= LOG_TAIL_BYTES
+    assert text.endswith("the last line\n")
+    assert text.startswith("first line\n")  # a cut first line is dropped
+    assert instance.log.dropped == 12 * 1024 * 1024 + 14 - LOG_CAP_BYTES

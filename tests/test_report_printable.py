@@ -58,9 +58,10 @@ def test_rehearse_quotes_a_programs_escape_sequences_harmlessly(open_dir: Path) 
 
 
 def test_a_chatty_program_is_read_back_only_by_its_tail(tmp_path: Path) -> None:
-    """A program that prints without end fills its log file, not the rehearsal's memory:
-    only the log's last MiB is read, from a line start, and the last error is still found."""
-    from pocketid_k8s.rehearse.process import LOG_TAIL_BYTES, Instance
+    """A program that prints without end costs the rehearsal's memory only the log's last MiB,
+    read from a line start, and the last error is still found."""
+    from pocketid_k8s.rehearse.log import LOG_TAIL_BYTES
+    from pocketid_k8s.rehearse.process import Instance
 
     program = tmp_path / "chatty"
     program.write_text(

@@ -9,17 +9,17 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 from pocketid_k8s.rehearse.identity import Identity
+from pocketid_k8s.rehearse.log import Log
 
 __all__ = ["Instance", "Usage", "free_port"]
 
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 PAGE: Final = 1024
-LOG_TAIL_BYTES: Final = 1024 * 1024
-"""What is read back of a program's log: Pocket-ID's start-up and its last error fit many
-times over."""
+LOG_DRAIN_SECONDS: Final = 2.0
+"""How long to wait, once the program has ended, for the rest of its output."""
 
 
 def free_port() -> int:
@@ -48,8 +48,7 @@ class Instance:
         log: Path,
         user: Identity | None = None,
     ) -> None:
-        self.log_path = log
-        self._log: IO[bytes] = log.open("wb")
+        self.log = Log(log)
         self.started = time.monotonic()
         self._usage = Usage(0, 0.0)
         try:
@@ -58,7 +57,7 @@ class Instance:
                 env=env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
-                stdout=self._log,
+                stdout=self.log.write_fd,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 user=None if user is None else user.uid,
@@ -68,8 +67,9 @@ class Instance:
                 else [g for g in [user.fs_group] if g is not None],
             )
         except OSError:
-            self._log.close()
+            self.log.abandon()
             raise
+        self.log.start()
 
     @property
     def pid(self) -> int:
@@ -115,22 +115,14 @@ class Instance:
                 self.process.kill()
                 killed = True
         code = self.process.wait()
-        self._log.close()
+        self.log.close(LOG_DRAIN_SECONDS)
         return time.monotonic() - start, code, killed
 
     def log_text(self) -> str:
-        """The log's last :data:`LOG_TAIL_BYTES` from a line start: a program that prints
-        without end costs disk in the sandbox, never the rehearsal's memory."""
-        if not self._log.closed:  # after stop() the log is closed, and complete
-            self._log.flush()
-        with self.log_path.open("rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            start = max(0, size - LOG_TAIL_BYTES)
-            handle.seek(start)
-            data = handle.read(LOG_TAIL_BYTES)
-        if start > 0:
-            data = data.partition(b"\n")[2]  # the first line is cut: drop it
-        return data.decode("utf-8", "replace")
+        """The output's last MiB from a line start (all of it, once the program has ended)."""
+        if not self.alive():
+            self.log.wait(LOG_DRAIN_SECONDS)
+        return self.log.text()
 
     def last_error(self, hidden: tuple[str, ...] = ()) -> str:
         """The log's last error line (or last line), with ``hidden`` values masked."""

@@ -125,6 +125,11 @@ def rehearse(options: Options) -> Rehearsal:
     finally:
         for instance in run.instances:
             instance.stop(1.0)  # also closes the log of one that has exited
+            if instance.log.dropped:
+                result.notes.append(
+                    f"{instance.log.path.name}: the program wrote {instance.log.total} bytes of "
+                    f"log; the file keeps the first {instance.log.cap} and says the rest was cut"
+                )
         result.figures["wall_s"] = time.monotonic() - started
         if options.keep:
             result.sandbox = root
