@@ -192,3 +192,17 @@ def kube_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeAPI]:
     assert kine is not None
     with kubeapi.running(tmp_path_factory.mktemp("kube-api"), apiserver, kine, crds) as api:
         yield api
+
+
+@pytest.fixture
+def applicationsets(kube_api: KubeAPI) -> Iterator[KubeAPI]:
+    """The API server serving ApplicationSets (the stand-in CRD of tests/kubeapi.py) for one
+    test; removed after it, with every ApplicationSet, so other tests see them unserved."""
+    from tests import kubeapi
+
+    kube_api.apply(kubeapi.APPLICATIONSET_STAND_IN)
+    try:
+        kubeapi.wait_established(kube_api, kubeapi.APPLICATIONSET_STAND_IN)
+        yield kube_api
+    finally:
+        kubeapi.remove_crd(kube_api, kubeapi.APPLICATIONSET_STAND_IN)

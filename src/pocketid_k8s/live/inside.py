@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pocketid_k8s.contract import argocd
 from pocketid_k8s.contract import sealed_secrets as ss
-from pocketid_k8s.live.argo import find_application
-from pocketid_k8s.live.kube import Kube, KubeAnswerError
+from pocketid_k8s.live.argo import Coverage, coverage, find_application, no_application
+from pocketid_k8s.live.kube import Kube, KubeAnswerError, KubeForbidden
 from pocketid_k8s.live.report import Row, Status, timed
 
 if TYPE_CHECKING:
@@ -135,17 +135,35 @@ def _sealed_secret(kube: Kube, t: Target) -> tuple[Status, str]:
     return Status.PASS, f"{t.secret} Synced, Secret present (its data not read)"
 
 
+def _applicationsets(kube: Kube, t: Target) -> list[Coverage] | None:
+    """What each ApplicationSet would generate for the folder; None when ApplicationSets
+    are not served or may not be listed (the Application is then found by what it deploys)."""
+    if "ApplicationSet" not in (kube.resources(argocd.API_VERSION) or {}):
+        return None
+    try:
+        listing = kube.get(
+            f"/apis/{argocd.API_VERSION}/namespaces/{t.application_namespace}/applicationsets"
+        )
+    except KubeForbidden:
+        return None
+    return coverage((listing or {}).get("items") or [], t.app_path)
+
+
 def _application(kube: Kube, t: Target) -> tuple[Status, str]:
     if kube.resources(argocd.API_VERSION) is None:
         return Status.SKIP, f"Argo CD's {argocd.API_VERSION} is not served here"
+    covers = _applicationsets(kube, t)
     found = find_application(
-        kube.get, t.application_namespace, t.app_path, t.namespace, t.application
+        kube.get, t.application_namespace, t.app_path, t.namespace, t.application, covers
     )
     if found is None:
-        return Status.FAIL, (
+        missing = (
             f"no Application in {t.application_namespace} deploys {t.app_path} to namespace "
             f"{t.namespace}"
         )
+        if covers is None:
+            return Status.FAIL, missing
+        return Status.FAIL, f"{missing}; {no_application(covers, t.app_path)}"
     status = found.app.get("status") or {}
     sync = (status.get("sync") or {}).get("status")
     health = (status.get("health") or {}).get("status")

@@ -10,7 +10,7 @@ import yaml
 
 from pocketid_k8s.argocd import ProjectFileError, admit
 from pocketid_k8s.contract.argocd import API_GROUP
-from pocketid_k8s.live.argo import API, applicationset_covers, find_application
+from pocketid_k8s.live.argo import API, Coverage, coverage, find_application, no_application
 from pocketid_k8s.live.preflight.context import Context
 from pocketid_k8s.live.report import Row, Status
 
@@ -70,18 +70,30 @@ def project(ctx: Context) -> list[Row]:
     ]
 
 
+def _coverage(ctx: Context) -> list[Coverage] | None:
+    """What each ApplicationSet would generate for the folder; None when ApplicationSets are
+    not served (a right to list them is needed only when they are)."""
+    argo = ctx.plan.argo
+    if "ApplicationSet" not in (ctx.kube.resources(API) or {}):
+        return None
+    ctx.need("list", "applicationsets", API_GROUP, argo.namespace)
+    sets = ctx.get(f"/apis/{API}/namespaces/{argo.namespace}/applicationsets") or {}
+    return coverage(sets.get("items") or [], argo.path)
+
+
 def application(ctx: Context) -> list[Row]:
     argo = ctx.plan.argo
     if ctx.kube.resources(API) is None:
         return [Row("argocd-app", Status.SKIP, f"Argo CD's {API} is not served here")]
     ctx.need("list", "applications", API_GROUP, argo.namespace)
     site_ns = next((i.name for i in ctx.plan.of_kind("Namespace")), "")
-    found = find_application(ctx.get, argo.namespace, argo.path, site_ns)
+    covers = _coverage(ctx)
+    found = find_application(ctx.get, argo.namespace, argo.path, site_ns, covers=covers)
     if found is not None:
         return [
             Row("argocd-app", Status.PASS, f"Application {found.name} deploys it ({found.how})")
         ]
-    if "ApplicationSet" not in (ctx.kube.resources(API) or {}):
+    if covers is None:
         return [
             Row(
                 "argocd-app",
@@ -90,23 +102,17 @@ def application(ctx: Context) -> list[Row]:
                 hint="render with [argocd] application = true and commit the Application",
             )
         ]
-    ctx.need("list", "applicationsets", API_GROUP, argo.namespace)
-    sets = ctx.get(f"/apis/{API}/namespaces/{argo.namespace}/applicationsets") or {}
-    unknown = []
-    for appset in sets.get("items") or []:
-        name = (appset.get("metadata") or {}).get("name")
-        verdict = applicationset_covers(appset, argo.path)
-        if verdict and verdict.startswith("yes"):
-            return [
-                Row(
-                    "argocd-app",
-                    Status.PASS,
-                    f"no Application yet, but ApplicationSet {name} would generate one for "
-                    f"{argo.path} ({verdict.removeprefix('yes: ')})",
-                )
-            ]
-        if verdict is None:
-            unknown.append(str(name))
+    yes = next((c for c in covers if c.yes), None)
+    if yes is not None:
+        return [
+            Row(
+                "argocd-app",
+                Status.PASS,
+                f"no Application yet, but ApplicationSet {yes.appset} would generate one for "
+                f"{argo.path} ({yes.why}; {yes.named})",
+            )
+        ]
+    unknown = [c.appset for c in covers if c.verdict is None]
     if unknown:
         return [
             Row(
@@ -122,7 +128,7 @@ def application(ctx: Context) -> list[Row]:
             "argocd-app",
             Status.FAIL,
             f"no Application deploys {argo.path}, and no ApplicationSet in {argo.namespace} "
-            "would generate one",
+            f"would generate one: {no_application(covers, argo.path)}",
             hint="add the folder to your ApplicationSet's git directories, or render with "
             "[argocd] application = true",
         )
