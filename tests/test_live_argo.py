@@ -1,6 +1,6 @@
 """Which ApplicationSet would generate an Application for the app folder, read from its
-generators offline (the API server in the suite does not serve ApplicationSets: their
-CRD is not among ../shared/crds, so preflight's use of this is not run against it)."""
+generators offline, and the name its template gives the folder. (Against the real API
+server, with a stand-in ApplicationSet CRD: test_verify.py and test_preflight.py.)"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pocketid_k8s.contract.appset import render_name
 from pocketid_k8s.live.argo import applicationset_covers
 
 PATH = "k8s-apps/utilities/pocket-id"
@@ -59,3 +60,27 @@ def git(*directories: dict[str, Any]) -> dict[str, Any]:
 )
 def test_applicationset_covers(generators: tuple[dict[str, Any], ...], verdict: str | None) -> None:
     assert applicationset_covers(appset(*generators), PATH) == verdict
+
+
+@pytest.mark.parametrize(
+    ("go", "template", "name"),
+    [
+        (False, "{{path.basename}}", "Pocket_ID"),
+        (False, "{{ path.basenameNormalized }}", "pocket-id"),
+        (False, "{{path[1]}}-{{path.basename}}", "utilities-Pocket_ID"),
+        (False, "{{path}}", PATH.replace("pocket-id", "Pocket_ID")),
+        (False, "{{path[3]}}", None),
+        (False, "{{cluster}}-x", None),
+        (True, "{{.path.basename}}", "Pocket_ID"),
+        (True, "{{ .path.basenameNormalized }}", "pocket-id"),
+        (True, "{{index .path.segments 1}}-{{ normalize .path.basename }}", "utilities-pocket-id"),
+        (True, "{{ .path.basename | normalize }}", "pocket-id"),
+        (True, "{{ .path.basename | upper }}", None),
+        (True, "{{path.basename}}", None),
+    ],
+)
+def test_generated_name(go: bool, template: str, name: str | None) -> None:
+    """The Application name Argo CD's two template engines give the folder Pocket_ID; a
+    template using anything else is not guessed."""
+    folder = PATH.replace("pocket-id", "Pocket_ID")
+    assert render_name({"spec": {"goTemplate": go}}, template, folder) == name
