@@ -733,6 +733,46 @@ def test_read_only_role_of_the_readme(site: Site) -> None:
     assert failing(outcome) == set()
 
 
+def test_applicationsets_not_listable(site: Site, applicationsets: KubeAPI) -> None:
+    """A role that may list Applications but not ApplicationSets: the Application found by
+    its source path passes; without it, the row is skipped naming the missing right."""
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "reader-applications", "namespace": ARGO_NS},
+        "rules": [
+            {"apiGroups": ["argoproj.io"], "resources": ["applications"], "verbs": ["get", "list"]}
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "reader-applications", "namespace": ARGO_NS},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "reader-applications",
+        },
+        "subjects": [{"kind": "User", "name": "reader", "apiGroup": "rbac.authorization.k8s.io"}],
+    }
+    applicationsets.apply(applicationset(site, "k8s-apps/utilities/*", "{{path.basename}}"))
+    site.api.apply(role)
+    site.api.apply(binding)
+    try:
+        found = site.run(kubeconfig=site.api.reader_kubeconfig)
+        site.api.delete(site.objects["app"])
+        missing = site.run(kubeconfig=site.api.reader_kubeconfig)
+    finally:
+        site.api.delete(binding)
+        site.api.delete(role)
+    assert statuses(found)["argocd-app"] is Status.PASS
+    assert f"Application {site.objects['app']['metadata']['name']} deploys it" in detail(
+        found, "argocd-app"
+    )
+    assert statuses(missing)["argocd-app"] is Status.SKIP
+    assert "list applicationsets.argoproj.io in namespace argocd" in detail(missing, "argocd-app")
+
+
 # --- the command line ------------------------------------------------------------------------
 
 

@@ -72,11 +72,10 @@ def project(ctx: Context) -> list[Row]:
 
 def _coverage(ctx: Context) -> list[Coverage] | None:
     """What each ApplicationSet would generate for the folder; None when ApplicationSets are
-    not served (a right to list them is needed only when they are)."""
+    not served or our identity may not list them."""
     argo = ctx.plan.argo
-    if "ApplicationSet" not in (ctx.kube.resources(API) or {}):
+    if not ctx.may("list", "applicationsets", API_GROUP, argo.namespace):
         return None
-    ctx.need("list", "applicationsets", API_GROUP, argo.namespace)
     sets = ctx.get(f"/apis/{API}/namespaces/{argo.namespace}/applicationsets") or {}
     return coverage(sets.get("items") or [], argo.path)
 
@@ -87,13 +86,14 @@ def application(ctx: Context) -> list[Row]:
         return [Row("argocd-app", Status.SKIP, f"Argo CD's {API} is not served here")]
     ctx.need("list", "applications", API_GROUP, argo.namespace)
     site_ns = next((i.name for i in ctx.plan.of_kind("Namespace")), "")
-    covers = _coverage(ctx)
+    served = "ApplicationSet" in (ctx.kube.resources(API) or {})
+    covers = _coverage(ctx) if served else None
     found = find_application(ctx.get, argo.namespace, argo.path, site_ns, covers=covers)
     if found is not None:
         return [
             Row("argocd-app", Status.PASS, f"Application {found.name} deploys it ({found.how})")
         ]
-    if covers is None:
+    if not served:
         return [
             Row(
                 "argocd-app",
@@ -102,6 +102,15 @@ def application(ctx: Context) -> list[Row]:
                 hint="render with [argocd] application = true and commit the Application",
             )
         ]
+    return _from_applicationsets(ctx, covers)
+
+
+def _from_applicationsets(ctx: Context, covers: list[Coverage] | None) -> list[Row]:
+    """No Application deploys the folder: would an ApplicationSet generate one?"""
+    argo = ctx.plan.argo
+    if covers is None:  # they may not be listed: the row is skipped, naming the right
+        ctx.need("list", "applicationsets", API_GROUP, argo.namespace)
+        covers = []
     yes = next((c for c in covers if c.yes), None)
     if yes is not None:
         return [
