@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Final
 
 from pocketid_k8s.check.context import Context, Environment, Workload
@@ -29,6 +30,22 @@ PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
 
 class PodError(PocketIdK8sError):
     """The manifests hold no Pocket-ID pod that can be rehearsed."""
+
+
+def _no_dotdot(path: str, where: str, *, relative: bool = False) -> str:
+    """``path`` unchanged, or a PodError if it has a '..' part (or is absolute where it must
+    be relative): joined onto the sandbox it would reach outside it. The API server refuses
+    these too."""
+    if relative and path.startswith("/"):
+        raise PodError(
+            f"{where} is an absolute path ({path!r}); fix: write a path relative to the "
+            "volume's mount, without '..' parts"
+        )
+    if ".." in PurePosixPath(path).parts:
+        raise PodError(
+            f"{where} has a '..' part ({path!r}); fix: write the path without '..' parts"
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,11 @@ def pod_from(resources: list[Resource]) -> Pod:
     resolved = context.environment(workload)
     env, missing = _environment(context, workload, resolved, notes, sealed)
     mounts = [_mount(context, workload, m, sealed) for m in container.get("volumeMounts") or []]
+    owner = f"{workload.resource.kind}/{workload.resource.name}"
+    working_dir = _no_dotdot(
+        str(container.get("workingDir") or pocketid.WORKDIR),
+        f"{owner}: container {container.get('name')!r} workingDir",
+    )
     ports = {
         str(p.get("name") or p.get("containerPort")): int(p["containerPort"])
         for p in container.get("ports") or []
@@ -140,7 +162,7 @@ def pod_from(resources: list[Resource]) -> Pod:
         missing=missing,
         throwaway=sealed.labels,
         secret_env=[n for n, v in resolved.values.items() if v.from_secret and n in env],
-        working_dir=str(container.get("workingDir") or pocketid.WORKDIR),
+        working_dir=working_dir,
         mounts=mounts,
         probes={
             k: _probe(k, container[k], ports) for k in PROBES if isinstance(container.get(k), dict)
@@ -225,8 +247,10 @@ def _data(holder: Resource, sealed: _Sealed) -> dict[str, bytes]:
 
 
 def _mount(context: Context, workload: Workload, mount: dict[str, Any], sealed: _Sealed) -> Mount:
-    path = str(mount.get("mountPath") or "").rstrip("/") or "/"
     name = str(mount.get("name") or "")
+    owner = f"{workload.resource.kind}/{workload.resource.name}"
+    where = f"{owner}: volumeMount {name!r} mountPath"
+    path = _no_dotdot(str(mount.get("mountPath") or "").rstrip("/") or "/", where)
     volume = workload.volume(name) or {}
     read_only = bool(mount.get("readOnly"))
     source = next((k for k in volume if k != "name"), "missing")
@@ -245,13 +269,24 @@ def _mount(context: Context, workload: Workload, mount: dict[str, Any], sealed: 
         if isinstance(items, list):
             for item in items:
                 key = str(item.get("key"))
+                relative = _no_dotdot(
+                    str(item.get("path") or key),
+                    f"{owner}: volume {name!r} {source} items[key={key!r}].path",
+                    relative=True,
+                )
                 if key in data:
-                    files[str(item.get("path") or key)] = (
+                    files[relative] = (
                         data[key],
                         int(item.get("mode", default_mode)),
                     )
         else:
-            files = {key: (value, default_mode) for key, value in data.items()}
+            files = {
+                _no_dotdot(key, f"{owner}: volume {name!r} {source} key", relative=True): (
+                    value,
+                    default_mode,
+                )
+                for key, value in data.items()
+            }
         return Mount(path, name, source, read_only=True, files=files)
     return Mount(path, name, source, read_only=read_only)
 

@@ -12,15 +12,27 @@ every start.
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pocketid_k8s.contract import pocketid
 from pocketid_k8s.rehearse.identity import chown_tree, give_group
-from pocketid_k8s.rehearse.pod import Mount, Pod
+from pocketid_k8s.rehearse.pod import Mount, Pod, PodError
 
-__all__ = ["Layout", "Sandbox"]
+__all__ = ["Layout", "Sandbox", "inside"]
+
+
+def inside(root: Path, target: Path, what: str) -> Path:
+    """``target``, or a PodError if it resolves outside ``root`` (the backstop: nothing the
+    manifests say is written outside the sandbox)."""
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise PodError(
+            f"{what} would be outside the rehearsal's sandbox; fix: write container paths "
+            "without '..' parts"
+        )
+    return target
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,8 @@ class Layout:
 
     def host(self, container_path: str) -> Path:
         """The folder or file on this machine that ``container_path`` stands for."""
-        path = PurePosixPath("/") / container_path
+        # As in the container, '..' at the root stays at the root.
+        path = PurePosixPath(posixpath.normpath("/" + container_path.lstrip("/")))
         best: tuple[Mount, Path] | None = None
         for mount, folder in self.mounts:
             inside = path == PurePosixPath(mount.path) or PurePosixPath(mount.path) in path.parents
@@ -78,9 +91,9 @@ class Sandbox:
         placed = []
         for mount in self.pod.mounts:
             folder = self.claim(mount.claim) if mount.persists else root / "volumes" / mount.volume
-            folder.mkdir(parents=True, exist_ok=True)
+            inside(self.root, folder, f"volume {mount.volume!r}").mkdir(parents=True, exist_ok=True)
             for relative, (data, mode) in mount.files.items():
-                target = folder / relative
+                target = inside(self.root, folder / relative, f"{mount.volume} file {relative!r}")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
                 target.chmod(mode & 0o777)
@@ -90,11 +103,14 @@ class Sandbox:
         for mount, folder in sorted(placed, key=lambda placed: len(placed[0].path)):
             # The mount point inside the layer, so that relative paths reach the volume too.
             point = rootfs.joinpath(*PurePosixPath(mount.path).parts[1:])
+            inside(self.root, point, f"mountPath {mount.path!r}")
             if point != rootfs and not point.exists():
                 point.parent.mkdir(parents=True, exist_ok=True)
                 point.symlink_to(folder, target_is_directory=True)
         layout = Layout(root, rootfs, tuple(placed), self.pod.working_dir)
-        layout.cwd.mkdir(parents=True, exist_ok=True)
+        inside(self.root, layout.cwd, f"workingDir {self.pod.working_dir!r}").mkdir(
+            parents=True, exist_ok=True
+        )
         tmp = layout.host("/tmp")  # noqa: S108 - the container's /tmp, in the sandbox
         if not tmp.exists() and not self.pod.identity.read_only_root:
             tmp.mkdir(parents=True)

@@ -1,0 +1,148 @@
+"""rehearse --from: manifests it must refuse as bad input (exit 2), never play or crash on."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pocketid_k8s.check.model import Resource
+from pocketid_k8s.config import Config
+from pocketid_k8s.rehearse.pod import PodError, pod_from
+from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
+from pocketid_k8s.render import render
+from tests.conftest import ROOT
+
+Docs = list[dict[str, Any]]
+
+
+def docs() -> Docs:
+    return [doc for _, doc in render(Config())]
+
+
+def pod_spec(docs_: Docs) -> dict[str, Any]:
+    deployment = next(d for d in docs_ if d["kind"] == "Deployment")
+    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return spec
+
+
+def container(docs_: Docs) -> dict[str, Any]:
+    found: dict[str, Any] = pod_spec(docs_)["containers"][0]
+    return found
+
+
+def resources(docs_: Docs) -> list[Resource]:
+    return [Resource(d, "x.yaml") for d in docs_]
+
+
+def run_from(folder: Path, docs_: Docs, binary: str) -> subprocess.CompletedProcess[str]:
+    (folder / "all.yaml").write_text(yaml.safe_dump_all(docs_))
+    command = [sys.executable, "-m", "pocketid_k8s.cli", "rehearse"]
+    return subprocess.run(
+        [*command, "--from", str(folder), "--binary", binary],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def with_secret(docs_: Docs, data: dict[str, str]) -> None:
+    """The bundle's SealedSecret replaced by a plain Secret with ``data``."""
+    docs_[:] = [d for d in docs_ if d["kind"] != "SealedSecret"]
+    docs_.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "pocket-id-secrets", "namespace": "pocket-id"},
+            "data": data,
+        }
+    )
+
+
+# --- fault 1: paths that would reach outside the sandbox -----------------------------------------
+
+
+def item_path(path: str) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        volume = next(v for v in pod_spec(docs_)["volumes"] if v["name"] == "secrets")
+        volume["secret"]["items"][0]["path"] = path
+
+    return change
+
+
+def mount_path(path: str) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        container(docs_)["volumeMounts"][0]["mountPath"] = path
+
+    return change
+
+
+def working_dir(path: str) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        container(docs_)["workingDir"] = path
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (item_path("../../../../tmp/x/ESCAPED"), "items[key='encryption-key'].path"),
+        (item_path("/etc/ESCAPED"), "items[key='encryption-key'].path"),
+        (item_path("a/../../ESCAPED"), "items[key='encryption-key'].path"),
+        (mount_path("/app/../../../ESCAPED"), "mountPath"),
+        (working_dir("/app/../../../ESCAPED"), "workingDir"),
+    ],
+)
+def test_a_path_that_leaves_the_sandbox_is_refused(
+    change: Callable[[Docs], None], field: str
+) -> None:
+    """An item path that is absolute or has '..', a mountPath or workingDir with '..': a
+    PodError naming the object and the field, before anything is written."""
+    changed = docs()
+    change(changed)
+    with pytest.raises(PodError) as caught:
+        pod_from(resources(changed))
+    assert "Deployment/pocket-id" in caught.value.message
+    assert field in caught.value.message
+    assert "fix: " in caught.value.message
+
+
+def test_from_with_an_escaping_item_path_writes_nothing_outside(tmp_path: Path) -> None:
+    """The reviewer's case, end to end: exit 2 and no file outside the sandbox."""
+    escape = tmp_path / "outside"
+    changed = docs()
+    with_secret(changed, {"encryption-key": base64.b64encode(b"k" * 32).decode()})
+    item_path(f"../../../../../../../../..{escape}/ESCAPED")(changed)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    result = run_from(folder, changed, sys.executable)
+    assert result.returncode == 2, result.stderr
+    assert "has a '..' part" in result.stderr
+    assert not escape.exists()
+
+
+def test_the_sandbox_refuses_a_target_outside_its_root(tmp_path: Path) -> None:
+    """The backstop: a pod whose mounts slipped past the checks still writes nothing outside."""
+    pod = pod_from(resources(docs()))
+    secret = next(m for m in pod.mounts if m.source == "secret")
+    secret.files["../../../../../../ESCAPED"] = (b"x", 0o644)
+    root = tmp_path / "sandbox"
+    root.mkdir()
+    with pytest.raises(PodError, match="outside the rehearsal's sandbox"):
+        Sandbox(root, pod, play_user=False).instance("p")
+    assert list(tmp_path.rglob("ESCAPED")) == []
+
+
+def test_a_container_path_with_dotdot_stays_at_the_root(tmp_path: Path) -> None:
+    """As in the container, '/..' is '/': a variable's path never maps outside the sandbox."""
+    layout: Layout = Sandbox(tmp_path, pod_from(resources(docs())), play_user=False).instance("p")
+    assert layout.host("/../../../etc/x") == layout.rootfs / "etc" / "x"
+    assert layout.host("/app/data/../../../etc") == layout.rootfs / "etc"
