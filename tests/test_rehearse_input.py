@@ -146,3 +146,95 @@ def test_a_container_path_with_dotdot_stays_at_the_root(tmp_path: Path) -> None:
     layout: Layout = Sandbox(tmp_path, pod_from(resources(docs())), play_user=False).instance("p")
     assert layout.host("/../../../etc/x") == layout.rootfs / "etc" / "x"
     assert layout.host("/app/data/../../../etc") == layout.rootfs / "etc"
+
+
+# --- fault 2: values that are not what the field holds --------------------------------------
+
+SECRET_LOOKALIKE = "c2VjcmV0LXZhbHVl!!not-base64"
+
+
+def replicas(value: object) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        next(d for d in docs_ if d["kind"] == "Deployment")["spec"]["replicas"] = value
+
+    return change
+
+
+def grace(value: object) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        pod_spec(docs_)["terminationGracePeriodSeconds"] = value
+
+    return change
+
+
+def probe_field(name: str, value: object) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        container(docs_)["startupProbe"][name] = value
+
+    return change
+
+
+def volume_field(name: str, value: object) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        volume = next(v for v in pod_spec(docs_)["volumes"] if v["name"] == "secrets")
+        if name == "mode":
+            volume["secret"]["items"][0]["mode"] = value
+        else:
+            volume["secret"][name] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (probe_field("periodSeconds", "ten"), "startupProbe.periodSeconds is 'ten'"),
+        (probe_field("timeoutSeconds", [1]), "startupProbe.timeoutSeconds is [1]"),
+        (probe_field("failureThreshold", "3x"), "startupProbe.failureThreshold"),
+        (probe_field("successThreshold", 1.5), "startupProbe.successThreshold"),
+        (probe_field("initialDelaySeconds", True), "startupProbe.initialDelaySeconds"),
+        (replicas("two"), "spec.replicas is 'two'"),
+        (
+            grace("30s"),
+            "spec.template.spec.terminationGracePeriodSeconds is '30s'",
+        ),
+        (volume_field("defaultMode", "0440"), "volume 'secrets' secret.defaultMode"),
+        (volume_field("mode", "rw"), "items[key='encryption-key'].mode"),
+    ],
+)
+def test_a_field_that_is_not_a_whole_number_is_bad_input(
+    tmp_path: Path, change: Callable[[Docs], None], named: str
+) -> None:
+    """Exit 2 (not 70), naming the object, the field, and the fix."""
+    changed = docs()
+    change(changed)
+    result = run_from(tmp_path, changed, sys.executable)
+    assert result.returncode == 2, result.stderr
+    assert "Deployment/pocket-id: " in result.stderr
+    assert named in result.stderr
+    assert f"not a whole number; fix: run 'pocketid-k8s check {tmp_path}'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["data", "binaryData"])
+def test_invalid_base64_is_bad_input_and_never_quoted(tmp_path: Path, where: str) -> None:
+    """A Secret's (or ConfigMap's) value that is not base64: exit 2, naming the object and the
+    key, never the value."""
+    changed = docs()
+    with_secret(changed, {"encryption-key": base64.b64encode(b"k" * 32).decode()})
+    holder = next(d for d in changed if d["kind"] == "Secret")
+    if where == "binaryData":
+        holder["kind"] = "ConfigMap"
+        holder.pop("data")
+        volume = next(v for v in pod_spec(changed)["volumes"] if v["name"] == "secrets")
+        volume["configMap"] = {"name": "pocket-id-secrets"}
+        volume.pop("secret")
+    holder[where] = {"encryption-key": SECRET_LOOKALIKE}
+    result = run_from(tmp_path, changed, sys.executable)
+    assert result.returncode == 2, result.stderr
+    kind = "ConfigMap" if where == "binaryData" else "Secret"
+    assert (
+        f"{kind}/pocket-id-secrets: {where} key 'encryption-key' is not valid base64; "
+        f"fix: run 'pocketid-k8s check {tmp_path}'"
+    ) in result.stderr
+    assert "c2VjcmV0" not in result.stderr + result.stdout

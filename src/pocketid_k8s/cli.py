@@ -552,6 +552,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _rehearse(args: argparse.Namespace) -> int:
     from pocketid_k8s import rehearse
     from pocketid_k8s.rehearse import output
+    from pocketid_k8s.rehearse.pod import ManifestError
 
     binary = rehearse.find_binary(args.binary)
     resources, source = _rehearse_resources(args)
@@ -562,7 +563,8 @@ def _rehearse(args: argparse.Namespace) -> int:
     except rehearse.PodError as exc:
         if args.source is None:
             raise
-        raise rehearse.PodError(f"--from {args.source}: {exc}") from None
+        fix = f"; fix: run '{PROG} check {args.source}'" if isinstance(exc, ManifestError) else ""
+        raise rehearse.PodError(f"--from {args.source}: {exc}{fix}") from None
     if args.format == "json":
         sys.stdout.write(output.to_json(result))
     else:

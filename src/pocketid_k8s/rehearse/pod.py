@@ -23,13 +23,38 @@ from pocketid_k8s.contract.image import Version
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.rehearse.identity import Identity, identity_of
 
-__all__ = ["Mount", "Pod", "PodError", "Probe", "pod_from"]
+__all__ = ["ManifestError", "Mount", "Pod", "PodError", "Probe", "pod_from"]
 
 PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
 class PodError(PocketIdK8sError):
     """The manifests hold no Pocket-ID pod that can be rehearsed."""
+
+
+class ManifestError(PodError):
+    """A field of the manifests holds a value the API server would not accept; the message
+    names the object and the field (never a Secret's value), the caller adds the fix."""
+
+
+def _whole(value: object, default: int, where: str) -> int:
+    """An integer field's value (``default`` when absent), or a ManifestError."""
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise ManifestError(f"{where} is {shown}, not a whole number")
+
+
+def _decoded(holder: Resource, field_: str, key: object, value: object) -> bytes:
+    """A Secret's or ConfigMap's base64 value, or a ManifestError that never shows it."""
+    try:
+        return base64.b64decode(str(value))
+    except ValueError:  # binascii.Error is one
+        raise ManifestError(
+            f"{holder.kind}/{holder.name}: {field_} key {str(key)!r} is not valid base64"
+        ) from None
 
 
 def _no_dotdot(path: str, where: str, *, relative: bool = False) -> str:
@@ -165,12 +190,21 @@ def pod_from(resources: list[Resource]) -> Pod:
         working_dir=working_dir,
         mounts=mounts,
         probes={
-            k: _probe(k, container[k], ports) for k in PROBES if isinstance(container.get(k), dict)
+            k: _probe(k, container[k], ports, f"{owner}: container {container.get('name')!r} {k}")
+            for k in PROBES
+            if isinstance(container.get(k), dict)
         },
         strategy=strategy_type,
         max_surge="25%" if surge is None else str(surge),
-        replicas=int(get(workload.resource.doc, "spec", "replicas") or 1),
-        grace_seconds=int(pod.get("terminationGracePeriodSeconds", 30)),
+        replicas=_whole(
+            get(workload.resource.doc, "spec", "replicas"), 1, f"{owner}: spec.replicas"
+        )
+        or 1,
+        grace_seconds=_whole(
+            pod.get("terminationGracePeriodSeconds"),
+            30,
+            f"{owner}: spec.template.spec.terminationGracePeriodSeconds",
+        ),
         requests={str(k): str(v) for k, v in (resources_.get("requests") or {}).items()},
         limits={str(k): str(v) for k, v in (resources_.get("limits") or {}).items()},
         ports=ports,
@@ -232,7 +266,10 @@ def _data(holder: Resource, sealed: _Sealed) -> dict[str, bytes]:
     if holder.kind == "ConfigMap":
         plain = {str(k): str(v).encode() for k, v in (holder.doc.get("data") or {}).items()}
         binary = holder.doc.get("binaryData") or {}
-        return {**plain, **{str(k): base64.b64decode(str(v)) for k, v in binary.items()}}
+        return {
+            **plain,
+            **{str(k): _decoded(holder, "binaryData", k, v) for k, v in binary.items()},
+        }
     if holder.kind == ss.KIND:
         label = f"SealedSecret {holder.name}"
         if label not in sealed.labels:
@@ -241,7 +278,9 @@ def _data(holder: Resource, sealed: _Sealed) -> dict[str, bytes]:
             str(key): sealed.values.setdefault((holder.name, str(key)), throwaway_value().encode())
             for key in get(holder.doc, "spec", "encryptedData") or {}
         }
-    data = {str(k): base64.b64decode(str(v)) for k, v in (holder.doc.get("data") or {}).items()}
+    data = {
+        str(k): _decoded(holder, "data", k, v) for k, v in (holder.doc.get("data") or {}).items()
+    }
     data.update({str(k): str(v).encode() for k, v in (holder.doc.get("stringData") or {}).items()})
     return data
 
@@ -263,7 +302,9 @@ def _mount(context: Context, workload: Workload, mount: dict[str, Any], sealed: 
         kinds = ("Secret", ss.KIND) if source == "secret" else ("ConfigMap",)
         holder = context.find(kinds, holder_name, workload.resource.namespace)
         data = _data(holder, sealed) if holder is not None else {}
-        default_mode = int(spec.get("defaultMode", 0o644))
+        default_mode = _whole(
+            spec.get("defaultMode"), 0o644, f"{owner}: volume {name!r} {source}.defaultMode"
+        )
         items = spec.get("items")
         files: dict[str, tuple[bytes, int]] = {}
         if isinstance(items, list):
@@ -277,7 +318,11 @@ def _mount(context: Context, workload: Workload, mount: dict[str, Any], sealed: 
                 if key in data:
                     files[relative] = (
                         data[key],
-                        int(item.get("mode", default_mode)),
+                        _whole(
+                            item.get("mode"),
+                            default_mode,
+                            f"{owner}: volume {name!r} {source} items[key={key!r}].mode",
+                        ),
                     )
         else:
             files = {
@@ -291,7 +336,7 @@ def _mount(context: Context, workload: Workload, mount: dict[str, Any], sealed: 
     return Mount(path, name, source, read_only=read_only)
 
 
-def _probe(kind: str, spec: dict[str, Any], ports: dict[str, int]) -> Probe:
+def _probe(kind: str, spec: dict[str, Any], ports: dict[str, int], where: str) -> Probe:
     http = spec.get("httpGet")
     port: int | None = None
     path: str | None = None
@@ -303,9 +348,9 @@ def _probe(kind: str, spec: dict[str, Any], ports: dict[str, int]) -> Probe:
         kind=kind,
         path=path,
         port=port,
-        period=int(spec.get("periodSeconds", 10)),
-        timeout=int(spec.get("timeoutSeconds", 1)),
-        failure_threshold=int(spec.get("failureThreshold", 3)),
-        success_threshold=int(spec.get("successThreshold", 1)),
-        initial_delay=int(spec.get("initialDelaySeconds", 0)),
+        period=_whole(spec.get("periodSeconds"), 10, f"{where}.periodSeconds"),
+        timeout=_whole(spec.get("timeoutSeconds"), 1, f"{where}.timeoutSeconds"),
+        failure_threshold=_whole(spec.get("failureThreshold"), 3, f"{where}.failureThreshold"),
+        success_threshold=_whole(spec.get("successThreshold"), 1, f"{where}.successThreshold"),
+        initial_delay=_whole(spec.get("initialDelaySeconds"), 0, f"{where}.initialDelaySeconds"),
     )
