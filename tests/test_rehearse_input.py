@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import yaml
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import Config
+from pocketid_k8s.rehearse.database import refuse_postgres
 from pocketid_k8s.rehearse.pod import PodError, pod_from
 from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
 from pocketid_k8s.render import render
@@ -238,3 +241,88 @@ def test_invalid_base64_is_bad_input_and_never_quoted(tmp_path: Path, where: str
         f"fix: run 'pocketid-k8s check {tmp_path}'"
     ) in result.stderr
     assert "c2VjcmV0" not in result.stderr + result.stdout
+
+
+# --- fault 3: a PostgreSQL database ------------------------------------------------------------
+
+PASSWORD = "hunter2-not-a-real-one"
+
+
+def db_env(name: str, value: str) -> Callable[[Docs], None]:
+    def change(docs_: Docs) -> None:
+        container(docs_)["env"].append({"name": name, "value": value})
+
+    return change
+
+
+def db_file(content: str) -> Callable[[Docs], None]:
+    """The connection string in the Secret volume, named by DB_CONNECTION_STRING_FILE."""
+
+    def change(docs_: Docs) -> None:
+        key = base64.b64encode(b"k" * 32).decode()
+        with_secret(
+            docs_, {"encryption-key": key, "db": base64.b64encode(content.encode()).decode()}
+        )
+        volume = next(v for v in pod_spec(docs_)["volumes"] if v["name"] == "secrets")
+        volume["secret"]["items"].append({"key": "db", "path": "db"})
+        db_env("DB_CONNECTION_STRING_FILE", "/run/secrets/pocket-id/db")(docs_)
+
+    return change
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, socket.socket]]:
+    """A loopback port standing in for the PostgreSQL server: it records any connection."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        server.setblocking(False)
+        yield server.getsockname()[1], server
+
+
+def dialed(server: socket.socket) -> bool:
+    try:
+        server.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+@pytest.mark.parametrize("where", ["env", "file"])
+def test_a_postgresql_database_is_refused_without_dialing_it(
+    tmp_path: Path, listener: tuple[int, socket.socket], scheme: str, where: str
+) -> None:
+    """DB_CONNECTION_STRING (or the file its _FILE names) is PostgreSQL: exit 2 before the
+    program starts, never showing the connection string. With POCKET_ID_BINARY set the real
+    program is the one that would have dialed the stand-in server."""
+    port, server = listener
+    connection = f"{scheme}://pocket:{PASSWORD}@127.0.0.1:{port}/pocket?sslmode=disable"
+    changed = docs()
+    (db_env("DB_CONNECTION_STRING", connection) if where == "env" else db_file(connection + "\n"))(
+        changed
+    )
+    binary = os.environ.get("POCKET_ID_BINARY") or sys.executable
+    result = run_from(tmp_path, changed, binary)
+    assert result.returncode == 2, result.stderr
+    assert "rehearse plays SQLite only; the manifests point Pocket-ID at PostgreSQL" in (
+        result.stderr
+    )
+    named = (
+        "PostgreSQL: DB_CONNECTION_STRING starts with postgres://"
+        if where == "env"
+        else "PostgreSQL: the file /run/secrets/pocket-id/db that DB_CONNECTION_STRING_FILE names"
+    )
+    assert named in result.stderr
+    assert "fix: " in result.stderr
+    assert PASSWORD not in result.stderr + result.stdout
+    assert not dialed(server)
+
+
+def test_an_upper_case_scheme_is_a_sqlite_path_as_pocket_id_reads_it() -> None:
+    """Pocket-ID's prefix test is case-sensitive (the contract): POSTGRES://... is a SQLite
+    file name to it, so it is rehearsed, not refused."""
+    changed = docs()
+    db_env("DB_CONNECTION_STRING", "POSTGRES://u@db/pocket")(changed)
+    pod = pod_from(resources(changed))
+    refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)

@@ -31,6 +31,14 @@ SIGNUP_MODES: Final = ("disabled", "withToken", "open")
 """ALLOW_USER_SIGNUPS values (a UI setting)."""
 POSTGRES_PREFIXES: Final = ("postgres://", "postgresql://")
 """DB_CONNECTION_STRING with one of these means PostgreSQL; anything else is SQLite."""
+
+
+def is_postgres(connection: str) -> bool:
+    """Whether Pocket-ID takes ``connection`` for PostgreSQL: a case-sensitive prefix test
+    (POSTGRES://... is a SQLite file path to it)."""
+    return connection.startswith(POSTGRES_PREFIXES)
+
+
 FILE_BACKEND_DEFAULT: Final = "filesystem"
 
 BOOL_TRUE: Final = ("1", "t", "T", "TRUE", "true", "True")

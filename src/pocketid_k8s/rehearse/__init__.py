@@ -3,9 +3,10 @@
 The project ships no Pocket-ID: the user brings the release binary
 (``--binary`` or ``POCKET_ID_BINARY``). Modules: :mod:`.pod` (the pod from the
 manifests), :mod:`.sandbox` (its file system), :mod:`.paths` (path variables
-moved into it), :mod:`.process` (one run of the program), :mod:`.log` (its output,
-bounded), :mod:`.probes`, :mod:`.run` (the steps), :mod:`.login` (``--login``: TLS
-front, software passkey, OIDC client) and :mod:`.output`.
+moved into it), :mod:`.database` (SQLite only: PostgreSQL is refused),
+:mod:`.process` (one run of the program), :mod:`.log` (its output, bounded),
+:mod:`.probes`, :mod:`.run` (the steps), :mod:`.login` (``--login``: TLS front,
+software passkey, OIDC client) and :mod:`.output`.
 """
 
 from __future__ import annotations

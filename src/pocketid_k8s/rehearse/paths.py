@@ -46,8 +46,8 @@ def map_paths(
 
 def _map(name: str, value: str, layout: Layout) -> str:
     if name == names.DB_CONNECTION_STRING:
-        if value.startswith(names.POSTGRES_PREFIXES):
-            return value
+        if names.is_postgres(value):
+            return value  # refused before the sandbox (rehearse.database); left as it is
         scheme = names.SQLITE_SCHEME if value.startswith(names.SQLITE_SCHEME) else ""
         path, sep, query = value[len(scheme) :].partition("?")
         if path.startswith("/"):

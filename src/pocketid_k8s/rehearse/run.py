@@ -19,6 +19,7 @@ from pocketid_k8s.contract import env as names
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes
+from pocketid_k8s.rehearse.database import refuse_postgres
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
 from pocketid_k8s.rehearse.process import Instance, Usage, free_port
@@ -113,6 +114,7 @@ class _Run:
 def rehearse(options: Options) -> Rehearsal:
     """Run the pod's program through every step; the sandbox is removed unless ``keep``."""
     pod = pod_from(options.resources)
+    refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     root = Path(tempfile.mkdtemp(prefix="pocketid-rehearse-", dir=options.workdir))
     result = Rehearsal(Outcome(), app_url)
