@@ -141,3 +141,62 @@ def test_kubeconfig_list_of_missing_files(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("KUBECONFIG", listed)
     with pytest.raises(KubeError, match="KUBECONFIG names no existing file"):
         connect(None, None, 1.0)
+
+
+def _loopback_kubeconfig(path: Path, server: str, user: str) -> None:
+    path.write_text(
+        GOOD.replace("https://127.0.0.1:1", server).replace(f"token: {TOKEN}", user.strip())
+    )
+
+
+CREDENTIALS = {
+    "exec plugin missing": (
+        "exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: /nonexistent}",
+        "FileNotFoundError",
+    ),
+    "exec plugin fails": (
+        "exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: /bin/false}",
+        "ConfigError",
+    ),
+    "token file missing": ("tokenFile: /nonexistent/token", "ConfigError"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREDENTIALS))
+@pytest.mark.parametrize("command", ["preflight", "verify"])
+def test_credentials_that_cannot_be_obtained_exit_2(
+    name: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lightkube runs the exec plugin / reads the token file at the first request: a failure
+    there is a could-not-run (2) naming the user entry, not an internal error (70)."""
+    user, kind = CREDENTIALS[name]
+    path = tmp_path / "config"
+    # no server needed: the credentials are obtained before connecting
+    _loopback_kubeconfig(path, "http://127.0.0.1:1", user)
+    extra = ["--inside-only"] if command == "verify" else []
+    code, out, err = run(capsys, command, *extra, "--kubeconfig", str(path), cwd=tmp_path)
+    assert code == 2, err
+    assert (
+        f"credentials for the API server at http://127.0.0.1:1 could not be obtained ({kind})"
+        in err
+    )
+    assert "fix: check the kubeconfig's user entry (exec plugin, token file)" in err
+    assert "Traceback" not in err + out
+
+
+def test_illegal_token_is_never_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """h11 refuses a header value with a newline and its message quotes the whole header
+    ("Bearer <token>"): the message shown names the error's type, never its text."""
+    import socket
+
+    secret = "SUPERSECRETTOKEN"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        server = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        path = tmp_path / "config"
+        _loopback_kubeconfig(path, server, f'token: "{secret}\\nX"')
+        code, out, err = run(capsys, "preflight", "--kubeconfig", str(path), cwd=tmp_path)
+    assert code == 2, err
+    assert "LocalProtocolError" in err
+    assert secret not in out + err

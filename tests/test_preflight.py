@@ -878,6 +878,6 @@ def test_command_line_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert (code, out) == (2, "")
     assert err == (
         f"pocketid-k8s preflight: could not run: the API server at https://127.0.0.1:{port} "
-        "cannot be reached (ConnectError: [Errno 111] Connection refused); fix: check the "
+        "cannot be reached (ConnectError: Connection refused); fix: check the "
         "kubeconfig's server address and that the cluster is up\n"
     )

@@ -202,7 +202,10 @@ class Kube:
     # --- transport --------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:  # noqa: ANN401 - httpx keyword arguments
+        import subprocess
+
         import httpx2
+        from lightkube.core.exceptions import ConfigError
 
         try:
             return self.http.request(method, path, **kwargs)
@@ -215,6 +218,20 @@ class Kube:
             raise KubeError(
                 f"the API server at {self.server} cannot be reached ({_reason(exc)}); fix: check "
                 "the kubeconfig's server address and that the cluster is up"
+            ) from None
+        except (
+            ConfigError,
+            OSError,
+            subprocess.CalledProcessError,
+            ValueError,
+            KeyError,
+        ) as exc:
+            # lightkube runs the user entry's exec plugin and reads its tokenFile at the first
+            # request; their messages may hold a plugin's output: the type name only.
+            raise KubeError(
+                f"context {self.context!r}: credentials for the API server at {self.server} "
+                f"could not be obtained ({type(exc).__name__}); fix: check the "
+                "kubeconfig's user entry (exec plugin, token file)"
             ) from None
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Answer:  # noqa: ANN401 - httpx keyword arguments
@@ -249,9 +266,18 @@ def _bare(path: str) -> str:
     return path.partition("?")[0]
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _reason(exc: BaseException) -> str:
+    """``exc``'s type name, and an underlying OSError's strerror: never the message itself,
+    which may quote a request header (h11 repeats an illegal Authorization value whole)."""
+    name = type(exc).__name__
+    seen: BaseException | None = exc
+    for _ in range(8):  # the cause chain is short; bounded against a cycle
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.strerror:
+            return f"{name}: {seen.strerror}"
+        seen = seen.__cause__ or seen.__context__
+    return name
 
 
 MAX_KUBECONFIG_BYTES: Final = 4 * 1024 * 1024
@@ -400,5 +426,7 @@ def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kub
         params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout))
         http = client_adapter.Client(single, params)
     except (ConfigError, OSError, KeyError, ValueError, yaml.YAMLError) as exc:
-        raise KubeError(f"no usable kubeconfig in {where} ({exc}); {_KUBECONFIG_FIX}") from None
+        raise KubeError(
+            f"no usable kubeconfig in {where} ({_reason(exc)}); {_KUBECONFIG_FIX}"
+        ) from None
     return Kube(http, single.cluster.server, single.context_name)
