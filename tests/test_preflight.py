@@ -485,6 +485,25 @@ def test_key_sealed_before_fingerprints_were_recorded(site: Site) -> None:
     assert statuses(outcome)["sealed-controller"] is Status.WARN
 
 
+def test_null_annotations_and_labels_in_the_checked_files(site: Site) -> None:
+    """`annotations: null` / `labels: null` (YAML allows them) are "none", not a crash: the
+    key's fingerprint is unrecorded (WARN), the namespace's level is the cluster default."""
+    sealed = site.item("sealedsecret.yaml")
+    sealed["metadata"]["annotations"] = None
+    namespace = site.item("namespace.yaml")
+    namespace["metadata"]["labels"] = None
+    plan = site.replace("sealedsecret.yaml", sealed)
+    plan = dataclasses.replace(
+        plan,
+        items=[
+            Item(i.file, namespace if i.file == "namespace.yaml" else i.obj) for i in plan.items
+        ],
+    )
+    outcome = site.run(plan)
+    assert statuses(outcome)["sealed-controller"] is Status.WARN
+    assert "the cluster default" in detail(outcome, "pod-security")
+
+
 def test_project_does_not_admit_the_namespace(site: Site) -> None:
     project = copy.deepcopy(site.objects["project"])
     project["spec"]["destinations"] = project["spec"]["destinations"][1:]

@@ -131,7 +131,8 @@ def pod_security(ctx: Context) -> list[Row]:
     namespace = ctx.get(f"/api/v1/namespaces/{ns}")
     bundle_ns = next((i.obj for i in ctx.plan.of_kind("Namespace") if i.name == ns), None)
     if namespace is None:
-        level = ((bundle_ns or {}).get("metadata") or {}).get("labels", {}).get(PSA_ENFORCE)
+        planned = ((bundle_ns or {}).get("metadata") or {}).get("labels") or {}
+        level = planned.get(PSA_ENFORCE)
         return [
             Row(
                 "pod-security",

@@ -77,7 +77,8 @@ def controller(ctx: Context) -> list[Row]:  # noqa: PLR0911 - one return per ver
                 hint=f"kubectl -n {ns} describe deployment {name}",
             )
         ]
-    recorded = (sealed.obj.get("metadata") or {}).get("annotations", {}).get(CERT_SHA256_ANNOTATION)
+    annotations = (sealed.obj.get("metadata") or {}).get("annotations") or {}
+    recorded = annotations.get(CERT_SHA256_ANNOTATION)
     ctx.need("get", "services/proxy", "", ns)
     service = ctx.get(f"/api/v1/namespaces/{ns}/services/{name}")
     if service is None:
