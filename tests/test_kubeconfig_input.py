@@ -200,3 +200,54 @@ def test_illegal_token_is_never_printed(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2, err
     assert "LocalProtocolError" in err
     assert secret not in out + err
+
+
+def test_huge_api_answer_is_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An "API server" whose answer never ends is read up to the cap (lowered here to 64 KiB
+    so the test sends little), then refused: could not run (2), naming the server."""
+    import contextlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from pocketid_k8s.live import kube
+
+    monkeypatch.setattr(kube, "MAX_ANSWER_BYTES", 64 * 1024)
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(1024 * 1024))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client hangs up at the cap, as it should
+                self.wfile.write(b" " * (1024 * 1024))
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    httpd.daemon_threads = True
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
+    try:
+        server = f"http://127.0.0.1:{httpd.server_address[1]}"
+        path = tmp_path / "config"
+        _loopback_kubeconfig(path, server, "token: t")
+        with connect(path, None, 5.0) as client, pytest.raises(kube.KubeAnswerError) as caught:
+            client.get_text("/api/v1/namespaces/x/services/y:z/proxy/v1/cert.pem")
+        assert str(caught.value) == (
+            f"the API server at {server} answered GET /api/v1/namespaces/x/services/y:z/proxy"
+            "/v1/cert.pem with more than 64 KiB; fix: check the kubeconfig's server is a "
+            "Kubernetes API server"
+        )
+        code, _, err = run(capsys, "preflight", "--kubeconfig", str(path), cwd=tmp_path)
+        assert code == 2, err
+        assert "with more than" in err
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

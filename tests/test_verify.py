@@ -233,6 +233,16 @@ def test_garbage_json(site: Site, ca_file: Path) -> None:
     assert detail(verify(site.target(ca_file)), "oidc-discovery") == "the answer is not JSON"
 
 
+def test_huge_answer_is_cut_and_fails(site: Site, ca_file: Path) -> None:
+    """A body past the cap (here 3 MiB of key set) is not read whole: the row fails, saying so."""
+    huge = b'{"keys": [' + b" " * (3 * 1024 * 1024) + b"]}"
+    site.https.routes["/.well-known/jwks.json"] = (200, {"content-type": "application/json"}, huge)
+    outcome = verify(site.target(ca_file))
+    assert statuses(outcome)["jwks"] is Status.FAIL
+    assert "the answer is larger than 1 MiB" in detail(outcome, "jwks")
+    assert statuses(outcome)["oidc-discovery"] is Status.PASS  # the others are read as before
+
+
 def test_missing_redirect(site: Site, ca_file: Path) -> None:
     """Plain HTTP serving a page instead of redirecting fails."""
     site.http.routes["/"] = (200, {"content-type": "text/html"}, b"hello")

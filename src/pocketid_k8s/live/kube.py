@@ -33,6 +33,9 @@ __all__ = [
     "connect",
 ]
 
+MAX_ANSWER_BYTES: Final = 64 * 1024 * 1024
+"""The most of an API server answer read: a list of every Namespace or Pod of a large cluster
+stays below it; this tool reads single objects, metadata, and the controller's certificate."""
 PARTIAL_METADATA: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 APPLY_PATCH: Final = "application/apply-patch+yaml"
 FIELD_MANAGER: Final = "pocketid-k8s"
@@ -208,7 +211,7 @@ class Kube:
         from lightkube.core.exceptions import ConfigError
 
         try:
-            return self.http.request(method, path, **kwargs)
+            return self._capped(method, path, **kwargs)
         except httpx2.TimeoutException:
             raise KubeError(
                 f"the API server at {self.server} did not answer {method} {_bare(path)} "
@@ -233,6 +236,32 @@ class Kube:
                 f"could not be obtained ({type(exc).__name__}); fix: check the "
                 "kubeconfig's user entry (exec plugin, token file)"
             ) from None
+
+    def _capped(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:  # noqa: ANN401 - httpx keyword arguments
+        """The answer, its body read (decoded) up to MAX_ANSWER_BYTES: httpx's timeouts are
+        per read, so an endless body would otherwise hold the run and its memory."""
+        import httpx2
+
+        from pocketid_k8s.limits import size_text
+
+        with self.http.stream(method, path, **kwargs) as streamed:
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise KubeAnswerError(
+                        f"the API server at {self.server} answered {method} {_bare(path)} with "
+                        f"more than {size_text(MAX_ANSWER_BYTES)}; fix: check the "
+                        "kubeconfig's server is a Kubernetes API server"
+                    )
+            # decoded already: the copy must not decode it again
+            headers = [(k, v) for k, v in streamed.headers.multi_items() if k != "content-encoding"]
+            return httpx2.Response(
+                streamed.status_code,
+                headers=headers,
+                content=bytes(body),
+                request=streamed.request,
+            )
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Answer:  # noqa: ANN401 - httpx keyword arguments
         response = self._request(method, path, **kwargs)

@@ -176,17 +176,51 @@ def _tls_row(  # noqa: PLR0911 - one return per verdict
     return Row(name, status, detail, ms[0]), True
 
 
+MAX_ANSWER_BYTES: Final = 1024 * 1024
+"""The most of an answer's body read (decoded): httpx's timeouts are per read, so an
+endless or huge body would otherwise hold ``verify`` and its memory."""
+
+
+class _TooLarge(Exception):
+    """An answer's body is longer than MAX_ANSWER_BYTES."""
+
+
+def _capped_get(client: httpx.Client, url: str) -> httpx.Response:
+    """GET ``url``, its body read (decoded) up to MAX_ANSWER_BYTES, else _TooLarge."""
+    import httpx
+
+    with client.stream("GET", url) as streamed:
+        body = bytearray()
+        for chunk in streamed.iter_bytes():
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise _TooLarge
+        # the body is decoded already: the copy must not decode it again
+        headers = [(k, v) for k, v in streamed.headers.multi_items() if k != "content-encoding"]
+        return httpx.Response(
+            streamed.status_code, headers=headers, content=bytes(body), request=streamed.request
+        )
+
+
 def _request(
     client: httpx.Client, url: str, check: str, progress: Progress | None
 ) -> tuple[httpx.Response | None, Row | None, float]:
     """GET ``url``: the response, or the row that reports why there is none."""
     import httpx
 
+    from pocketid_k8s.limits import size_text
+
     timeout = client.timeout.read or 0.0
     with timed() as ms:
         try:
             with waiting(progress, f"{url}", timeout):
-                response = client.get(url)
+                response = _capped_get(client, url)
+        except _TooLarge:
+            response = None
+            failure = (
+                f"{url}: the answer is larger than {size_text(MAX_ANSWER_BYTES)} (Pocket-ID's "
+                "answers are a few KiB); something else answers at this address"
+            )
         except httpx.TimeoutException:
             response = None
             failure = f"no answer from {url} within {timeout:g}s"
