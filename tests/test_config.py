@@ -339,3 +339,22 @@ def test_readme_renovate_pattern_finds_the_image() -> None:
         "currentValue": "v2.2.0",
         "currentDigest": None,
     }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://admin:hunter2secret@auth.example.com",
+        "http://admin:hunter2secret@auth.example.com",  # refused for its scheme first
+        "https://admin:hunter2secret@auth.example.com/",
+        "https://admin:hunter2secret@Auth.example.com",
+    ],
+)
+def test_app_url_password_is_never_repeated(url: str, tmp_path: Path) -> None:
+    """Every app_url message shows user information as ***, never the password."""
+    path = tmp_path / "pocket-id.toml"
+    path.write_text(f'[pocket_id]\napp_url = "{url}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "hunter2secret" not in str(caught.value)
+    assert "//***@" in str(caught.value)

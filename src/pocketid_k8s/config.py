@@ -46,6 +46,7 @@ from pocketid_k8s.contract.table import DEAD_ENV, facts_for, lookup
 from pocketid_k8s.contract.values import message, validate
 from pocketid_k8s.errors import ConfigError
 from pocketid_k8s.limits import MAX_CONFIG_BYTES, MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
+from pocketid_k8s.redact import url_shown
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
@@ -197,26 +198,27 @@ def _secret_key(value: str) -> str:
 def _app_url(value: str) -> str:
     example = "fix: use just the scheme and host, e.g. 'https://auth.example.com'"
     parts = urlsplit(value)
+    shown = url_shown(value)  # a password in the URL is never repeated
     if parts.scheme != "https":
         raise ValueError(
-            f"{value!r} must start with https:// (passkeys and the __Host- cookies need TLS, "
+            f"{shown!r} must start with https:// (passkeys and the __Host- cookies need TLS, "
             f"and the bundle serves it through a TLS ingress); {example}"
         )
     row = lookup(E.APP_URL, CHECKED_VERSION)
     problem = validate(row, value, {}, CHECKED_VERSION) if row is not None else None
     if row is not None and problem is not None:
-        raise ValueError(f"{message(row, value, problem)}; fix: {problem.fix}")
+        raise ValueError(f"{message(row, shown, problem)}; fix: {problem.fix}")
     if value.endswith("/"):
         raise ValueError(
-            f"{value!r} ends with '/': Pocket-ID trims it, so the OIDC issuer is "
-            f"{value.rstrip('/')!r}; fix: write it without the trailing '/', as clients see it"
+            f"{shown!r} ends with '/': Pocket-ID trims it, so the OIDC issuer is "
+            f"{shown.rstrip('/')!r}; fix: write it without the trailing '/', as clients see it"
         )
     if parts.username or parts.password:
-        raise ValueError(f"{value!r} contains user information; {example}")
+        raise ValueError(f"{shown!r} contains user information; {example}")
     host = parts.hostname or ""
     if value != value.lower():
         raise ValueError(
-            f"{value!r} has capital letters; Pocket-ID lower-cases APP_URL, so the issuer "
+            f"{shown!r} has capital letters; Pocket-ID lower-cases APP_URL, so the issuer "
             "would differ from the configured value; fix: write it in lowercase"
         )
     _host(host)

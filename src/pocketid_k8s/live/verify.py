@@ -11,7 +11,6 @@ usable kubeconfig, an API server that does not answer.
 from __future__ import annotations
 
 import ipaddress
-import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.kube import KubeError, connect
 from pocketid_k8s.live.outside import Progress, outside
 from pocketid_k8s.live.report import Outcome
+from pocketid_k8s.redact import url_shown
 
 __all__ = ["Target", "VerifyError", "check_url", "verify"]
 
@@ -67,13 +67,10 @@ class Target:
         return context
 
 
-_USERINFO = re.compile(r"//[^/?#]*@")
-
-
 def check_url(url: str, what: str = "URL") -> str:
     """``url`` without a trailing slash, or VerifyError saying what is wrong with it."""
     fix = "fix: give the address users open, e.g. https://auth.example.com"
-    shown = _USERINFO.sub("//***@", url)  # a password in the URL is never repeated
+    shown = url_shown(url)  # a password in the URL is never repeated
     try:
         parts = urlsplit(url)
         port = parts.port
