@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pocketid_k8s.contract import argocd, env, image, pocketid, sealed_secrets, table
+from pocketid_k8s.contract import api, argocd, env, image, pocketid, sealed_secrets, table
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "pocketid_k8s"
 CONTRACT = SRC / "contract"
 
 FRAGMENTS = (
     pocketid.HEALTH_PATH,
+    api.DISCOVERY,
+    api.JWKS,
     pocketid.DATA_DIR,
     pocketid.OLD_DATA_DIR,
     pocketid.BINARY,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from pocketid_k8s.contract import api
 from pocketid_k8s.contract import pocketid as pid
 from pocketid_k8s.live.report import Row, Status, timed
 
@@ -321,7 +322,7 @@ def _database(client: httpx.Client, target: Target, progress: Progress | None) -
 
 def _discovery(client: httpx.Client, target: Target, progress: Progress | None) -> Row:
     app_url = target.app_url
-    url = f"{app_url}/.well-known/openid-configuration"
+    url = f"{app_url}{api.DISCOVERY}"
     response, failed, ms = _request(client, url, "oidc-discovery", progress)
     if response is None:
         return failed  # type: ignore[return-value]
@@ -356,7 +357,7 @@ def _discovery(client: httpx.Client, target: Target, progress: Progress | None) 
 
 
 def _jwks(client: httpx.Client, target: Target, progress: Progress | None) -> Row:
-    url = f"{target.app_url}/.well-known/jwks.json"
+    url = f"{target.app_url}{api.JWKS}"
     response, failed, ms = _request(client, url, "jwks", progress)
     if response is None:
         return failed  # type: ignore[return-value]
