@@ -187,3 +187,18 @@ def test_init_force_keeps_the_file_mode(
     assert run(capsys, "init", "--force", cwd=tmp_path)[0] == 0
     assert path.read_text().startswith("# pocket-id.toml")
     assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_preflight_help_names_the_controller_defaults_in_the_order_tried(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The help text is built from the contract: its namespace, its names in the order tried."""
+    import re
+
+    from pocketid_k8s.contract import sealed_secrets as ss
+
+    with pytest.raises(SystemExit):
+        main(["preflight", "--help"])
+    text = re.sub(r"\s+", " ", capsys.readouterr().out)
+    assert f"namespace (default: {ss.CONTROLLER_NAMESPACE})" in text
+    assert f"(default: {', else '.join(ss.CONTROLLER_NAMES)})" in text

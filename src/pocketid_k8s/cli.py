@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.env import INTERNAL_APP_URL
 from pocketid_k8s.contract.pocketid import HEALTH_PATH
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
@@ -376,12 +377,12 @@ def _add_preflight(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     preflight.add_argument(
         "--controller-namespace",
         metavar="NS",
-        help="the sealed-secrets controller's namespace (default: kube-system)",
+        help=f"the sealed-secrets controller's namespace (default: {ss.CONTROLLER_NAMESPACE})",
     )
     preflight.add_argument(
         "--controller-name",
         metavar="NAME",
-        help="its Deployment and Service (default: sealed-secrets-controller, else sealed-secrets)",
+        help=f"its Deployment and Service (default: {', else '.join(ss.CONTROLLER_NAMES)})",
     )
     preflight.add_argument(
         "--strict",

@@ -130,8 +130,8 @@ class ControllerCertificate:
 def load_certificate(path: Path, now: datetime | None = None) -> ControllerCertificate:
     """Read and check the PEM that ``kubeseal --fetch-cert`` prints."""
     fetch = (
-        "fix: fetch it with 'kubeseal --fetch-cert --controller-name sealed-secrets "
-        "--controller-namespace kube-system > sealed-secrets.pem'"
+        f"fix: fetch it with 'kubeseal --fetch-cert --controller-name {ss.CONTROLLER_NAME} "
+        f"--controller-namespace {ss.CONTROLLER_NAMESPACE} > sealed-secrets.pem'"
     )
     try:
         data = read_capped(path, MAX_PEM_BYTES)

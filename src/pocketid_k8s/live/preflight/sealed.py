@@ -6,7 +6,6 @@ SealedSecret's scope fits its name and namespace."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from pocketid_k8s.contract.sealed_secrets import (
@@ -30,13 +29,13 @@ def cert_sha256(pem: str) -> str | None:
     """Lowercase hex SHA-256 of the DER of the first certificate in ``pem``, None if none."""
     from cryptography import x509
 
+    from pocketid_k8s import sealing
+
     try:
         cert = x509.load_pem_x509_certificate(pem.encode())
     except ValueError:
         return None
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+    return sealing.cert_sha256(cert)
 
 
 def _find_controller(ctx: Context) -> tuple[str, dict[str, Any]] | None:
