@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.redact import yaml_where
 
 if TYPE_CHECKING:
     import httpx2
@@ -340,10 +341,8 @@ def _kubeconfig_dict(path: Path, *, part: bool = False) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(data)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise KubeError(
-            f"kubeconfig {path}: not valid YAML{where}; fix: repair the file "
+            f"kubeconfig {path}: not valid YAML{yaml_where(exc)}; fix: repair the file "
             "(kubectl config view shows what kubectl makes of it), or pass another --kubeconfig"
         ) from None
     if part and (loaded is None or isinstance(loaded, dict)):

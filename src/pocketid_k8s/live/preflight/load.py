@@ -17,6 +17,7 @@ from pocketid_k8s.contract.sealed_secrets import CONTROLLER_NAMES, CONTROLLER_NA
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.limits import MAX_CONFIG_BYTES, TooLarge, read_capped, size_text
 from pocketid_k8s.live.preflight.plan import Argo, Item, Plan
+from pocketid_k8s.redact import yaml_where
 
 __all__ = ["PlanError", "plan_from_config", "plan_from_folder"]
 
@@ -121,9 +122,7 @@ def plan_from_folder(config: Config, folder: Path) -> Plan:
 def _why(exc: Exception) -> str:
     """An error without a quote of the file: YAML errors give their line and column."""
     if isinstance(exc, yaml.YAMLError):
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return f"not valid YAML{where}"
+        return f"not valid YAML{yaml_where(exc)}"
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text"
     if isinstance(exc, OSError):
