@@ -5,12 +5,12 @@ Application that deploys the app folder, found by what it deploys."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from pocketid_k8s.contract import argocd
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.live.argo import Coverage, coverage, find_application, no_application
-from pocketid_k8s.live.kube import Kube, KubeAnswerError, KubeForbidden
+from pocketid_k8s.live.kube import Kube, KubeAnswerError, KubeForbidden, conditions
 from pocketid_k8s.live.report import Row, Status, timed
 
 if TYPE_CHECKING:
@@ -39,10 +39,6 @@ def inside(kube: Kube, target: Target) -> list[Row]:
     return rows
 
 
-def _conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
-
-
 def _deployment(kube: Kube, t: Target) -> tuple[Status, str]:
     ns = t.namespace
     dep = kube.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{t.name}")
@@ -55,7 +51,7 @@ def _deployment(kube: Kube, t: Target) -> tuple[Status, str]:
     available = status.get("availableReplicas", 0)
     updated = status.get("updatedReplicas", 0)
     if updated < wanted or available < wanted:
-        reason = _conditions(dep).get("Progressing", {}).get("message", "")
+        reason = conditions(dep).get("Progressing", {}).get("message", "")
         return (
             Status.FAIL,
             f"{available}/{wanted} available, {updated} updated{': ' + reason if reason else ''}",
@@ -107,7 +103,7 @@ def _certificates(kube: Kube, t: Target) -> tuple[Status, str]:
         cert = kube.get(f"/apis/cert-manager.io/v1/namespaces/{t.namespace}/certificates/{name}")
         if cert is None:
             return Status.FAIL, f"Certificate {name} not found"
-        ready = _conditions(cert).get("Ready", {})
+        ready = conditions(cert).get("Ready", {})
         if ready.get("status") != "True":
             return (
                 Status.FAIL,
@@ -123,7 +119,7 @@ def _sealed_secret(kube: Kube, t: Target) -> tuple[Status, str]:
     sealed = kube.get(f"/apis/{ss.API_VERSION}/namespaces/{ns}/sealedsecrets/{t.secret}")
     if sealed is None:
         return Status.FAIL, f"SealedSecret {t.secret} not found"
-    synced = _conditions(sealed).get("Synced", {})
+    synced = conditions(sealed).get("Synced", {})
     if synced.get("status") != "True":
         return (
             Status.FAIL,

@@ -31,6 +31,7 @@ __all__ = [
     "KubeError",
     "KubeForbidden",
     "Resource",
+    "conditions",
     "connect",
 ]
 
@@ -41,6 +42,11 @@ PARTIAL_METADATA: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.
 APPLY_PATCH: Final = "application/apply-patch+yaml"
 FIELD_MANAGER: Final = "pocketid-k8s"
 _SECRET_PATH: Final = re.compile(r"/secrets(/|\?|$)")
+
+
+def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """An object's status conditions by type."""
+    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
 
 
 class KubeError(PocketIdK8sError):

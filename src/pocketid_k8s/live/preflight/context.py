@@ -9,7 +9,7 @@ from typing import Any
 from pocketid_k8s.live.kube import Kube, KubeForbidden
 from pocketid_k8s.live.preflight.plan import Plan
 
-__all__ = ["Context", "Denied", "conditions"]
+__all__ = ["Context", "Denied"]
 
 
 class Denied(Exception):
@@ -41,8 +41,3 @@ class Context:
             return self.kube.get(path, metadata_only=metadata_only)
         except KubeForbidden:
             raise Denied(f"get {path.split('?', maxsplit=1)[0]}") from None
-
-
-def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """An object's status conditions by type."""
-    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}

@@ -6,7 +6,8 @@ certificate that never becomes ready."""
 
 from __future__ import annotations
 
-from pocketid_k8s.live.preflight.context import Context, conditions
+from pocketid_k8s.live.kube import conditions
+from pocketid_k8s.live.preflight.context import Context
 from pocketid_k8s.live.report import Row, Status
 
 __all__ = ["cluster_issuer", "kinds_served", "middleware", "namespaces", "storage_class"]
