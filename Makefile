@@ -15,7 +15,7 @@ KINE_VERSION := v0.17.5
 KUBE_APISERVER := $(TOOLS)/kube-apiserver-$(KUBE_APISERVER_VERSION)
 KINE := $(TOOLS)/kine-$(KINE_VERSION)
 
-.PHONY: render test lint typecheck unit bench bench-checkov clean peers
+.PHONY: render test lint typecheck unit fuzz bench bench-checkov clean peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ typecheck: $(DEV)
 
 unit: $(DEV) peers
 	$(BIN)/pytest
+
+## fuzz: the property-based tests (tests/test_fuzz_*.py) with many more examples (about 10 min)
+fuzz: $(DEV) peers
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests -k fuzz
 
 ## peers: the real Go programs the tests use as oracles, pinned, built once (needs Go).
 ## The first build downloads about 200 MB of Go modules and takes about 10 min on 2 cores.

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from hypothesis import HealthCheck, settings
 
 from pocketid_k8s.config import Config
 from pocketid_k8s.render import Manifest, render
@@ -43,6 +44,24 @@ SPEC_SITE = ROOT / "tests/sites/spec"
 """The spec's site (pocket-id.toml = the starter) and the bundle it must render: the golden
 files. The repository's own pocket-id.toml is the user's site, free to change (test_site.py)."""
 REQUIRE_PEERS = os.environ.get("POCKETID_K8S_REQUIRE_PEERS") == "1"
+
+# Property-based tests (Hypothesis): "suite" keeps `make test` to seconds; `make fuzz` runs
+# the same properties under "fuzz" (about ten minutes). Inputs are generated, so no deadline
+# per example: each property asserts its own bound on time and memory where that matters.
+settings.register_profile(
+    "suite",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 """Set by .ci/run: what a developer's machine may skip, CI must have."""
 
 
