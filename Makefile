@@ -14,6 +14,9 @@ KUBE_APISERVER_VERSION := v1.35.4
 KINE_VERSION := v0.17.5
 KUBE_APISERVER := $(TOOLS)/kube-apiserver-$(KUBE_APISERVER_VERSION)
 KINE := $(TOOLS)/kine-$(KINE_VERSION)
+# The workflow linter for docs/github-actions.yml (tests/test_ecosystem.py names the same version).
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
 
 .PHONY: render test lint typecheck unit fuzz bench bench-checkov clean peers
 
@@ -57,7 +60,7 @@ fuzz: $(DEV) peers
 ## The first build downloads about 200 MB of Go modules and takes about 10 min on 2 cores.
 peers:
 	@if command -v go >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(TOOLS)/kubeseal $(KINE) $(KUBE_APISERVER); \
+		$(MAKE) --no-print-directory $(TOOLS)/kubeseal $(KINE) $(KUBE_APISERVER) $(ACTIONLINT); \
 	else echo "note: no Go here; tests that need kubeseal or an API server will skip and say so"; fi
 
 $(TOOLS)/kubeseal:
@@ -71,6 +74,12 @@ $(KINE):
 	mkdir -p $(TOOLS)/.kine && GOBIN=$(TOOLS)/.kine GOFLAGS=-mod=mod go install \
 		github.com/k3s-io/kine@$(KINE_VERSION)
 	mv $(TOOLS)/.kine/kine $@ && rmdir $(TOOLS)/.kine
+
+$(ACTIONLINT):
+	@echo "actionlint $(ACTIONLINT_VERSION): building (about 10 s)"
+	mkdir -p $(TOOLS)/.actionlint && GOBIN=$(TOOLS)/.actionlint GOFLAGS=-mod=mod go install \
+		github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(TOOLS)/.actionlint/actionlint $@ && rmdir $(TOOLS)/.actionlint
 
 $(KUBE_APISERVER): tools/build-kube-apiserver.sh
 	bash tools/build-kube-apiserver.sh $@ $(KUBE_APISERVER_VERSION)

@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_out = False
     try:
         parser = _parser()
+        if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, then exit
+            import argcomplete
+
+            argcomplete.autocomplete(parser)
         args = parser.parse_args(argv)
         command = args.command
         json_out = command in _LIVE_COMMANDS and getattr(args, "format", None) == "json"
@@ -163,7 +167,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "paths", metavar="PATH", nargs="+", help="a file, a folder (recursive), or - for stdin"
     )
-    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (default), json, sarif (code scanning), or github (annotations in a "
+        "GitHub Actions run)",
+    )
     check.add_argument(
         "--schema-location",
         metavar="DIR|URL",
@@ -270,6 +280,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(handler=_init)
+
+    completion = commands.add_parser(
+        "completion",
+        help="print the shell code that completes pocketid-k8s's commands and options",
+        description="Print the completion code for SHELL (argcomplete, from this parser). "
+        'bash: eval "$(pocketid-k8s completion bash)" in ~/.bashrc; zsh: the same in '
+        "~/.zshrc; fish: pocketid-k8s completion fish > "
+        "~/.config/fish/completions/pocketid-k8s.fish",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+    completion.set_defaults(handler=_completion)
     return parser
 
 
@@ -499,6 +520,8 @@ def _check(args: argparse.Namespace) -> int:
         from importlib.metadata import version
 
         sys.stdout.write(output.sarif(report, version("pocketid-k8s")))
+    elif args.format == "github":
+        sys.stdout.write(output.github(report))
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         sys.stdout.write(output.text(report, colour))
@@ -855,6 +878,13 @@ def _init(args: argparse.Namespace) -> int:
     text = (files("pocketid_k8s") / "starter.toml").read_text(encoding="utf-8")
     write_text(path, text)
     print(f"wrote {path}")
+    return int(ExitCode.OK)
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from argcomplete.shell_integration import shellcode
+
+    sys.stdout.write(shellcode([PROG], shell=args.shell))
     return int(ExitCode.OK)
 
 

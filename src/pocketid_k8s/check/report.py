@@ -1,4 +1,5 @@
-"""Output formats: text (grouped by file, coloured on a terminal), json, SARIF 2.1.0."""
+"""Output formats: text (grouped by file, coloured on a terminal), json, SARIF 2.1.0, and
+GitHub Actions workflow commands (inline annotations on a pull request)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ COLOURS: Final = {
 RESET: Final = "\033[0m"
 SARIF_LEVELS: Final = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 INFORMATION_URI: Final = UPSTREAM
+GITHUB_LEVELS: Final = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFO: "notice",
+}
+"""The workflow command for each severity (GitHub has no 'info')."""
 
 
 def text(report: Report, colour: bool = False) -> str:
@@ -109,3 +116,29 @@ def sarif(report: Report, version: str) -> str:
         ],
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def github(report: Report) -> str:
+    """One ``::error``/``::warning``/``::notice`` workflow command per finding, then the
+    summary: GitHub Actions turns each into an annotation on the file and line."""
+    lines = []
+    for f in report.findings:
+        properties = {"file": f.file, "line": str(f.line) if f.line else "", "title": f.rule}
+        fields = ",".join(
+            f"{key}={_github_property(value)}" for key, value in properties.items() if value
+        )
+        subject = f"{f.kind}/{f.name}: " if f.name else f"{f.kind}: " if f.kind else ""
+        text = subject + f.message + (f" Fix: {f.hint}" if f.hint else "")
+        lines.append(f"::{GITHUB_LEVELS[f.severity]} {fields}::{_github_data(text)}")
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def _github_data(text: str) -> str:
+    """A workflow command's message: '%', CR and LF escaped, as the runner decodes them."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    """A workflow command's property value: also ':' and ',', which delimit properties."""
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
