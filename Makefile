@@ -18,7 +18,7 @@ KINE := $(TOOLS)/kine-$(KINE_VERSION)
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
 
-.PHONY: render test lint typecheck unit fuzz bench bench-checkov clean peers
+.PHONY: render test lint typecheck unit fuzz bench bench-peers bench-checkov clean peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,17 @@ bench: $(DEV) peers
 	$(BIN)/python bench/check_bench.py
 	$(BIN)/python bench/preflight_bench.py
 	$(BIN)/python bench/rehearse_bench.py
+
+## bench-peers: check beside kubeconform (and Checkov when installed) on the same workloads;
+## kubeconform is built here with Go, pinned; CI does not need it.
+KUBECONFORM := $(TOOLS)/kubeconform-v0.8.0
+bench-peers: $(DEV) $(KUBECONFORM)
+	$(BIN)/python bench/peers_bench.py
+
+$(KUBECONFORM):
+	mkdir -p $(TOOLS)/.kubeconform && GOBIN=$(TOOLS)/.kubeconform GOFLAGS=-mod=mod go install \
+		github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+	mv $(TOOLS)/.kubeconform/kubeconform $@ && rmdir $(TOOLS)/.kubeconform
 
 ## bench-checkov: Checkov in its own virtualenv, for the comparison in bench/check_bench.py
 bench-checkov:

@@ -1,0 +1,184 @@
+"""check beside its peers, in one run: prints figures, asserts nothing (issue 19).
+
+Workloads: the committed bundle, the 20 real-world files of ../shared/corpus/charts, and
+generated sets of 1,000 and 10,000 objects (a folder of files, and one multi-document file).
+Peers: kubeconform (`make bench-peers` builds the pinned version with Go; it validates schemas
+only, against the Kubernetes schemas that the kubernetes-validate package ships, rewritten here
+into kubeconform's standalone layout) and Checkov (when `checkov` is on PATH or in $CHECKOV;
+`make bench-checkov`). Each run is a new process; pairs are alternated; medians are printed, with
+the ratio to ours, the growth from 1k to 10k and each program's peak memory (the children's
+maximum RSS, from getrusage).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLE = ROOT / "k8s-apps/utilities/pocket-id"
+CORPUS = ROOT.parent / "shared/corpus/charts"
+KUBE_VERSION = "1.32.0"
+KUBECONFORM = ROOT / ".tools/bin/kubeconform-v0.8.0"
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+Command = Callable[[Path], list[str]]
+
+
+def kubeconform_schemas(target: Path) -> Path:
+    """The Kubernetes schemas of kubernetes-validate in kubeconform's standalone layout:
+    each kind's file with the definitions it reaches copied in (kubeconform does not follow
+    kubernetes-validate's shared `_definitions.json`)."""
+    source = (
+        Path(kubernetes_validate.__file__).parent
+        / "kubernetes-json-schema"
+        / f"v{KUBE_VERSION}-local-strict"
+    )
+    folder = target / f"v{KUBE_VERSION}-standalone-strict"
+    folder.mkdir(parents=True)
+    shared = json.loads((source / "_definitions.json").read_text())["$defs"]
+    pointer = re.compile(r'"(?:/api/_definitions\.json)?#/\$defs/([^"]+)"')
+    for file in source.glob("*.json"):
+        if file.name.startswith("_") or file.name == "all.json":
+            continue
+        text = file.read_text()
+        needed: dict[str, Any] = {}
+        todo = pointer.findall(text)
+        while todo:
+            name = todo.pop()
+            if name in needed:
+                continue
+            needed[name] = shared[name]
+            todo.extend(pointer.findall(json.dumps(shared[name])))
+        schema = json.loads(text.replace('"/api/_definitions.json#/$defs/', '"#/$defs/'))
+        schema.pop("$id", None)
+        schema["$defs"] = needed
+        (folder / file.name).write_text(json.dumps(schema))
+    return target
+
+
+def generated(folder: Path, objects: int, *, one_file: bool) -> Path:
+    """``objects`` objects: copies of the bundle, each in a namespace of its own."""
+    files = sorted(BUNDLE.glob("*.yaml"))
+    texts = [file.read_text() for file in files]
+    documents: list[tuple[str, str]] = []
+    n = 0
+    while len(documents) < objects:
+        for file, text in zip(files, texts, strict=True):
+            if len(documents) == objects:
+                break
+            documents.append((f"app{n:05}/{file.name}", text.replace("pocket-id", f"pid-{n}")))
+        n += 1
+    if one_file:
+        path = folder / "all.yaml"
+        path.write_text("\n---\n".join(text for _, text in documents))
+        return path
+    for name, text in documents:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """Wall seconds, and the peak RSS in MiB of this one child (wait4's own rusage)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, _status, usage = os.wait4(child.pid, 0)
+    child.returncode = 0  # reaped above; keeps Popen from waiting again
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def measure(tools: dict[str, Command], path: Path, runs: int) -> dict[str, tuple[float, float]]:
+    """Median seconds and peak MiB per tool, pairs alternated so that load hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    peaks: dict[str, float] = dict.fromkeys(tools, 0.0)
+    for _ in range(runs):
+        for name, command in tools.items():
+            seconds, peak = run(command(path))
+            times[name].append(seconds)
+            peaks[name] = max(peaks[name], peak)
+    return {name: (statistics.median(times[name]), peaks[name]) for name in tools}
+
+
+def main() -> None:
+    shared = ROOT.parent / "shared" / "crd-schemas"
+    location = str(shared) if shared.is_dir() else tempfile.mkdtemp(prefix="no-schemas-")
+    os.environ.setdefault("POCKETID_K8S_SCHEMA_LOCATION", location)
+    work = Path(tempfile.mkdtemp(prefix="peers-bench-"))
+    tools: dict[str, Command] = {
+        "pocketid-k8s": lambda p: [sys.executable, "-m", "pocketid_k8s.cli", "check", str(p)],
+    }
+    if KUBECONFORM.is_file():
+        schemas = kubeconform_schemas(work / "schemas")
+        template = str(schemas) + (
+            "/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}"
+            "/{{.ResourceKind}}{{.KindSuffix}}.json"
+        )
+        tools["kubeconform"] = lambda p: [
+            str(KUBECONFORM),
+            "-strict",
+            "-ignore-missing-schemas",
+            "-kubernetes-version",
+            KUBE_VERSION,
+            "-schema-location",
+            template,
+            str(p),
+        ]
+    else:
+        print(f"kubeconform: not built ({KUBECONFORM.name}: make bench-peers), no comparison")
+    checkov = os.environ.get("CHECKOV") or shutil.which("checkov")
+    if checkov:
+        tools["checkov"] = lambda p: [
+            checkov,
+            "--framework",
+            "kubernetes",
+            "--quiet",
+            *(["-d", str(p)] if p.is_dir() else ["-f", str(p)]),
+        ]
+    else:
+        print("checkov: not installed (make bench-checkov), no comparison")
+    corpus = work / "corpus"
+    corpus.mkdir()
+    for file in sorted(CORPUS.glob("*.yaml")):
+        shutil.copy(file, corpus / file.name)
+    workloads: list[tuple[str, Path, int]] = [
+        ("bundle (16 objects)", BUNDLE, RUNS * 2),
+        ("20 real-world files", corpus, RUNS * 2),
+    ]
+    for size in (1000, 10000):
+        for one_file in (False, True):
+            folder = work / f"gen-{size}-{'file' if one_file else 'folder'}"
+            folder.mkdir()
+            label = f"{size:,} objects, {'one file' if one_file else 'a folder of files'}"
+            workloads.append((label, generated(folder, size, one_file=one_file), RUNS))
+    print(f"check beside its peers: median of n runs, a new process each ({work})")
+    figures: dict[str, dict[str, tuple[float, float]]] = {}
+    for label, path, runs in workloads:
+        result = measure(tools, path, runs)
+        figures[label] = result
+        ours = result["pocketid-k8s"][0]
+        print(f"  {label}  (n={runs})")
+        for name, (seconds, peak) in result.items():
+            ratio = "" if name == "pocketid-k8s" else f"  ours/theirs {ours / seconds:6.2f}"
+            print(f"    {name:13} {seconds:8.3f} s  peak {peak:7.1f} MiB{ratio}")
+    for shape in ("a folder of files", "one file"):
+        small = figures[f"1,000 objects, {shape}"]
+        large = figures[f"10,000 objects, {shape}"]
+        growth = ", ".join(f"{name} x{large[name][0] / small[name][0]:.1f}" for name in small)
+        print(f"  growth 1k -> 10k ({shape}): {growth}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
