@@ -14,7 +14,7 @@ from pocketid_k8s.live.kube import Kube, KubeAnswerError, KubeForbidden, conditi
 from pocketid_k8s.live.report import Row, Status, timed
 
 if TYPE_CHECKING:
-    from pocketid_k8s.live.verify import Target
+    from pocketid_k8s.live.target import Target
 
 __all__ = ["inside"]
 

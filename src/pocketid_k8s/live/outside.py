@@ -26,7 +26,7 @@ from pocketid_k8s.live.report import Row, Status, timed
 if TYPE_CHECKING:
     import httpx
 
-    from pocketid_k8s.live.verify import Target
+    from pocketid_k8s.live.target import Target
 
 __all__ = ["outside"]
 
