@@ -91,12 +91,23 @@ def generated(folder: Path, objects: int, *, one_file: bool) -> Path:
 
 
 def run(command: list[str]) -> tuple[float, float]:
-    """Wall seconds, and the peak RSS in MiB of this one child (wait4's own rusage)."""
+    """Wall seconds, and the peak RSS in MiB of the program (VmHWM, read from /proc until it
+    ends: a forked child's own rusage would count this Python process's pages too)."""
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, _status, usage = os.wait4(child.pid, 0)
-    child.returncode = 0  # reaped above; keeps Popen from waiting again
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    status = Path(f"/proc/{child.pid}/status")
+    peak_kib = 0
+    while child.poll() is None:
+        try:
+            text = status.read_text()
+        except OSError:
+            break
+        found = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
+        if found:
+            peak_kib = max(peak_kib, int(found.group(1)))
+        time.sleep(0.005)
+    child.wait()
+    return time.perf_counter() - start, peak_kib / 1024
 
 
 def measure(tools: dict[str, Command], path: Path, runs: int) -> dict[str, tuple[float, float]]:
