@@ -311,11 +311,18 @@ def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         type=Path,
         help="manifests to rehearse (default: the bundle rendered from the config)",
     )
-    rehearse.add_argument(
+    program = rehearse.add_mutually_exclusive_group()
+    program.add_argument(
         "--binary",
         metavar="PATH",
         type=Path,
-        help="the Pocket-ID release binary (default: $POCKET_ID_BINARY)",
+        help="the Pocket-ID release binary (default: $POCKET_ID_BINARY; without either, the "
+        "image the Deployment names is pulled and run)",
+    )
+    program.add_argument(
+        "--image",
+        metavar="REF",
+        help="pull and run this image instead of the one the Deployment names",
     )
     rehearse.add_argument("--format", choices=("text", "json"), default="text")
     rehearse.add_argument("--keep", action="store_true", help="keep the sandbox for inspection")
@@ -578,12 +585,31 @@ def _rehearse(args: argparse.Namespace) -> int:
     from pocketid_k8s.rehearse import output
     from pocketid_k8s.rehearse.pod import ManifestError
 
-    binary = rehearse.find_binary(args.binary)
+    from_image = args.image is not None or (
+        args.binary is None and not os.environ.get(rehearse.BINARY_ENV)
+    )
+    binary = None if from_image else rehearse.find_binary(args.binary)
     resources, source = _rehearse_resources(args)
     try:
-        result = rehearse.rehearse(
-            rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
-        )
+        if binary is not None:
+            result = rehearse.rehearse(
+                rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
+            )
+        else:
+            from pocketid_k8s.rehearse.image import prepared
+
+            with prepared(args.image, resources, keep=args.keep) as image:
+                result = rehearse.rehearse(
+                    rehearse.Options(
+                        image.program,
+                        resources,
+                        source,
+                        keep=args.keep,
+                        login=args.login,
+                        image_env=image.env,
+                    )
+                )
+                result.notes[:0] = image.notes
     except rehearse.PodError as exc:
         if args.source is None:
             raise

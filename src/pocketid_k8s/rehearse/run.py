@@ -52,6 +52,8 @@ class Options:
     ready (a probe with a long period or initial delay may not)."""
     surge_wait: float = 10.0
     workdir: Path | None = None
+    image_env: dict[str, str] = field(default_factory=dict)
+    """The image's ``Env`` when the program comes from an image: the pod's variables win."""
 
 
 @dataclass
@@ -85,7 +87,13 @@ class _Run:
     def start(self, name: str) -> tuple[Instance, Layout, int]:
         layout = self.sandbox.instance(name)
         port = free_port()
-        env = {**self.pod.env, **self.extra_env, **FORCED, names.PORT: str(port)}
+        env = {
+            **self.options.image_env,
+            **self.pod.env,
+            **self.extra_env,
+            **FORCED,
+            names.PORT: str(port),
+        }
         tmp = layout.host("/tmp")  # noqa: S108 - the container's /tmp, in the sandbox
         if tmp.is_dir():
             env.setdefault("TMPDIR", str(tmp))
