@@ -297,8 +297,10 @@ def _parser() -> argparse.ArgumentParser:
 def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rehearse = commands.add_parser(
         "rehearse",
-        help="run your Pocket-ID binary as the rendered pod would, with no cluster",
-        description="Run your Pocket-ID binary in a sandbox laid out like the pod (environment, "
+        help="run Pocket-ID (the Deployment's image, or your binary) as the rendered pod would, "
+        "with no cluster",
+        description="Run Pocket-ID (the image the Deployment names, pulled from its registry; or "
+        "--image REF; or --binary PATH) in a sandbox laid out like the pod (environment, "
         "mounts, working directory), on loopback only: start-up, probes, OIDC discovery, "
         "restart with the writable layer wiped, a surge pod, resources; with --login a real "
         "passkey sign-in and OIDC code flow. Exit 0 clean, 1 a step failed, 2 could not run.",

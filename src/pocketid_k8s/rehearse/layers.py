@@ -172,7 +172,7 @@ def unpack(
                 f"layer {number}: {exc}, more than this tool unpacks; fix: check that the "
                 "reference names a Pocket-ID image"
             ) from None
-        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (tarfile.TarError, EOFError, KeyError, zlib.error, gzip.BadGzipFile) as exc:
             raise LayerError(
                 f"layer {number}: not a readable tar ({str(exc)[:200]}); fix: check that the "
                 "reference names a Linux container image"
@@ -242,6 +242,9 @@ def _extract(
     _absolute_link(member)
     if member.islnk():
         member.linkname = _within(target, member.linkname)
+        source = target / member.linkname
+        if not member.linkname or not source.is_file() or not _inside(target, source):
+            raise _Unsafe(f"{name[:200]!r} is a hard link to {member.linkname[:200]!r}, not a file")
     member.name = name
     try:
         safe = tarfile.data_filter(member, str(target))
