@@ -4,6 +4,7 @@ token flow, digests, caps, the cache, safe unpacking, and the command the contai
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import platform
@@ -17,10 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from pocketid_k8s.check.model import Resource
+from pocketid_k8s.config import load_config
 from pocketid_k8s.rehearse import layers, registry
-from pocketid_k8s.rehearse.image import command_line
+from pocketid_k8s.rehearse.image import command_line, prepared
 from pocketid_k8s.rehearse.layers import LayerError, UnpackLimits, unpack
 from pocketid_k8s.rehearse.registry import ImageError, Limits, parse_reference, pull
+from pocketid_k8s.render import render
 from tests import registry as oci
 from tests.conftest import skip_or_fail
 from tests.registry import Entry, tar_bytes
@@ -504,3 +508,72 @@ def test_folders_keep_their_mode_without_write_for_others(tmp_path: Path, target
     unpack([(layer, "")], target)
     assert oct((target / "app").stat().st_mode & 0o7777) == "0o755"
     assert oct((target / "open").stat().st_mode & 0o7777) == "0o755"
+
+
+def test_an_image_that_says_nothing_to_run_runs_pocket_ids_program_and_says_so(
+    crane_registry: str,
+) -> None:
+    """No ENTRYPOINT, CMD or command: /app/pocket-id runs, with a note that a cluster would not."""
+    config = oci.double_config(Entrypoint=None, Cmd=None)
+    oci.push_image(
+        crane_registry,
+        "pocket-id/pocket-id",
+        "v2.2.0-bare",
+        [(oci.gz(oci.double_layer()), oci.LAYER_GZIP)],
+        config,
+    )
+    bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
+    ref = f"{crane_registry}/pocket-id/pocket-id:v2.2.0-bare"
+    with prepared(ref, bundle) as done:
+        assert done.argv == ["/app/pocket-id"]
+        assert done.program == done.folder / "rootfs" / "app" / "pocket-id"
+        assert "so a cluster would refuse to start it" in done.notes[1]
+
+
+def test_args_run_through_a_launcher_with_the_pods_variables_expanded(
+    crane_registry: str,
+) -> None:
+    """command and args with $(APP_URL): expanded from the pod's environment, run by a launcher."""
+    oci.push_double(crane_registry, tag="v2.2.0-args")
+    bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
+    deployment = next(r for r in bundle if r.kind == "Deployment")
+    container = deployment.doc["spec"]["template"]["spec"]["containers"][0]
+    container.update(command=["/app/pocket-id"], args=["--x", "$(APP_URL)"])
+    with prepared(f"{crane_registry}/pocket-id/pocket-id:v2.2.0-args", bundle) as done:
+        assert done.argv == ["/app/pocket-id", "--x", "https://auth.mulliken.net"]
+        launcher = done.program.read_text()
+    assert launcher == (
+        f"#!/bin/sh\nexec {done.folder}/rootfs/app/pocket-id --x https://auth.mulliken.net\n"
+    )
+
+
+class Terminal(io.StringIO):
+    """A stand-in for stderr on a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_only_after_a_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No line in the first second; then MiB done of the total, and a last line when done."""
+    clock = iter([100.0, 100.5, 101.5, 101.6])
+    monkeypatch.setattr(registry.time, "monotonic", lambda: next(clock))
+    screen = Terminal()
+    progress = registry._Progress(parse_reference("ghcr.io/a/b:1"), 4 * registry.MIB, screen)
+    progress.add(registry.MIB)
+    assert screen.getvalue() == ""
+    progress.add(registry.MIB)
+    progress.finish()
+    assert screen.getvalue() == (
+        "\rpulling ghcr.io/a/b:1: 2.0 of 4.0 MiB\rpulled ghcr.io/a/b:1: 2.0 MiB\n"
+    )
+
+
+def test_no_progress_when_stderr_is_not_a_terminal() -> None:
+    """Piped stderr: nothing written, however long the pull."""
+    screen = io.StringIO()
+    progress = registry._Progress(parse_reference("ghcr.io/a/b:1"), 1, screen)
+    progress.started -= 10
+    progress.add(1)
+    progress.finish()
+    assert screen.getvalue() == ""

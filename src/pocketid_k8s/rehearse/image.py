@@ -140,6 +140,13 @@ def _resolve(
             f"{pocketid.DATA_DIR} chowned, then uid {pocketid.IMAGE_USER}); it runs its CMD"
         )
     shown = f"image {image.reference}"
+    if not argv and _find(root, pocketid.BINARY, "") is not None:
+        argv = [pocketid.BINARY]
+        notes.append(
+            "the image says nothing to run (no ENTRYPOINT or CMD) and neither does the "
+            f"container, so a cluster would refuse to start it; ran {pocketid.BINARY}, the "
+            f"program of Pocket-ID's images; fix: set the container's command: [{pocketid.BINARY}]"
+        )
     if not argv:
         raise ImageError(
             f"{shown}: neither the image (ENTRYPOINT, CMD) nor the container (command, args) "
