@@ -557,7 +557,7 @@ class Terminal(io.StringIO):
 def test_progress_shows_on_a_terminal_only_after_a_moment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No line in the first second; then MiB done of the total, and a last line when done."""
     clock = iter([100.0, 100.5, 101.5, 101.6])
-    monkeypatch.setattr(registry.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr("pocketid_k8s.rehearse.registry.time.monotonic", lambda: next(clock))
     screen = Terminal()
     progress = registry._Progress(parse_reference("ghcr.io/a/b:1"), 4 * registry.MIB, screen)
     progress.add(registry.MIB)
