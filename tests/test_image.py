@@ -577,3 +577,56 @@ def test_no_progress_when_stderr_is_not_a_terminal() -> None:
     progress.add(1)
     progress.finish()
     assert screen.getvalue() == ""
+
+
+# --- render --pin-digest -----------------------------------------------------------------------
+
+
+def render_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "render", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def site_with_image(folder: Path, reference: str) -> Path:
+    site = folder / "pocket-id.toml"
+    site.write_text(
+        (ROOT / "pocket-id.toml")
+        .read_text()
+        .replace("ghcr.io/pocket-id/pocket-id:v2.2.0", reference)
+    )
+    return site
+
+
+def test_render_pin_digest_pins_the_tag_the_registry_serves(
+    crane_registry: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """--pin-digest: the Deployment's image is REPO:TAG@DIGEST, and stderr says how to keep it."""
+    digest = oci.push_double(crane_registry, tag="v2.2.0-pin")
+    image = f"{crane_registry}/pocket-id/pocket-id:v2.2.0-pin"
+    site = site_with_image(tmp_path, image)
+    result = render_cli("--config", str(site), "--out", str(tmp_path), "--pin-digest", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    deployment = (tmp_path / "k8s-apps/utilities/pocket-id/deployment.yaml").read_text()
+    assert f"image: {image}@{digest}\n" in deployment
+    assert f'set [pocket_id] image = "{image}@{digest}" in {site}' in result.stderr
+
+
+def test_render_pin_digest_leaves_a_pinned_image_alone_offline(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """An image already pinned by digest is rendered as it is, with no registry asked."""
+    image = f"127.0.0.1:9/pocket-id/pocket-id:v2.2.0@sha256:{'a' * 64}"
+    site = site_with_image(tmp_path, image)
+    result = render_cli("--config", str(site), "--out", str(tmp_path), "--pin-digest", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"image: {image}\n"
+        in (tmp_path / "k8s-apps/utilities/pocket-id/deployment.yaml").read_text()
+    )

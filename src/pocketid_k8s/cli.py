@@ -23,6 +23,7 @@ from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
 if TYPE_CHECKING:
     from pocketid_k8s.check.model import Resource
+    from pocketid_k8s.config import Config
     from pocketid_k8s.live.report import Outcome
 
 PROG = "pocketid-k8s"
@@ -152,6 +153,12 @@ def _parser() -> argparse.ArgumentParser:
         "--check",
         action="store_true",
         help="write nothing; exit 1 with a unified diff when the files are stale",
+    )
+    render.add_argument(
+        "--pin-digest",
+        action="store_true",
+        help="ask the image's registry for the tag's digest and render image: REPO:TAG@DIGEST "
+        "(then set that image in the config to keep it pinned)",
     )
     render.set_defaults(handler=_render)
 
@@ -489,7 +496,10 @@ def _render(args: argparse.Namespace) -> int:
     from pocketid_k8s.config import load_config
     from pocketid_k8s.render import deviations
 
-    config = load_config(_config_path(args.config))
+    path = _config_path(args.config)
+    config = load_config(path)
+    if args.pin_digest:
+        config = _pinned(config, path)
     root: Path = args.out
     bundle = build_bundle(config, root)
     for warning in deviations(config):
@@ -514,6 +524,24 @@ def _render(args: argparse.Namespace) -> int:
             "seal one before the first sync (docs/runbook.md)"
         )
     return int(ExitCode.OK)
+
+
+def _pinned(config: Config, path: Path | None) -> Config:
+    """``config`` with its image pinned to the digest its registry serves for the tag."""
+    from pocketid_k8s.rehearse.registry import parse_reference, resolve_digest
+
+    image = config.pocket_id.image
+    reference = parse_reference(image)
+    if reference.digest is not None:
+        return config
+    pinned = f"{image}@{resolve_digest(reference)}"
+    where = path if path is not None else "pocket-id.toml"
+    _err(
+        f"note: pinned {image} to {pinned.rpartition('@')[2]}; to keep it pinned without "
+        f'--pin-digest, set [pocket_id] image = "{pinned}" in {where}'
+    )
+    section = config.pocket_id.model_copy(update={"image": pinned})
+    return config.model_copy(update={"pocket_id": section})
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ __all__ = [
     "cache_root",
     "parse_reference",
     "pull",
+    "resolve_digest",
 ]
 
 MIB: Final = 1024 * 1024
@@ -664,6 +665,16 @@ def _choose(client: _Client, index: Manifest) -> Descriptor:
         f"no linux/{arch} image in its index (it has {', '.join(seen) or 'no platform'})",
         "use a tag built for this machine, or rehearse with --binary PATH",
     )
+
+
+def resolve_digest(image: Reference, limits: Limits | None = None) -> str:
+    """The digest the registry serves for ``image`` now: of the index for a multi-platform tag
+    (so that every platform pulls the pinned bytes), checked against the manifest it names."""
+    client = _Client(image, limits or Limits())
+    try:
+        return client.manifest(image.wanted)[1]
+    finally:
+        client.close()
 
 
 def pull(image: Reference, limits: Limits | None = None, stream: IO[str] | None = None) -> Pulled:
