@@ -630,3 +630,57 @@ def test_render_pin_digest_leaves_a_pinned_image_alone_offline(
         f"image: {image}\n"
         in (tmp_path / "k8s-apps/utilities/pocket-id/deployment.yaml").read_text()
     )
+
+
+# --- more through the registry -----------------------------------------------------------------
+
+
+def test_layers_with_whiteouts_and_links_pulled_and_unpacked(crane_registry: str) -> None:
+    """Two pushed layers: the upper one's whiteout removes a file, its symlink and hard link
+    land inside the unpacked image."""
+    lower = oci.double_layer()
+    upper = tar_bytes(
+        [
+            Entry("app/docker/.wh.entrypoint.sh"),
+            Entry("bin", "dir", mode=0o755),
+            Entry("bin/pocket-id", "symlink", link="/app/pocket-id"),
+            Entry("app/copy", "hardlink", link="app/pocket-id", mode=0o755),
+        ]
+    )
+    oci.push_image(
+        crane_registry,
+        "pocket-id/pocket-id",
+        "v2.2.0-layers",
+        [(oci.gz(lower), oci.LAYER_GZIP), (upper, oci.LAYER_TAR)],
+        oci.double_config(Entrypoint=None, Cmd=["pocket-id"], Env=["PATH=/bin"]),
+    )
+    bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
+    with prepared(f"{crane_registry}/pocket-id/pocket-id:v2.2.0-layers", bundle) as done:
+        root = done.folder / "rootfs"
+        assert not (root / "app" / "docker" / "entrypoint.sh").exists()
+        assert os.readlink(root / "bin" / "pocket-id") == "../app/pocket-id"
+        assert (root / "app" / "copy").stat().st_ino == (root / "app" / "pocket-id").stat().st_ino
+        assert done.program == root / "app" / "pocket-id"
+
+
+def test_anonymous_access_refused_names_docker_login(crane_registry: str) -> None:
+    """A token service that wants credentials, and none in the Docker config: the fix is to log
+    in (credential helpers are not read)."""
+    front = oci.Gate(crane_registry, user="robot", password=secrets.token_hex(8))
+    with oci.gate(front), pytest.raises(ImageError) as caught:
+        pull(parse_reference(f"{front.address}/pocket-id/pocket-id:v2.2.0"))
+    assert "the registry refused anonymous access" in caught.value.message
+    assert f"docker login {front.address}" in caught.value.message
+
+
+def test_an_unwritable_cache_is_named_with_the_fix(
+    crane_registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XDG_CACHE_HOME naming a file: exit 2 naming the cache folder and XDG_CACHE_HOME."""
+    oci.push_double(crane_registry, tag="v2.2.0-nocache")
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    with pytest.raises(ImageError) as caught:
+        pull(parse_reference(f"{crane_registry}/pocket-id/pocket-id:v2.2.0-nocache"))
+    assert f"cannot write the image cache {tmp_path / 'file'}/pocketid-k8s" in caught.value.message
+    assert "fix: set XDG_CACHE_HOME to a folder you can write" in caught.value.message
