@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pocketid_k8s.check.model import Resource
@@ -132,6 +132,9 @@ class Served:
     manifest: bytes = b"{}"
     content_type: str = registry.OCI_MANIFEST
     blobs: dict[str, bytes] = {}  # noqa: RUF012 - replaced per example
+    status: int = 200
+    """The manifest answer's status; with ``headers`` added to it."""
+    headers: dict[str, str] = {}  # noqa: RUF012 - replaced per example
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +146,10 @@ def registry_double() -> Iterator[str]:
             return
 
         def do_GET(self) -> None:
+            extra = {}
             if "/manifests/" in self.path:
-                body, kind, code = Served.manifest, Served.content_type, 200
+                body, kind, code = Served.manifest, Served.content_type, Served.status
+                extra = Served.headers
             else:
                 digest = self.path.rsplit("/", 1)[-1]
                 found = Served.blobs.get(digest)
@@ -159,7 +164,10 @@ def registry_double() -> Iterator[str]:
                 )
             self.send_response(code)
             self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
+            for key, value in extra.items():
+                self.send_header(key, value)
+            if "Content-Length" not in extra:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
@@ -222,6 +230,12 @@ def images(draw: st.DrawFn) -> tuple[bytes, dict[str, bytes]]:
     return json.dumps(manifest).encode(), blobs
 
 
+NETWORK_EXAMPLES = settings(max_examples=min(settings().max_examples, 300))
+"""Each example is a pull over loopback (about 0.1 s): the fuzz profile's 2000 would take
+minutes, so the registry properties stop at 300."""
+
+
+@NETWORK_EXAMPLES
 @given(images())
 @example((b"[]", {}))
 @example((b'{"schemaVersion": 2, "manifests": [{"digest": "x", "size": -1, "platform": 3}]}', {}))
@@ -230,6 +244,45 @@ def test_fuzz_hostile_registries_end_in_exit_2_or_a_clean_pull(
 ) -> None:
     """Any manifest, config and blobs: pulled, unpacked and resolved, or one of our errors."""
     Served.manifest, Served.blobs = served
+    Served.status, Served.headers = 200, {}
+    prepare_or_exit_2(registry_double)
+
+
+header_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60
+)
+malformed = st.sampled_from(["http://[bad", "https://[::1", "ftp://127.0.0.1:9/", "\u00b2", ""])
+# Only loopback or malformed URLs: a property must not reach out (a closed port, no DNS).
+headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "Location": malformed | header_text.map(lambda t: "/v2/" + t.lstrip("/")),
+        "WWW-Authenticate": malformed
+        | st.sampled_from(["Basic", "Bearer", 'Bearer realm=""', 'Bearer realm="http://[x"'])
+        | header_text.map(lambda t: f'Bearer realm="http://127.0.0.1:9/{t}",scope="{t}"'),
+        "Content-Length": header_text | st.sampled_from(["\u00b2", "9" * 25, "-1"]),
+        "Docker-Content-Digest": header_text | st.just("sha256:" + "0" * 64),
+    },
+)
+answers = st.tuples(st.sampled_from([200, 301, 302, 307, 401, 403, 404, 429, 500]), headers)
+
+
+@NETWORK_EXAMPLES
+@given(answers)
+@example((200, {"Content-Length": "\u00b2"}))
+@example((302, {"Location": "http://[bad"}))
+@example((401, {"WWW-Authenticate": 'Bearer realm="http://[x"'}))
+def test_fuzz_hostile_registry_answers_end_in_exit_2(
+    registry_double: str, answer: tuple[int, dict[str, str]]
+) -> None:
+    """Any status and Location, WWW-Authenticate, Content-Length or digest header: exit 2 or a
+    clean pull, never another exception."""
+    Served.manifest, Served.blobs = b"{}", {}
+    Served.status, Served.headers = answer
+    prepare_or_exit_2(registry_double)
+
+
+def prepare_or_exit_2(registry_double: str) -> None:
     base = Path(tempfile.mkdtemp(prefix="fuzz-registry-"))
     before = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(base / "cache")

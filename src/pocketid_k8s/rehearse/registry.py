@@ -268,20 +268,26 @@ def _cached(digest: str, size: int | None) -> Path | None:
 def _new_blob(image: Reference, digest: str) -> Iterator[IO[bytes]]:
     """A temporary file beside the blob's place, renamed there only if the block succeeds."""
     folder = _blob_path(digest).parent
+
+    def unwritable(exc: OSError) -> ImageError:
+        return ImageError(
+            f"image {image}: cannot write the image cache {folder} ({exc.strerror or exc}); "
+            "fix: set XDG_CACHE_HOME to a folder you can write (with room for the image)"
+        )
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False)  # noqa: SIM115
     except OSError as exc:
-        raise ImageError(
-            f"image {image}: cannot write the image cache {folder} ({exc.strerror}); fix: set "
-            "XDG_CACHE_HOME to a folder you can write"
-        ) from None
+        raise unwritable(exc) from None
     try:
         with handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, _blob_path(digest))
+    except OSError as exc:  # a full disk, a cache folder removed meanwhile
+        raise unwritable(exc) from None
     finally:
         with suppress(OSError):
             os.unlink(handle.name)
@@ -399,6 +405,10 @@ class _Client:
                 "GET", url, headers=headers, timeout=httpx.Timeout(min(30.0, remaining))
             )
             return self.http.send(request, stream=True)
+        except httpx.InvalidURL:
+            raise self.fail(
+                f"the registry sent us to a malformed URL ({url[:200]!r})", "check the registry"
+            ) from None
         except httpx.HTTPError as exc:
             where = urlsplit(url).netloc
             raise self.fail(
@@ -407,13 +417,23 @@ class _Client:
                 "spoken to over plain HTTP), or rehearse a downloaded release with --binary PATH",
             ) from None
 
+    def _split(self, url: str) -> tuple[str, str, str]:
+        """(scheme, host:port, host) of ``url``; a malformed one is the registry's error."""
+        try:
+            parts = urlsplit(url)
+            return parts.scheme, parts.netloc, (parts.hostname or "").lower()
+        except ValueError:
+            raise self.fail(
+                f"the registry sent a malformed URL ({url[:200]!r})", "check the registry"
+            ) from None
+
     @contextmanager
     def open(self, path: str, accept: str, deadline: float) -> Iterator[httpx.Response]:
         """GET ``path`` under /v2/NAME/, with auth and redirects; the response is streamed."""
         url = f"{self.base}/v2/{self.image.repository}/{path}"
         authenticated = False
         for _ in range(MAX_REDIRECTS + 2):
-            same = urlsplit(url).netloc == self.origin
+            same = self._split(url)[1] == self.origin
             # Bytes as stored: the digest is of them (and no decompression in memory).
             headers = {"Accept-Encoding": "identity"}
             if accept:
@@ -430,8 +450,11 @@ class _Client:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 response.close()
-                target = urljoin(url, location)
-                if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+                try:
+                    target = urljoin(url, location)
+                except ValueError:
+                    target = location
+                if self._split(url)[0] == "https" and self._split(target)[0] != "https":
                     raise self.fail(
                         "the registry redirected from HTTPS to plain HTTP",
                         "use a registry that serves its blobs over HTTPS",
@@ -454,11 +477,10 @@ class _Client:
         realm = params.get("realm", "")
         if scheme != "bearer" or not realm:
             raise self._refused()
-        split = urlsplit(realm)
-        realm_loopback = (split.hostname or "").lower() in LOOPBACK
-        if split.scheme != "https" and not (split.scheme == "http" and realm_loopback):
+        scheme, _, host = self._split(realm)
+        if scheme != "https" and not (scheme == "http" and host in LOOPBACK):
             raise self.fail(
-                f"the registry's token endpoint {realm[:200]} is not HTTPS",
+                f"the registry's token endpoint {realm[:200]!r} is not HTTPS",
                 "use a registry whose token service is on HTTPS",
             )
         query = {"service": params.get("service", ""), "scope": params.get("scope", "")}
@@ -466,7 +488,12 @@ class _Client:
         headers = {"Accept": "application/json"}
         if self.credentials is not None:
             headers["Authorization"] = _basic(self.credentials)
-        url = str(httpx.URL(realm, params={k: v for k, v in query.items() if v}))
+        try:
+            url = str(httpx.URL(realm, params={k: v for k, v in query.items() if v}))
+        except httpx.InvalidURL:
+            raise self.fail(
+                f"the registry's token endpoint {realm[:200]!r} is not a URL", "check the registry"
+            ) from None
         response = self._send(url, headers, deadline)
         try:
             if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
@@ -511,7 +538,7 @@ class _Client:
         """The body, at most ``cap`` bytes and within ``deadline``; kept in memory unless
         ``sink`` takes each chunk."""
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
+        if re.fullmatch(r"[0-9]{1,20}", declared) and int(declared) > cap:
             raise self._too_large(what, cap)
         kept = bytearray()
         count = 0
