@@ -184,6 +184,10 @@ def digest(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
+VALID_LAYER = tar_of([("dir", "app", "", b""), ("file", "app/pocket-id", "", b"#!/bin/sh\n")], ROOT)
+BUNDLE = [Resource(doc, name) for name, doc in render(load_config(ROOT / "pocket-id.toml"))]
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=20),
     lambda inner: (
@@ -201,6 +205,11 @@ configs = st.fixed_dictionaries(
                 "Entrypoint": words | json_values,
                 "Cmd": words | json_values,
                 "Env": st.lists(st.sampled_from(["A=1", "PATH=/app", "=x", "noequals"])),
+                "User": st.sampled_from(
+                    ["", "0", "1000:1000", "ghost", "a:b", "\u00b2", "1:\u00b2"]
+                )
+                | st.text(max_size=12),
+                "WorkingDir": st.sampled_from(["", "/app", "relative", "/../..", "/a b"]),
             },
         ),
         "os": st.text(max_size=8),
@@ -230,6 +239,18 @@ def images(draw: st.DrawFn) -> tuple[bytes, dict[str, bytes]]:
     return json.dumps(manifest).encode(), blobs
 
 
+def _user_superscript() -> tuple[bytes, dict[str, bytes]]:
+    """An image whose USER is '²' (str.isdigit() says yes; int() says no)."""
+    config = json.dumps({"config": {"User": "\u00b2", "Cmd": ["/app/pocket-id"]}}).encode()
+    manifest = {
+        "schemaVersion": 2,
+        "config": {"digest": digest(config), "size": len(config)},
+        "layers": [{"digest": digest(VALID_LAYER), "size": len(VALID_LAYER)}],
+    }
+    return json.dumps(manifest).encode(), {digest(config): config, digest(VALID_LAYER): VALID_LAYER}
+
+
+USER_SUPERSCRIPT = _user_superscript()
 NETWORK_EXAMPLES = settings(max_examples=min(settings().max_examples, 300))
 """Each example is a pull over loopback (about 0.1 s): the fuzz profile's 2000 would take
 minutes, so the registry properties stop at 300."""
@@ -238,6 +259,7 @@ minutes, so the registry properties stop at 300."""
 @NETWORK_EXAMPLES
 @given(images())
 @example((b"[]", {}))
+@example(USER_SUPERSCRIPT)
 @example((b'{"schemaVersion": 2, "manifests": [{"digest": "x", "size": -1, "platform": 3}]}', {}))
 def test_fuzz_hostile_registries_end_in_exit_2_or_a_clean_pull(
     registry_double: str, served: tuple[bytes, dict[str, bytes]]
@@ -299,7 +321,3 @@ def prepare_or_exit_2(registry_double: str) -> None:
         else:
             os.environ["XDG_CACHE_HOME"] = before
         shutil.rmtree(base, ignore_errors=True)
-
-
-VALID_LAYER = tar_of([("dir", "app", "", b""), ("file", "app/pocket-id", "", b"#!/bin/sh\n")], ROOT)
-BUNDLE = [Resource(doc, name) for name, doc in render(load_config(ROOT / "pocket-id.toml"))]

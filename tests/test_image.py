@@ -21,8 +21,10 @@ import pytest
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import load_config
 from pocketid_k8s.rehearse import layers, registry
-from pocketid_k8s.rehearse.image import command_line, prepared
+from pocketid_k8s.rehearse.image import Prepared, command_line, prepared
+from pocketid_k8s.rehearse.image import user_ids as image_user
 from pocketid_k8s.rehearse.layers import LayerError, UnpackLimits, unpack
+from pocketid_k8s.rehearse.pod import pod_from
 from pocketid_k8s.rehearse.registry import ImageError, Limits, parse_reference, pull
 from pocketid_k8s.render import render
 from tests import registry as oci
@@ -684,3 +686,86 @@ def test_an_unwritable_cache_is_named_with_the_fix(
         pull(parse_reference(f"{crane_registry}/pocket-id/pocket-id:v2.2.0-nocache"))
     assert f"cannot write the image cache {tmp_path / 'file'}/pocketid-k8s" in caught.value.message
     assert "fix: set XDG_CACHE_HOME to a folder you can write" in caught.value.message
+
+
+# --- the image config's WorkingDir and USER ------------------------------------------------------
+
+
+def bundle_without_users() -> list[Resource]:
+    """The rendered bundle with no runAsUser/runAsGroup anywhere (the image decides)."""
+    bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
+    deployment = next(r for r in bundle if r.kind == "Deployment")
+    spec = deployment.doc["spec"]["template"]["spec"]
+    for context in (spec.get("securityContext"), spec["containers"][0].get("securityContext")):
+        for key in ("runAsUser", "runAsGroup"):
+            (context or {}).pop(key, None)
+    return bundle
+
+
+def prepared_with(**facts: object) -> Prepared:
+    values: dict[str, object] = {
+        "reference": "r",
+        "digest": "d",
+        "folder": Path("/nowhere"),
+        "program": Path("/nowhere/p"),
+        "argv": ["/app/pocket-id"],
+        "env": {},
+    }
+    values.update(facts)
+    return Prepared(**values)  # type: ignore[arg-type]
+
+
+def test_the_images_user_applies_when_the_pod_sets_none() -> None:
+    """USER 1234:5678 and no runAsUser: played as 1234:5678, with no entrypoint chown."""
+    pod = pod_from(bundle_without_users())
+    prepared_with(user=(1234, 5678)).play(pod)
+    assert (pod.identity.uid, pod.identity.gid, pod.identity.entrypoint_chowns) == (
+        1234,
+        5678,
+        False,
+    )
+
+
+def test_the_pods_run_as_user_wins_over_the_images() -> None:
+    """runAsUser 1000 in the pod: the image's USER changes nothing."""
+    pod = pod_from([Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))])
+    prepared_with(user=(1234, 1234)).play(pod)
+    assert (pod.identity.uid, pod.identity.gid) == (1000, 1000)
+
+
+def test_no_user_and_no_entrypoint_script_runs_as_root() -> None:
+    """No USER and not the official entrypoint: the container is root, and so is the play."""
+    pod = pod_from(bundle_without_users())
+    done = prepared_with(entrypoint=False)
+    done.play(pod)
+    assert (pod.identity.uid, pod.identity.entrypoint_chowns) == (0, False)
+    assert done.notes == [
+        "the image runs as root (no USER) with no entrypoint script: played as uid 0, gid 0"
+    ]
+
+
+def test_the_official_entrypoint_keeps_the_drop_to_1000() -> None:
+    """No USER and the official entrypoint: chown of /app/data, then uid 1000, as before."""
+    pod = pod_from(bundle_without_users())
+    prepared_with(entrypoint=True).play(pod)
+    assert (pod.identity.uid, pod.identity.entrypoint_chowns) == (1000, True)
+
+
+def test_the_images_working_dir_applies_when_the_container_sets_none() -> None:
+    """WorkingDir /srv in the image, none in the container: the program starts in /srv."""
+    pod = pod_from(bundle_without_users())
+    prepared_with(working_dir="/srv").play(pod)
+    assert pod.working_dir == "/srv"
+
+
+def test_a_user_name_is_looked_up_in_the_images_passwd(tmp_path: Path) -> None:
+    """USER pocket: uid and primary gid from the image's /etc/passwd."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\npocket:x:4242:4343::/:\n")
+    assert image_user(tmp_path, "pocket", "image x") == (4242, 4343)
+
+
+def test_an_unknown_user_name_is_exit_2_with_the_fix(tmp_path: Path) -> None:
+    """USER nobody-here: not in the image, so the fix is runAsUser."""
+    with pytest.raises(ImageError, match="its USER 'ghost' is not a number or a name"):
+        image_user(tmp_path, "ghost", "image x")

@@ -636,7 +636,7 @@ def _rehearse(args: argparse.Namespace) -> int:
                         source,
                         keep=args.keep,
                         login=args.login,
-                        image_env=image.env,
+                        image=image,
                     )
                 )
                 result.notes[:0] = image.notes

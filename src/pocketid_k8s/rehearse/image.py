@@ -23,20 +23,21 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.contract import pocketid
 from pocketid_k8s.rehearse import layers, registry
-from pocketid_k8s.rehearse.pod import pod_from
+from pocketid_k8s.rehearse.pod import Pod, pod_from
 from pocketid_k8s.rehearse.registry import ImageError
 
-__all__ = ["ImageError", "Prepared", "command_line", "prepared"]
+__all__ = ["ImageError", "Prepared", "command_line", "prepared", "user_ids"]
 
 DEFAULT_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LAUNCHER: Final = "launch"
+_NUMBER: Final = re.compile(r"[0-9]{1,10}")
 _VARIABLE: Final = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -53,6 +54,32 @@ class Prepared:
     env: dict[str, str]
     """The image's ``Env``: the base the pod's variables override."""
     notes: list[str] = field(default_factory=list)
+    working_dir: str = ""
+    """The image's WorkingDir ('' when it sets none)."""
+    user: tuple[int, int] | None = None
+    """The image's USER as uid and gid (None: it sets none, so the container starts as root)."""
+    entrypoint: bool = False
+    """Whether the official entrypoint script starts the container (and is played)."""
+
+    def play(self, pod: Pod) -> None:
+        """The image config's WorkingDir and USER where the pod sets neither, as in a cluster."""
+        container = pod.workload.container
+        if self.working_dir and not container.get("workingDir"):
+            pod.working_dir = self.working_dir
+        contexts = (container.get("securityContext"), pod.workload.pod.get("securityContext"))
+        if any(isinstance(c, dict) and "runAsUser" in c for c in contexts):
+            return  # the pod's user wins, as identity_of played it
+        uid, gid = self.user if self.user is not None else (0, 0)
+        if uid == 0 and self.entrypoint:
+            return  # root, then the entrypoint drops to PUID:PGID: identity_of plays it
+        group = next((c.get("runAsGroup") for c in contexts if isinstance(c, dict)), None)
+        gid = group if isinstance(group, int) else gid
+        pod.identity = replace(pod.identity, uid=uid, gid=gid, entrypoint_chowns=False)
+        self.notes.append(
+            f"the image runs as {'USER ' + str(uid) if self.user else 'root (no USER)'}"
+            + ("" if self.entrypoint else " with no entrypoint script")
+            + f": played as uid {uid}, gid {gid}"
+        )
 
 
 def _expand(value: str, env: dict[str, str]) -> str:
@@ -133,7 +160,8 @@ def _resolve(
     argv = command_line(config.Entrypoint, config.Cmd, command, args)
     env = dict(item.partition("=")[::2] for item in config.Env or [] if "=" in item)
     notes = []
-    if len(argv) > 1 and argv[0] == pocketid.ENTRYPOINT:
+    entrypoint = len(argv) > 1 and argv[0] == pocketid.ENTRYPOINT
+    if entrypoint:
         argv = argv[1:]
         notes.append(
             f"the image's entrypoint {pocketid.ENTRYPOINT} is played by the rehearsal (as root: "
@@ -160,7 +188,54 @@ def _resolve(
             f"(its program is {pocketid.BINARY})"
         )
     start = _launcher(folder, program, argv[1:]) if len(argv) > 1 else program
-    return Prepared(str(image.reference), image.digest, folder, start, argv, env, notes)
+    working_dir = config.WorkingDir if config.WorkingDir.startswith("/") else ""
+    user = user_ids(root, config.User, shown)
+    return Prepared(
+        str(image.reference),
+        image.digest,
+        folder,
+        start,
+        argv,
+        env,
+        notes,
+        working_dir,
+        user,
+        entrypoint,
+    )
+
+
+def user_ids(root: Path, user: str, shown: str) -> tuple[int, int] | None:
+    """USER as (uid, gid): numbers, or names from the image's /etc/passwd and /etc/group."""
+    if not user:
+        return None
+    name, _, group = user.partition(":")
+
+    def lookup(table: str, key: str, field_: int) -> int | None:
+        if _NUMBER.fullmatch(key):
+            return int(key)
+        path = root / "etc" / table
+        try:
+            real = os.path.realpath(path)
+            if not real.startswith(os.path.realpath(root) + os.sep):
+                return None
+            with open(real, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read(1024 * 1024).splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            cells = line.split(":")
+            if len(cells) > field_ and cells[0] == key and _NUMBER.fullmatch(cells[field_]):
+                return int(cells[field_])
+        return None
+
+    uid = lookup("passwd", name, 2)
+    gid = lookup("group", group, 2) if group else lookup("passwd", name, 3)
+    if uid is None or (group and gid is None):
+        raise ImageError(
+            f"{shown}: its USER {user[:100]!r} is not a number or a name in the image's "
+            "/etc/passwd (or /etc/group); fix: set the container's securityContext.runAsUser"
+        )
+    return uid, gid if gid is not None else 0
 
 
 @contextmanager
