@@ -17,6 +17,9 @@ KINE := $(TOOLS)/kine-$(KINE_VERSION)
 # The workflow linter for docs/github-actions.yml (tests/test_ecosystem.py names the same version).
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
+# An OCI registry on loopback for rehearse's image pulls (tests/registry.py names the same version).
+CRANE_VERSION := v0.22.1
+CRANE := $(TOOLS)/crane-$(CRANE_VERSION)
 
 .PHONY: render test lint typecheck unit fuzz bench bench-peers bench-checkov clean peers
 
@@ -60,7 +63,7 @@ fuzz: $(DEV) peers
 ## The first build downloads about 200 MB of Go modules and takes about 10 min on 2 cores.
 peers:
 	@if command -v go >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(TOOLS)/kubeseal $(KINE) $(KUBE_APISERVER) $(ACTIONLINT); \
+		$(MAKE) --no-print-directory $(TOOLS)/kubeseal $(KINE) $(KUBE_APISERVER) $(ACTIONLINT) $(CRANE); \
 	else echo "note: no Go here; tests that need kubeseal or an API server will skip and say so"; fi
 
 $(TOOLS)/kubeseal:
@@ -80,6 +83,12 @@ $(ACTIONLINT):
 	mkdir -p $(TOOLS)/.actionlint && GOBIN=$(TOOLS)/.actionlint GOFLAGS=-mod=mod go install \
 		github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 	mv $(TOOLS)/.actionlint/actionlint $@ && rmdir $(TOOLS)/.actionlint
+
+$(CRANE):
+	@echo "crane $(CRANE_VERSION): building (about 1 min the first time)"
+	mkdir -p $(TOOLS)/.crane && GOBIN=$(TOOLS)/.crane GOFLAGS=-mod=mod go install \
+		github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+	mv $(TOOLS)/.crane/crane $@ && rmdir $(TOOLS)/.crane
 
 $(KUBE_APISERVER): tools/build-kube-apiserver.sh
 	bash tools/build-kube-apiserver.sh $@ $(KUBE_APISERVER_VERSION)

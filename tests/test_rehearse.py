@@ -421,13 +421,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def test_without_a_binary_it_refuses_and_says_where_to_get_one() -> None:
-    """No --binary and no POCKET_ID_BINARY: exit 2, naming the release binary."""
-    result = run_cli(env={"PATH": "/usr/bin:/bin"})
+def test_without_a_binary_it_pulls_the_deployments_image(tmp_path: Path) -> None:
+    """No --binary and no POCKET_ID_BINARY: the Deployment's image is pulled; an unreachable
+    registry is exit 2 naming the image, and --binary as the other way."""
+    image = "127.0.0.1:9/pocket-id/pocket-id:v2.2.0"
+    site = tmp_path / "pocket-id.toml"
+    site.write_text(
+        (ROOT / "pocket-id.toml").read_text().replace("ghcr.io/pocket-id/pocket-id:v2.2.0", image)
+    )
+    result = run_cli("--config", str(site), env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode == 2
-    assert "no Pocket-ID binary to rehearse with" in result.stderr
-    assert "pocket-id-linux-amd64" in result.stderr
-    assert "github.com/pocket-id/pocket-id/releases" in result.stderr
+    assert f"image {image}: cannot reach 127.0.0.1:9 (ConnectError)" in result.stderr
+    assert "or rehearse a downloaded release with --binary PATH" in result.stderr
     assert result.stdout == ""
 
 

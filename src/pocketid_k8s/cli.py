@@ -23,6 +23,7 @@ from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
 if TYPE_CHECKING:
     from pocketid_k8s.check.model import Resource
+    from pocketid_k8s.config import Config
     from pocketid_k8s.live.report import Outcome
 
 PROG = "pocketid-k8s"
@@ -152,6 +153,12 @@ def _parser() -> argparse.ArgumentParser:
         "--check",
         action="store_true",
         help="write nothing; exit 1 with a unified diff when the files are stale",
+    )
+    render.add_argument(
+        "--pin-digest",
+        action="store_true",
+        help="ask the image's registry for the tag's digest and render image: REPO:TAG@DIGEST "
+        "(then set that image in the config to keep it pinned)",
     )
     render.set_defaults(handler=_render)
 
@@ -297,8 +304,10 @@ def _parser() -> argparse.ArgumentParser:
 def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rehearse = commands.add_parser(
         "rehearse",
-        help="run your Pocket-ID binary as the rendered pod would, with no cluster",
-        description="Run your Pocket-ID binary in a sandbox laid out like the pod (environment, "
+        help="run Pocket-ID (the Deployment's image, or your binary) as the rendered pod would, "
+        "with no cluster",
+        description="Run Pocket-ID (the image the Deployment names, pulled from its registry; or "
+        "--image REF; or --binary PATH) in a sandbox laid out like the pod (environment, "
         "mounts, working directory), on loopback only: start-up, probes, OIDC discovery, "
         "restart with the writable layer wiped, a surge pod, resources; with --login a real "
         "passkey sign-in and OIDC code flow. Exit 0 clean, 1 a step failed, 2 could not run.",
@@ -311,11 +320,18 @@ def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         type=Path,
         help="manifests to rehearse (default: the bundle rendered from the config)",
     )
-    rehearse.add_argument(
+    program = rehearse.add_mutually_exclusive_group()
+    program.add_argument(
         "--binary",
         metavar="PATH",
         type=Path,
-        help="the Pocket-ID release binary (default: $POCKET_ID_BINARY)",
+        help="the Pocket-ID release binary (default: $POCKET_ID_BINARY; without either, the "
+        "image the Deployment names is pulled and run)",
+    )
+    program.add_argument(
+        "--image",
+        metavar="REF",
+        help="pull and run this image instead of the one the Deployment names",
     )
     rehearse.add_argument("--format", choices=("text", "json"), default="text")
     rehearse.add_argument("--keep", action="store_true", help="keep the sandbox for inspection")
@@ -480,7 +496,10 @@ def _render(args: argparse.Namespace) -> int:
     from pocketid_k8s.config import load_config
     from pocketid_k8s.render import deviations
 
-    config = load_config(_config_path(args.config))
+    path = _config_path(args.config)
+    config = load_config(path)
+    if args.pin_digest:
+        config = _pinned(config, path)
     root: Path = args.out
     bundle = build_bundle(config, root)
     for warning in deviations(config):
@@ -505,6 +524,24 @@ def _render(args: argparse.Namespace) -> int:
             "seal one before the first sync (docs/runbook.md)"
         )
     return int(ExitCode.OK)
+
+
+def _pinned(config: Config, path: Path | None) -> Config:
+    """``config`` with its image pinned to the digest its registry serves for the tag."""
+    from pocketid_k8s.rehearse.registry import parse_reference, resolve_digest
+
+    image = config.pocket_id.image
+    reference = parse_reference(image)
+    if reference.digest is not None:
+        return config
+    pinned = f"{image}@{resolve_digest(reference)}"
+    where = path if path is not None else "pocket-id.toml"
+    _err(
+        f"note: pinned {image} to {pinned.rpartition('@')[2]}; to keep it pinned without "
+        f'--pin-digest, set [pocket_id] image = "{pinned}" in {where}'
+    )
+    section = config.pocket_id.model_copy(update={"image": pinned})
+    return config.model_copy(update={"pocket_id": section})
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -578,12 +615,31 @@ def _rehearse(args: argparse.Namespace) -> int:
     from pocketid_k8s.rehearse import output
     from pocketid_k8s.rehearse.pod import ManifestError
 
-    binary = rehearse.find_binary(args.binary)
+    from_image = args.image is not None or (
+        args.binary is None and not os.environ.get(rehearse.BINARY_ENV)
+    )
+    binary = None if from_image else rehearse.find_binary(args.binary)
     resources, source = _rehearse_resources(args)
     try:
-        result = rehearse.rehearse(
-            rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
-        )
+        if binary is not None:
+            result = rehearse.rehearse(
+                rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
+            )
+        else:
+            from pocketid_k8s.rehearse.image import prepared
+
+            with prepared(args.image, resources, keep=args.keep) as image:
+                result = rehearse.rehearse(
+                    rehearse.Options(
+                        image.program,
+                        resources,
+                        source,
+                        keep=args.keep,
+                        login=args.login,
+                        image=image,
+                    )
+                )
+                result.notes[:0] = image.notes
     except rehearse.PodError as exc:
         if args.source is None:
             raise

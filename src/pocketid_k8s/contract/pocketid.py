@@ -23,6 +23,9 @@ WORKDIR: Final = "/app"
 BINARY: Final = "/app/pocket-id"
 """The program in the image; ``pocket-id healthcheck`` and ``encryption-key-rotate`` are its
 sub-commands."""
+ENTRYPOINT: Final = "/app/docker/entrypoint.sh"
+"""The image's ENTRYPOINT (its CMD is BINARY): as root it chowns DATA_DIR and drops to PUID:PGID
+with su-exec, else it runs the CMD as it is; not in the ``-distroless`` variant."""
 DATA_DIR: Final = "/app/data"
 """Where all state lives by default: the SQLite database, uploads, the GeoLite file."""
 DATA_DIR_RELATIVE: Final = "data"

@@ -1,7 +1,9 @@
-"""``rehearse``: run the user's Pocket-ID binary as the rendered pod would, with no cluster.
+"""``rehearse``: run Pocket-ID as the rendered pod would, with no cluster.
 
-The project ships no Pocket-ID: the user brings the release binary
-(``--binary`` or ``POCKET_ID_BINARY``). Modules: :mod:`.pod` (the pod from the
+The project ships no Pocket-ID: the program is the one in the image the
+Deployment names (or ``--image``), pulled by :mod:`.registry`, unpacked by
+:mod:`.layers` and resolved to its command by :mod:`.image`; or the user's
+release binary (``--binary`` or ``POCKET_ID_BINARY``). Modules: :mod:`.pod` (the pod from the
 manifests), :mod:`.sandbox` (its file system), :mod:`.paths` (path variables
 moved into it), :mod:`.database` (SQLite only: PostgreSQL is refused),
 :mod:`.process` (one run of the program), :mod:`.log` (its output, bounded),

@@ -10,7 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import cpu_millis, memory_bytes
@@ -24,6 +24,9 @@ from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
 from pocketid_k8s.rehearse.process import Instance, Usage, free_port
 from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
+
+if TYPE_CHECKING:
+    from pocketid_k8s.rehearse.image import Prepared
 
 __all__ = ["Options", "Rehearsal", "rehearse"]
 
@@ -52,6 +55,9 @@ class Options:
     ready (a probe with a long period or initial delay may not)."""
     surge_wait: float = 10.0
     workdir: Path | None = None
+    image: Prepared | None = None
+    """The image the program comes from: its Env under the pod's variables, and its WorkingDir
+    and USER where the pod sets neither."""
 
 
 @dataclass
@@ -85,7 +91,13 @@ class _Run:
     def start(self, name: str) -> tuple[Instance, Layout, int]:
         layout = self.sandbox.instance(name)
         port = free_port()
-        env = {**self.pod.env, **self.extra_env, **FORCED, names.PORT: str(port)}
+        env = {
+            **(self.options.image.env if self.options.image is not None else {}),
+            **self.pod.env,
+            **self.extra_env,
+            **FORCED,
+            names.PORT: str(port),
+        }
         tmp = layout.host("/tmp")  # noqa: S108 - the container's /tmp, in the sandbox
         if tmp.is_dir():
             env.setdefault("TMPDIR", str(tmp))
@@ -114,6 +126,8 @@ class _Run:
 def rehearse(options: Options) -> Rehearsal:
     """Run the pod's program through every step; the sandbox is removed unless ``keep``."""
     pod = pod_from(options.resources)
+    if options.image is not None:
+        options.image.play(pod)
     refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     root = Path(tempfile.mkdtemp(prefix="pocketid-rehearse-", dir=options.workdir))
