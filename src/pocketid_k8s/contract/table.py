@@ -634,6 +634,19 @@ DEAD_SINCE: Final[dict[str, Version]] = {
 }
 """The first version that no longer reads each dead variable (git tags' env structs)."""
 
+RENAMED: Final[dict[str, tuple[str, Version]]] = {
+    "SIGNUP_DEFAULT_USER_GROUP_IDS": ("SIGNUP_DEFAULT_USER_GROUP_I_DS", (2, 14, 0)),
+}
+"""name -> (the name before, the first version reading the name): a renderer writes the name
+the image's version reads (appconfig/model.go@v2.14.0 gave the setting an explicit env tag)."""
+
+
+def name_at(name: str, version: Version) -> str:
+    """The spelling of ``name`` that ``version`` reads (a renamed setting's older name)."""
+    before, since = RENAMED.get(name, (name, (0, 0, 0)))
+    return name if version >= since else before
+
+
 _BY_NAME: Final[dict[str, tuple[Var, ...]]] = {}
 for _row in ROWS:
     _BY_NAME[_row.name] = (*_BY_NAME.get(_row.name, ()), _row)

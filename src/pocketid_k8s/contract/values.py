@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl
 
 from pocketid_k8s.contract.env import BOOL_FALSE, BOOL_TRUE, POSTGRES_PREFIXES, parse_bool
 from pocketid_k8s.contract.image import Version, show_version
-from pocketid_k8s.contract.pocketid import KEY_TOO_SHORT
+from pocketid_k8s.contract.pocketid import KEY_TOO_SHORT, TLS_PEM_SINCE
 from pocketid_k8s.contract.table import Parse, Var, lookup
 
 UI_VALIDATED_SINCE: Final[Version] = (2, 14, 0)
@@ -54,7 +54,9 @@ SOCKET_WORDS_SINCE: Final[Version] = (2, 8, 0)
 listener', router_bootstrap.go@v2.2.0)."""
 API_KEY_WORDS_SINCE: Final[Version] = (2, 10, 0)
 """common/env_config.go@v2.10.0: 'when set, STATIC_API_KEY must be ...'."""
-TLS_PEM_SINCE: Final[Version] = (2, 13, 0)
+SQLITEKIT_SINCE: Final[Version] = (2, 10, 0)
+"""bootstrap/db_bootstrap.go@v2.10.0: SQLite connection strings go to italypaleale/go-sql-utils'
+sqlitekit.NewConnector (not in the snapshot read), no longer to Pocket-ID's own check."""
 _TRUTHY: Final = ("1", "true", "t", "on", "yes", "y")
 _FALSY: Final = ("0", "false", "f", "off", "no", "n")
 _BOOLS: Final = ", ".join(BOOL_TRUE + BOOL_FALSE)
@@ -461,7 +463,10 @@ def _db(row: Var, value: str, env: Env, version: Version) -> Problem | None:
         ):
             return _refuses(
                 "'failed to connect to database: invalid SQLite connection string: found "
-                "forbidden option '_pragma=foreign_keys' in the connection string'",
+                "forbidden option '_pragma=foreign_keys' in the connection string'"
+                if version < SQLITEKIT_SINCE
+                else "'failed to connect to database: ...' (the connection string is checked "
+                "by go-sql-utils' sqlitekit from v2.10.0, whose words were not read here)",
                 "remove the foreign_keys option (Pocket-ID always turns foreign keys on)",
             )
     memory = value in (":memory:", "file::memory:") or "mode=memory" in query
