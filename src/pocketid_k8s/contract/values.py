@@ -803,7 +803,7 @@ VALIDATORS: Final[dict[Parse, Callable[[Var, str, Env, Version], Problem | None]
     Parse.TLS_FILE: _tls_file,
     Parse.UI_BOOL: _ui_bool,
     Parse.UI_INT: _ui(
-        lambda v, _: re.fullmatch(r"[+-]?[0-9]{1,18}", v) is not None,
+        lambda v, _: re.fullmatch(r"[+-]?[0-9]+", v) is not None and -(2**63) <= int(v) < 2**63,
         "a value that is not a whole number is read as 0 minutes: every session expires at once",
         "must be an integer",
         "use a whole number of minutes, e.g. 60",
