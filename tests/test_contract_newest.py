@@ -261,3 +261,15 @@ def test_the_renamed_setting_per_version() -> None:
     """SIGNUP_DEFAULT_USER_GROUP_IDS is spelled ..._I_DS before v2.14.0."""
     assert name_at("SIGNUP_DEFAULT_USER_GROUP_IDS", (2, 13, 0)) == "SIGNUP_DEFAULT_USER_GROUP_I_DS"
     assert name_at("SIGNUP_DEFAULT_USER_GROUP_IDS", (2, 14, 0)) == "SIGNUP_DEFAULT_USER_GROUP_IDS"
+
+
+@pytest.mark.parametrize(
+    ("tag", "holder"), [("v2.8.0", "the instance lock"), ("v2.14.0", "the one actor-host place")]
+)
+def test_a_surge_pod_is_told_what_it_cannot_take(tmp_path: Path, tag: str, holder: str) -> None:
+    """RollingUpdate: v2.12.0 and later admit one actor host, earlier ones hold a lock."""
+    docs = bundle()
+    docs["Deployment/pocket-id"]["spec"]["strategy"] = {"type": "RollingUpdate"}
+    found = [f for f in check_at(tmp_path, tag, {}, docs) if f.rule == "pocketid/single-instance"]
+    (only,) = found
+    assert f"the surge pod cannot take {holder} " in only.message

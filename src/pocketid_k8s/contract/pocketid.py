@@ -148,6 +148,17 @@ def tls_in_values(version: tuple[int, int, int]) -> bool:
     return version >= TLS_PEM_SINCE
 
 
+def single_holder(version: tuple[int, int, int]) -> str:
+    """What only one process can hold: the database's instance lock, from v2.12.0 the one
+    actor-host place (bootstrap/actors_bootstrap.go@v2.12.0 WithMaxHosts(1))."""
+    return "the one actor-host place" if version >= ACTOR_HOSTS_SINCE else "the instance lock"
+
+
+def started_when(version: tuple[int, int, int]) -> str:
+    """What HEALTH_PATH's 204 proves at ``version`` (the router starts after these)."""
+    return f"the database is open, migrated and {single_holder(version)} held"
+
+
 def second_instance(version: tuple[int, int, int]) -> str:
     """What a second Pocket-ID process on the same database says before it exits."""
     return SECOND_INSTANCE if version >= SECOND_INSTANCE_SINCE else LOCK_HELD
