@@ -213,7 +213,9 @@ def with_value(row: Var, value: str, version: Version = V220) -> Docs:
     data = config(docs)
     data[row.name] = value
     if row.read_when:
-        data[row.read_when] = "true" if row.read_when.endswith("ENABLED") else "/run/p.sock"
+        data[row.read_when] = {"ENABLED": "true", "XPORTER": "prometheus"}.get(
+            row.read_when[-7:], "/run/p.sock"
+        )
     if row.parse is Parse.OTEL_PROTOCOL:
         data["OTEL_LOGS_EXPORTER"] = "otlp"
     if row.ui:

@@ -468,6 +468,17 @@ OTEL: Final[tuple[Var, ...]] = (
         read_when="METRICS_ENABLED",
         until=(2, 10, 0),
     ),
+    Var(
+        "OTEL_METRICS_PRODUCERS",
+        Parse.OTEL_EXPORTER,
+        "",
+        "extra metric producers (read by the otlp, prometheus and console metric readers; the "
+        "reader is created at every start, 'none' by default)",
+        _OTEL_10,
+        choices=("prometheus", "none"),
+        read_when="OTEL_METRICS_EXPORTER",
+        since=(2, 10, 0),
+    ),
     *(
         Var(
             name,

@@ -523,6 +523,8 @@ def _proxy_protocol(text: str, env: Env) -> Problem | None:
 
 
 def _otel_read(row: Var, env: Env) -> bool:
+    if row.read_when.endswith("_EXPORTER"):  # read by a metric reader that is not 'none'
+        return env.get(row.read_when, "").strip() not in ("", "none")
     return not row.read_when or parse_bool(env.get(row.read_when, "")) is True
 
 
