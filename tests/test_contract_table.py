@@ -9,6 +9,8 @@ the table says, and a secret's value must never appear.
 from __future__ import annotations
 
 import base64
+import copy
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,13 +22,15 @@ from pocketid_k8s.check.model import Finding, Resource, Severity
 from pocketid_k8s.contract.image import Version
 from pocketid_k8s.contract.pocketid import CHECKED_VERSION
 from pocketid_k8s.contract.table import ROWS, Parse, Var, lookup
-from pocketid_k8s.contract.values import Outcome
+from pocketid_k8s.contract.values import Outcome, validate
 from tests.test_check import Docs, bundle, config, container
 
 V220 = CHECKED_VERSION
 V280: Version = (2, 8, 0)
 V2140: Version = (2, 14, 0)
 VERSIONS = (V220, V280, V2140)
+MINORS: list[Version] = [(2, minor, 0) for minor in range(2, 15)]
+NEXT: Version = (2, 15, 0)
 """The two completely verified releases, and v2.8.0 (measured against the real program)."""
 R, U, L, M = Outcome.REFUSES, Outcome.UNREACHABLE, Outcome.LOSES_DATA, Outcome.MISBEHAVES
 IMAGE = "ghcr.io/pocket-id/pocket-id:{}"
@@ -126,28 +130,19 @@ INVALID_UI_TEXT_2140: dict[str, list[tuple[str, Outcome]]] = {
     "APP_NAME": [("", R), ("x" * 31, R)],
     "HOME_PAGE_URL": [("", R)],
 }
-WORDS: dict[tuple[Parse, Version], str] = {
-    (Parse.PORT, V220): "'failed to create tcp listener: listen tcp: lookup tcp/abc",
-    (Parse.PORT, V280): "'failed to create TCP socket: listen tcp: lookup tcp/abc",
-    (Parse.PORT, V2140): "'failed to create TCP socket: listen tcp: lookup tcp/abc",
-    (Parse.API_KEY, V220): "'config error: STATIC_API_KEY must be at least 16",
-    (Parse.API_KEY, V280): "'config error: STATIC_API_KEY must be at least 16",
-    (Parse.API_KEY, V2140): "'config error: when set, STATIC_API_KEY must be at least 16",
-    (Parse.TLS_PATH, V280): "'config error: TLS_CERT_FILE not found: stat -----BEGIN",
-    (Parse.TLS_PEM, V2140): "'failed to load TLS certificate: tls: failed to find any PEM data",
-    (Parse.SYSTEMD, V280): "'did not receive any sockets from systemd'",
-    (Parse.SYSTEMD, V2140): "'did not receive any sockets from systemd'",
-    (Parse.UI_BOOL, V220): "it is read with ParseBool",
-    (Parse.UI_BOOL, V280): "it is read with ParseBool",
-    (Parse.UI_BOOL, V2140): "'invalid environment app configuration: ",
-    (Parse.UI_INT, V2140): "'invalid environment app configuration: ",
-    (Parse.UI_ENUM, V2140): "'invalid environment app configuration: ",
-    (Parse.UI_JSON, V2140): "'invalid environment app configuration: ",
-    (Parse.UI_CLAIMS, V2140): "'invalid environment app configuration: ",
-    (Parse.UI_PATTERNS, V2140): "'invalid environment app configuration: ",
-    (Parse.UI_EMAIL, V2140): "'invalid environment app configuration: ",
-    (Parse.UI_TEXT, V2140): "'invalid environment app configuration: ",
-}
+UI_WORDS = "'invalid environment app configuration: "
+WORDS: list[tuple[Parse, Version, Version, str]] = [
+    (Parse.PORT, V220, V280, "'failed to create tcp listener: listen tcp: lookup tcp/abc"),
+    (Parse.PORT, V280, NEXT, "'failed to create TCP socket: listen tcp: lookup tcp/abc"),
+    (Parse.API_KEY, V220, (2, 10, 0), "'config error: STATIC_API_KEY must be at least 16"),
+    (Parse.API_KEY, (2, 10, 0), NEXT, "'config error: when set, STATIC_API_KEY must be at"),
+    (Parse.TLS_PATH, (2, 6, 0), (2, 13, 0), "'config error: TLS_CERT_FILE not found: stat -----"),
+    (Parse.TLS_PEM, (2, 13, 0), NEXT, "'failed to load TLS certificate: tls: failed to find any"),
+    (Parse.SYSTEMD, V280, NEXT, "'did not receive any sockets from systemd'"),
+    (Parse.UI_BOOL, V220, (2, 12, 0), "it is read with ParseBool"),
+    (Parse.UI_BOOL, (2, 12, 0), V2140, "it is read with go-kit's IsTruthy"),
+    *((parse, V2140, NEXT, UI_WORDS) for parse in Parse if parse.value.startswith("ui-")),
+]
 """The program's own words each version prints for the first bad value of a parser."""
 RULE_OF = {
     "ENCRYPTION_KEY": "pocketid/encryption-key",
@@ -190,7 +185,16 @@ def _invalid(row: Var, version: Version) -> list[tuple[str, Outcome]]:
         cases = [*cases, ("S3", R)]  # s3 without S3_BUCKET: the first image listing fails
     if row.name == "TLS_KEY" and row.parse is Parse.TLS_PATH:
         cases = [(PEM_KEY, R)]
+    if row.parse is Parse.UI_BOOL and version >= (2, 12, 0):
+        cases = [("enabled", M), ("1 ", M)]  # go-kit's IsTruthy: yes and on are true
     return cases
+
+
+def words_of(parse: Parse, version: Version) -> str | None:
+    """The program's words for the first bad value of ``parse`` at ``version``, where pinned."""
+    return next(
+        (w for p, since, until, w in WORDS if p is parse and since <= version < until), None
+    )
 
 
 def rows_at(version: Version) -> list[Var]:
@@ -207,9 +211,14 @@ def _tag(version: Version) -> str:
     return "v" + ".".join(map(str, version))
 
 
+@functools.cache
+def _bundle() -> Docs:
+    return bundle()
+
+
 def with_value(row: Var, value: str, version: Version = V220) -> Docs:
     """The bundle pinned to ``version`` with ``row`` set to ``value`` (and what it needs)."""
-    docs = bundle()
+    docs = copy.deepcopy(_bundle())
     data = config(docs)
     data[row.name] = value
     if row.read_when:
@@ -244,7 +253,7 @@ def cases() -> Iterator[Any]:
                 yield pytest.param(row, value, outcome, version, id=f"{tag}-{row.name}={value!r}")
 
 
-@pytest.mark.parametrize("version", VERSIONS, ids=_tag)
+@pytest.mark.parametrize("version", MINORS, ids=_tag)
 def test_every_parser_has_cases(version: Version) -> None:
     """No row escapes: each parser of the version has a valid value, each checked one bad ones."""
     parsers = {row.parse for row in rows_at(version)}
@@ -270,7 +279,7 @@ def test_each_variable(row: Var, value: str, outcome: Outcome | None, version: V
     shown = "(value not shown: secret)" if row.secret else repr(value)
     opening = f"{row.name}={shown}: Pocket-ID {outcome.value}: "
     assert only.message.startswith(opening), only.message
-    words = WORDS.get((row.parse, version))
+    words = words_of(row.parse, version)
     if words is not None and (row.parse, value) in FIRST_BAD:
         assert only.message.startswith(opening + words), only.message
     if version >= V2140 and row.ui:
@@ -282,7 +291,33 @@ def test_each_variable(row: Var, value: str, outcome: Outcome | None, version: V
 
 FIRST_BAD = {
     (parse, values[0][0]) for parse, values in [*INVALID.items(), *INVALID_2140.items()] if values
-} | {(Parse.API_KEY, "short"), (Parse.UI_TEXT, "")}
+} | {(Parse.API_KEY, "short"), (Parse.UI_TEXT, ""), (Parse.UI_BOOL, "enabled")}
+
+
+def validator_cases() -> Iterator[Any]:
+    for version in MINORS:
+        tag = _tag(version)
+        for row in rows_at(version):
+            yield pytest.param(row, _valid(row), None, version, id=f"{tag}-{row.name}-valid")
+            for value, outcome in _invalid(row, version):
+                yield pytest.param(row, value, outcome, version, id=f"{tag}-{row.name}={value!r}")
+
+
+@pytest.mark.parametrize(("row", "value", "outcome", "version"), list(validator_cases()))
+def test_each_row_at_every_minor(
+    row: Var, value: str, outcome: Outcome | None, version: Version
+) -> None:
+    """Every minor v2.2 to v2.14: the validator's verdict and words for each row's values."""
+    env = config(with_value(row, value, version))
+    problem = validate(row, value, env, version)
+    if outcome is None:
+        assert problem is None, problem
+        return
+    assert problem is not None
+    assert problem.outcome is outcome
+    words = words_of(row.parse, version)
+    if words is not None and (row.parse, value) in FIRST_BAD:
+        assert problem.says.startswith(words), problem.says
 
 
 def test_secrets_from_a_secret_are_validated_but_never_shown() -> None:
