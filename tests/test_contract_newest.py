@@ -15,7 +15,8 @@ import yaml
 from pocketid_k8s.check import run_check
 from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.contract import pocketid as pid
-from pocketid_k8s.contract.table import facts_for, facts_note, name_at
+from pocketid_k8s.contract.table import facts_for, facts_note, lookup, name_at
+from pocketid_k8s.contract.values import validate
 from tests.test_check import Docs, bundle, config, container
 
 IMAGE = "ghcr.io/pocket-id/pocket-id:{}"
@@ -273,3 +274,12 @@ def test_a_surge_pod_is_told_what_it_cannot_take(tmp_path: Path, tag: str, holde
     found = [f for f in check_at(tmp_path, tag, {}, docs) if f.rule == "pocketid/single-instance"]
     (only,) = found
     assert f"the surge pod cannot take {holder} " in only.message
+
+
+@pytest.mark.parametrize(("version", "refused"), [((2, 8, 0), False), ((2, 14, 0), True)])
+def test_port_on_the_actor_hosts_default_port(version: tuple[int, int, int], refused: bool) -> None:
+    """PORT=1414 collides with the actor host's default port from v2.10.0."""
+    row = lookup("PORT", version)
+    assert row is not None
+    problem = validate(row, "1414", {}, version)
+    assert (problem is not None and "address already in use" in problem.says) is refused

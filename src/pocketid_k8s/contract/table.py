@@ -497,6 +497,18 @@ OTEL: Final[tuple[Var, ...]] = (
     ),
 )
 """OTEL_* variables Pocket-ID hands to autoexport (v0.64.0): unknown values refuse to start."""
+OTEL_ENDPOINTS: Final[tuple[Var, ...]] = tuple(
+    Var(
+        name,
+        Parse.TEXT,
+        "",
+        "the OTLP collector's URL (read by autoexport; from v2.14.0 also by the program, which "
+        "forwards the browser's traces there when OTEL_TRACES_EXPORTER=otlp)",
+        "backend/internal/tracing/telemetry_controller.go@v2.14.0",
+    )
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+)
+"""The two OTEL_* variables v2.14.0 reads itself (os.Getenv), beside autoexport's own reading."""
 
 _UI_SOURCE = f"{APP_CONFIG_GO}@v2.2.0"
 _UI_BOOLS = frozenset(
@@ -618,7 +630,7 @@ UI: Final[tuple[Var, ...]] = (
 """UI settings: before v2.14.0 used as they are (no start-up check); v2.14.0 checks them all at
 start with dto.AppConfigUpdateDto's rules (appconfig/service.go validateEnvConfig) and refuses."""
 
-ROWS: Final[tuple[Var, ...]] = (*CORE, *OTEL, *UI)
+ROWS: Final[tuple[Var, ...]] = (*CORE, *OTEL, *OTEL_ENDPOINTS, *UI)
 
 DEAD_ENV: Final = {
     "KEYS_STORAGE": "removed in v2; the signing keys live in the database",

@@ -305,6 +305,13 @@ def _port(row: Var, value: str, env: Env, version: Version) -> Problem | None:
             "port 0 makes it listen on a random port",
             "use a fixed port, e.g. 1411",
         )
+    actors = lookup("ACTORS_PORT", version)
+    if actors is not None and not env.get("ACTORS_PORT") and value == actors.default:
+        return _refuses(
+            f"'... listen tcp :{value}: bind: address already in use' (the actor host listens "
+            f"on ACTORS_PORT, default {actors.default}, from {show_version(actors.since)})",
+            f"use another port, e.g. 1411, or move ACTORS_PORT off {value}",
+        )
     return None
 
 
@@ -319,7 +326,8 @@ def _actors_port(row: Var, value: str, env: Env, version: Version) -> Problem | 
     listens = env.get("PORT") or (port.default if port else "")
     if value == listens and value != "0":
         return _refuses(
-            f"'... listen tcp :{value}: bind: address already in use' (PORT is the same port)",
+            f"'... listen tcp :{value}: bind: address already in use' (PORT is the same port, "
+            "so one of the two listeners cannot bind)",
             f"give ACTORS_PORT a port of its own (default {row.default}), or remove it",
         )
     return None
