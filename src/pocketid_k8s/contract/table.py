@@ -98,6 +98,10 @@ class Parse(StrEnum):
     UI_EMAIL = "ui-email"
 
 
+PATH_PARSES: Final = (Parse.PATH, Parse.DB, Parse.SOCKET, Parse.TLS_PATH, Parse.TLS_FILE)
+"""Parsers whose value is (or, for DB, may be) a file-system path in the container."""
+
+
 class FileVariant(StrEnum):
     """Whether ``NAME_FILE`` names a file whose content replaces the value."""
 
