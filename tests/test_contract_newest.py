@@ -283,3 +283,26 @@ def test_port_on_the_actor_hosts_default_port(version: tuple[int, int, int], ref
     assert row is not None
     problem = validate(row, "1414", {}, version)
     assert (problem is not None and "address already in use" in problem.says) is refused
+
+
+@pytest.mark.parametrize(
+    ("tag", "env", "name"),
+    [
+        ("v2.8.0", {"TLS_CERT": "/run/tls/tls.crt", "TLS_KEY": "/run/tls/tls.key"}, "TLS_CERT"),
+        (
+            "v2.14.0",
+            {"TLS_CERT_FILE": "/run/tls/tls.crt", "TLS_KEY_FILE": "/run/tls/tls.key"},
+            "TLS_CERT_FILE",
+        ),
+    ],
+)
+def test_a_certificate_path_on_no_volume_refuses(
+    tmp_path: Path, tag: str, env: dict[str, str], name: str
+) -> None:
+    """The certificate's path is os.Stat'ed at start: a path on no volume refuses, in its words."""
+    found = [f for f in check_at(tmp_path, tag, env) if f.message.startswith(f"{name} names ")]
+    (first, *_) = found
+    assert first.severity is Severity.ERROR
+    assert "('config error: TLS_CERT_FILE not found: stat /run/tls/tls.crt: no such file" in (
+        first.message
+    )

@@ -37,7 +37,6 @@ from pocketid_k8s.contract.table import (
     Var,
     complete,
     facts_note,
-    file_base,
     is_default,
     lookup,
     read_range,
@@ -46,6 +45,7 @@ from pocketid_k8s.contract.values import (
     Problem,
     file_unreadable,
     message,
+    opened_file,
     tls_refused,
     validate,
 )
@@ -216,8 +216,8 @@ def _not_read(w: Workload, name: str, value: EnvValue, version: Version) -> Iter
 # --- files --------------------------------------------------------------------------------
 
 
-def _file_rows(name: str, version: Version, ui: bool) -> Var | None:
-    row = file_base(name, version)
+def _file_rows(name: str, version: Version, ui: bool, literals: dict[str, str]) -> Var | None:
+    row = opened_file(name, version, literals)
     return None if row is None or (row.ui and not ui) else row
 
 
@@ -234,7 +234,7 @@ def _files(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
     ui = E.parse_bool(literals.get(E.UI_CONFIG_DISABLED, "")) is True
     severity = None if known else Severity.WARNING
     for name, value in sorted(env.values.items()):
-        row = _file_rows(name, version, ui)
+        row = _file_rows(name, version, ui, literals)
         if row is None or not value.value:
             continue
         rule = RULE_OF.get(row.name, "pocketid/env-file")

@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl
 from pocketid_k8s.contract.env import BOOL_FALSE, BOOL_TRUE, POSTGRES_PREFIXES, parse_bool
 from pocketid_k8s.contract.image import Version, show_version
 from pocketid_k8s.contract.pocketid import KEY_TOO_SHORT, TLS_PEM_SINCE
-from pocketid_k8s.contract.table import Parse, Var, lookup
+from pocketid_k8s.contract.table import Parse, Var, file_base, lookup
 
 UI_VALIDATED_SINCE: Final[Version] = (2, 14, 0)
 """appconfig/service.go@v2.14.0 validateEnvConfig: the UI settings are checked at start."""
@@ -863,7 +863,24 @@ def file_unreadable(row: Var, name: str, path: str, version: Version) -> str:
         return f"failed to read secret '{row.name}' from file '{path}': open {path}: ..."
     if row.parse is Parse.TLS_PEM:
         return f"config error: {name} not found: stat {path}: no such file or directory"
+    if row.parse is Parse.TLS_PATH and name == row.name:
+        return f"config error: {name}_FILE not found: stat {path}: no such file or directory"
     return f"failed to read file for env var {name}: open {path}: ..."
+
+
+def opened_file(name: str, version: Version, env: Env) -> Var | None:
+    """The row whose file the program opens at start when ``name`` is set, or None.
+
+    A ``*_FILE`` variable of a row with a file variant; and, v2.6.0 to v2.12.x, TLS_CERT and
+    TLS_KEY themselves (a path os.Stat'ed at start, once both are set: a lone one is refused
+    before, and that is pocketid/env-value's finding).
+    """
+    row = lookup(name, version)
+    if row is not None and row.parse is Parse.TLS_PATH:
+        other = _partner(name)
+        paired = _given(env, other, other + "_FILE")
+        return row if paired and "-----BEGIN" not in env.get(name, "") else None
+    return file_base(name, version)
 
 
 def tls_refused(env: Env, version: Version) -> bool:
