@@ -306,3 +306,16 @@ def test_a_certificate_path_on_no_volume_refuses(
     assert "('config error: TLS_CERT_FILE not found: stat /run/tls/tls.crt: no such file" in (
         first.message
     )
+
+
+def test_a_key_from_a_sealed_secret_completes_the_pair(tmp_path: Path) -> None:
+    """TLS_KEY from a Secret outside the checked set is set: TLS_CERT is not half a pair."""
+    docs = bundle()
+    container(docs)["env"].append(
+        {
+            "name": "TLS_KEY",
+            "valueFrom": {"secretKeyRef": {"name": "pocket-id-tls", "key": "tls.key"}},
+        }
+    )
+    found = check_at(tmp_path, "v2.14.0", {"TLS_CERT": PEM_CERT}, docs)
+    assert [f.message for f in found if f.message.startswith(("TLS_CERT=", "TLS_KEY="))] == []

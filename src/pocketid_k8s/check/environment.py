@@ -42,6 +42,7 @@ from pocketid_k8s.contract.table import (
     read_range,
 )
 from pocketid_k8s.contract.values import (
+    SET_UNKNOWN,
     Problem,
     file_unreadable,
     message,
@@ -139,8 +140,13 @@ def _release(image: PocketIdImage) -> str:
 
 
 def _literals(env: Environment) -> dict[str, str]:
-    """Every known value of the container (secret ones too: for cross-variable checks only)."""
-    return {name: value.known for name, value in env.values.items() if value.known is not None}
+    """Every value of the container for cross-variable checks (secret ones too, never shown):
+    one from outside the checked set stands as SET_UNKNOWN, so a pair is not taken for half."""
+    return {
+        name: SET_UNKNOWN if value.known is None and not value.optional else value.known or ""
+        for name, value in env.values.items()
+        if value.known is not None or not value.optional
+    }
 
 
 def _severity(problem: Problem, known: bool) -> Severity:

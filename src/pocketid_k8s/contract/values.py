@@ -95,7 +95,10 @@ def message(row: Var, value: str, problem: Problem) -> str:
 
 
 Env = Mapping[str, str]
-"""The other variables of the same container (literal values only)."""
+"""The other variables of the same container (literal values, or SET_UNKNOWN)."""
+SET_UNKNOWN: Final = "\x00(set, value unknown)"
+"""Stands for a variable set from a source outside the checked set (a SealedSecret's key):
+present for the cross-variable checks (a TLS pair, S3_BUCKET), matching no value or spelling."""
 
 
 def _go(value: str) -> str:
@@ -888,6 +891,9 @@ def tls_refused(env: Env, version: Version) -> bool:
     HTTPS-only finding does not apply: the program never serves)."""
     for name in ("TLS_CERT", "TLS_KEY", "TLS_CERT_FILE", "TLS_KEY_FILE"):
         row = lookup(name, version)
-        if row is not None and env.get(name) and validate(row, env[name], env, version):
+        value = env.get(name, "")
+        if row is None or value in ("", SET_UNKNOWN):
+            continue
+        if validate(row, value, env, version) is not None:
             return True
     return False
