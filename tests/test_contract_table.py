@@ -9,6 +9,8 @@ the table says, and a secret's value must never appear.
 from __future__ import annotations
 
 import base64
+import copy
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,13 +19,23 @@ import pytest
 from pocketid_k8s.check import environment, pocketid, refs
 from pocketid_k8s.check.context import Context
 from pocketid_k8s.check.model import Finding, Resource, Severity
+from pocketid_k8s.contract.image import Version
 from pocketid_k8s.contract.pocketid import CHECKED_VERSION
 from pocketid_k8s.contract.table import ROWS, Parse, Var, lookup
-from pocketid_k8s.contract.values import Outcome
+from pocketid_k8s.contract.values import Outcome, validate
 from tests.test_check import Docs, bundle, config, container
 
 V220 = CHECKED_VERSION
+V280: Version = (2, 8, 0)
+V2140: Version = (2, 14, 0)
+VERSIONS = (V220, V280, V2140)
+MINORS: list[Version] = [(2, minor, 0) for minor in range(2, 15)]
+NEXT: Version = (2, 15, 0)
+"""The two completely verified releases, and v2.8.0 (measured against the real program)."""
 R, U, L, M = Outcome.REFUSES, Outcome.UNREACHABLE, Outcome.LOSES_DATA, Outcome.MISBEHAVES
+IMAGE = "ghcr.io/pocket-id/pocket-id:{}"
+PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEfake\n-----END PRIVATE KEY-----\n"
 
 VALID: dict[Parse, str] = {
     Parse.TEXT: "some text",
@@ -44,10 +56,20 @@ VALID: dict[Parse, str] = {
     Parse.PROXIES: "10.42.0.0/16, fd00::1",
     Parse.OTEL_EXPORTER: "",  # replaced per row by its choices, comma-separated
     Parse.OTEL_PROTOCOL: "grpc",
+    Parse.SYSTEMD: "false",
+    Parse.ACTORS_PORT: "0",
+    Parse.ACTORS_HOST: "localhost",
+    Parse.TLS_PATH: "/run/tls/tls.crt",
+    Parse.TLS_PEM: "",  # replaced per row by its PEM block
+    Parse.TLS_FILE: "/run/tls/tls.crt",
     Parse.UI_BOOL: "true",
     Parse.UI_INT: "120",
     Parse.UI_ENUM: "",  # replaced per row by its last choice
     Parse.UI_JSON: '["a"]',
+    Parse.UI_CLAIMS: '[{"key": "team", "value": "ops"}]',
+    Parse.UI_PATTERNS: '["https://*.example.com/callback", "*"]',
+    Parse.UI_TEXT: "Mulliken Auth",
+    Parse.UI_EMAIL: "noreply@mulliken.net",
 }
 INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
     Parse.BOOL: [("yes", R), ("on", R), (" true", R), ("10.42.0.0/16", R)],
@@ -77,12 +99,51 @@ INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
     ],
     Parse.OTEL_EXPORTER: [("stdout", R), ("jaeger", R)],
     Parse.OTEL_PROTOCOL: [("http/json", R)],
+    Parse.PROXIES: [("yes", R), ("10.0.0.300", R)],
+    Parse.SYSTEMD: [("true", R), ("yes", R)],
+    Parse.ACTORS_PORT: [("abc", R), ("1411", R)],
+    Parse.ACTORS_HOST: [("10.0.0.5", R), ("pod-name", M)],
+    Parse.TLS_PATH: [(PEM_CERT, R)],
+    Parse.TLS_PEM: [("/run/tls/tls.crt", R)],
     Parse.UI_BOOL: [("yes", M), ("1 ", M)],
     Parse.UI_INT: [("1h", M)],
     Parse.UI_ENUM: [("Open", M)],
     Parse.UI_JSON: [("group-a", M)],
+    Parse.UI_CLAIMS: [("team=ops", M)],
 }
-INVALID_TEXT: dict[str, list[tuple[str, Outcome]]] = {"APP_ENV": [("development", M)]}
+"""Bad values and what v2.2.0 and v2.8.0 do with them (the UI settings: v2.14.0 below)."""
+INVALID_2140: dict[Parse, list[tuple[str, Outcome]]] = {
+    Parse.UI_BOOL: [("yes", R), ("True", R), ("1 ", R), ("", R)],
+    Parse.UI_INT: [("1h", R), ("", R)],
+    Parse.UI_ENUM: [("Open", R), ("", R)],
+    Parse.UI_JSON: [("group-a", R), ("[1]", R)],
+    Parse.UI_CLAIMS: [("team=ops", R), ('["team"]', R), ('[{"key": "team"}]', R)],
+    Parse.UI_PATTERNS: [("https://app.example.com/*", R), ("[1]", R), ('["https://a b/"]', R)],
+    Parse.UI_EMAIL: [("Pocket ID <noreply@mulliken.net>", R), ("noreply", R)],
+}
+"""v2.14.0 checks every UI setting at start (UI_CONFIG_DISABLED=true) and refuses bad ones."""
+INVALID_TEXT: dict[str, list[tuple[str, Outcome]]] = {
+    "APP_ENV": [("development", M)],
+    "PROXY_PROTOCOL": [("yes", R), ("10.42.0.0/16", U), ("true", U)],
+}
+INVALID_UI_TEXT_2140: dict[str, list[tuple[str, Outcome]]] = {
+    "APP_NAME": [("", R), ("x" * 31, R)],
+    "HOME_PAGE_URL": [("", R)],
+}
+UI_WORDS = "'invalid environment app configuration: "
+WORDS: list[tuple[Parse, Version, Version, str]] = [
+    (Parse.PORT, V220, V280, "'failed to create tcp listener: listen tcp: lookup tcp/abc"),
+    (Parse.PORT, V280, NEXT, "'failed to create TCP socket: listen tcp: lookup tcp/abc"),
+    (Parse.API_KEY, V220, (2, 10, 0), "'config error: STATIC_API_KEY must be at least 16"),
+    (Parse.API_KEY, (2, 10, 0), NEXT, "'config error: when set, STATIC_API_KEY must be at"),
+    (Parse.TLS_PATH, (2, 6, 0), (2, 13, 0), "'config error: TLS_CERT_FILE not found: stat -----"),
+    (Parse.TLS_PEM, (2, 13, 0), NEXT, "'failed to load TLS certificate: tls: failed to find any"),
+    (Parse.SYSTEMD, V280, NEXT, "'did not receive any sockets from systemd'"),
+    (Parse.UI_BOOL, V220, (2, 12, 0), "it is read with ParseBool"),
+    (Parse.UI_BOOL, (2, 12, 0), V2140, "it is read with go-kit's IsTruthy"),
+    *((parse, V2140, NEXT, UI_WORDS) for parse in Parse if parse.value.startswith("ui-")),
+]
+"""The program's own words each version prints for the first bad value of a parser."""
 RULE_OF = {
     "ENCRYPTION_KEY": "pocketid/encryption-key",
     "APP_URL": "pocketid/app-url",
@@ -90,30 +151,54 @@ RULE_OF = {
 }
 
 
+VALID_BY_NAME: dict[str, str] = {
+    "APP_ENV": "production",
+    "PROXY_PROTOCOL": "false",  # any sender list makes the probes fail (see INVALID_TEXT)
+}
+
+
 def _valid(row: Var) -> str:
-    if row.name == "APP_ENV":
-        return "production"
+    if row.name in VALID_BY_NAME:
+        return VALID_BY_NAME[row.name]
     if row.parse is Parse.ENUM:
         return row.choices[0].upper() if row.lower else row.choices[0]
     if row.parse is Parse.OTEL_EXPORTER:
         return ",".join(row.choices)
     if row.parse is Parse.UI_ENUM:
         return row.choices[-1]
+    if row.parse is Parse.TLS_PEM:
+        return PEM_CERT if row.name == "TLS_CERT" else PEM_KEY
     return VALID[row.parse]
 
 
-def _invalid(row: Var) -> list[tuple[str, Outcome]]:
+def _invalid(row: Var, version: Version) -> list[tuple[str, Outcome]]:
     if row.name in INVALID_TEXT:
         return INVALID_TEXT[row.name]
+    if version >= V2140 and row.ui:
+        if row.parse is Parse.UI_TEXT:
+            return INVALID_UI_TEXT_2140.get(row.name, [])
+        return INVALID_2140.get(row.parse, [])
     cases = INVALID.get(row.parse, [])
     if row.name == "AUDIT_LOG_RETENTION_DAYS":
         cases = [*cases, ("0", R), ("-1", R)]
     if row.name == "FILE_BACKEND":
         cases = [*cases, ("S3", R)]  # s3 without S3_BUCKET: the first image listing fails
+    if row.name == "TLS_KEY" and row.parse is Parse.TLS_PATH:
+        cases = [(PEM_KEY, R)]
+    if row.parse is Parse.UI_BOOL and version >= (2, 12, 0):
+        cases = [("enabled", M), ("1 ", M)]  # go-kit's IsTruthy: yes and on are true
     return cases
 
 
-ROWS_220 = [row for row in ROWS if row.applies(V220)]
+def words_of(parse: Parse, version: Version) -> str | None:
+    """The program's words for the first bad value of ``parse`` at ``version``, where pinned."""
+    return next(
+        (w for p, since, until, w in WORDS if p is parse and since <= version < until), None
+    )
+
+
+def rows_at(version: Version) -> list[Var]:
+    return [row for row in ROWS if row.applies(version)]
 
 
 def findings(docs: Docs) -> list[Finding]:
@@ -122,21 +207,36 @@ def findings(docs: Docs) -> list[Finding]:
     return [*pocketid.check(ctx), *environment.check(ctx)]
 
 
-def with_value(row: Var, value: str, image: str | None = None) -> Docs:
-    """The bundle with ``row`` set to ``value`` (and what it needs to be read at all)."""
-    docs = bundle()
+def _tag(version: Version) -> str:
+    return "v" + ".".join(map(str, version))
+
+
+@functools.cache
+def _bundle() -> Docs:
+    return bundle()
+
+
+def with_value(row: Var, value: str, version: Version = V220) -> Docs:
+    """The bundle pinned to ``version`` with ``row`` set to ``value`` (and what it needs)."""
+    docs = copy.deepcopy(_bundle())
     data = config(docs)
     data[row.name] = value
     if row.read_when:
-        data[row.read_when] = "true" if row.read_when.endswith("ENABLED") else "/run/p.sock"
+        data[row.read_when] = {"ENABLED": "true", "XPORTER": "prometheus"}.get(
+            row.read_when[-7:], "/run/p.sock"
+        )
     if row.parse is Parse.OTEL_PROTOCOL:
         data["OTEL_LOGS_EXPORTER"] = "otlp"
     if row.ui:
         data["UI_CONFIG_DISABLED"] = "true"
     if row.name == "ENCRYPTION_KEY":
         container(docs).pop("env")  # the file variant wins over the value
-    if image is not None:
-        container(docs)["image"] = image
+    if row.parse in (Parse.TLS_PATH, Parse.TLS_PEM, Parse.TLS_FILE):
+        partner = row.name.replace("CERT", "@").replace("KEY", "CERT").replace("@", "KEY")
+        other = lookup(partner, version)
+        assert other is not None
+        data[partner] = _valid(other)
+    container(docs)["image"] = IMAGE.format(_tag(version))
     return docs
 
 
@@ -145,36 +245,79 @@ def about(found: list[Finding], name: str) -> list[Finding]:
 
 
 def cases() -> Iterator[Any]:
-    for row in ROWS_220:
-        yield pytest.param(row, _valid(row), None, id=f"{row.name}-valid")
-        for value, outcome in _invalid(row):
-            yield pytest.param(row, value, outcome, id=f"{row.name}={value!r}")
+    for version in VERSIONS:
+        tag = _tag(version)
+        for row in rows_at(version):
+            yield pytest.param(row, _valid(row), None, version, id=f"{tag}-{row.name}-valid")
+            for value, outcome in _invalid(row, version):
+                yield pytest.param(row, value, outcome, version, id=f"{tag}-{row.name}={value!r}")
 
 
-def test_every_parser_has_cases() -> None:
-    """No row escapes: each parser of v2.2.0 has a valid value, and each checked one bad ones."""
-    parsers = {row.parse for row in ROWS_220}
+@pytest.mark.parametrize("version", MINORS, ids=_tag)
+def test_every_parser_has_cases(version: Version) -> None:
+    """No row escapes: each parser of the version has a valid value, each checked one bad ones."""
+    parsers = {row.parse for row in rows_at(version)}
     assert parsers <= set(VALID)
-    unchecked = {Parse.TEXT, Parse.PATH}
-    assert parsers - unchecked <= set(INVALID)
+    unchecked = {Parse.TEXT, Parse.PATH, Parse.TLS_FILE}  # TLS_FILE: explicit tests below
+    if version < V2140:
+        unchecked |= {Parse.UI_TEXT, Parse.UI_EMAIL, Parse.UI_PATTERNS}  # not checked at start
+    bad = {row.parse for row in rows_at(version) if _invalid(row, version)}
+    assert parsers - unchecked <= bad
 
 
-@pytest.mark.parametrize(("row", "value", "outcome"), list(cases()))
-def test_each_variable(row: Var, value: str, outcome: Outcome | None) -> None:
-    """A valid value raises nothing about the variable; a bad one exactly one finding."""
-    found = about(findings(with_value(row, value)), row.name)
+@pytest.mark.parametrize(("row", "value", "outcome", "version"), list(cases()))
+def test_each_variable(row: Var, value: str, outcome: Outcome | None, version: Version) -> None:
+    """A valid value raises nothing about the variable; a bad one one finding, in its words."""
+    found = about(findings(with_value(row, value, version)), row.name)
     if outcome is None:
-        assert found == []
+        assert found == [], [f.message for f in found]
         return
     assert len(found) == 1, [f.message for f in found]
     (only,) = found
     assert only.rule == RULE_OF.get(row.name, "pocketid/env-value")
     assert only.severity is (Severity.ERROR if outcome.outage else Severity.WARNING)
     shown = "(value not shown: secret)" if row.secret else repr(value)
-    assert only.message.startswith(f"{row.name}={shown}: Pocket-ID {outcome.value}: ")
+    opening = f"{row.name}={shown}: Pocket-ID {outcome.value}: "
+    assert only.message.startswith(opening), only.message
+    words = words_of(row.parse, version)
+    if words is not None and (row.parse, value) in FIRST_BAD:
+        assert only.message.startswith(opening + words), only.message
+    if version >= V2140 and row.ui:
+        assert f"configuration: {row.name} " in only.message
     assert only.hint
     if row.secret and value:
         assert value not in only.message + only.hint
+
+
+FIRST_BAD = {
+    (parse, values[0][0]) for parse, values in [*INVALID.items(), *INVALID_2140.items()] if values
+} | {(Parse.API_KEY, "short"), (Parse.UI_TEXT, ""), (Parse.UI_BOOL, "enabled")}
+
+
+def validator_cases() -> Iterator[Any]:
+    for version in MINORS:
+        tag = _tag(version)
+        for row in rows_at(version):
+            yield pytest.param(row, _valid(row), None, version, id=f"{tag}-{row.name}-valid")
+            for value, outcome in _invalid(row, version):
+                yield pytest.param(row, value, outcome, version, id=f"{tag}-{row.name}={value!r}")
+
+
+@pytest.mark.parametrize(("row", "value", "outcome", "version"), list(validator_cases()))
+def test_each_row_at_every_minor(
+    row: Var, value: str, outcome: Outcome | None, version: Version
+) -> None:
+    """Every minor v2.2 to v2.14: the validator's verdict and words for each row's values."""
+    env = config(with_value(row, value, version))
+    problem = validate(row, value, env, version)
+    if outcome is None:
+        assert problem is None, problem
+        return
+    assert problem is not None
+    assert problem.outcome is outcome
+    words = words_of(row.parse, version)
+    if words is not None and (row.parse, value) in FIRST_BAD:
+        assert problem.says.startswith(words), problem.says
 
 
 def test_secrets_from_a_secret_are_validated_but_never_shown() -> None:
@@ -204,8 +347,6 @@ def test_secrets_from_a_secret_are_validated_but_never_shown() -> None:
 
 # --- versions -------------------------------------------------------------------------------
 
-IMAGE = "ghcr.io/pocket-id/pocket-id:{}"
-
 
 @pytest.mark.parametrize(
     ("name", "value", "tag", "severity", "opening"),
@@ -231,7 +372,17 @@ IMAGE = "ghcr.io/pocket-id/pocket-id:{}"
         ("METRICS_ENABLED", "yes", "v2.10.0", None, ""),
         ("OTEL_TRACES_EXPORTER", "jaeger", "v2.2.0", None, ""),
         ("OTEL_TRACES_EXPORTER", "jaeger", "v2.10.0", Severity.ERROR, "Pocket-ID refuses"),
-        ("EMAILS_VERIFIED", "yes", "v2.13.0", Severity.WARNING, "Pocket-ID starts, but"),
+        ("EMAILS_VERIFIED", "yes", "v2.13.0", None, ""),  # go-kit's IsTruthy: yes is true
+        ("EMAILS_VERIFIED", "enabled", "v2.13.0", Severity.WARNING, "Pocket-ID starts, but"),
+        ("EMAILS_VERIFIED", "True", "v2.8.0", None, ""),  # ParseBool: True is true
+        (
+            "EMAILS_VERIFIED",
+            "True",
+            "v2.14.0",
+            Severity.ERROR,
+            "Pocket-ID refuses to start: 'invalid environment app configuration: EMAILS_VERIFIED "
+            "must be either true or false'",
+        ),
         (
             "EMAILS_VERIFIED",
             "yes",
@@ -259,17 +410,29 @@ def test_the_image_version_decides(
     (only,) = found
     assert only.severity is severity
     assert only.message.startswith(f"{name}={value!r}: {opening}")
-    if tag in ("v2.20.0", "latest"):
-        assert only.message.endswith("(checked against v2.2.0)")
+    if tag == "v2.20.0":
+        assert only.message.endswith("(checked against v2.14.0's facts)")
+    if tag == "latest":
+        assert only.message.endswith("(version unknown: v2.14.0's facts assumed)")
 
 
 @pytest.mark.parametrize(
     ("tag", "severity", "words"),
     [
         ("v2.2.0", None, ""),
-        ("v2.6.2", Severity.INFO, "image tag v2.6.2: checked against v2.2.0 and the changes up to"),
+        ("v2.14.3", None, ""),
+        (
+            "v2.6.2",
+            Severity.INFO,
+            "image tag v2.6.2: checked against v2.6.2's facts, read upstream for what changes",
+        ),
         ("v2.20.0", Severity.WARNING, "image tag v2.20.0: not a release whose facts were read"),
-        ("latest", Severity.WARNING, "image tag latest: not a release whose facts were read"),
+        (
+            "latest",
+            Severity.WARNING,
+            "image tag latest: the version is unknown (v2.2.0 to v2.14.x were read), so settings "
+            "were checked against v2.14.0's facts, the newest read (assumed)",
+        ),
         ("v1.16.0", Severity.WARNING, "runs Pocket-ID v1.16.0, before v2"),
     ],
 )

@@ -32,9 +32,9 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, Severity, int]]]] = {
         [("pocketid/env-value", INFO, 1)],
     ),
     "anza-labs.yaml": (
-        "chart defaults: v2.14.0 (a verified tag, so an info naming it) and the data volume "
-        "is an emptyDir: every restart loses all users",
-        [("pocketid/version", INFO, 1), ("pocketid/data-path", E, 1)],
+        "chart defaults: v2.14.0 (verified completely, so no version finding) and the data "
+        "volume is an emptyDir: every restart loses all users",
+        [("pocketid/data-path", E, 1)],
     ),
     "buildsociety-v220.yaml": (
         "the v0-era chart with a v2.2.0 image: PUBLIC_APP_URL is dead (so APP_URL is unset "

@@ -28,18 +28,28 @@ from pocketid_k8s.contract.image import (
     show_version,
 )
 from pocketid_k8s.contract.table import (
+    COMPLETE,
     DEAD_ENV,
     FIRST_V2,
     VERIFIED_FROM,
     VERIFIED_UNTIL,
     FileVariant,
     Var,
-    file_base,
+    complete,
+    facts_note,
     is_default,
     lookup,
     read_range,
 )
-from pocketid_k8s.contract.values import Problem, message, validate
+from pocketid_k8s.contract.values import (
+    SET_UNKNOWN,
+    Problem,
+    file_unreadable,
+    message,
+    opened_file,
+    tls_refused,
+    validate,
+)
 
 RULE_OF: Final = {
     E.ENCRYPTION_KEY: "pocketid/encryption-key",
@@ -87,16 +97,23 @@ def _version(w: Workload) -> Iterator[Finding]:
         )
         fixes.append("upgrade to a v2 release (read upstream's migration notes first)")
     elif not known:
-        said.append(
-            f"image tag {tag}: not a release whose facts were read "
-            f"({show_version(VERIFIED_FROM)} to {show_version(VERIFIED_UNTIL)}.x), so "
-            f"settings were checked against {CHECKED} and their findings are warnings"
+        read = (
+            f"{show_version(VERIFIED_FROM)} to v{VERIFIED_UNTIL[0]}.{VERIFIED_UNTIL[1]}.x were read"
         )
+        unknown = (
+            f"the version is unknown ({read}), so settings were checked against "
+            f"{show_version(version)}'s facts, the newest read (assumed),"
+            if w.version is None
+            else f"not a release whose facts were read ({read}), so settings were checked "
+            f"against {show_version(version)}'s facts (assumed)"
+        )
+        said.append(f"image tag {tag}: {unknown} and their findings are warnings")
         fixes.append("pin a verified release tag, e.g. " + pid.CHECKED_TAG)
-    elif version != pid.CHECKED_VERSION and not said:
+    elif not complete(version) and not said:
         said.append(
-            f"image tag {tag}: checked against {CHECKED} and the changes up to "
-            f"{show_version(version)} read upstream"
+            f"image tag {tag}: checked against {show_version(version)}'s facts, read upstream "
+            "for what changes a verdict (verified completely: "
+            f"{', '.join(map(show_version, COMPLETE))})"
         )
         fixes.append("nothing to do")
         severity = Severity.INFO
@@ -123,8 +140,13 @@ def _release(image: PocketIdImage) -> str:
 
 
 def _literals(env: Environment) -> dict[str, str]:
-    """Every known value of the container (secret ones too: for cross-variable checks only)."""
-    return {name: value.known for name, value in env.values.items() if value.known is not None}
+    """Every value of the container for cross-variable checks (secret ones too, never shown):
+    one from outside the checked set stands as SET_UNKNOWN, so a pair is not taken for half."""
+    return {
+        name: SET_UNKNOWN if value.known is None and not value.optional else value.known or ""
+        for name, value in env.values.items()
+        if value.known is not None or not value.optional
+    }
 
 
 def _severity(problem: Problem, known: bool) -> Severity:
@@ -133,15 +155,13 @@ def _severity(problem: Problem, known: bool) -> Severity:
     return Severity.ERROR if problem.outcome.outage else Severity.WARNING
 
 
-def _say(row: Var, value: EnvValue, problem: Problem, known: bool) -> str:
+def _say(w: Workload, row: Var, value: EnvValue, problem: Problem) -> str:
     text = message(row, value.known or "", problem)
     if value.from_secret and not row.secret:
         text = text.replace(repr(value.known), "(value not shown: from a Secret)", 1)
     if value.source != "env":
         text += f" (from {value.source})"
-    if not known:
-        text += f" (checked against {CHECKED})"
-    return text
+    return text + facts_note(w.version)
 
 
 def _values(w: Workload, env: Environment) -> Iterator[Finding]:
@@ -168,7 +188,7 @@ def _values(w: Workload, env: Environment) -> Iterator[Finding]:
         yield finding(
             w.resource,
             RULE_OF.get(name, "pocketid/env-value"),
-            _say(row, value, problem, known),
+            _say(w, row, value, problem),
             problem.fix,
             value.path,
             severity=_severity(problem, known),
@@ -202,16 +222,14 @@ def _not_read(w: Workload, name: str, value: EnvValue, version: Version) -> Iter
 # --- files --------------------------------------------------------------------------------
 
 
-def _file_rows(name: str, version: Version, ui: bool) -> Var | None:
-    row = file_base(name, version)
+def _file_rows(name: str, version: Version, ui: bool, literals: dict[str, str]) -> Var | None:
+    row = opened_file(name, version, literals)
     return None if row is None or (row.ui and not ui) else row
 
 
-def _read_fails(name: str, path: str, why: str) -> str:
-    return (
-        f"{name} names {path}, {why}, so Pocket-ID refuses to start ('failed to read file for "
-        f"env var {name}: open {path}: ...')"
-    )
+def _read_fails(w: Workload, row: Var, name: str, path: str, why: str) -> str:
+    words = file_unreadable(row, name, path, w.facts[0])
+    return f"{name} names {path}, {why}, so Pocket-ID refuses to start ('{words}')"
 
 
 def _files(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
@@ -222,7 +240,7 @@ def _files(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
     ui = E.parse_bool(literals.get(E.UI_CONFIG_DISABLED, "")) is True
     severity = None if known else Severity.WARNING
     for name, value in sorted(env.values.items()):
-        row = _file_rows(name, version, ui)
+        row = _file_rows(name, version, ui, literals)
         if row is None or not value.value:
             continue
         rule = RULE_OF.get(row.name, "pocketid/env-file")
@@ -232,8 +250,7 @@ def _files(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
         problem = _file_problem(ctx, w, name, row, path)
         if problem is not None:
             text, fix = problem
-            if not known:
-                text += f" (checked against {CHECKED})"
+            text += facts_note(w.version)
             yield finding(w.resource, rule, text, fix, value.path, severity=severity)
 
 
@@ -243,11 +260,11 @@ def _file_problem(
     mount = covering_mount(w.mounts, path)
     fix = f"mount the Secret holding {row.name} and point {name} at its file"
     if mount is None:
-        return _read_fails(name, path, "which is on no mounted volume"), fix
+        return _read_fails(w, row, name, path, "which is on no mounted volume"), fix
     volume = w.volume(w.mounts[mount][0]) or {}
     if path == mount:
         return (
-            _read_fails(name, path, "which is the mount folder itself, not a file"),
+            _read_fails(w, row, name, path, "which is the mount folder itself, not a file"),
             f"point {name} at the file inside it, e.g. {mount}/<key>",
         )
     inside = relpath(path, mount)
@@ -257,7 +274,7 @@ def _file_problem(
     if inside not in files:
         shown = ", ".join(sorted(files)) or "no file"
         return (
-            _read_fails(name, path, f"but volume {volume.get('name')!r} provides {shown}"),
+            _read_fails(w, row, name, path, f"but volume {volume.get('name')!r} provides {shown}"),
             "project that key (secret.items) or point the variable at a file the volume has",
         )
     content = files[inside]
@@ -385,8 +402,8 @@ def _native_tls(w: Workload, env: Environment, listens: int) -> Iterator[Finding
         return value is not None and value.known != ""
 
     pair = next((p for p in pid.NATIVE_TLS_PAIRS if given(p[0]) and given(p[1])), None)
-    if pair is None:
-        return
+    if pair is None or tls_refused(_literals(env), version):
+        return  # no TLS, or Pocket-ID refuses the settings: pocketid/env-value's one finding
     plain = [
         probe
         for probe in PROBES

@@ -69,8 +69,7 @@ def _health_probe(w: Workload) -> Iterator[Finding]:
                     rule,
                     f"{name} GETs {path}, which Pocket-ID does not serve: the web UI's fallback "
                     "answers 200 with index.html, so the probe passes while testing nothing",
-                    f"use path {HEALTH} (204 once the database is open, migrated and the "
-                    "instance lock held)",
+                    f"use path {HEALTH} (204 once {pid.started_when(w.facts[0])})",
                     (*base, name, "httpGet", "path"),
                 )
             if ports and str(http.get("port")) not in ports:
@@ -427,9 +426,9 @@ def _single_instance(w: Workload) -> Iterator[Finding]:
             yield finding(
                 res,
                 rule,
-                f"strategy {strategy}{given}: the surge pod cannot take the instance "
-                "lock (nor a ReadWriteOnce volume on another node), so the rollout never "
-                "finishes",
+                f"strategy {strategy}{given}: the surge pod cannot take "
+                f"{pid.single_holder(version)} (nor a ReadWriteOnce volume on another node), "
+                "so the rollout never finishes",
                 "set spec.strategy.type: Recreate",
                 ("spec", "strategy", "type") if given == "" else ("spec",),
             )

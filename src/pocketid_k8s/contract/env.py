@@ -101,10 +101,21 @@ UI_SETTINGS: Final = frozenset(
         "ldapAttributeGroupName",
         "ldapAdminGroupName",
         "ldapSoftDeleteUsers",
+        "webauthnUserVerification",
+        "webauthnAllowSyncedPasskeys",
+        "webauthnAuthenticatorAttachment",
+        "cimdUrlAllowlist",
     ]
 )
 """The UI settings (app_config_service.go's struct fields, in the environment's spelling):
 read from the environment only when UI_CONFIG_DISABLED=true."""
+UI_SETTINGS_SINCE: Final = {
+    "WEBAUTHN_USER_VERIFICATION": (2, 13, 0),
+    "WEBAUTHN_ALLOW_SYNCED_PASSKEYS": (2, 13, 0),
+    "WEBAUTHN_AUTHENTICATOR_ATTACHMENT": (2, 13, 0),
+    "CIMD_URL_ALLOWLIST": (2, 13, 0),
+}
+"""UI settings added after v2.2.0 (appconfig/model.go@v2.13.0); the others are read from v2.0.0."""
 
 SQLITE_SCHEME: Final = "file:"
 """Prefixed to a SQLite connection string that lacks it (bootstrap/db_bootstrap.go)."""

@@ -56,6 +56,10 @@ serves HTTPS only, TLS 1.3 minimum (bootstrap/router_bootstrap.go@v2.6.0, @v2.13
 run: the v2.2.0 binary has no TLS). A plain-HTTP request gets Go's '400 Bad Request: Client
 sent an HTTP request to an HTTPS server', so an httpGet probe without scheme HTTPS fails."""
 NATIVE_TLS_PAIRS: Final = (("TLS_CERT", "TLS_KEY"), ("TLS_CERT_FILE", "TLS_KEY_FILE"))
+TLS_PEM_SINCE: Final = (2, 13, 0)
+"""TLS_CERT/TLS_KEY hold PEM content from v2.13.0 (common/env_config.go@v2.13.0); before, a
+path: v2.8.0 given PEM content refuses with 'TLS_CERT_FILE not found: stat -----BEGIN...', and
+v2.14.0 given a path with 'failed to find any PEM data' (issue 20's run of both)."""
 
 # --- health (controller/healthz_controller.go) ------------------------------------------------
 
@@ -112,6 +116,50 @@ ACTOR_HOSTS_SINCE: Final = (2, 12, 0)
 ACTOR_HOST_DEADLINE_SECONDS: Final = 90
 """From v2.12.0 the database lock is gone: one actor host at a time (Francis, WithMaxHosts(1)),
 and after a SIGKILL the replacement may be refused for up to this long (read, not run)."""
+
+
+RESTART_OBSERVED_SECONDS: Final = {(2, 2, 0): 28, (2, 8, 0): 29, (2, 14, 0): 88}
+"""How long a restart after SIGKILL (an OOM kill) was refused, as measured by running each
+release (v2.2.0: this project's run, 2026-11-26; v2.8.0 and v2.14.0: issue 20's run)."""
+
+
+def restart_window_seconds(version: tuple[int, int, int]) -> int:
+    """Seconds a replacement process may be refused after the old one was killed (SIGKILL).
+
+    Up to v2.11.x the stale instance lock expires after LOCK_TTL_SECONDS
+    (service/app_lock_service.go); from v2.12.0 the actor host of the killed process stays
+    registered until ACTOR_HOST_DEADLINE_SECONDS pass (bootstrap/actors_bootstrap.go
+    ActorsHostHealthCheckDeadline, 90 s without HA). A probe budget or runbook wait shorter than
+    this turns an OOM kill into a crash loop until the window ends.
+    """
+    return ACTOR_HOST_DEADLINE_SECONDS if version >= ACTOR_HOSTS_SINCE else LOCK_TTL_SECONDS
+
+
+def healthcheck_speaks_tls(version: tuple[int, int, int]) -> bool:
+    """Whether ``pocket-id healthcheck`` reaches the program's own native-TLS listener.
+
+    Before v2.12.0 it GETs http://localhost:PORT/healthz and gets Go's 400 from the HTTPS-only
+    port, so it exits 1 (issue 20 ran v2.8.0: exit 1); from v2.12.0 it uses https with the
+    certificate unverified when TLS is configured (cmds/healthcheck.go@v2.12.0; v2.14.0: exit 0).
+    """
+    return version >= HEALTHCHECK_HTTPS_SINCE
+
+
+def tls_in_values(version: tuple[int, int, int]) -> bool:
+    """Whether TLS_CERT/TLS_KEY hold PEM content (v2.13.0 on) rather than file paths (v2.6.0 to
+    v2.12.x, where TLS_CERT_FILE/TLS_KEY_FILE name a file holding the path)."""
+    return version >= TLS_PEM_SINCE
+
+
+def single_holder(version: tuple[int, int, int]) -> str:
+    """What only one process can hold: the database's instance lock, from v2.12.0 the one
+    actor-host place (bootstrap/actors_bootstrap.go@v2.12.0 WithMaxHosts(1))."""
+    return "the one actor-host place" if version >= ACTOR_HOSTS_SINCE else "the instance lock"
+
+
+def started_when(version: tuple[int, int, int]) -> str:
+    """What HEALTH_PATH's 204 proves at ``version`` (the router starts after these)."""
+    return f"the database is open, migrated and {single_holder(version)} held"
 
 
 def second_instance(version: tuple[int, int, int]) -> str:

@@ -1,11 +1,12 @@
 """Every environment variable Pocket-ID reads, as data: parser, bounds, default, versions.
 
-One row per variable and version range. v2.2.0 is complete (the struct tags
-of ``backend/internal/common/env_config.go``, the other ``os.Getenv`` reads,
-the UI settings read when ``UI_CONFIG_DISABLED=true`` and the ``OTEL_*``
-variables the program hands to autoexport). For v2.3.0 to v2.14.0 the rows
-record what changes a verdict (variables added or removed, parsers that
-changed); read from the tags' sources (``upstream-versions`` notes).
+One row per variable and version range. v2.2.0 and v2.14.0 are complete (the
+struct tags of ``backend/internal/common/env_config.go``, the other
+``os.Getenv`` reads, the UI settings read when ``UI_CONFIG_DISABLED=true`` with
+the checks v2.14.0 makes on them at start, and the ``OTEL_*`` variables the
+program hands to autoexport). For v2.3.0 to v2.13.0 the rows record what
+changes a verdict (variables added or removed, parsers and messages that
+changed); every row was read from the tag's source (the row's ``source``).
 
 What a bad value does is in :mod:`pocketid_k8s.contract.values`, which
 validates a value against its row with the program's own wording.
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from pocketid_k8s.contract.env import SIGNUP_MODES, UI_SETTINGS, parse_bool
+from pocketid_k8s.contract.env import SIGNUP_MODES, UI_SETTINGS, UI_SETTINGS_SINCE, parse_bool
 from pocketid_k8s.contract.image import Version
 from pocketid_k8s.contract.pocketid import (
     CHECKED_VERSION,
@@ -35,8 +36,12 @@ ROUTER_GO: Final = "backend/internal/bootstrap/router_bootstrap.go"
 FIRST_V2: Final[Version] = (2, 0, 0)
 VERIFIED_FROM: Final[Version] = (2, 2, 0)
 VERIFIED_UNTIL: Final[Version] = (2, 14, 0)
-"""Tags whose sources were read: v2.2.0 completely, the later ones for what changes a verdict.
-A patch release of a verified minor (v2.14.3) shares its facts (no env change in any patch)."""
+"""Tags whose sources were read: v2.2.0 and v2.14.0 completely, the minors between for what
+changes a verdict. A patch release of a verified minor (v2.14.3) shares its facts (no env change
+in any patch). v2.14.0 is the newest tag of the upstream snapshot read (2026-12-03)."""
+COMPLETE: Final[tuple[Version, ...]] = ((2, 2, 0), (2, 14, 0))
+"""The minors whose every variable and start-up check was read (and v2.2.0's run)."""
+NEWEST: Final[Version] = VERIFIED_UNTIL
 
 
 class Parse(StrEnum):
@@ -63,6 +68,18 @@ class Parse(StrEnum):
     DB = "db-connection-string"
     PROXIES = "bool-or-ip-list"
     """v2.11.0 on: a boolean, or a comma list of IP addresses and CIDRs."""
+    SYSTEMD = "systemd-socket"
+    """A ParseBool; true takes the listener from systemd, which a pod never passes."""
+    ACTORS_PORT = "actors-port"
+    ACTORS_HOST = "actors-host"
+    """The actor host's listener: only other instances connect to it, never probes or clients."""
+    TLS_PATH = "tls-path"
+    """v2.6.0 to v2.12.x: TLS_CERT/TLS_KEY are file paths (os.Stat at start)."""
+    TLS_PEM = "tls-pem"
+    """v2.13.0 on: TLS_CERT/TLS_KEY are PEM content (tls.X509KeyPair at start)."""
+    TLS_FILE = "tls-file"
+    """TLS_CERT_FILE/TLS_KEY_FILE: v2.6.0 to v2.12.x a file holding the path, v2.13.0 on the
+    path of the PEM file itself."""
     OTEL_EXPORTER = "otel-exporter"
     OTEL_PROTOCOL = "otel-protocol"
     PATH = "path"
@@ -71,6 +88,18 @@ class Parse(StrEnum):
     UI_INT = "ui-int"
     UI_ENUM = "ui-enum"
     UI_JSON = "ui-json"
+    """A JSON array of strings."""
+    UI_CLAIMS = "ui-claims"
+    """A JSON array of {"key", "value"} objects."""
+    UI_PATTERNS = "ui-url-patterns"
+    """A JSON array of callback URL patterns."""
+    UI_TEXT = "ui-text"
+    """Free text; v2.14.0 checks it is set (and its length) when the row says so."""
+    UI_EMAIL = "ui-email"
+
+
+PATH_PARSES: Final = (Parse.PATH, Parse.DB, Parse.SOCKET, Parse.TLS_PATH, Parse.TLS_FILE)
+"""Parsers whose value is (or, for DB, may be) a file-system path in the container."""
 
 
 class FileVariant(StrEnum):
@@ -79,6 +108,8 @@ class FileVariant(StrEnum):
     NONE = "none"
     TRIMMED = "trimmed"
     UNTRIMMED = "untrimmed"
+    OWN = "own-variable"
+    """``NAME_FILE`` is a variable of its own (its own row) naming a file the program opens."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +132,9 @@ class Var:
     """A UI setting: read from the environment only when UI_CONFIG_DISABLED=true."""
     read_when: str = ""
     """Another variable that must be set (or true) for this one to be read at all."""
+    required: bool = False
+    """A UI setting v2.14.0 refuses when set to the empty string ('... is required')."""
+    max_chars: int | None = None
     since: Version = (0, 0, 0)
     until: Version | None = None
     """The first version that no longer reads it this way (None: still does)."""
@@ -287,15 +321,15 @@ CORE: Final[tuple[Var, ...]] = (
     ),
     _v(
         "SYSTEMD_SOCKET",
-        Parse.BOOL,
+        Parse.SYSTEMD,
         "false",
-        "systemd socket activation",
+        "systemd socket activation: the listener comes from systemd (LISTEN_FDS)",
         since=(2, 8, 0),
         source=f"{ENV_GO}@v2.8.0",
     ),
     _v(
         "ACTORS_PORT",
-        Parse.PORT,
+        Parse.ACTORS_PORT,
         "1414",
         "the actor host's port (mTLS between instances)",
         since=(2, 10, 0),
@@ -303,7 +337,7 @@ CORE: Final[tuple[Var, ...]] = (
     ),
     _v(
         "ACTORS_HOST",
-        Parse.HOST,
+        Parse.ACTORS_HOST,
         DEFAULT_HOST,
         "the actor host's listen address",
         lower=True,
@@ -326,35 +360,44 @@ CORE: Final[tuple[Var, ...]] = (
         since=(2, 12, 0),
         source=f"{ENV_GO}@v2.12.0",
     ),
-    _v(
-        "TLS_CERT",
-        Parse.PATH,
-        "",
-        "native TLS: the certificate file's path (v2.6.0 to v2.12.x)",
-        since=(2, 6, 0),
-        until=(2, 13, 0),
-        source=f"{ENV_GO}@v2.6.0",
-    ),
-    _v(
-        "TLS_KEY",
-        Parse.PATH,
-        "",
-        "native TLS: the key file's path (v2.6.0 to v2.12.x)",
-        since=(2, 6, 0),
-        until=(2, 13, 0),
-        source=f"{ENV_GO}@v2.6.0",
+    *(
+        _v(
+            name,
+            Parse.TLS_PATH,
+            "",
+            f"native TLS: the {what} file's path (the _FILE variant: a file holding the path)",
+            file=FileVariant.TRIMMED,
+            secret=name == "TLS_KEY",  # a key pasted here by mistake must not be shown
+            since=(2, 6, 0),
+            until=(2, 13, 0),
+            source=f'{ENV_GO}@v2.6.0 (options:"file"; validateTLSConfig os.Stat)',
+        )
+        for name, what in (("TLS_CERT", "certificate"), ("TLS_KEY", "key"))
     ),
     *(
         _v(
             name,
-            Parse.TEXT,
+            Parse.TLS_PEM,
             "",
-            f"native TLS: {what} (PEM inline; the _FILE variant names a file)",
-            since=(2, 13, 0),
+            f"native TLS: the {what} as PEM content (tls.X509KeyPair)",
+            file=FileVariant.OWN,
             secret=name == "TLS_KEY",
-            source=f"{ENV_GO}@v2.13.0",
+            since=(2, 13, 0),
+            source=f"{ENV_GO}@v2.13.0, {ROUTER_GO}@v2.13.0 newCertProvider",
         )
-        for name, what in (("TLS_CERT", "the certificate"), ("TLS_KEY", "the private key"))
+        for name, what in (("TLS_CERT", "certificate"), ("TLS_KEY", "private key"))
+    ),
+    *(
+        _v(
+            f"{name}_FILE",
+            Parse.TLS_FILE,
+            "",
+            f"native TLS: {what} (v2.6.0 to v2.12.x: a file whose content is {name}'s path; "
+            "from v2.13.0: the PEM file's path, reloaded when it changes)",
+            since=(2, 6, 0),
+            source=f"{ENV_GO}@v2.6.0, @v2.13.0 validateTLSConfig",
+        )
+        for name, what in (("TLS_CERT", "the certificate"), ("TLS_KEY", "the key"))
     ),
     _v(
         "LOG_QUERY_ARGS",
@@ -429,6 +472,17 @@ OTEL: Final[tuple[Var, ...]] = (
         read_when="METRICS_ENABLED",
         until=(2, 10, 0),
     ),
+    Var(
+        "OTEL_METRICS_PRODUCERS",
+        Parse.OTEL_EXPORTER,
+        "",
+        "extra metric producers (read by the otlp, prometheus and console metric readers; the "
+        "reader is created at every start, 'none' by default)",
+        _OTEL_10,
+        choices=("prometheus", "none"),
+        read_when="OTEL_METRICS_EXPORTER",
+        since=(2, 10, 0),
+    ),
     *(
         Var(
             name,
@@ -447,6 +501,18 @@ OTEL: Final[tuple[Var, ...]] = (
     ),
 )
 """OTEL_* variables Pocket-ID hands to autoexport (v0.64.0): unknown values refuse to start."""
+OTEL_ENDPOINTS: Final[tuple[Var, ...]] = tuple(
+    Var(
+        name,
+        Parse.TEXT,
+        "",
+        "the OTLP collector's URL (read by autoexport; from v2.14.0 also by the program, which "
+        "forwards the browser's traces there when OTEL_TRACES_EXPORTER=otlp)",
+        "backend/internal/tracing/telemetry_controller.go@v2.14.0",
+    )
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+)
+"""The two OTEL_* variables v2.14.0 reads itself (os.Getenv), beside autoexport's own reading."""
 
 _UI_SOURCE = f"{APP_CONFIG_GO}@v2.2.0"
 _UI_BOOLS = frozenset(
@@ -479,10 +545,17 @@ _UI_SPECIAL: Final[dict[str, dict[str, object]]] = {
         "default": "[]",
         "until": (2, 14, 0),
     },
-    "SIGNUP_DEFAULT_CUSTOM_CLAIMS": {"parse": Parse.UI_JSON, "default": "[]"},
+    "SIGNUP_DEFAULT_CUSTOM_CLAIMS": {"parse": Parse.UI_CLAIMS, "default": "[]"},
     "SMTP_PASSWORD": {"secret": True, "file": FileVariant.UNTRIMMED},
     "LDAP_BIND_PASSWORD": {"secret": True, "file": FileVariant.UNTRIMMED},
+    "APP_NAME": {"parse": Parse.UI_TEXT, "default": "Pocket ID", "minimum": 1, "max_chars": 30},
+    "HOME_PAGE_URL": {"parse": Parse.UI_TEXT, "default": "/settings/account"},
+    "SMTP_FROM": {"parse": Parse.UI_EMAIL},
 }
+_UI_REQUIRED: Final = frozenset(
+    {"APP_NAME", "SESSION_DURATION", "HOME_PAGE_URL", "ALLOW_USER_SIGNUPS", "SMTP_TLS"} | _UI_BOOLS
+)
+"""The fields dto.AppConfigUpdateDto tags ``binding:"required"`` at v2.14.0."""
 
 
 def _ui(name: str) -> Var:
@@ -497,12 +570,14 @@ def _ui(name: str) -> Var:
         "a UI setting",
         _UI_SOURCE,
         ui=True,
+        required=name in _UI_REQUIRED,
         **extra,  # type: ignore[arg-type]
     )
 
 
+_UI_13 = "backend/internal/appconfig/model.go@v2.13.0"
 UI: Final[tuple[Var, ...]] = (
-    *(_ui(name) for name in sorted(UI_SETTINGS)),
+    *(_ui(name) for name in sorted(UI_SETTINGS - UI_SETTINGS_SINCE.keys())),
     Var(
         "SIGNUP_DEFAULT_USER_GROUP_IDS",
         Parse.UI_JSON,
@@ -512,10 +587,54 @@ UI: Final[tuple[Var, ...]] = (
         ui=True,
         since=(2, 14, 0),
     ),
+    Var(
+        "WEBAUTHN_USER_VERIFICATION",
+        Parse.UI_ENUM,
+        "required",
+        "a UI setting: whether passkeys must verify the user (before v2.14.0 anything but "
+        "preferred means required)",
+        _UI_13,
+        choices=("required", "preferred"),
+        ui=True,
+        required=True,
+        since=UI_SETTINGS_SINCE["WEBAUTHN_USER_VERIFICATION"],
+    ),
+    Var(
+        "WEBAUTHN_ALLOW_SYNCED_PASSKEYS",
+        Parse.UI_BOOL,
+        "true",
+        "a UI setting: whether synced (cloud) passkeys are accepted",
+        _UI_13,
+        ui=True,
+        required=True,
+        since=UI_SETTINGS_SINCE["WEBAUTHN_ALLOW_SYNCED_PASSKEYS"],
+    ),
+    Var(
+        "WEBAUTHN_AUTHENTICATOR_ATTACHMENT",
+        Parse.UI_ENUM,
+        "any",
+        "a UI setting: which authenticators may register (before v2.14.0 an unknown value "
+        "means any)",
+        _UI_13,
+        choices=("any", "platform", "cross-platform"),
+        ui=True,
+        required=True,
+        since=UI_SETTINGS_SINCE["WEBAUTHN_AUTHENTICATOR_ATTACHMENT"],
+    ),
+    Var(
+        "CIMD_URL_ALLOWLIST",
+        Parse.UI_PATTERNS,
+        "[]",
+        "a UI setting: callback URL patterns of clients identified by a metadata document URL",
+        _UI_13,
+        ui=True,
+        since=UI_SETTINGS_SINCE["CIMD_URL_ALLOWLIST"],
+    ),
 )
-"""UI settings: empty values are used as they are; no start-up check before v2.14.0."""
+"""UI settings: before v2.14.0 used as they are (no start-up check); v2.14.0 checks them all at
+start with dto.AppConfigUpdateDto's rules (appconfig/service.go validateEnvConfig) and refuses."""
 
-ROWS: Final[tuple[Var, ...]] = (*CORE, *OTEL, *UI)
+ROWS: Final[tuple[Var, ...]] = (*CORE, *OTEL, *OTEL_ENDPOINTS, *UI)
 
 DEAD_ENV: Final = {
     "KEYS_STORAGE": "removed in v2; the signing keys live in the database",
@@ -541,6 +660,19 @@ DEAD_SINCE: Final[dict[str, Version]] = {
     "BACKEND_PORT": (1, 0, 0),
 }
 """The first version that no longer reads each dead variable (git tags' env structs)."""
+
+RENAMED: Final[dict[str, tuple[str, Version]]] = {
+    "SIGNUP_DEFAULT_USER_GROUP_IDS": ("SIGNUP_DEFAULT_USER_GROUP_I_DS", (2, 14, 0)),
+}
+"""name -> (the name before, the first version reading the name): a renderer writes the name
+the image's version reads (appconfig/model.go@v2.14.0 gave the setting an explicit env tag)."""
+
+
+def name_at(name: str, version: Version) -> str:
+    """The spelling of ``name`` that ``version`` reads (a renamed setting's older name)."""
+    before, since = RENAMED.get(name, (name, (0, 0, 0)))
+    return name if version >= since else before
+
 
 _BY_NAME: Final[dict[str, tuple[Var, ...]]] = {}
 for _row in ROWS:
@@ -591,16 +723,48 @@ def file_base(name: str, version: Version) -> Var | None:
 def facts_for(version: Version | None) -> tuple[Version, bool]:
     """(the version whose facts apply, whether they were read for ``version``).
 
-    A verified v2 tag uses its own facts; an unknown or unverified v2 tag uses v2.2.0's
-    (findings then say so); a v0/v1 tag keeps its own version for the few facts known.
+    A verified v2 tag uses its own facts. An unknown version (no tag, ``latest``, a digest
+    alone) and a v2 tag newer than the newest read use the newest verified facts (v2.14.0);
+    v2.0.x and v2.1.x use v2.2.0's; findings then say which (:func:`facts_note`). A v0/v1 tag
+    keeps its own version for the few facts known.
     """
     if version is None:
-        return CHECKED_VERSION, False
+        return NEWEST, False
     if verified(version):
         return version, True
-    return (version, False) if version < FIRST_V2 else (CHECKED_VERSION, False)
+    if version < FIRST_V2:
+        return version, False
+    return (NEWEST, False) if version > NEWEST else (CHECKED_VERSION, False)
 
 
 def verified(version: Version) -> bool:
     """Whether the facts of ``version`` were read upstream (v2.2.0 to v2.14.x)."""
     return VERIFIED_FROM <= version < (VERIFIED_UNTIL[0], VERIFIED_UNTIL[1] + 1, 0)
+
+
+def complete(version: Version) -> bool:
+    """Whether every variable and start-up check of ``version``'s minor was read."""
+    return any(version[:2] == done[:2] for done in COMPLETE)
+
+
+def _show(version: Version) -> str:
+    return "v" + ".".join(map(str, version))
+
+
+def facts_note(version: Version | None) -> str:
+    """What a finding appends to say whose facts it used ("" for a completely verified minor).
+
+    ``version`` is the image's version (None when the reference names none).
+    """
+    used, known = facts_for(version)
+    if version is None:
+        return f" (version unknown: {_show(used)}'s facts assumed)"
+    if not known:
+        return f" (checked against {_show(used)}'s facts)"
+    if complete(version):
+        return ""
+    return (
+        f" ({_show(used)}'s facts, read for what changes a verdict; verified completely: "
+        + ", ".join(map(_show, COMPLETE))
+        + ")"
+    )

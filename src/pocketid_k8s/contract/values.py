@@ -40,12 +40,25 @@ from typing import Final
 from urllib.parse import parse_qsl
 
 from pocketid_k8s.contract.env import BOOL_FALSE, BOOL_TRUE, POSTGRES_PREFIXES, parse_bool
-from pocketid_k8s.contract.image import Version
-from pocketid_k8s.contract.pocketid import KEY_TOO_SHORT
-from pocketid_k8s.contract.table import Parse, Var, lookup
+from pocketid_k8s.contract.image import Version, show_version
+from pocketid_k8s.contract.pocketid import KEY_TOO_SHORT, TLS_PEM_SINCE
+from pocketid_k8s.contract.table import Parse, Var, file_base, lookup
 
 UI_VALIDATED_SINCE: Final[Version] = (2, 14, 0)
+"""appconfig/service.go@v2.14.0 validateEnvConfig: the UI settings are checked at start."""
+UI_TRUTHY_SINCE: Final[Version] = (2, 12, 0)
+"""appconfig/model.go@v2.12.0: UI booleans read with go-kit's IsTruthy instead of ParseBool."""
 PROXIES_AT_PARSE_SINCE: Final[Version] = (2, 12, 0)
+SOCKET_WORDS_SINCE: Final[Version] = (2, 8, 0)
+"""bootstrap/socket.go@v2.8.0: 'failed to create TCP socket' (before: 'failed to create tcp
+listener', router_bootstrap.go@v2.2.0)."""
+API_KEY_WORDS_SINCE: Final[Version] = (2, 10, 0)
+"""common/env_config.go@v2.10.0: 'when set, STATIC_API_KEY must be ...'."""
+SQLITEKIT_SINCE: Final[Version] = (2, 10, 0)
+"""bootstrap/db_bootstrap.go@v2.10.0: SQLite connection strings go to italypaleale/go-sql-utils'
+sqlitekit.NewConnector (not in the snapshot read), no longer to Pocket-ID's own check."""
+_TRUTHY: Final = ("1", "true", "t", "on", "yes", "y")
+_FALSY: Final = ("0", "false", "f", "off", "no", "n")
 _BOOLS: Final = ", ".join(BOOL_TRUE + BOOL_FALSE)
 
 
@@ -82,7 +95,10 @@ def message(row: Var, value: str, problem: Problem) -> str:
 
 
 Env = Mapping[str, str]
-"""The other variables of the same container (literal values only)."""
+"""The other variables of the same container (literal values, or SET_UNKNOWN)."""
+SET_UNKNOWN: Final = "\x00(set, value unknown)"
+"""Stands for a variable set from a source outside the checked set (a SealedSecret's key):
+present for the cross-variable checks (a TLS pair, S3_BUCKET), matching no value or spelling."""
 
 
 def _go(value: str) -> str:
@@ -249,9 +265,33 @@ def _key(row: Var, value: str, env: Env, version: Version) -> Problem | None:
 
 def _api_key(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     if value and len(value.encode()) < (row.min_bytes or 0):
+        when = "when set, " if version >= API_KEY_WORDS_SINCE else ""
         return _refuses(
-            f"'config error: {row.name} must be at least {row.min_bytes} characters long'",
+            f"'config error: {when}{row.name} must be at least {row.min_bytes} characters long'",
             f"use at least {row.min_bytes} random characters, or leave it empty",
+        )
+    return None
+
+
+def _listen_words(version: Version) -> str:
+    """How the program names the failed TCP listener, per version."""
+    return (
+        "failed to create TCP socket: listen tcp"
+        if version >= SOCKET_WORDS_SINCE
+        else "failed to create tcp listener: listen tcp"
+    )
+
+
+def _port_number(row: Var, value: str, version: Version, words: str) -> Problem | None:
+    if not value.isdigit():
+        return _refuses(
+            f"'{words}: lookup tcp/{value}: unknown port'",
+            f"use a port number, e.g. {row.default}",
+        )
+    if int(value) > 65535:
+        return _refuses(
+            f"'{words}: address {value}: invalid port'",
+            "use a port number from 1 to 65535",
         )
     return None
 
@@ -259,21 +299,39 @@ def _api_key(row: Var, value: str, env: Env, version: Version) -> Problem | None
 def _port(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     if value == "":
         return None
-    if not value.isdigit():
-        return _refuses(
-            f"'failed to create tcp listener: listen tcp: lookup tcp/{value}: unknown port'",
-            "use a port number, e.g. 1411",
-        )
-    if int(value) > 65535:
-        return _refuses(
-            f"'failed to create tcp listener: listen tcp: address {value}: invalid port'",
-            "use a port number from 1 to 65535",
-        )
+    problem = _port_number(row, value, version, _listen_words(version))
+    if problem is not None:
+        return problem
     if int(value) == 0:
         return Problem(
             Outcome.UNREACHABLE,
             "port 0 makes it listen on a random port",
             "use a fixed port, e.g. 1411",
+        )
+    actors = lookup("ACTORS_PORT", version)
+    if actors is not None and not env.get("ACTORS_PORT") and value == actors.default:
+        return _refuses(
+            f"'... listen tcp :{value}: bind: address already in use' (the actor host listens "
+            f"on ACTORS_PORT, default {actors.default}, from {show_version(actors.since)})",
+            f"use another port, e.g. 1411, or move ACTORS_PORT off {value}",
+        )
+    return None
+
+
+def _actors_port(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    """The actor host's port: only other instances dial it, so any free port works (0 too)."""
+    if value == "":
+        return None
+    problem = _port_number(row, value, version, "failed to start the actor host: ... listen tcp")
+    if problem is not None:
+        return problem
+    port = lookup("PORT", version)
+    listens = env.get("PORT") or (port.default if port else "")
+    if value == listens and value != "0":
+        return _refuses(
+            f"'... listen tcp :{value}: bind: address already in use' (PORT is the same port, "
+            "so one of the two listeners cannot bind)",
+            f"give ACTORS_PORT a port of its own (default {row.default}), or remove it",
         )
     return None
 
@@ -298,7 +356,7 @@ def _host(row: Var, value: str, env: Env, version: Version) -> Problem | None:
         )
     if address is not None:
         return _refuses(
-            f"'failed to create tcp listener: listen tcp {value}:...: bind: cannot assign "
+            f"'{_listen_words(version)} {value}:...: bind: cannot assign "
             "requested address' (a pod's address is assigned at run time, so no manifest can "
             "name it)",
             "remove HOST (the default 0.0.0.0 listens on every address)",
@@ -308,6 +366,45 @@ def _host(row: Var, value: str, env: Env, version: Version) -> Problem | None:
         "name that does not resolve in the pod ('lookup ...: no such host') or resolves to "
         "another address ('bind: cannot assign requested address') stops it at start",
         "remove HOST (the default 0.0.0.0 listens on every address)",
+    )
+
+
+def _actors_host(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    """The actor host listens for other instances only: loopback serves a single pod fine."""
+    host = value.lower().strip("[]")
+    if host in ("", "0.0.0.0", "::", *_LOOPBACK_NAMES):  # noqa: S104 - these all work here
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and address.is_loopback:
+        return None
+    if address is not None:
+        return _refuses(
+            f"'... listen tcp {value}:...: bind: cannot assign requested address' (a pod's "
+            "address is assigned at run time, so no manifest can name it)",
+            "remove ACTORS_HOST (only other instances dial it; 0.0.0.0 or 127.0.0.1 both work)",
+        )
+    return _misbehaves(
+        f"the actor host listens only on the address {value} resolves to: a name that does not "
+        "resolve in the pod or resolves to another address stops it at start",
+        "remove ACTORS_HOST (only other instances dial it; 0.0.0.0 or 127.0.0.1 both work)",
+    )
+
+
+def _systemd(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    problem = _bool(row, value, env, version)
+    if problem is not None or parse_bool(value) is not True:
+        return problem
+    if env.get("UNIX_SOCKET"):
+        return _refuses(
+            "'config error: SYSTEMD_SOCKET and UNIX_SOCKET are mutually exclusive'",
+            "remove SYSTEMD_SOCKET and UNIX_SOCKET (a pod listens on TCP)",
+        )
+    return _refuses(
+        "'did not receive any sockets from systemd' (a pod has no systemd to pass one)",
+        "remove SYSTEMD_SOCKET (a pod listens on TCP: PORT)",
     )
 
 
@@ -377,7 +474,10 @@ def _db(row: Var, value: str, env: Env, version: Version) -> Problem | None:
         ):
             return _refuses(
                 "'failed to connect to database: invalid SQLite connection string: found "
-                "forbidden option '_pragma=foreign_keys' in the connection string'",
+                "forbidden option '_pragma=foreign_keys' in the connection string'"
+                if version < SQLITEKIT_SINCE
+                else "'failed to connect to database: ...' (the connection string is checked "
+                "by go-sql-utils' sqlitekit from v2.10.0, whose words were not read here)",
                 "remove the foreign_keys option (Pocket-ID always turns foreign keys on)",
             )
     memory = value in (":memory:", "file::memory:") or "mode=memory" in query
@@ -393,7 +493,7 @@ def _db(row: Var, value: str, env: Env, version: Version) -> Problem | None:
 def _proxies(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     text = value.strip()
     if text == "" or parse_bool(text) is not None:
-        return None
+        return _proxy_protocol(text, env) if row.name == "PROXY_PROTOCOL" and text else None
     for item in (part.strip() for part in text.split(",")):
         try:
             if "/" in item:
@@ -407,10 +507,35 @@ def _proxies(row: Var, value: str, env: Env, version: Version) -> Problem | None
                 else f"'failed to configure trusted proxies: invalid IP address: {item}'"
             )
             return _refuses(words, "use true, false, or a comma list of IP addresses and CIDRs")
+    if row.name == "PROXY_PROTOCOL":
+        return _proxy_protocol(text, env)
     return None
 
 
+def _proxy_protocol(text: str, env: Env) -> Problem | None:
+    """PROXY_PROTOCOL set: every TCP connection but loopback must come from a listed sender
+    with a PROXY header (bootstrap/proxy_protocol.go@v2.12.0: REQUIRE for the listed ranges,
+    REJECT for the rest)."""
+    if parse_bool(text) is False:
+        return None
+    if env.get("UNIX_SOCKET"):
+        return _refuses(
+            "'config error: PROXY_PROTOCOL and UNIX_SOCKET are mutually exclusive'",
+            "remove PROXY_PROTOCOL and UNIX_SOCKET (a pod listens on TCP)",
+        )
+    return Problem(
+        Outcome.UNREACHABLE,
+        "the TCP listener rejects every connection without a PROXY-protocol header from the "
+        "listed senders (loopback excepted): the kubelet's httpGet probes send none and fail, and "
+        "so does the Service's traffic unless the ingress speaks PROXY protocol",
+        "remove PROXY_PROTOCOL (TRUST_PROXY covers an ingress), or have the ingress send PROXY "
+        "headers and probe with 'pocket-id healthcheck'",
+    )
+
+
 def _otel_read(row: Var, env: Env) -> bool:
+    if row.read_when.endswith("_EXPORTER"):  # read by a metric reader that is not 'none'
+        return env.get(row.read_when, "").strip() not in ("", "none")
     return not row.read_when or parse_bool(env.get(row.read_when, "")) is True
 
 
@@ -442,6 +567,78 @@ def _otel_protocol(row: Var, value: str, env: Env, version: Version) -> Problem 
     )
 
 
+def _given(env: Env, *names: str) -> bool:
+    return any(env.get(name) for name in names)
+
+
+def _partner(name: str) -> str:
+    base = name.removesuffix("_FILE")
+    other = "TLS_KEY" if base == "TLS_CERT" else "TLS_CERT"
+    return other + ("_FILE" if name.endswith("_FILE") else "")
+
+
+def _pair_words(name: str, version: Version) -> str:
+    """v2.6.0 to v2.12.x name the pair by its fields, TLS_*_FILE, whichever variable was set."""
+    base = name.removesuffix("_FILE")
+    own = base + "_FILE" if version < TLS_PEM_SINCE else name
+    other = _partner(base) + "_FILE" if version < TLS_PEM_SINCE else _partner(name)
+    return f"'config error: {other} must be set when {own} is set'"
+
+
+def _tls_path(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    """v2.6.0 to v2.12.x: TLS_CERT/TLS_KEY (or their _FILE content) are paths, os.Stat at start."""
+    other = _partner(row.name)
+    if not value or not _given(env, other, other + "_FILE"):
+        if value:
+            return _refuses(
+                _pair_words(row.name, version), f"set {other} too, or remove {row.name}"
+            )
+        return None
+    if "-----BEGIN" in value or "\n" in value:
+        return _refuses(
+            f"'config error: {row.name}_FILE not found: stat -----BEGIN ...: no such file or "
+            f"directory' ({show_version(version)} reads {row.name} as a file path; PEM "
+            "content is read only from v2.13.0)",
+            f"mount the PEM file from a Secret and set {row.name} to its path",
+        )
+    return None
+
+
+def _tls_pem(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    """v2.13.0 on: TLS_CERT/TLS_KEY are the PEM content itself (tls.X509KeyPair)."""
+    if not value or _given(env, "TLS_CERT_FILE", "TLS_KEY_FILE"):
+        return None  # mixing inline and file forms is the _FILE variable's one finding
+    other = _partner(row.name)
+    if not env.get(other):
+        return _refuses(_pair_words(row.name, version), f"set {other} too, or remove {row.name}")
+    if "-----BEGIN" not in value:
+        what = "certificate" if row.name == "TLS_CERT" else "key"
+        return _refuses(
+            f"'failed to load TLS certificate: tls: failed to find any PEM data in {what} "
+            f"input' ({show_version(version)} reads {row.name} as PEM content, not a "
+            "path)",
+            f"put the PEM content in {row.name}, or the file's path in {row.name}_FILE",
+        )
+    return None
+
+
+def _tls_file(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    """TLS_CERT_FILE/TLS_KEY_FILE: paired like the values; from v2.13.0 never with them."""
+    if not value:
+        return None
+    if version >= TLS_PEM_SINCE and _given(env, "TLS_CERT", "TLS_KEY"):
+        return _refuses(
+            "'config error: TLS_CERT and TLS_KEY cannot be combined with TLS_CERT_FILE or "
+            "TLS_KEY_FILE'",
+            "use either the PEM values or the _FILE paths, not both",
+        )
+    other = _partner(row.name)
+    others = (other,) if version >= TLS_PEM_SINCE else (other, other.removesuffix("_FILE"))
+    if not _given(env, *others):
+        return _refuses(_pair_words(row.name, version), f"set {other} too, or remove {row.name}")
+    return None
+
+
 def _text(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     if row.name == "APP_ENV" and value and value.lower() != "production":
         return _misbehaves(
@@ -456,17 +653,54 @@ def _ui_active(env: Env) -> bool:
     return parse_bool(env.get("UI_CONFIG_DISABLED", "")) is True
 
 
+def _refused_ui(row: Var, says: str, fix: str) -> Problem:
+    """v2.14.0's words (appconfig/service.go validateEnvConfig, dto.ValidationErrorDetails)."""
+    return _refuses(f"'invalid environment app configuration: {row.name} {says}'", fix)
+
+
 def _ui(
-    accepted: Callable[[str], bool], before: str, since: str, fix: str
+    accepted: Callable[[str, Version], bool],
+    before: str | None,
+    since: str,
+    fix: str,
 ) -> Callable[[Var, str, Env, Version], Problem | None]:
+    """A UI setting's check: v2.14.0 refuses to start, earlier tags use what they read.
+
+    ``before`` says what an earlier tag does with a value ``accepted`` refuses (None: nothing
+    visible)."""
+
     def check(row: Var, value: str, env: Env, version: Version) -> Problem | None:
-        if not _ui_active(env) or accepted(value):
+        if not _ui_active(env) or not row.applies(version):
             return None
         if version >= UI_VALIDATED_SINCE:
-            return _refuses(f"'invalid environment app configuration: {row.name} {since}'", fix)
+            if value == "":
+                return _refused_ui(row, "is required", fix) if row.required else None
+            return None if accepted(value, version) else _refused_ui(row, since, fix)
+        if value == "" or accepted(value, version) or before is None:
+            return None
         return _misbehaves(before, fix)
 
     return check
+
+
+def _ui_bool_accepted(value: str, version: Version) -> bool:
+    if version >= UI_VALIDATED_SINCE:
+        return value in ("true", "false")
+    if version >= UI_TRUTHY_SINCE:
+        return value.lower() in _TRUTHY + _FALSY
+    return parse_bool(value) is not None
+
+
+def _ui_bool(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    before = (
+        "it is read with go-kit's IsTruthy: anything but 1, true, t, on, yes or y (any case) "
+        "silently means false"
+        if version >= UI_TRUTHY_SINCE
+        else "it is read with ParseBool and any error silently means false"
+    )
+    return _ui(_ui_bool_accepted, before, "must be either true or false", "use true or false")(
+        row, value, env, version
+    )
 
 
 def _json_list(value: str) -> bool:
@@ -476,11 +710,80 @@ def _json_list(value: str) -> bool:
         return False
 
 
+def _json_strings(value: str, version: Version) -> bool:
+    """dto.validateJSONStringArray: an array (not null) of strings."""
+    if version < UI_VALIDATED_SINCE:
+        return _json_list(value)
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(items, list) and all(isinstance(item, str) for item in items)
+
+
+def _json_claims(value: str, version: Version) -> bool:
+    """dto.validateJSONCustomClaims: an array of objects with string key and value."""
+    if version < UI_VALIDATED_SINCE:
+        return _json_list(value)
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(items, list) and all(
+        isinstance(item, dict)
+        and isinstance(item.get("key"), str)
+        and isinstance(item.get("value"), str)
+        for item in items
+    )
+
+
+def _url_patterns(value: str, version: Version) -> bool:
+    """dto.validateCIMDURLAllowlist: an array of callback URL patterns ('*', or one that parses
+    as a URL; upstream's urlpattern compilation is not reproduced, so some it refuses pass)."""
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(items, list) and all(
+        isinstance(item, str)
+        and (item == "*" or (item != "" and go_url_path(item.split("#", 1)[0]) is not None))
+        for item in items
+    )
+
+
+_EMAIL: Final = re.compile(
+    r"^[^@\s<>()\[\],;:\\\"]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"
+)
+"""An address as go-playground/validator's ``email`` accepts it, for the common cases: a local
+part, '@', and a dotted domain ('Name <a@b.c>' and 'a@localhost' are refused)."""
+
+
+def _ui_text(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if not _ui_active(env) or version < UI_VALIDATED_SINCE:
+        return None
+    if value == "":
+        return _refused_ui(row, "is required", "set a value") if row.required else None
+    if row.max_chars is not None and len(value) > row.max_chars:
+        return _refused_ui(
+            row,
+            f"must be at most {row.max_chars} characters long",
+            f"use at most {row.max_chars} characters",
+        )
+    return None
+
+
 def _ui_enum(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    if row.name.startswith("WEBAUTHN_"):
+        before = f"a value it does not know is taken as {row.default}, without a word in the log"
+    else:
+        before = (
+            "the value is not one it knows, so the setting behaves as its most restrictive "
+            "choice (sign-ups not open; e-mails fail with 'invalid SMTP TLS setting')"
+        )
     return _ui(
-        lambda v: v in row.choices,
-        "the value is not one it knows, so the setting behaves as its most restrictive choice "
-        "(sign-ups not open; e-mails fail with 'invalid SMTP TLS setting')",
+        lambda v, _: v in row.choices,
+        before,
         "is invalid",
         f"use one of {', '.join(row.choices)} (case matters)",
     )(row, value, env, version)
@@ -505,24 +808,44 @@ VALIDATORS: Final[dict[Parse, Callable[[Var, str, Env, Version], Problem | None]
     Parse.PROXIES: _proxies,
     Parse.OTEL_EXPORTER: _otel_exporter,
     Parse.OTEL_PROTOCOL: _otel_protocol,
-    Parse.UI_BOOL: _ui(
-        lambda v: v in ("true", "false"),
-        "it is read with ParseBool and any error silently means false",
-        "must be either true or false",
-        "use true or false",
-    ),
+    Parse.SYSTEMD: _systemd,
+    Parse.ACTORS_PORT: _actors_port,
+    Parse.ACTORS_HOST: _actors_host,
+    Parse.TLS_PATH: _tls_path,
+    Parse.TLS_PEM: _tls_pem,
+    Parse.TLS_FILE: _tls_file,
+    Parse.UI_BOOL: _ui_bool,
     Parse.UI_INT: _ui(
-        lambda v: v.lstrip("+-").isdigit(),
+        lambda v, _: re.fullmatch(r"[+-]?[0-9]+", v) is not None and -(2**63) <= int(v) < 2**63,
         "a value that is not a whole number is read as 0 minutes: every session expires at once",
         "must be an integer",
         "use a whole number of minutes, e.g. 60",
     ),
     Parse.UI_ENUM: _ui_enum,
     Parse.UI_JSON: _ui(
-        lambda v: v == "" or _json_list(v),
+        _json_strings,
         "sign-ups fail at run time: the value is not a JSON array",
-        "must be a JSON array",
-        'use a JSON array, e.g. [] or ["group-id"]',
+        "must be a JSON array of strings",
+        'use a JSON array of strings, e.g. [] or ["group-id"]',
+    ),
+    Parse.UI_CLAIMS: _ui(
+        _json_claims,
+        "sign-ups fail at run time: the value is not a JSON array",
+        'must be a JSON array of objects with string "key" and "value" properties',
+        'use a JSON array such as [{"key": "team", "value": "ops"}], or []',
+    ),
+    Parse.UI_PATTERNS: _ui(
+        _url_patterns,
+        None,
+        "must be a JSON array of valid callback URL patterns",
+        'use a JSON array of callback URL patterns, e.g. ["https://*.example.com/*"], or []',
+    ),
+    Parse.UI_TEXT: _ui_text,
+    Parse.UI_EMAIL: _ui(
+        lambda v, _: _EMAIL.match(v) is not None,
+        None,
+        "must be a valid email address",
+        "use a bare address, e.g. noreply@example.com (no display name)",
     ),
 }
 
@@ -530,3 +853,47 @@ VALIDATORS: Final[dict[Parse, Callable[[Var, str, Env, Version], Problem | None]
 def validate(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     """What Pocket-ID ``version`` does with ``value`` for ``row``; None when it is accepted."""
     return VALIDATORS[row.parse](row, value, env, version)
+
+
+def file_unreadable(row: Var, name: str, path: str, version: Version) -> str:
+    """The program's words when ``name`` (a ``*_FILE`` variable of ``row``) names a missing file.
+
+    env_config.go resolveFileBasedEnvVariable for the struct's file options; the UI settings'
+    own reader (app_config_service.go, appconfig/service.go) for SMTP_PASSWORD and
+    LDAP_BIND_PASSWORD; validateTLSConfig's os.Stat for TLS_*_FILE from v2.13.0.
+    """
+    if row.ui:
+        return f"failed to read secret '{row.name}' from file '{path}': open {path}: ..."
+    if row.parse is Parse.TLS_PEM:
+        return f"config error: {name} not found: stat {path}: no such file or directory"
+    if row.parse is Parse.TLS_PATH and name == row.name:
+        return f"config error: {name}_FILE not found: stat {path}: no such file or directory"
+    return f"failed to read file for env var {name}: open {path}: ..."
+
+
+def opened_file(name: str, version: Version, env: Env) -> Var | None:
+    """The row whose file the program opens at start when ``name`` is set, or None.
+
+    A ``*_FILE`` variable of a row with a file variant; and, v2.6.0 to v2.12.x, TLS_CERT and
+    TLS_KEY themselves (a path os.Stat'ed at start, once both are set: a lone one is refused
+    before, and that is pocketid/env-value's finding).
+    """
+    row = lookup(name, version)
+    if row is not None and row.parse is Parse.TLS_PATH:
+        other = _partner(name)
+        paired = _given(env, other, other + "_FILE")
+        return row if paired and "-----BEGIN" not in env.get(name, "") else None
+    return file_base(name, version)
+
+
+def tls_refused(env: Env, version: Version) -> bool:
+    """Whether ``version`` refuses to start on the TLS settings in ``env`` (then the listener's
+    HTTPS-only finding does not apply: the program never serves)."""
+    for name in ("TLS_CERT", "TLS_KEY", "TLS_CERT_FILE", "TLS_KEY_FILE"):
+        row = lookup(name, version)
+        value = env.get(name, "")
+        if row is None or value in ("", SET_UNKNOWN):
+            continue
+        if validate(row, value, env, version) is not None:
+            return True
+    return False
