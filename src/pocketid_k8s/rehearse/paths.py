@@ -8,8 +8,6 @@ in the image's WORKDIR.
 
 from __future__ import annotations
 
-from typing import Final
-
 from pocketid_k8s.contract import env as names
 from pocketid_k8s.contract import table
 from pocketid_k8s.contract.image import Version
@@ -17,14 +15,11 @@ from pocketid_k8s.rehearse.sandbox import Layout
 
 __all__ = ["is_path_variable", "map_paths"]
 
-PATH_PARSES: Final = (table.Parse.PATH, table.Parse.DB, table.Parse.SOCKET)
-
-
 def is_path_variable(name: str, version: Version) -> bool:
     """Whether Pocket-ID at ``version`` reads ``name`` as a file system path."""
     row = table.lookup(name, version)
     if row is not None:
-        return row.parse in PATH_PARSES
+        return row.parse in table.PATH_PARSES
     return table.file_base(name, version) is not None
 
 
