@@ -70,10 +70,8 @@ class HostileServer:
     _listener: socket.socket | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
-    @property
-    def port(self) -> int:
-        assert self._listener is not None
-        return int(self._listener.getsockname()[1])
+    port: int = 0
+    """The port it listens on (from ``with``; kept after it stops, to test a closed port)."""
 
     @property
     def url(self) -> str:
@@ -84,6 +82,7 @@ class HostileServer:
     def __enter__(self) -> HostileServer:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
+        self.port = int(self._listener.getsockname()[1])
         thread = threading.Thread(target=self._accept, daemon=True)
         thread.start()
         self._threads.append(thread)

@@ -314,11 +314,16 @@ def fetch(
     deadline: float,
     max_body: int = MAX_BODY_BYTES,
     max_redirects: int = 0,
+    passthrough: tuple[type[Exception], ...] = (),
     **kwargs: Any,  # noqa: ANN401 - httpx's request arguments (headers, params, json, ...)
 ) -> Answer:
     """``method`` ``url`` with ``client`` (see :func:`http_client`, :func:`arm`): the whole
     answer within ``deadline`` seconds and ``max_body`` bytes (decompressed), following at
-    most ``max_redirects`` redirects (0: a redirect is the answer), else RemoteError."""
+    most ``max_redirects`` redirects (0: a redirect is the answer), else RemoteError.
+
+    ``passthrough``: exceptions the caller's own code raises inside the request and handles
+    itself (lightkube's credential plugins); httpx wraps every socket error, so none of
+    those is a transport failure."""
     end = time.monotonic() + deadline
     previous = getattr(_local, "deadline", None)
     _local.deadline = end
@@ -332,7 +337,9 @@ def fetch(
         raise BadAnswer(url, f"more than {max_redirects} redirects (a redirect loop?)")
     except RemoteError:
         raise
-    except Exception as exc:  # the boundary: a third-party failure becomes ours
+    except Exception as exc:
+        if isinstance(exc, passthrough):
+            raise  # the boundary: a third-party failure becomes ours
         raise _translated(exc, url, deadline) from None
     finally:
         _local.deadline = previous
