@@ -314,12 +314,15 @@ def fetch(
     deadline: float,
     max_body: int = MAX_BODY_BYTES,
     max_redirects: int = 0,
+    cut: bool = False,
     passthrough: tuple[type[Exception], ...] = (),
     **kwargs: Any,  # noqa: ANN401 - httpx's request arguments (headers, params, json, ...)
 ) -> Answer:
     """``method`` ``url`` with ``client`` (see :func:`http_client`, :func:`arm`): the whole
     answer within ``deadline`` seconds and ``max_body`` bytes (decompressed), following at
     most ``max_redirects`` redirects (0: a redirect is the answer), else RemoteError.
+    ``cut``: a longer body is cut at ``max_body`` (as the kubelet reads a probe's) instead
+    of refused.
 
     ``passthrough``: exceptions the caller's own code raises inside the request and handles
     itself (lightkube's credential plugins); httpx wraps every socket error, so none of
@@ -329,7 +332,9 @@ def fetch(
     _local.deadline = end
     try:
         for _ in range(max_redirects + 1):
-            answer, following = _once(client, method, url, end, max_body, kwargs, max_redirects)
+            answer, following = _once(
+                client, method, url, (end, max_body, cut), kwargs, max_redirects
+            )
             if following is None:
                 return answer
             method, url = following
@@ -349,34 +354,42 @@ def _once(
     client: Client,
     method: str,
     url: str,
-    end: float,
-    max_body: int,
+    bounds: tuple[float, int, bool],
     kwargs: dict[str, Any],
     max_redirects: int,
 ) -> tuple[Answer, tuple[str, str] | None]:
-    """One request: the answer, and where to go next when it is a redirect to follow."""
+    """One request within ``bounds`` (deadline, cap, cut): the answer, and where to go next
+    when it is a redirect to follow."""
+    end, max_body, cut = bounds
     headers = {"Accept-Encoding": ACCEPT_ENCODING, **(kwargs.get("headers") or {})}
     options = {**kwargs, "headers": headers}
     options.setdefault("timeout", max(end - time.monotonic(), _MIN_WAIT))
     with client.stream(method, url, **options) as response:
-        pairs = tuple((k.lower(), v) for k, v in response.headers.multi_items())
+        coding = response.headers.get("content-encoding")
+        pairs = tuple(
+            (k.lower(), v)
+            for k, v in response.headers.multi_items()
+            if k.lower() != "content-encoding"  # the body is decoded here
+        )
         following = response.next_request if max_redirects else None
         if following is not None:  # its body is not read
             return Answer(url, response.status_code, pairs, b""), (
                 following.method,
                 str(following.url),
             )
-        body = _body(response.iter_raw(), response.headers.get("content-encoding"))
-        data = _capped(body, url, max_body, end)
+        data = _capped(_body(response.iter_raw(), coding), url, (end, max_body, cut))
     return Answer(url, response.status_code, pairs, data), None
 
 
-def _capped(chunks: Iterator[bytes], url: str, max_body: int, end: float) -> bytes:
-    """The chunks joined, up to ``max_body`` bytes and until the deadline ``end``."""
+def _capped(chunks: Iterator[bytes], url: str, bounds: tuple[float, int, bool]) -> bytes:
+    """The chunks joined, up to the cap (cut there, or AnswerTooLarge) and the deadline."""
+    end, max_body, cut = bounds
     body = bytearray()
     for chunk in chunks:
         body += chunk
         if len(body) > max_body:
+            if cut:
+                return bytes(body[:max_body])
             raise AnswerTooLarge(url, f"the answer is larger than {size_text(max_body)}")
         if time.monotonic() > end:
             raise RemoteTimeout(url, "the answer did not end before the deadline")
@@ -427,7 +440,7 @@ def _translated(exc: Exception, url: str, deadline: float) -> RemoteError:  # no
         dns = any(isinstance(seen, socket.gaierror) for seen in _chain(exc))
         if dns:
             return Unreachable(url, "the name does not resolve (DNS)", dns=True)
-        return Unreachable(url, f"cannot connect ({_reason(exc)})")
+        return Unreachable(url, f"connection failed ({_strerror(exc)})")
     if "RemoteProtocolError" in names or "DecodingError" in names:
         return BadAnswer(url, f"not a valid HTTP answer ({_first(str(exc))})")
     if "ReadError" in names or "NetworkError" in names or isinstance(exc, OSError):
@@ -442,6 +455,14 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             return
         yield seen
         seen = seen.__cause__ or seen.__context__
+
+
+def _strerror(exc: BaseException) -> str:
+    """The strerror of the OSError under ``exc`` ('Connection refused'), else its type."""
+    for seen in _chain(exc):
+        if isinstance(seen, OSError) and seen.strerror:
+            return str(seen.strerror)
+    return type(exc).__name__
 
 
 def _reason(exc: BaseException) -> str:
