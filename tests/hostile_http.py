@@ -156,7 +156,7 @@ class HostileServer:
         elif b is Behaviour.BAD_STATUS:
             sock.sendall(b"\x16\x03garbage not http\r\n\r\n")
         elif b is Behaviour.LONG_STATUS:
-            sock.sendall(b"HTTP/1.1 200 " + b"O" * (self.size * 1000) + b"\r\n\r\n")
+            sock.sendall(b"HTTP/1.1 200 " + b"O" * self.size + b"\r\n\r\n")
         elif b is Behaviour.GZIP_BOMB:
             bomb = gzip_bomb(max(1, self.size // 1000))
             sock.sendall(

@@ -372,6 +372,10 @@ def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
     run.row(probe.kind, Status.PASS if ok else Status.FAIL, detail, slowest, hint)
 
 
+PROGRAM_DEADLINE: Final = 5.0
+"""Seconds for the program's whole answer to discovery or the key set."""
+
+
 def _get_json(port: int, path: str) -> tuple[int | None, Any, str]:
     """GET ``path`` from the program: its status and JSON (through the bounded reader: 5 s in
     all, 1 MiB, JSON within limits), or None and why there is none."""
@@ -379,7 +383,9 @@ def _get_json(port: int, path: str) -> tuple[int | None, Any, str]:
 
     try:
         with http_client(verify=False, trust_env=False) as client:
-            answer = fetch(client, "GET", f"http://127.0.0.1:{port}{path}", deadline=5.0)
+            answer = fetch(
+                client, "GET", f"http://127.0.0.1:{port}{path}", deadline=PROGRAM_DEADLINE
+            )
     except RemoteError as exc:
         return None, None, exc.reason
     try:
