@@ -115,9 +115,11 @@ def test_retry_after_wait_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert waits == [kube.RETRY_WAIT_CAP]
 
 
-def test_dripping_api_server_is_a_timeout(tmp_path: Path) -> None:
-    """An "API server" dripping its answer a byte at a time ends by the timeout, exit 2."""
-    with HostileServer(Behaviour.DRIP_BODY, interval=0.05) as hostile:
+@pytest.mark.parametrize("behaviour", [Behaviour.DRIP_BODY, Behaviour.DRIP_HEADERS])
+def test_dripping_api_server_is_a_timeout(behaviour: Behaviour, tmp_path: Path) -> None:
+    """An "API server" dripping its answer (headers or body) a byte at a time ends by the
+    timeout (lightkube's httpx2 pool is armed too), exit 2."""
+    with HostileServer(behaviour, interval=0.02) as hostile:
         start = time.monotonic()
         with client_for(hostile.url, tmp_path, timeout=0.5) as client, pytest.raises(KubeError):
             client.get("/version")
