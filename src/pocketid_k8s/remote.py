@@ -79,6 +79,9 @@ class RemoteError(PocketIdK8sError):
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+        self.cause = ""
+        """The third-party failure's type and an OSError's strerror ("ConnectError:
+        Connection refused"), when one was translated; never its message."""
 
 
 class RemoteTimeout(RemoteError):
@@ -345,7 +348,9 @@ def fetch(
     except Exception as exc:
         if isinstance(exc, passthrough):
             raise  # the boundary: a third-party failure becomes ours
-        raise _translated(exc, url, deadline) from None
+        ours = _translated(exc, url, deadline)
+        ours.cause = _reason(exc)
+        raise ours from None
     finally:
         _local.deadline = previous
 

@@ -265,8 +265,8 @@ class Kube:
             ) from None
         except remote.RemoteError as exc:
             raise KubeError(
-                f"the API server at {self.server} cannot be reached ({exc.reason}); fix: check "
-                "the kubeconfig's server address and that the cluster is up"
+                f"the API server at {self.server} cannot be reached ({exc.cause or exc.reason}); "
+                "fix: check the kubeconfig's server address and that the cluster is up"
             ) from None
         except credentials as exc:
             # lightkube runs the user entry's exec plugin and reads its tokenFile at the first
