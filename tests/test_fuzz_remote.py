@@ -35,6 +35,13 @@ BOMB_MIB = (1, 16, 64)
 
 Hostile = tuple[Behaviour, int, float]
 
+_PROFILE = settings().max_examples
+"""Examples per property in this profile: 25 in the suite, 2000 under make fuzz. A hostile
+example waits up to a deadline, so the properties take a share of it (the reader the most)."""
+READER_EXAMPLES = max(25, _PROFILE // 4)
+LIBRARY_EXAMPLES = max(10, _PROFILE // 10)
+CLI_EXAMPLES = max(3, _PROFILE // 20)
+
 
 @st.composite
 def hostile(draw: st.DrawFn) -> Hostile:
@@ -102,7 +109,7 @@ def outcome(action: Callable[[], T]) -> T | remote.RemoteError:
 @example(case=(Behaviour.GZIP_BOMB, 64_000, 0.01), tls=False)
 @example(case=(Behaviour.DEEP_JSON, 100_000, 0.01), tls=False)
 @example(case=(Behaviour.HUGE_INT, 5000, 0.01), tls=True)
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=READER_EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_fuzz_reader_is_bounded(
     case: Hostile, tls: bool, server_context: ssl.SSLContext, client_context: ssl.SSLContext
 ) -> None:
@@ -129,7 +136,9 @@ def test_fuzz_reader_is_bounded(
 
 
 @given(case=hostile())
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=LIBRARY_EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_fuzz_schema_fetch_is_bounded(
     case: Hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,6 +164,7 @@ def test_fuzz_schema_fetch_is_bounded(
 @given(case=hostile(), timeout=st.floats(min_value=0.1, max_value=0.5))
 @example(case=(Behaviour.DRIP_BODY, 1, 0.05), timeout=0.3)
 @example(case=(Behaviour.SILENT, 1, 0.05), timeout=0.2)
+@settings(max_examples=LIBRARY_EXAMPLES)
 def test_fuzz_probe_is_bounded(case: Hostile, timeout: float) -> None:
     """A probe ends by its timeoutSeconds (a slower answer fails it), whatever the program
     answers, and a failure says why."""
@@ -170,6 +180,7 @@ def test_fuzz_probe_is_bounded(case: Hostile, timeout: float) -> None:
 @given(case=hostile())
 @example(case=(Behaviour.DEEP_JSON, 100_000, 0.01))
 @example(case=(Behaviour.HUGE_INT, 5000, 0.01))
+@settings(max_examples=LIBRARY_EXAMPLES)
 def test_fuzz_discovery_and_jwks_reading_is_bounded(case: Hostile) -> None:
     """rehearse's discovery and JWKS reads give a document or a reason, never an exception,
     within their deadline (shortened here) and the 1 MiB cap."""
@@ -194,14 +205,11 @@ def test_fuzz_discovery_and_jwks_reading_is_bounded(case: Hostile) -> None:
 # --- verify, through the command line ---------------------------------------------------
 
 
-_CLI_EXAMPLES = max(3, settings().max_examples // 5)
-
-
 @given(case=hostile(), as_json=st.booleans())
 @example(case=(Behaviour.GZIP_BOMB, 64_000, 0.01), as_json=True)
 @example(case=(Behaviour.DRIP_HEADERS, 1, 0.01), as_json=False)
 @settings(
-    max_examples=_CLI_EXAMPLES,
+    max_examples=CLI_EXAMPLES,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_fuzz_verify_cli_is_bounded(
