@@ -345,9 +345,9 @@ def fetch(
         raise BadAnswer(url, f"more than {max_redirects} redirects (a redirect loop?)")
     except RemoteError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # the boundary: a third-party failure becomes ours
         if isinstance(exc, passthrough):
-            raise  # the boundary: a third-party failure becomes ours
+            raise
         ours = _translated(exc, url, deadline)
         ours.cause = _reason(exc)
         raise ours from None
