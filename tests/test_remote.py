@@ -195,3 +195,15 @@ def test_http_client_is_armed() -> None:
     with remote.http_client() as made:
         backend = made._transport._pool._network_backend  # type: ignore[attr-defined]
     assert isinstance(backend, remote._DeadlineBackend)
+
+
+def test_unusable_proxy_setting_is_a_remote_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTTPS_PROXY httpx cannot use (here ftp://) is a RemoteError naming the variables,
+    never the proxy URL (it may hold a password), not a ValueError (exit 70)."""
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://user:hunter2@proxy.invalid")
+    with pytest.raises(remote.RemoteError) as caught:
+        remote.http_client()
+    assert str(caught.value) == (
+        "the proxy settings (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY): a proxy URL that cannot be "
+        "used (ValueError); fix: give an http:// or https:// proxy URL, or unset the variable"
+    )

@@ -295,13 +295,20 @@ def http_client(
     """An httpx client for :func:`fetch`: no redirect followed by httpx, the deadline armed."""
     import httpx
 
-    client = httpx.Client(  # the timeout is fetch's deadline, given with each request
-        verify=verify,
-        http2=http2,
-        trust_env=trust_env,
-        follow_redirects=False,
-        timeout=None,  # noqa: S113
-    )
+    try:
+        client = httpx.Client(  # the timeout is fetch's deadline, given with each request
+            verify=verify,
+            http2=http2,
+            trust_env=trust_env,
+            follow_redirects=False,
+            timeout=None,  # noqa: S113
+        )
+    except (ValueError, ImportError) as exc:  # its message may quote the proxy's password
+        raise RemoteError(
+            "the proxy settings (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY)",
+            f"a proxy URL that cannot be used ({type(exc).__name__}); fix: give an http:// "
+            "or https:// proxy URL, or unset the variable",
+        ) from None
     arm(client)
     return client
 
