@@ -36,14 +36,17 @@ def test_probe_reads_at_most_10_kib_and_ignores_the_rest() -> None:
     ("behaviour", "error"),
     [
         (Behaviour.BAD_STATUS, "not a valid HTTP answer"),
+        (Behaviour.LONG_STATUS, "not a valid HTTP answer (Receive buffer too long)"),
         (Behaviour.HANG_UP, "not a valid HTTP answer"),
+        (Behaviour.CUT_BODY, "not a valid HTTP answer"),
         (Behaviour.SILENT, "no answer within 0.3 s"),
     ],
 )
 def test_probe_on_broken_http_fails_saying_why(behaviour: Behaviour, error: str) -> None:
-    """A bad status line, a dropped connection or silence is a failed probe with a reason
-    (BadStatusLine and RemoteDisconnected were uncaught)."""
-    with HostileServer(behaviour) as server:
+    """A bad or 200 KB status line, a dropped connection, a cut body or silence is a failed
+    probe with a reason (BadStatusLine, LineTooLong, RemoteDisconnected and IncompleteRead
+    were uncaught: exit 70 with a thread traceback)."""
+    with HostileServer(behaviour, size=200_000) as server:
         result = probes.attempt(server.port, "/healthz", 0.3)
     assert not result.ok
     assert result.error.startswith(error)
@@ -71,6 +74,14 @@ def test_hostile_discovery_json_is_a_reason(behaviour: Behaviour, problem: str) 
         status, doc, found = run._get_json(s.port, "/.well-known/openid-configuration")
     assert (status, doc) == (200, None)
     assert found.startswith(problem)
+
+
+def test_endless_discovery_is_cut_at_the_cap() -> None:
+    """An endless discovery answer is read to 1 MiB, then refused with the cap (it read
+    1.5 GB)."""
+    with HostileServer(Behaviour.ENDLESS_BODY) as server:
+        status, doc, problem = run._get_json(server.port, "/.well-known/openid-configuration")
+    assert (status, doc, problem) == (None, None, "the answer is larger than 1 MiB")
 
 
 def test_jwks_that_is_not_a_key_set_has_no_kid() -> None:
