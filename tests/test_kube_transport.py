@@ -123,7 +123,7 @@ def test_dripping_api_server_is_a_timeout(behaviour: Behaviour, tmp_path: Path) 
         start = time.monotonic()
         with client_for(hostile.url, tmp_path, timeout=0.5) as client, pytest.raises(KubeError):
             client.get("/version")
-        assert time.monotonic() - start < 1.5
+        assert time.monotonic() - start < 2.5  # the timeout, and a loaded machine's margin
 
 
 @pytest.mark.parametrize("behaviour", [Behaviour.DEEP_JSON, Behaviour.HUGE_INT])

@@ -21,7 +21,7 @@ def test_probe_slower_than_its_timeout_fails() -> None:
         result = probes.attempt(server.port, "/healthz", 0.3)
         took = time.monotonic() - start
     assert (result.ok, result.status, result.error) == (False, None, "no answer within 0.3 s")
-    assert took < 1.0
+    assert took < 2.0  # the timeout, and a loaded machine's margin
 
 
 def test_probe_reads_at_most_10_kib_and_ignores_the_rest() -> None:

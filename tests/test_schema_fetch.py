@@ -55,7 +55,7 @@ def test_dripping_schema_url_is_unreachable_by_the_deadline(behaviour: Behaviour
         start = time.monotonic()
         with pytest.raises(schema.Unreachable):
             schema._fetch(f"{server.url}/x.json")
-        assert time.monotonic() - start < 1.5
+        assert time.monotonic() - start < 2.5  # the timeout, and a loaded machine's margin
 
 
 def test_schema_file_that_is_a_device_is_refused() -> None:
