@@ -478,18 +478,18 @@ def test_default_location_offline_says_what_it_skipped(
 ) -> None:
     """The default location unreachable: custom kinds reported as not validated, with the
     reason, exit unaffected; asked once, not once per kind (item 18)."""
-    import urllib.request
+    from pocketid_k8s import remote
 
     unreachable = "http://127.0.0.1:9/{group}/{kind}_{version}.json"  # port 9: refused
     monkeypatch.setenv("POCKETID_K8S_SCHEMA_LOCATION", unreachable)
     asked = []
-    real_urlopen = urllib.request.urlopen
+    real_fetch = remote.fetch
 
-    def counting_urlopen(url: str, **options: Any) -> Any:
+    def counting_fetch(client: Any, method: str, url: str, **options: Any) -> Any:
         asked.append(url)
-        return real_urlopen(url, **options)
+        return real_fetch(client, method, url, **options)
 
-    monkeypatch.setattr(urllib.request, "urlopen", counting_urlopen)
+    monkeypatch.setattr(remote, "fetch", counting_fetch)
     report = run_check([str(BUNDLE)])
     skipped = [f for f in report.findings if "could not be fetched" in f.message]
     assert sorted({f.kind for f in skipped}) == [

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 MAX_ERRORS_PER_OBJECT: Final = 5
 FETCH_TIMEOUT: Final = 15
+"""Seconds for one schema download in all (connect, headers, body, redirects)."""
+FETCH_REDIRECTS: Final = 5
+MAX_SCHEMA_BYTES: Final = 16 * 1024 * 1024
+"""A CRD's schema is a few KiB to about 1 MiB; a file or answer past this is not one."""
 DEFAULT_SCHEMA_LOCATION: Final = (
     "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{group}/{kind}_{version}.json"
 )
@@ -256,12 +260,36 @@ def _check_location(location: str) -> None:
 
 
 def _read(where: str) -> str | None:
+    """The schema file ``where`` (None when it does not exist), read up to MAX_SCHEMA_BYTES
+    and checked to be JSON within the reader's limits, else SchemaError."""
+    from pocketid_k8s.limits import TooLarge, read_capped, size_text
+
     try:
-        return FsPath(where).read_text(encoding="utf-8")
+        data = read_capped(FsPath(where), MAX_SCHEMA_BYTES)
     except FileNotFoundError:
         return None
+    except TooLarge:
+        raise SchemaError(
+            f"{where}: larger than {size_text(MAX_SCHEMA_BYTES)}, not a schema of one kind"
+        ) from None
     except OSError as exc:
         raise SchemaError(f"{where}: cannot be read ({exc.strerror})") from None
+    return _schema_text(data, where)
+
+
+def _schema_text(data: bytes, where: str) -> str:
+    """``data`` as text, once it is UTF-8 JSON within the limits of depth and integer length
+    (remote.parse_json), so that no later parse or validation meets a hostile shape."""
+    from pocketid_k8s.remote import BadJson, parse_json
+
+    try:
+        text = data.decode("utf-8")
+        parse_json(data, where)
+    except UnicodeDecodeError:
+        raise SchemaError(f"{where}: not a JSON schema (not UTF-8)") from None
+    except BadJson as exc:
+        raise SchemaError(f"{where}: not a usable JSON schema ({exc.reason})") from None
+    return text
 
 
 def _cache_dir() -> FsPath:
@@ -270,22 +298,46 @@ def _cache_dir() -> FsPath:
 
 
 def _fetch(url: str) -> str | None:
+    """The schema at ``url`` (None on 404), from the disk cache or fetched through the bounded
+    reader: FETCH_TIMEOUT seconds in all, MAX_SCHEMA_BYTES, a few redirects."""
     cached = _cache_dir() / (hashlib.sha256(url.encode()).hexdigest() + ".json")
     if cached.is_file():
-        return cached.read_text(encoding="utf-8")
-    import urllib.error
-    import urllib.request
+        return _read(str(cached))
+    from pocketid_k8s.limits import size_text
+    from pocketid_k8s.remote import (
+        AnswerTooLarge,
+        RemoteError,
+        RemoteTimeout,
+        fetch,
+        http_client,
+    )
+    from pocketid_k8s.remote import (
+        Unreachable as Unreached,
+    )
 
     try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - the user's schema location
-            text: str = response.read().decode("utf-8")
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return None
-        raise SchemaError(f"{url}: the server answered {exc.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = str(getattr(exc, "reason", exc))
-        raise Unreachable(f"{url}: cannot be fetched ({reason})", reason) from None
+        with http_client() as client:
+            answer = fetch(
+                client,
+                "GET",
+                url,
+                deadline=FETCH_TIMEOUT,
+                max_body=MAX_SCHEMA_BYTES,
+                max_redirects=FETCH_REDIRECTS,
+            )
+    except (Unreached, RemoteTimeout) as exc:
+        raise Unreachable(f"{url}: cannot be fetched ({exc.reason})", exc.reason) from None
+    except AnswerTooLarge:
+        raise SchemaError(
+            f"{url}: larger than {size_text(MAX_SCHEMA_BYTES)}, not a schema of one kind"
+        ) from None
+    except RemoteError as exc:
+        raise SchemaError(f"{url}: cannot be fetched ({exc.reason})") from None
+    if answer.status == 404:
+        return None
+    if answer.status != 200:
+        raise SchemaError(f"{url}: the server answered {answer.status}")
+    text = _schema_text(answer.body, url)
     cached.parent.mkdir(parents=True, exist_ok=True)
     temp = cached.with_suffix(f".{os.getpid()}.tmp")
     temp.write_text(text, encoding="utf-8")

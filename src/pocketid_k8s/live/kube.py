@@ -11,18 +11,22 @@ Writes exist only as dry-runs.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
+from pocketid_k8s import remote
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.redact import yaml_where
 
 if TYPE_CHECKING:
     import httpx2
     from lightkube.config.kubeconfig import KubeConfig
+
+    from pocketid_k8s.remote import Answer as Reply
 
 __all__ = [
     "Answer",
@@ -42,6 +46,12 @@ PARTIAL_METADATA: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.
 APPLY_PATCH: Final = "application/apply-patch+yaml"
 FIELD_MANAGER: Final = "pocketid-k8s"
 _SECRET_PATH: Final = re.compile(r"/secrets(/|\?|$)")
+RETRIES: Final = 5
+"""Retries of an answer 429 or 503 with Retry-After (client-go retries them too: a CRD just
+created answers 503 "storage is (re)initializing" for a moment)."""
+RETRY_STATUSES: Final = frozenset({429, 503})
+RETRY_WAIT_CAP: Final = 5.0
+"""The longest wait before a retry, whatever Retry-After asks."""
 
 
 def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -97,6 +107,8 @@ class Kube:
     http: httpx2.Client
     server: str
     context: str
+    timeout: float = 10.0
+    """Seconds for each request in all (connect, headers, body): remote.fetch's deadline."""
     _discovery: dict[str, dict[str, Resource] | None] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -124,7 +136,7 @@ class Kube:
     def get_text(self, path: str) -> tuple[int, str]:
         """A non-JSON GET (e.g. through the service proxy): status and text."""
         response = self._request("GET", path)
-        return response.status_code, response.text
+        return response.status, response.text
 
     def version(self) -> dict[str, Any]:
         found = self.get("/version")
@@ -211,31 +223,52 @@ class Kube:
 
     # --- transport --------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:  # noqa: ANN401 - httpx keyword arguments
+    def _request(self, method: str, path: str, **kwargs: Any) -> Reply:  # noqa: ANN401 - httpx keyword arguments
+        """The whole answer, within the timeout and MAX_ANSWER_BYTES (see remote.fetch); a
+        429 or 503 with Retry-After is retried, as client-go does, at most RETRIES times."""
+        for attempt in range(RETRIES + 1):
+            answer = self._fetch(method, path, **kwargs)
+            wait = _retry_after(answer)
+            if wait is None or attempt == RETRIES:
+                return answer
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fetch(self, method: str, path: str, **kwargs: Any) -> Reply:  # noqa: ANN401 - httpx keyword arguments
         import subprocess
 
-        import httpx2
         from lightkube.core.exceptions import ConfigError
 
+        from pocketid_k8s.limits import size_text
+
+        credentials = (ConfigError, OSError, subprocess.CalledProcessError, ValueError, KeyError)
         try:
-            return self._capped(method, path, **kwargs)
-        except httpx2.TimeoutException:
+            return remote.fetch(
+                self.http,
+                method,
+                path,
+                deadline=self.timeout,
+                max_body=MAX_ANSWER_BYTES,
+                passthrough=credentials,
+                **kwargs,
+            )
+        except remote.RemoteTimeout:
             raise KubeError(
                 f"the API server at {self.server} did not answer {method} {_bare(path)} "
                 "in time; fix: check the kubeconfig's server and your network, or raise --timeout"
             ) from None
-        except httpx2.HTTPError as exc:
-            raise KubeError(
-                f"the API server at {self.server} cannot be reached ({_reason(exc)}); fix: check "
-                "the kubeconfig's server address and that the cluster is up"
+        except remote.AnswerTooLarge:
+            raise KubeAnswerError(
+                f"the API server at {self.server} answered {method} {_bare(path)} with "
+                f"more than {size_text(MAX_ANSWER_BYTES)}; fix: check the "
+                "kubeconfig's server is a Kubernetes API server"
             ) from None
-        except (
-            ConfigError,
-            OSError,
-            subprocess.CalledProcessError,
-            ValueError,
-            KeyError,
-        ) as exc:
+        except remote.RemoteError as exc:
+            raise KubeError(
+                f"the API server at {self.server} cannot be reached ({exc.cause or exc.reason}); "
+                "fix: check the kubeconfig's server address and that the cluster is up"
+            ) from None
+        except credentials as exc:
             # lightkube runs the user entry's exec plugin and reads its tokenFile at the first
             # request; their messages may hold a plugin's output: the type name only.
             raise KubeError(
@@ -244,41 +277,20 @@ class Kube:
                 "kubeconfig's user entry (exec plugin, token file)"
             ) from None
 
-    def _capped(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:  # noqa: ANN401 - httpx keyword arguments
-        """The answer, its body read (decoded) up to MAX_ANSWER_BYTES: httpx's timeouts are
-        per read, so an endless body would otherwise hold the run and its memory."""
-        import httpx2
-
-        from pocketid_k8s.limits import size_text
-
-        with self.http.stream(method, path, **kwargs) as streamed:
-            body = bytearray()
-            for chunk in streamed.iter_bytes():
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise KubeAnswerError(
-                        f"the API server at {self.server} answered {method} {_bare(path)} with "
-                        f"more than {size_text(MAX_ANSWER_BYTES)}; fix: check the "
-                        "kubeconfig's server is a Kubernetes API server"
-                    )
-            # decoded already: the copy must not decode it again
-            headers = [(k, v) for k, v in streamed.headers.multi_items() if k != "content-encoding"]
-            return httpx2.Response(
-                streamed.status_code,
-                headers=headers,
-                content=bytes(body),
-                request=streamed.request,
-            )
-
     def _send(self, method: str, path: str, **kwargs: Any) -> Answer:  # noqa: ANN401 - httpx keyword arguments
         response = self._request(method, path, **kwargs)
         try:
-            body = response.json() if response.content else {}
-        except ValueError:
-            body = {"message": response.text[:300]}
+            body = response.json() if response.body else {}
+        except remote.BadJson as exc:
+            if 200 <= response.status < 300:
+                raise KubeAnswerError(
+                    f"the API server at {self.server} answered {method} {_bare(path)} with "
+                    f"{exc.reason}; fix: check the kubeconfig's server is a Kubernetes API server"
+                ) from None
+            body = {"message": response.text[:300]}  # an error page, not a Status
         if not isinstance(body, dict):
             body = {"items": body}
-        return Answer(response.status_code, body, tuple(response.headers.get_list("warning")))
+        return Answer(response.status, body, tuple(response.header_list("warning")))
 
     def _raise_for(self, answer: Answer, what: str) -> None:
         if answer.status == 401:
@@ -295,6 +307,15 @@ class Kube:
             raise KubeAnswerError(
                 f"the API server answered {answer.status} for {what}: {answer.message}"
             )
+
+
+def _retry_after(answer: Reply) -> float | None:
+    """Seconds to wait before retrying ``answer`` (its Retry-After, capped), or None when it
+    is not to be retried: client-go retries 429 and 5xx only with an integer Retry-After."""
+    value = answer.header("retry-after").strip()
+    if answer.status not in RETRY_STATUSES or not value.isdigit():
+        return None
+    return min(float(value[:6]), RETRY_WAIT_CAP)
 
 
 def _bare(path: str) -> str:
@@ -463,4 +484,5 @@ def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kub
         raise KubeError(
             f"no usable kubeconfig in {where} ({_reason(exc)}); {_KUBECONFIG_FIX}"
         ) from None
-    return Kube(http, single.cluster.server, single.context_name)
+    remote.arm(http)
+    return Kube(http, single.cluster.server, single.context_name, timeout)

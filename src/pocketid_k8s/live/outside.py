@@ -8,7 +8,6 @@ inside checks still run). A wait longer than a moment is reported on ``progress`
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 import threading
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from pocketid_k8s.live.target import Target
+    from pocketid_k8s.remote import Answer
 
 __all__ = ["outside"]
 
@@ -64,23 +64,20 @@ def waiting(progress: Progress | None, what: str, timeout: float) -> Iterator[No
 
 
 def outside(target: Target, progress: Progress | None = None) -> list[Row]:
-    import httpx
+    from pocketid_k8s.remote import http_client
 
     context = target.tls_context()
     parts = urlsplit(target.app_url)
     host, port = parts.hostname or "", parts.port or 443
     tls, reached = _tls_row("tls", host, port, context, target.timeout, progress, main=True)
-    rows = [tls, _http_redirect(host, target, progress)]
-    if not reached:
-        not_reached = f"not reached: {tls.detail}"
-        rows += [
-            Row(check, Status.FAIL, not_reached)
-            for check in ("healthz", "database", "oidc-discovery", "jwks")
-        ]
-    client = httpx.Client(
-        verify=context, http2=True, timeout=target.timeout, follow_redirects=False
-    )
-    with client:
+    with http_client(verify=context, http2=True) as client:
+        rows = [tls, _http_redirect(client, host, target, progress)]
+        if not reached:
+            not_reached = f"not reached: {tls.detail}"
+            rows += [
+                Row(check, Status.FAIL, not_reached)
+                for check in ("healthz", "database", "oidc-discovery", "jwks")
+            ]
         if reached:
             rows.append(_health(client, target, progress))
             rows.append(_database(client, target, progress))
@@ -178,71 +175,59 @@ def _tls_row(  # noqa: PLR0911 - one return per verdict
 
 
 MAX_ANSWER_BYTES: Final = 1024 * 1024
-"""The most of an answer's body read (decoded): httpx's timeouts are per read, so an
-endless or huge body would otherwise hold ``verify`` and its memory."""
-
-
-class _TooLarge(Exception):
-    """An answer's body is longer than MAX_ANSWER_BYTES."""
-
-
-def _capped_get(client: httpx.Client, url: str) -> httpx.Response:
-    """GET ``url``, its body read (decoded) up to MAX_ANSWER_BYTES, else _TooLarge."""
-    import httpx
-
-    with client.stream("GET", url) as streamed:
-        body = bytearray()
-        for chunk in streamed.iter_bytes():
-            body += chunk
-            if len(body) > MAX_ANSWER_BYTES:
-                raise _TooLarge
-        # the body is decoded already: the copy must not decode it again
-        headers = [(k, v) for k, v in streamed.headers.multi_items() if k != "content-encoding"]
-        return httpx.Response(
-            streamed.status_code, headers=headers, content=bytes(body), request=streamed.request
-        )
+"""The most of an answer's body read (decoded): Pocket-ID's answers are a few KiB."""
 
 
 def _request(
-    client: httpx.Client, url: str, check: str, progress: Progress | None
-) -> tuple[httpx.Response | None, Row | None, float]:
-    """GET ``url``: the response, or the row that reports why there is none."""
-    import httpx
-
+    client: httpx.Client, url: str, check: str, progress: Progress | None, timeout: float
+) -> tuple[Answer | None, Row | None, float]:
+    """GET ``url`` within ``timeout`` seconds in all: the answer, or the row that reports
+    why there is none."""
     from pocketid_k8s.limits import size_text
+    from pocketid_k8s.remote import AnswerTooLarge, RemoteError, RemoteTimeout, fetch
 
-    timeout = client.timeout.read or 0.0
     with timed() as ms:
         try:
             with waiting(progress, f"{url}", timeout):
-                response = _capped_get(client, url)
-        except _TooLarge:
-            response = None
+                answer = fetch(client, "GET", url, deadline=timeout, max_body=MAX_ANSWER_BYTES)
+        except AnswerTooLarge:
             failure = (
                 f"{url}: the answer is larger than {size_text(MAX_ANSWER_BYTES)} (Pocket-ID's "
                 "answers are a few KiB); something else answers at this address"
             )
-        except httpx.TimeoutException:
-            response = None
+        except RemoteTimeout:
             failure = f"no answer from {url} within {timeout:g}s"
-        except httpx.HTTPError as exc:
-            response = None
-            failure = f"{url}: {type(exc).__name__}: {exc}"
-    if response is None:
-        return None, Row(check, Status.FAIL, failure, ms[0]), ms[0]
-    return response, None, ms[0]
+        except RemoteError as exc:
+            failure = str(exc)
+        else:
+            return answer, None, ms[0]
+    return None, Row(check, Status.FAIL, failure, ms[0]), ms[0]
 
 
-def _http_redirect(host: str, target: Target, progress: Progress | None) -> Row:
-    import httpx
+def _json(answer: Answer) -> tuple[Any, str]:
+    """The answer's JSON, or None and why it has none."""
+    from pocketid_k8s.remote import BadJson
+
+    try:
+        return answer.json(), ""
+    except BadJson as exc:
+        return None, "not JSON" if exc.reason.startswith("not JSON") else exc.reason
+
+
+def _http_redirect(
+    client: httpx.Client, host: str, target: Target, progress: Progress | None
+) -> Row:
+    from pocketid_k8s.remote import RemoteError, RemoteTimeout, Unreachable, fetch
 
     url = f"http://{host}:{target.http_port}/" if target.http_port != 80 else f"http://{host}/"
     with timed() as ms:
         try:
             with waiting(progress, url, target.timeout):
-                response = httpx.get(url, timeout=target.timeout, follow_redirects=False)
-        except httpx.ConnectError as exc:
-            if "Name or service not known" in str(exc) or "nodename nor servname" in str(exc):
+                response = fetch(
+                    client, "GET", url, deadline=target.timeout, max_body=MAX_ANSWER_BYTES
+                )
+        except Unreachable as exc:
+            if exc.dns:
                 return Row("http-redirect", Status.FAIL, f"{host}: the name does not resolve")
             return Row(
                 "http-redirect",
@@ -250,19 +235,19 @@ def _http_redirect(host: str, target: Target, progress: Progress | None) -> Row:
                 f"{url}: port {target.http_port} is closed, "
                 "so nothing is served without TLS (the redirect was not checked)",
             )
-        except httpx.TimeoutException:
+        except RemoteTimeout:
             return Row(
                 "http-redirect", Status.FAIL, f"{url}: no answer within {target.timeout:g} s"
             )
-        except httpx.HTTPError as exc:
-            return Row("http-redirect", Status.FAIL, f"{url}: {type(exc).__name__}: {exc}")
-    location = response.headers.get("location", "")
-    if response.status_code in REDIRECTS and location.startswith(f"https://{host}"):
-        return Row("http-redirect", Status.PASS, f"{response.status_code} to {location}", ms[0])
+        except RemoteError as exc:
+            return Row("http-redirect", Status.FAIL, str(exc))
+    location = response.header("location")
+    if response.status in REDIRECTS and location.startswith(f"https://{host}"):
+        return Row("http-redirect", Status.PASS, f"{response.status} to {location}", ms[0])
     return Row(
         "http-redirect",
         Status.FAIL,
-        f"{url} answered {response.status_code}"
+        f"{url} answered {response.status}"
         f"{' to ' + location if location else ''}, not a redirect to https://{host}",
         ms[0],
     )
@@ -270,13 +255,13 @@ def _http_redirect(host: str, target: Target, progress: Progress | None) -> Row:
 
 def _health(client: httpx.Client, target: Target, progress: Progress | None) -> Row:
     url = f"{target.app_url}{pid.HEALTH_PATH}"
-    response, failed, ms = _request(client, url, "healthz", progress)
+    response, failed, ms = _request(client, url, "healthz", progress, target.timeout)
     if response is None:
         return failed  # type: ignore[return-value]
-    if response.status_code == pid.HEALTH_STATUS:
+    if response.status == pid.HEALTH_STATUS:
         return Row("healthz", Status.PASS, f"{pid.HEALTH_STATUS}: {pid.HEALTH_PROVES}", ms)
-    kind = response.headers.get("content-type", "")
-    if response.status_code == 200 and "html" in kind:
+    kind = response.header("content-type")
+    if response.status == 200 and "html" in kind:
         return Row(
             "healthz",
             Status.FAIL,
@@ -284,18 +269,16 @@ def _health(client: httpx.Client, target: Target, progress: Progress | None) -> 
             "fallback, not health (is this Pocket-ID v2?)",
             ms,
         )
-    return Row(
-        "healthz", Status.FAIL, f"answered {response.status_code}, not {pid.HEALTH_STATUS}", ms
-    )
+    return Row("healthz", Status.FAIL, f"answered {response.status}, not {pid.HEALTH_STATUS}", ms)
 
 
 def _database(client: httpx.Client, target: Target, progress: Progress | None) -> Row:
     """An unauthenticated read that queries the database on every request (see contract)."""
     url = f"{target.app_url}{pid.DB_PROBE_PATH}"
-    response, failed, ms = _request(client, url, "database", progress)
+    response, failed, ms = _request(client, url, "database", progress, target.timeout)
     if response is None:
         return failed  # type: ignore[return-value]
-    if response.status_code == pid.DB_PROBE_STATUS:
+    if response.status == pid.DB_PROBE_STATUS:
         return Row(
             "database",
             Status.PASS,
@@ -303,18 +286,18 @@ def _database(client: httpx.Client, target: Target, progress: Progress | None) -
             "a query just now",
             ms,
         )
-    if response.status_code >= 500:
+    if response.status >= 500:
         return Row(
             "database",
             Status.FAIL,
-            f"{response.status_code} for a lookup that needs the database: it is failing now "
+            f"{response.status} for a lookup that needs the database: it is failing now "
             f"({pid.HEALTH_PATH} does not notice this)",
             ms,
         )
     return Row(
         "database",
         Status.WARN,
-        f"answered {response.status_code}, where Pocket-ID v2 answers {pid.DB_PROBE_STATUS}: the "
+        f"answered {response.status}, where Pocket-ID v2 answers {pid.DB_PROBE_STATUS}: the "
         "database was not proven to work (another program, or another version?)",
         ms,
     )
@@ -323,15 +306,14 @@ def _database(client: httpx.Client, target: Target, progress: Progress | None) -
 def _discovery(client: httpx.Client, target: Target, progress: Progress | None) -> Row:
     app_url = target.app_url
     url = f"{app_url}{api.DISCOVERY}"
-    response, failed, ms = _request(client, url, "oidc-discovery", progress)
+    response, failed, ms = _request(client, url, "oidc-discovery", progress, target.timeout)
     if response is None:
         return failed  # type: ignore[return-value]
-    if response.status_code != 200:
-        return Row("oidc-discovery", Status.FAIL, f"answered {response.status_code}", ms)
-    try:
-        doc = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return Row("oidc-discovery", Status.FAIL, "the answer is not JSON", ms)
+    if response.status != 200:
+        return Row("oidc-discovery", Status.FAIL, f"answered {response.status}", ms)
+    doc, problem = _json(response)
+    if problem:
+        return Row("oidc-discovery", Status.FAIL, f"the answer is {problem}", ms)
     if not isinstance(doc, dict):
         return Row("oidc-discovery", Status.FAIL, "the answer is not a JSON object", ms)
     problems = []
@@ -358,22 +340,23 @@ def _discovery(client: httpx.Client, target: Target, progress: Progress | None) 
 
 def _jwks(client: httpx.Client, target: Target, progress: Progress | None) -> Row:
     url = f"{target.app_url}{api.JWKS}"
-    response, failed, ms = _request(client, url, "jwks", progress)
+    response, failed, ms = _request(client, url, "jwks", progress, target.timeout)
     if response is None:
         return failed  # type: ignore[return-value]
-    try:
-        keys = response.json().get("keys")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+    doc, problem = _json(response)
+    if not isinstance(doc, dict):
+        why = f" ({problem})" if problem and problem != "not JSON" else ""
         return Row(
-            "jwks", Status.FAIL, f"answered {response.status_code} without a JSON key set", ms
+            "jwks", Status.FAIL, f"answered {response.status} without a JSON key set{why}", ms
         )
+    keys = doc.get("keys")
     if not isinstance(keys, list) or not keys:
         return Row("jwks", Status.FAIL, "the key set is empty: no token can be verified", ms)
     described = []
     for key in keys:
-        problem = _key_problem(key)
-        if problem:
-            return Row("jwks", Status.FAIL, problem, ms)
+        wrong = _key_problem(key)
+        if wrong:
+            return Row("jwks", Status.FAIL, wrong, ms)
         described.append(f"{key['kid']} ({key.get('alg') or key['kty']})")
     return Row(
         "jwks",
@@ -422,14 +405,16 @@ def _internal(
     )
     if tls.status is Status.FAIL or not reached:  # broken, or not reachable from here
         return [tls]
-    response, failed, ms = _request(client, url + "/", "internal-redirect", progress)
+    response, failed, ms = _request(
+        client, url + "/", "internal-redirect", progress, target.timeout
+    )
     if response is None:
         return [tls, failed]  # type: ignore[list-item]
-    location = response.headers.get("location", "")
-    if response.status_code in REDIRECTS and location.startswith(target.app_url):
+    location = response.header("location")
+    if response.status in REDIRECTS and location.startswith(target.app_url):
         return [
             tls,
-            Row("internal-redirect", Status.PASS, f"{response.status_code} to {location}", ms),
+            Row("internal-redirect", Status.PASS, f"{response.status} to {location}", ms),
         ]
     return [
         tls,
@@ -437,7 +422,7 @@ def _internal(
             "internal-redirect",
             Status.WARN,
             f"{host} serves the app itself "
-            f"({response.status_code}): passkeys are bound to {urlsplit(target.app_url).hostname}, "
+            f"({response.status}): passkeys are bound to {urlsplit(target.app_url).hostname}, "
             "so passkey login fails there; redirect it to APP_URL",
             ms,
         ),

@@ -5,15 +5,21 @@ host whose Ingress goes through a redirect Middleware, redirects to APP_URL.
 
 from __future__ import annotations
 
-import http.client
 import http.server
 import ssl
 import threading
 from dataclasses import dataclass, field
+from typing import Final
+
+from pocketid_k8s.remote import RemoteError, fetch, http_client
 
 __all__ = ["Front"]
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade"})
+UPSTREAM_DEADLINE: Final = 10.0
+"""Seconds for the program's whole answer to one proxied request."""
+UPSTREAM_MAX_BYTES: Final = 16 * 1024 * 1024
+"""The most of the program's answer the front holds (its web UI's largest file is far less)."""
 
 
 @dataclass
@@ -47,20 +53,27 @@ class Front:
                 headers["X-Real-Ip"] = self.client_address[0]
                 headers["X-Forwarded-Proto"] = "https"
                 headers["X-Forwarded-Host"] = self.headers.get("Host") or ""
-                upstream = http.client.HTTPConnection("127.0.0.1", front.backend_port, timeout=10)
                 try:
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    response = upstream.getresponse()
-                    data = response.read()
-                finally:
-                    upstream.close()
-                self.send_response(response.status, response.reason)
-                for key, value in response.getheaders():
-                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                    with http_client(verify=False, trust_env=False) as client:
+                        answer = fetch(
+                            client,
+                            self.command,
+                            f"http://127.0.0.1:{front.backend_port}{self.path}",
+                            deadline=UPSTREAM_DEADLINE,
+                            max_body=UPSTREAM_MAX_BYTES,
+                            content=body,
+                            headers=headers,
+                        )
+                except RemoteError as exc:  # Traefik answers 502 when the backend fails
+                    self.send_error(502, "Bad Gateway", exc.reason)
+                    return
+                self.send_response(answer.status)
+                for key, value in answer.headers:
+                    if key not in HOP_BY_HOP and key != "content-length":
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(answer.body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 

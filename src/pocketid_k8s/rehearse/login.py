@@ -20,6 +20,7 @@ from pocketid_k8s.rehearse.front import Front
 from pocketid_k8s.rehearse.oidc import IdTokenError, Pkce, token_request, verify_id_token
 from pocketid_k8s.rehearse.passkey import CeremonyError, SoftwarePasskey
 from pocketid_k8s.rehearse.tls import ThrowawayCA
+from pocketid_k8s.remote import RemoteError
 
 __all__ = ["LoginRun", "ingress_hosts"]
 
@@ -79,8 +80,11 @@ class LoginRun:
         start = time.perf_counter()
         try:
             detail = action()
-        except (_Failed, CeremonyError, IdTokenError, OSError) as exc:
+        except (_Failed, CeremonyError, IdTokenError, RemoteError) as exc:
             self.report(name, Status.FAIL, str(exc), (time.perf_counter() - start) * 1000)
+            return False
+        except _SHAPES as exc:
+            self.report(name, Status.FAIL, _shape(exc), (time.perf_counter() - start) * 1000)
             return False
         self.report(name, Status.PASS, detail, (time.perf_counter() - start) * 1000)
         return True
@@ -107,7 +111,7 @@ class LoginRun:
         self.browser.cookies.clear()
         try:
             self._sign_in()
-        except (_Failed, CeremonyError, OSError):
+        except (_Failed, CeremonyError, RemoteError, *_SHAPES):
             return False
         return True
 
@@ -216,7 +220,7 @@ class LoginRun:
                 why = answer.error()
             if redirect and landing.status in (301, 302, 307, 308):
                 notes.append(
-                    f"{host} redirects ({landing.status}) to {landing.headers.get('Location')}, "
+                    f"{host} redirects ({landing.status}) to {landing.headers.get('location')}, "
                     f"where the passkey works; without the redirect a ceremony there is "
                     f"refused by {refused_by} and Pocket-ID {server} it ({why})"
                 )
@@ -233,6 +237,18 @@ class LoginRun:
 
 class _Failed(Exception):
     pass
+
+
+_SHAPES: Final = (KeyError, TypeError, AttributeError, IndexError)
+"""What reading a JSON answer of another shape than Pocket-ID's raises (``doc["id"]`` of a
+list, ``.get`` of a string): the step fails, naming it."""
+
+
+def _shape(exc: Exception) -> str:
+    return (
+        f"the program's answer does not have Pocket-ID's shape ({type(exc).__name__}: "
+        f"{str(exc)[:100]})"
+    )
 
 
 def _ok(response: Response, what: str) -> Response:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+
+import httpx  # noqa: F401 - loaded with rehearse, not by the first probe (0.5 s late)
 
 from pocketid_k8s.contract import pocketid
 from pocketid_k8s.rehearse.pod import Probe
@@ -20,6 +21,8 @@ LIVENESS: Final = "livenessProbe"
 KINDS: Final = (STARTUP, READINESS, LIVENESS)
 READY_CAP: Final = 300.0
 """The longest rehearse waits for the program to become ready, whatever the manifest allows."""
+PROBE_BODY_BYTES: Final = 10 * 1024
+"""The kubelet reads at most 10 KiB of a probe's answer and ignores the rest."""
 UNLIMITED_WAIT: Final = 60.0
 """How long rehearse waits when no startup or liveness probe limits start-up."""
 
@@ -98,24 +101,31 @@ class Attempt:
 
 
 def attempt(port: int | None, path: str, timeout: float) -> Attempt:
-    """One probe: GET ``path`` on loopback ``port``."""
+    """One probe: GET ``path`` on loopback ``port``, as the kubelet does: the whole answer
+    within ``timeout`` seconds (a slower one is a failure), its body read up to
+    :data:`PROBE_BODY_BYTES` and the rest ignored, 200-399 a success."""
+    from pocketid_k8s.remote import RemoteError, RemoteTimeout, fetch, http_client
+
     start = time.perf_counter()
     if port is None:
         return Attempt(False, None, "", 0.0, "the probe's port names no container port")
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path, headers={"User-Agent": "kube-probe/1.32"})
-        response = connection.getresponse()
-        response.read()
-        status = response.status
-        kind = response.getheader("Content-Type") or ""
-    except TimeoutError:
+        with http_client(verify=False, trust_env=False) as client:
+            answer = fetch(
+                client,
+                "GET",
+                f"http://127.0.0.1:{port}{path}",
+                deadline=timeout,
+                max_body=PROBE_BODY_BYTES,
+                cut=True,
+                headers={"User-Agent": "kube-probe/1.32"},
+            )
+    except RemoteTimeout:
         return Attempt(False, None, "", _ms(start), f"no answer within {timeout:g} s")
-    except OSError as exc:
-        return Attempt(False, None, "", _ms(start), f"connection failed ({exc.strerror or exc})")
-    finally:
-        connection.close()
-    return Attempt(200 <= status < 400, status, kind, _ms(start))
+    except RemoteError as exc:
+        return Attempt(False, None, "", _ms(start), exc.reason)
+    status = answer.status
+    return Attempt(200 <= status < 400, status, answer.header("content-type"), _ms(start))
 
 
 def meaning(probe: Probe, result: Attempt) -> tuple[bool, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import shutil
 import tempfile
@@ -360,6 +359,9 @@ def _absent(kind: str) -> str:
 def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
     timeline = started.prober.timeline[probe.kind]
     after = [t for t in timeline if t.at >= started.ready]
+    if probe.kind == probes.STARTUP and started.prober.started_at is not None:
+        # its success ends it, and may come before rehearse's own poll saw the program ready
+        after = [t for t in timeline if t.at >= started.prober.started_at]
     # What the path answers once the program is up, for the verdict on what it proves.
     sample = after[-1].result if after else probes.attempt(started.port, probe.path or "/", 1.0)
     proves, why = probes.meaning(probe, sample)
@@ -384,32 +386,42 @@ def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
     run.row(probe.kind, Status.PASS if ok else Status.FAIL, detail, slowest, hint)
 
 
-def _get_json(port: int, path: str) -> tuple[int, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+PROGRAM_DEADLINE: Final = 5.0
+"""Seconds for the program's whole answer to discovery or the key set."""
+
+
+def _get_json(port: int, path: str) -> tuple[int | None, Any, str]:
+    """GET ``path`` from the program: its status and JSON (through the bounded reader: 5 s in
+    all, 1 MiB, JSON within limits), or None and why there is none."""
+    from pocketid_k8s.remote import BadJson, RemoteError, fetch, http_client
+
     try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
+        with http_client(verify=False, trust_env=False) as client:
+            answer = fetch(
+                client, "GET", f"http://127.0.0.1:{port}{path}", deadline=PROGRAM_DEADLINE
+            )
+    except RemoteError as exc:
+        return None, None, exc.reason
     try:
-        return response.status, json.loads(body)
-    except ValueError:
-        return response.status, None
+        return answer.status, answer.json(), ""
+    except BadJson as exc:
+        return answer.status, None, exc.reason
 
 
 def _oidc_steps(run: _Run, port: int) -> set[str]:
     start = time.perf_counter()
-    status, doc = _get_json(port, api.DISCOVERY)
+    status, doc, problem = _get_json(port, api.DISCOVERY)
     issuer = doc.get("issuer") if isinstance(doc, dict) else None
     ms = (time.perf_counter() - start) * 1000
     if issuer == run.result.app_url:
         run.row("oidc-discovery", Status.PASS, f"issuer {issuer} is APP_URL", ms)
+    elif status is None or problem:
+        run.row("oidc-discovery", Status.FAIL, f"{api.DISCOVERY}: {problem}", ms)
     else:
         run.row(
             "oidc-discovery",
             Status.FAIL,
-            f"HTTP {status}, issuer {issuer!r}, APP_URL {run.result.app_url}",
+            f"HTTP {status}, issuer {str(issuer)[:200]!r}, APP_URL {run.result.app_url}",
             ms,
         )
     kids = _kids(port)
@@ -421,7 +433,7 @@ def _oidc_steps(run: _Run, port: int) -> set[str]:
 
 
 def _kids(port: int) -> set[str]:
-    _, doc = _get_json(port, api.JWKS)
+    _, doc, _ = _get_json(port, api.JWKS)
     keys = doc.get("keys") if isinstance(doc, dict) else None
     return {str(k["kid"]) for k in keys or [] if isinstance(k, dict) and k.get("kid")}
 
