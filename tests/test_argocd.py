@@ -269,7 +269,7 @@ BAD = {
     ),
     "destinations-not-a-list": (
         HEAD + "spec:\n  destinations: pocket-id\n",
-        "p.yaml: spec.destinations is a str, not a list; fix: make it a list of entries",
+        "p.yaml: spec.destinations is a string, where a list or empty is expected",
     ),
     "no-spec": (HEAD + "metadata:\n  name: x\n", "p.yaml: 'spec' is not a mapping"),
 }

@@ -21,12 +21,14 @@ from fnmatch import fnmatchcase
 from itertools import pairwise
 from typing import Any, Final
 
+import msgspec
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from pocketid_k8s.contract import argocd as facts
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
 __all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit"]
 
@@ -148,6 +150,56 @@ def _admit(
 # --- reading --------------------------------------------------------------------------------
 
 
+class _Head(msgspec.Struct, frozen=True):
+    apiVersion: object = None
+    kind: object = None
+    spec: object = None
+
+
+class _Destination(msgspec.Struct, frozen=True):
+    namespace: str | None = None
+    server: str | None = None
+    name: str | None = None
+
+
+class _Kind(msgspec.Struct, frozen=True):
+    group: str | None = None
+    kind: str | None = None
+
+
+class _Spec(msgspec.Struct, frozen=True):
+    """The fields of an AppProject's spec that this module reads, as it reads them."""
+
+    destinations: list[_Destination] | None = None
+    clusterResourceWhitelist: list[_Kind] | None = None
+    clusterResourceBlacklist: list[_Kind] | None = None
+    namespaceResourceWhitelist: list[_Kind] | None = None
+    namespaceResourceBlacklist: list[_Kind] | None = None
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Read ``text`` with the bounded reader and check the fields we use have their shapes, so
+    that the round-trip loader below only meets plain, small, well-shaped YAML."""
+    try:
+        documents = load_documents(text)
+    except YamlInputError as exc:
+        raise ProjectFileError(
+            f"{source}: not valid YAML ({exc.problem}); it was left unchanged; fix: correct the "
+            "file, then run the command again"
+        ) from None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        return  # _load_project says what it is instead
+    try:
+        head = view(documents[0], _Head)
+        if head.kind == "AppProject" and head.spec is not None:
+            view(head.spec, _Spec)
+    except YamlInputError as exc:
+        raise ProjectFileError(
+            f"{source}: spec.{exc.problem}, so it was left unchanged; fix: correct the file, "
+            "then run the command again"
+        ) from None
+
+
 def _yaml(text: str) -> YAML:
     mapping, sequence, offset = _detect_indent(text)
     yaml = YAML(typ="rt")
@@ -180,6 +232,7 @@ def _detect_indent(text: str) -> tuple[int, int, int]:
 
 
 def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
+    _check_shape(text, source)
     try:
         documents = [doc for doc in yaml.load_all(text) if doc is not None]
     except MarkedYAMLError as exc:
@@ -191,6 +244,11 @@ def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
         ) from None
     except YAMLError as exc:
         raise ProjectFileError(f"{source}: not valid YAML ({exc}); fix: correct it") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value ruamel cannot build
+        raise ProjectFileError(
+            f"{source}: not valid YAML (a value that cannot be read: {type(exc).__name__}); "
+            "fix: correct the file, then run the command again"
+        ) from None
     if len(documents) != 1:
         raise ProjectFileError(
             f"{source}: holds {len(documents)} YAML documents, but an AppProject file holds "

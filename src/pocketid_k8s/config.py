@@ -12,9 +12,12 @@ names the file, the field, the problem and the fix.
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import json
 import re
 import tomllib
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Final
@@ -117,6 +120,7 @@ _IMAGE = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
+_MAX_QUANTITY: Final = Decimal(2**63 - 1)
 _MEMORY_FACTORS: Final = {
     None: 1,
     "k": 10**3,
@@ -251,7 +255,7 @@ def memory_bytes(value: str) -> int:
             f"{value!r} is not a Kubernetes memory quantity; fix: use a number with a "
             "binary suffix such as '128Mi' or '1Gi' (not 'mb' or 'MB')"
         )
-    return int(float(match[1]) * _MEMORY_FACTORS[match[2]])
+    return _bounded(value, Decimal(match[1]) * _MEMORY_FACTORS[match[2]], "128Mi")
 
 
 def cpu_millis(value: str) -> int:
@@ -262,8 +266,20 @@ def cpu_millis(value: str) -> int:
             f"{value!r} is not a Kubernetes CPU quantity; fix: use millicores such as "
             "'250m' or cores such as '0.5'"
         )
-    number = float(match[1])
-    return round(number if match[2] else number * 1000)
+    number = Decimal(match[1])
+    return _bounded(value, number if match[2] else number * 1000, "250m")
+
+
+def _bounded(text: str, value: Decimal, example: str) -> int:
+    """``value`` rounded to a whole number, refused beyond what Kubernetes holds (int64):
+    computed exactly, so a 400-digit quantity is a message, not a float overflow."""
+    if value > _MAX_QUANTITY:
+        shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+        raise ValueError(
+            f"{shown!r} is larger than Kubernetes can hold; fix: use an ordinary quantity "
+            f"such as {example!r}"
+        )
+    return int(value.to_integral_value(ROUND_HALF_EVEN))
 
 
 def _memory(value: str) -> str:
@@ -655,8 +671,46 @@ class Config(_Section):
 # --- loading --------------------------------------------------------------------------------
 
 
+_MAX_NESTING: Final = 8
+"""A site config's deepest value is a list or table inside a section; this leaves room."""
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK: Final = re.compile(r"[\t\n\r]")
+
+
+def _plain_values(value: object, where: list[str], source: str, depth: int = 0) -> None:
+    """Refuse, before validation, what no field can hold: a control character (a NUL would
+    pass a path check and fail when the file is written) and nesting beyond any field's."""
+    shown = f"[{where[0]}] {'.'.join(where[1:])}" if len(where) > 1 else ".".join(where)
+    if depth > _MAX_NESTING:
+        raise ConfigError(
+            f"{source}: {shown}: nested deeper than any setting; fix: write a string, a number "
+            "or a list of them here"
+        )
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        texts += [str(key) for key in value]
+    for text in texts:
+        # A line break or tab may sit in a value of [pocket_id] env (the ConfigMap), never in
+        # a name, a path or a host.
+        env_value = where[:2] == ["pocket_id", "env"] and len(where) == 3
+        bad = _CONTROL.search(text) or (None if env_value else _LINE_BREAK.search(text))
+        if bad:
+            raise ConfigError(
+                f"{source}: {shown}: holds the control character {_toml(bad.group())} at "
+                f"position {bad.start() + 1}; fix: remove it"
+            )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _plain_values(item, [*where, str(key)], source, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = [*where[:-1], f"{where[-1]}[{index}]"] if where else [f"[{index}]"]
+            _plain_values(item, inner, source, depth + 1)
+
+
 def parse_config(data: dict[str, Any], source: str = DEFAULT_CONFIG_NAME) -> Config:
     """Validate a decoded TOML table; raise :class:`ConfigError` naming ``source``."""
+    _plain_values(data, [], source)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -697,6 +751,11 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(
             f"{source}: not valid TOML: {exc}; fix: correct the syntax there "
             "(see 'pocketid-k8s init' for a commented example)"
+        ) from None
+    except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a = {...}}
+        raise ConfigError(
+            f"{source}: nested deeper than any setting (hundreds of levels of lists or "
+            "tables); fix: write a string, a number or a list of them for each setting"
         ) from None
     return parse_config(data, source)
 
@@ -741,8 +800,27 @@ def _clip(message: str, error: ErrorDetails) -> str:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    text = _toml(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _toml(value: object, depth: int = 0) -> str:  # noqa: PLR0911 - one return per TOML type
+    """``value`` as TOML writes it (``true``, ``"text"``, ``[1, 2]``), as the user typed it."""
+    if depth > _MAX_NESTING:
+        return "..."
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # a literal string where TOML allows one, else a basic string
+        plain = "'" not in value and not _CONTROL.search(value) and not _LINE_BREAK.search(value)
+        return f"'{value}'" if plain else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item, depth + 1) for item in value[:20]) + "]"
+    if isinstance(value, dict):
+        items = list(value.items())[:20]
+        return "{" + ", ".join(f"{k} = {_toml(v, depth + 1)}" for k, v in items) + "}"
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
 
 
 def _known_keys(loc: list[str]) -> list[str]:

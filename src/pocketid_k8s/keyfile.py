@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
-import yaml
+import msgspec
 
-from pocketid_k8s.contract.sealed_secrets import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
+from pocketid_k8s.contract.sealed_secrets import KIND, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 from pocketid_k8s.errors import SealedKeyError
 from pocketid_k8s.limits import (
     MAX_SITE_FILE_BYTES,
@@ -23,6 +22,7 @@ from pocketid_k8s.limits import (
     read_regular_capped,
     size_text,
 )
+from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
 __all__ = ["SealedFile", "State", "inspect_sealed_file"]
 
@@ -31,6 +31,24 @@ class State(Enum):
     ABSENT = "absent"
     PLACEHOLDER = "placeholder"
     SEALED = "sealed"
+
+
+class _Metadata(msgspec.Struct, frozen=True):
+    name: object = None
+    namespace: object = None
+    annotations: dict[str, str] | None = None
+
+
+class _Spec(msgspec.Struct, frozen=True):
+    encryptedData: dict[str, str] | None = None
+
+
+class _SealedSecretView(msgspec.Struct, frozen=True):
+    """The fields of a SealedSecret this module reads, with the types it reads them as."""
+
+    kind: object = None
+    metadata: _Metadata | None = None
+    spec: _Spec | None = None
 
 
 @dataclass(frozen=True)
@@ -63,39 +81,34 @@ def inspect_sealed_file(path: Path, name: str, namespace: str) -> SealedFile:
         raise SealedKeyError(
             f"{path}: cannot be read ({exc}); fix: check the file and its permissions"
         ) from None
+    fix = "fix: repair it, or move it out of the folder if you are sure it holds no key you need"
     try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
+        documents = load_documents(text)
+    except YamlInputError as exc:
+        raise SealedKeyError(f"{refuse}, and it is not valid YAML ({exc.problem}); {fix}") from None
+    if len(documents) != 1:
         raise SealedKeyError(
-            f"{refuse}, and it is not valid YAML ({_yaml_problem(exc)}); fix: repair it, or "
-            "move it out of the folder if you are sure it holds no key you need"
+            f"{refuse}, and it is not one SealedSecret named {name!r} in namespace "
+            f"{namespace!r} (it holds {len(documents)} YAML documents); {fix}"
+        )
+    try:
+        found = view(documents[0], _SealedSecretView)
+    except YamlInputError as exc:
+        raise SealedKeyError(
+            f"{refuse}, and it is not shaped like a SealedSecret: {exc.problem}; {fix}"
         ) from None
-    if len(documents) != 1 or not _is_sealed_secret(documents[0], name, namespace):
+    meta = found.metadata or _Metadata()
+    if found.kind != KIND or (meta.name, meta.namespace) != (name, namespace):
         raise SealedKeyError(
             f"{refuse}, and it is not one SealedSecret named {name!r} in namespace "
             f"{namespace!r} (the [secret] name and [site] namespace); fix: set the config "
             "back to the names it was sealed for, or move the file away and seal a new key"
         )
-    doc: dict[str, Any] = documents[0]
-    encrypted = (doc.get("spec") or {}).get("encryptedData") or {}
-    annotations = (doc.get("metadata") or {}).get("annotations") or {}
-    keys = sorted(str(key) for key in encrypted)
-    if PLACEHOLDER_ANNOTATION in annotations or PLACEHOLDER_VALUE in encrypted.values():
+    encrypted = (found.spec.encryptedData if found.spec else None) or {}
+    keys = sorted(encrypted)
+    if (
+        PLACEHOLDER_ANNOTATION in (meta.annotations or {})
+        or PLACEHOLDER_VALUE in encrypted.values()
+    ):
         return SealedFile(State.PLACEHOLDER, text, keys)
     return SealedFile(State.SEALED, text, keys)
-
-
-def _is_sealed_secret(doc: object, name: str, namespace: str) -> bool:
-    if not isinstance(doc, dict) or doc.get("kind") != "SealedSecret":
-        return False
-    meta = doc.get("metadata")
-    return isinstance(meta, dict) and (meta.get("name"), meta.get("namespace")) == (
-        name,
-        namespace,
-    )
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "unreadable"
-    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)

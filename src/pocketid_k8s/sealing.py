@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Final
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -152,9 +153,14 @@ def load_certificate(path: Path, now: datetime | None = None) -> ControllerCerti
         )
     try:
         cert = x509.load_pem_x509_certificate(data)
-    except ValueError:
-        raise CertificateError(f"{path}: the PEM certificate cannot be parsed; {fetch}") from None
-    key = cert.public_key()
+        key = cert.public_key()
+        not_after = cert.not_valid_after_utc
+    except (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
+        # cryptography parses lazily: a key or version it cannot decode fails only when read
+        what = "'s public key" if isinstance(exc, UnsupportedAlgorithm) else ""
+        raise CertificateError(
+            f"{path}: the PEM certificate{what} cannot be parsed; {fetch}"
+        ) from None
     if not isinstance(key, rsa.RSAPublicKey):
         kind = (
             "an elliptic-curve (EC)" if isinstance(key, ec.EllipticCurvePublicKey) else "a non-RSA"
@@ -170,7 +176,6 @@ def load_certificate(path: Path, now: datetime | None = None) -> ControllerCerti
             "certificate (its keys have 4096 bits)"
         )
     now = now or datetime.now(UTC)
-    not_after = cert.not_valid_after_utc
     if not_after <= now:
         raise CertificateError(
             f"{path}: expired on {not_after:%Y-%m-%d}; the controller has renewed its key "
