@@ -456,13 +456,15 @@ def _config_path(given: Path | None) -> Path | None:
 
 def _render(args: argparse.Namespace) -> int:
     from pocketid_k8s.bundle import build_bundle, write_bundle
-    from pocketid_k8s.config import load_config
+    from pocketid_k8s.config import load_config, spec_site_note
     from pocketid_k8s.render import deviations
 
-    config = load_config(_config_path(args.config))
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
     root: Path = args.out
     bundle = build_bundle(config, root)
-    for warning in deviations(config):
+    note = spec_site_note(config) if config_path is not None else None
+    for warning in ([note] if note else []) + deviations(config):
         _err(f"warning: {warning}")
     if args.check:
         diff = bundle.diff(root)

@@ -53,6 +53,8 @@ from pocketid_k8s.redact import url_shown
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "SPEC_APP_URL",
+    "SPEC_INTERNAL_HOST",
     "BackupMode",
     "Config",
     "ImageRef",
@@ -61,9 +63,15 @@ __all__ = [
     "Strategy",
     "load_config",
     "parse_config",
+    "spec_site_note",
 ]
 
 DEFAULT_CONFIG_NAME: Final = "pocket-id.toml"
+SPEC_APP_URL: Final = "https://auth.mulliken.net"
+"""The spec's own site: the default APP_URL, rendered when no config names another."""
+SPEC_INTERNAL_HOST: Final = "pocket-id.corp.mulliken.net"
+"""The spec's internal host: the default only while app_url is the spec's own; another site
+gets no internal Ingress until it names its own host (never a Certificate for the spec's)."""
 
 
 class SignupMode(StrEnum):
@@ -429,7 +437,7 @@ class PocketId(_Section):
     """[pocket_id]: the program's own settings (the ConfigMap)."""
 
     image: Annotated[str, AfterValidator(_image)] = DEFAULT_IMAGE
-    app_url: Annotated[str, AfterValidator(_app_url)] = "https://auth.mulliken.net"
+    app_url: Annotated[str, AfterValidator(_app_url)] = SPEC_APP_URL
     port: Annotated[StrictInt, AfterValidator(_unprivileged_port)] = DEFAULT_PORT
     allow_user_signups: SignupMode = SignupMode.DISABLED
     # Deviation: without it ALLOW_USER_SIGNUPS (and every UI setting) is read from the database.
@@ -568,8 +576,9 @@ class Ingress(_Section):
     entrypoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "websecure"
     # Empty: the public host is APP_URL's host (passkeys work only there).
     public_host: OptionalHost = ""
-    # Empty: no internal Ingress or Certificate.
-    internal_host: OptionalHost = "pocket-id.corp.mulliken.net"
+    # Empty: no internal Ingress or Certificate. Default: the spec's internal host for the
+    # spec's own app_url, else empty (Config fills it in, see _site_defaults).
+    internal_host: OptionalHost = ""
     # Deviation: passkeys fail on any host but APP_URL's, so the internal host redirects.
     redirect_internal: StrictBool = True
 
@@ -634,6 +643,22 @@ class Config(_Section):
     backup: Backup = Field(default_factory=Backup)
     argocd: ArgoCD = Field(default_factory=ArgoCD)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _site_defaults(cls, data: object) -> object:
+        """Defaults that name a site follow the site's own values: the spec's internal host
+        only for the spec's own app_url, so setting app_url alone never keeps the author's."""
+        if not isinstance(data, dict):
+            return data
+        pocket_id, ingress = data.get("pocket_id", {}), data.get("ingress", {})
+        if not isinstance(ingress, dict) or "internal_host" in ingress:
+            return data
+        app_url = pocket_id.get("app_url", SPEC_APP_URL) if isinstance(pocket_id, dict) else None
+        if isinstance(pocket_id, PocketId):
+            app_url = pocket_id.app_url
+        host = SPEC_INTERNAL_HOST if app_url == SPEC_APP_URL else ""
+        return {**data, "ingress": {**ingress, "internal_host": host}}
+
     @model_validator(mode="after")
     def _check(self) -> Config:
         app_host = self.pocket_id.host
@@ -666,6 +691,17 @@ class Config(_Section):
     @property
     def public_host(self) -> str:
         return self.ingress.public_host or self.pocket_id.host
+
+
+def spec_site_note(config: Config) -> str | None:
+    """A warning when a config file leaves app_url unset: its bundle is then the spec's own
+    site, host names and certificates included, which another site never wants unasked."""
+    if "app_url" in config.pocket_id.model_fields_set:
+        return None
+    return (
+        f"[pocket_id] app_url is not set, so this is the spec's own site ({SPEC_APP_URL}), "
+        "with its host names and certificates; fix: set app_url to your site's URL"
+    )
 
 
 # --- loading --------------------------------------------------------------------------------

@@ -124,10 +124,25 @@ def _expanded(root: Node) -> tuple[int, int]:
     return sizes[id(root)]
 
 
+def _problem(exc: yaml.YAMLError) -> str:
+    """What PyYAML found and where, without its snippet of the file (it may quote a key)."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return (
+            f"the character {exc.character!r} at position {exc.position + 1} is not allowed in YAML"
+        )
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def load_documents(text: str) -> list[object]:
     """The documents in ``text`` (empty ones left out), or :class:`YamlInputError`."""
-    loader = _BoundedLoader(text)
     documents: list[object] = []
+    try:
+        loader = _BoundedLoader(text)  # its reader refuses unprintable characters at once
+    except yaml.YAMLError as exc:
+        raise YamlInputError(_problem(exc)) from None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -143,10 +158,7 @@ def load_documents(text: str) -> list[object]:
             if document is not None:
                 documents.append(document)
     except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise YamlInputError(f"{problem}{where}") from None
+        raise YamlInputError(_problem(exc)) from None
     except (ValueError, TypeError, OverflowError):
         # a resolved value PyYAML cannot build (a timestamp out of range, an int too long)
         raise YamlInputError(
