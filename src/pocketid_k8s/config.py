@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import ipaddress
 import json
 import re
 import tomllib
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
+import idna
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -176,7 +178,39 @@ def _dns_subdomain(value: str) -> str:
     return value
 
 
+def _not_an_ip(value: str, what: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return
+    raise ValueError(
+        f"{value!r} is an IP address, and {what}; fix: use a DNS name that resolves to it, "
+        "such as 'auth.home.example.org'"
+    )
+
+
+def _ascii_host(value: str, shown: str) -> None:
+    """Refuse a Unicode host name, giving the ASCII (punycode) form to write instead."""
+    if value.isascii():
+        return
+    try:
+        ascii_form = idna.encode(value, uts46=True).decode()
+    except idna.IDNAError:
+        raise ValueError(
+            f"{shown!r} has a host name that is not a valid internationalised domain name; "
+            "fix: write the host in its ASCII form, as your DNS provider shows it"
+        ) from None
+    raise ValueError(
+        f"{shown!r} has a non-ASCII host name: Kubernetes takes only the ASCII (punycode) "
+        "form as an Ingress host and a certificate's DNS name, and browsers send that form "
+        "as the page's origin, which passkeys and the OIDC issuer are checked against; fix: "
+        f"write it as {re.sub(re.escape(value), ascii_form, shown, count=1, flags=re.I)!r}"
+    )
+
+
 def _host(value: str) -> str:
+    _ascii_host(value, value)
+    _not_an_ip(value, "Kubernetes refuses an IP as an Ingress host (and cert-manager as a name)")
     parts = value.split(".")
     if len(value) > 253 or len(parts) < 2 or not all(_DNS_LABEL.match(p) for p in parts):
         raise ValueError(
@@ -216,6 +250,13 @@ def _app_url(value: str) -> str:
             f"{shown!r} must start with https:// (passkeys and the __Host- cookies need TLS, "
             f"and the bundle serves it through a TLS ingress); {example}"
         )
+    host = parts.hostname or ""
+    _ascii_host(host, shown)
+    _not_an_ip(
+        host,
+        "Kubernetes refuses an IP as an Ingress host, and passkeys need a domain name (a "
+        "WebAuthn relying party is a domain, never an IP)",
+    )
     row = lookup(E.APP_URL, CHECKED_VERSION)
     problem = validate(row, value, {}, CHECKED_VERSION) if row is not None else None
     if row is not None and problem is not None:
@@ -227,7 +268,6 @@ def _app_url(value: str) -> str:
         )
     if parts.username or parts.password:
         raise ValueError(f"{shown!r} contains user information; {example}")
-    host = parts.hostname or ""
     if value != value.lower():
         raise ValueError(
             f"{shown!r} has capital letters; Pocket-ID lower-cases APP_URL, so the issuer "
@@ -532,9 +572,7 @@ class Storage(_Section):
 
     claim_name: Subdomain = "pocket-id-data"
     storage_class: Subdomain = "longhorn"
-    access_mode: Annotated[str, Field(pattern=r"^(ReadWriteOnce|ReadWriteOncePod)$")] = (
-        "ReadWriteOnce"
-    )
+    access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod"] = "ReadWriteOnce"
     size: Memory = "2Gi"
 
     @model_validator(mode="after")
@@ -564,7 +602,7 @@ class Certificates(_Section):
     """[certificates]: cert-manager."""
 
     issuer: Subdomain = "letsencrypt-prod"
-    issuer_kind: Annotated[str, Field(pattern=r"^(ClusterIssuer|Issuer)$")] = "ClusterIssuer"
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
     internal_secret: Subdomain = "pocket-id-tls"
     public_secret: Subdomain = "pocket-id-public-tls"
 
@@ -818,10 +856,13 @@ def _describe(source: str, error: ErrorDetails) -> str:
             "model_type": "a table (a [section])",
         }[kind]
         message = f"got {_show(error.get('input'))}; fix: write {expected}"
-    elif kind == "enum":
+    elif kind in ("enum", "literal_error"):  # pydantic lists the allowed values
         message = f"got {_show(error.get('input'))}; fix: use one of {message.split('be ', 1)[-1]}"
-    elif kind == "string_pattern_mismatch":
-        message = f"got {_show(error.get('input'))}; fix: use one of the documented values"
+    elif kind == "string_pattern_mismatch":  # [ingress] entrypoint, the one pattern left
+        message = (
+            f"got {_show(error.get('input'))}; fix: use a Traefik entry point's name (letters, "
+            "digits, '-' and '_'), such as 'websecure'"
+        )
     elif kind in ("greater_than_equal", "less_than_equal"):
         message = f"got {_show(error.get('input'))}, which is out of range; fix: {message.lower()}"
     return f"{source}: {where}: {message}" if where else f"{source}: {message}"
