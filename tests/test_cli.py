@@ -12,6 +12,7 @@ import pytest
 
 from pocketid_k8s import bundle as bundle_module
 from pocketid_k8s.cli import main
+from tests.conftest import Controller
 
 APP = Path("k8s-apps/utilities/pocket-id")
 
@@ -202,3 +203,42 @@ def test_preflight_help_names_the_controller_defaults_in_the_order_tried(
     text = re.sub(r"\s+", " ", capsys.readouterr().out)
     assert f"namespace (default: {ss.CONTROLLER_NAMESPACE})" in text
     assert f"(default: {', else '.join(ss.CONTROLLER_NAMES)})" in text
+
+
+def test_render_from_another_folder_writes_beside_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--config SITE/pocket-id.toml without --out renders under SITE (issue 18 item 13)."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    (site / "pocket-id.toml").write_text("[site]\napp_dir = 'apps/pid'\n")
+    code, out, _ = run(capsys, "render", "--config", str(site / "pocket-id.toml"), cwd=elsewhere)
+    assert code == 0
+    assert (site / "apps/pid/deployment.yaml").is_file()
+    assert list(elsewhere.iterdir()) == []
+    assert out.splitlines()[-1].startswith(f"{site / 'apps/pid'}: ")
+
+
+def test_seal_from_another_folder_seals_into_the_configs_app_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], controller: Controller
+) -> None:
+    """seal --config SITE/pocket-id.toml replaces SITE's placeholder, and a later render from
+    yet another folder keeps that key (issue 18 item 13)."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    config = str(site / "pocket-id.toml")
+    (site / "pocket-id.toml").write_text("[site]\napp_dir = 'apps/pid'\n")
+    assert run(capsys, "render", "--config", config, cwd=elsewhere)[0] == 0
+    code, _, _ = run(
+        capsys, "seal", "--cert", str(controller.cert), "--config", config, cwd=elsewhere
+    )
+    assert code == 0
+    sealed = (site / "apps/pid/sealedsecret.yaml").read_text()
+    assert "pocketid-k8s/placeholder" not in sealed
+    code, _, err = run(capsys, "render", "--config", config, cwd=elsewhere)
+    assert code == 0
+    assert "placeholder" not in err
+    assert (site / "apps/pid/sealedsecret.yaml").read_text() == sealed
+    assert list(elsewhere.iterdir()) == []

@@ -142,7 +142,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_option(render)
     render.add_argument(
-        "--out", metavar="ROOT", type=Path, default=Path("."), help="output root (default: .)"
+        "--out",
+        metavar="ROOT",
+        type=Path,
+        help="output root (default: the config file's folder, else .)",
     )
     render.add_argument(
         "--check",
@@ -456,12 +459,12 @@ def _config_path(given: Path | None) -> Path | None:
 
 def _render(args: argparse.Namespace) -> int:
     from pocketid_k8s.bundle import build_bundle, write_bundle
-    from pocketid_k8s.config import load_config, spec_site_note
+    from pocketid_k8s.config import config_root, load_config, spec_site_note
     from pocketid_k8s.render import deviations
 
     config_path = _config_path(args.config)
     config = load_config(config_path)
-    root: Path = args.out
+    root: Path = args.out if args.out is not None else config_root(config_path)
     bundle = build_bundle(config, root)
     note = spec_site_note(config) if config_path is not None else None
     for warning in ([note] if note else []) + deviations(config):
@@ -614,16 +617,17 @@ def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
 def _preflight(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from pocketid_k8s.config import load_config
+    from pocketid_k8s.config import config_root, load_config
     from pocketid_k8s.live.kube import connect
     from pocketid_k8s.live.preflight import preflight
     from pocketid_k8s.live.preflight.load import plan_from_config, plan_from_folder
 
-    config = load_config(_config_path(args.config))
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
     if args.from_dir is not None:
         plan = plan_from_folder(config, args.from_dir)
     else:
-        plan = plan_from_config(config, Path("."))
+        plan = plan_from_config(config, config_root(config_path))
     if args.controller_namespace:
         plan = dataclasses.replace(plan, controller_namespace=args.controller_namespace)
     if args.controller_name:
@@ -661,15 +665,16 @@ def _seal(args: argparse.Namespace) -> int:
     from pocketid_k8s import sealing
     from pocketid_k8s.atomic import write_text
     from pocketid_k8s.bundle import dump_yaml
-    from pocketid_k8s.config import load_config
+    from pocketid_k8s.config import config_root, load_config
     from pocketid_k8s.errors import OutputError, RefusedError, SealedKeyError
     from pocketid_k8s.keyfile import State, inspect_sealed_file
     from pocketid_k8s.limits import MAX_OBJECT_BYTES, size_text
     from pocketid_k8s.render import SEALED_SECRET_FILE
 
-    config = load_config(_config_path(args.config))
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
     cert = sealing.load_certificate(args.cert)
-    out: Path = args.out or Path(config.site.app_dir) / SEALED_SECRET_FILE
+    out: Path = args.out or config_root(config_path) / config.site.app_dir / SEALED_SECRET_FILE
     if out.is_dir():
         raise OutputError(
             f"{out}: is a folder; nothing was written; fix: name the file, e.g. "

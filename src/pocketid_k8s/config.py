@@ -63,6 +63,7 @@ __all__ = [
     "KeyDelivery",
     "SignupMode",
     "Strategy",
+    "config_root",
     "load_config",
     "parse_config",
     "spec_site_note",
@@ -729,6 +730,13 @@ class Config(_Section):
     @property
     def public_host(self) -> str:
         return self.ingress.public_host or self.pocket_id.host
+
+
+def config_root(path: Path | None) -> Path:
+    """Where a config's relative paths ([site] app_dir, [argocd] application_dir) start: the
+    folder of the config file, whatever the current folder (``.`` for the built-in
+    defaults), so that every command finds the same files from anywhere."""
+    return path.parent if path is not None else Path(".")
 
 
 def spec_site_note(config: Config) -> str | None:
