@@ -18,7 +18,7 @@ import yaml
 from pocketid_k8s.atomic import replace_files
 from pocketid_k8s.config import Config
 from pocketid_k8s.errors import BundleError
-from pocketid_k8s.keyfile import State, inspect_sealed_file
+from pocketid_k8s.keyfile import State, inspect_sealed_file, sealed_elsewhere
 from pocketid_k8s.limits import (
     MAX_OBJECT_BYTES,
     MAX_SITE_FILE_BYTES,
@@ -82,6 +82,9 @@ class Bundle:
     app_dir: PurePosixPath = field(default_factory=lambda: PurePosixPath("."))
     kept_sealed: bool = False
     """True when the folder's sealed key is kept instead of the placeholder."""
+    sealed_elsewhere: list[Path] = field(default_factory=list)
+    """Without a sealed key here: other folders' sealed keys for the same Secret (an earlier
+    [site] app_dir), which the user moves here rather than sealing a second key."""
     retired: list[PurePosixPath] = field(default_factory=list)
     """Files outside the app folder that an earlier config rendered and this one does not."""
 
@@ -162,6 +165,10 @@ def build_bundle(config: Config, root: Path) -> Bundle:
             kept = _sealed_file(config, root / app_dir / name)
             if kept is not None:
                 text, bundle.kept_sealed = kept, True
+            else:
+                bundle.sealed_elsewhere = sealed_elsewhere(
+                    root, root / app_dir / name, config.secret.name, config.site.namespace
+                )
         bundle.files[app_dir / name] = text
         names.append(name)
     kustomization: Manifest = {

@@ -483,12 +483,33 @@ def _render(args: argparse.Namespace) -> int:
             print(f"{change.action:6} {root / change.path}")
     changed = sum(change.action != "keep" for change in changes)
     print(f"{root / bundle.app_dir}: {len(bundle.files)} files, {changed} changed")
-    if not bundle.kept_sealed:
+    if bundle.sealed_elsewhere:
+        _err(f"warning: {_moved_key_hint(bundle.sealed_elsewhere, root / bundle.app_dir)}")
+    elif not bundle.kept_sealed:
         _err(
             "note: sealedsecret.yaml is a placeholder, so Pocket-ID will wait for its key; "
             "seal one before the first sync (docs/runbook.md)"
         )
     return int(ExitCode.OK)
+
+
+def _moved_key_hint(found: list[Path], folder: Path) -> str:
+    """Where the sealed key of an earlier app folder is, and how to bring it here."""
+    from pocketid_k8s.render import SEALED_SECRET_FILE
+
+    if len(found) > 1:
+        return (
+            f"{folder / SEALED_SECRET_FILE} is a placeholder, and {len(found)} other folders "
+            f"hold a sealed key for this Secret: {', '.join(map(str, found))}; fix: move the "
+            f"one your installation runs with to {folder / SEALED_SECRET_FILE}, then render "
+            "again; sealing a new key would make a second one"
+        )
+    return (
+        f"{folder / SEALED_SECRET_FILE} is a placeholder, but {found[0]} holds the sealed key "
+        "for this Secret (the app folder moved?); fix: "
+        f"mv {found[0]} {folder / SEALED_SECRET_FILE} and render again; sealing a new key "
+        "would make a second one, and Pocket-ID could not read the data encrypted with the first"
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -693,6 +714,10 @@ def _seal(args: argparse.Namespace) -> int:
         if not args.rotate:
             raise RefusedError(f"{exc.message}; or pass --rotate to replace it") from None
         replacing = True
+    if not (replacing or args.rotate or args.out):
+        _refuse_a_second_key(
+            config_root(config_path), out, config.secret.name, config.site.namespace
+        )
     if replacing and not args.rotate:
         raise RefusedError(
             f"{out}: already holds a sealed encryption key and was left unchanged; a new key "
@@ -738,6 +763,20 @@ def _seal(args: argparse.Namespace) -> int:
                 f"-o jsonpath='{{.data.{config.secret.key}}}' | base64 -d"
             )
     return int(ExitCode.OK)
+
+
+def _refuse_a_second_key(root: Path, out: Path, name: str, namespace: str) -> None:
+    """A sealed key for this Secret in another folder (an earlier app_dir) is moved, never
+    doubled by sealing a new one here."""
+    from pocketid_k8s.errors import RefusedError
+    from pocketid_k8s.keyfile import sealed_elsewhere
+
+    elsewhere = sealed_elsewhere(root, out, name, namespace)
+    if elsewhere:
+        raise RefusedError(
+            f"{_moved_key_hint(elsewhere, out.parent)}; {out} was left unchanged (or pass "
+            "--rotate to seal a new key anyway, after reading docs/runbook.md)"
+        )
 
 
 def _key_printer(key: bytes, out: Path) -> Callable[[], None]:

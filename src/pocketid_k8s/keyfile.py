@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Final
 
 import msgspec
 
@@ -24,7 +25,7 @@ from pocketid_k8s.limits import (
 )
 from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
-__all__ = ["SealedFile", "State", "inspect_sealed_file"]
+__all__ = ["SealedFile", "State", "inspect_sealed_file", "sealed_elsewhere"]
 
 
 class State(Enum):
@@ -112,3 +113,52 @@ def inspect_sealed_file(path: Path, name: str, namespace: str) -> SealedFile:
     ):
         return SealedFile(State.PLACEHOLDER, text, keys)
     return SealedFile(State.SEALED, text, keys)
+
+
+MAX_SEARCH_DEPTH: Final = 6
+"""How deep below the output root another app folder's sealed key is looked for."""
+MAX_SEARCH_FOLDERS: Final = 2000
+"""How many folders that search visits at most (a repository of many apps stays fast)."""
+
+
+def sealed_elsewhere(root: Path, here: Path, name: str, namespace: str) -> list[Path]:
+    """Other files named like ``here`` under ``root`` holding a sealed key for the same Secret
+    (``name`` in ``namespace``): what an earlier ``[site] app_dir`` left behind.
+
+    A bounded walk: hidden folders (.git) are skipped, at most :data:`MAX_SEARCH_DEPTH` levels
+    and :data:`MAX_SEARCH_FOLDERS` folders; a file that cannot be read is passed over.
+    """
+    found: list[Path] = []
+    level = [root]
+    visited = 0
+    for _ in range(MAX_SEARCH_DEPTH + 1):
+        below: list[Path] = []
+        for folder in level:
+            visited += 1
+            if visited > MAX_SEARCH_FOLDERS:
+                return found
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    below.append(entry)
+                elif entry.name == here.name and not _same(entry, here):
+                    try:
+                        state = inspect_sealed_file(entry, name, namespace).state
+                    except SealedKeyError:
+                        continue
+                    if state is State.SEALED:
+                        found.append(entry)
+        level = below
+    return found
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
