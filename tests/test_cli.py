@@ -242,3 +242,38 @@ def test_seal_from_another_folder_seals_into_the_configs_app_folder(
     assert "placeholder" not in err
     assert (site / "apps/pid/sealedsecret.yaml").read_text() == sealed
     assert list(elsewhere.iterdir()) == []
+
+
+def test_rendered_files_with_crlf_endings_are_ours_and_keep_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Windows checkout (CRLF) is recognised as rendered: --check calls it current, and a
+    changed file is rewritten with CRLF, with a notice (issue 18 item 15)."""
+    assert run(capsys, "render", cwd=tmp_path)[0] == 0
+    for path in (tmp_path / APP).iterdir():
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    code, out, err = run(capsys, "render", "--check", cwd=tmp_path)
+    assert (code, out) == (0, f"{APP}: current\n")
+    assert "note: 16 rendered files have Windows line endings (CRLF" in err
+    (tmp_path / "pocket-id.toml").write_text("[deployment]\nmemory_limit = '512Mi'\n")
+    code, out, err = run(capsys, "render", cwd=tmp_path)
+    assert code == 0, err
+    assert out.splitlines() == [f"update {APP / 'deployment.yaml'}", f"{APP}: 16 files, 1 changed"]
+    deployment = (tmp_path / APP / "deployment.yaml").read_bytes()
+    assert b"512Mi\r\n" in deployment
+    assert deployment.count(b"\r\n") == deployment.count(b"\n")
+
+
+def test_render_summary_counts_only_the_app_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Application file is listed but not counted in the app folder (issue 18 item 27)."""
+    (tmp_path / "pocket-id.toml").write_text(
+        "[argocd]\napplication = true\nrepo_url = 'https://git.example.org/homelab.git'\n"
+    )
+    code, out, _ = run(capsys, "render", cwd=tmp_path)
+    assert code == 0
+    application = Path("k8s-manifests/argocd/applications/pocket-id.yaml")
+    assert f"create {application}" in out.splitlines()
+    assert out.splitlines()[-1] == f"{APP}: 16 files, 16 changed"
+    assert len(list((tmp_path / APP).iterdir())) == 16

@@ -469,6 +469,13 @@ def _render(args: argparse.Namespace) -> int:
     note = spec_site_note(config) if config_path is not None else None
     for warning in ([note] if note else []) + deviations(config):
         _err(f"warning: {warning}")
+    crlf = sum(change.crlf for change in bundle.changes(root))
+    if crlf:
+        _err(
+            f"note: {crlf} rendered files have Windows line endings (CRLF, as git's "
+            "core.autocrlf checks them out): recognised as ours, compared without them and "
+            "written with them"
+        )
     if args.check:
         diff = bundle.diff(root)
         if diff:
@@ -481,8 +488,10 @@ def _render(args: argparse.Namespace) -> int:
     for change in changes:
         if change.action != "keep":
             print(f"{change.action:6} {root / change.path}")
-    changed = sum(change.action != "keep" for change in changes)
-    print(f"{root / bundle.app_dir}: {len(bundle.files)} files, {changed} changed")
+    inside = [change for change in changes if change.path.parent == bundle.app_dir]
+    changed = sum(change.action != "keep" for change in inside)
+    files = sum(change.action != "delete" for change in inside)
+    print(f"{root / bundle.app_dir}: {files} files, {changed} changed")
     if bundle.sealed_elsewhere:
         _err(f"warning: {_moved_key_hint(bundle.sealed_elsewhere, root / bundle.app_dir)}")
     elif not bundle.kept_sealed:
