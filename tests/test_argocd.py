@@ -381,3 +381,22 @@ def test_mixed_line_endings_are_named() -> None:
     assert caught.value.message.startswith(
         "p.yaml: mixes Windows (CRLF) and Unix (LF) line endings, so it was left unchanged"
     )
+
+
+@pytest.mark.parametrize("start", ["---\n", ""], ids=["document-start", "no-document-start"])
+@pytest.mark.parametrize("final_newline", [True, False], ids=["newline", "no-final-newline"])
+def test_a_leading_document_start_and_a_missing_final_newline_are_kept(
+    start: str, final_newline: bool
+) -> None:
+    """yamllint's '---' and a file without a final newline are edited and kept as they are
+    (issue 18 item 14)."""
+    body = (
+        HEAD + "metadata:\n  name: utilities\nspec:\n  destinations:\n"
+        f"  - namespace: paperless\n    server: {SERVER}\n"
+    )
+    text = start + (body if final_newline else body.removesuffix("\n"))
+    result = admit(text, "p.yaml", ["pocket-id"])
+    assert result.changed
+    assert result.text.startswith(start + HEAD)
+    assert result.text.endswith("kind: Namespace\n" if final_newline else "kind: Namespace")
+    assert f"  - namespace: pocket-id\n    server: {SERVER}\n" in result.text

@@ -71,15 +71,41 @@ def admit(
     A file with Windows line endings (CRLF) is edited as LF and given back with CRLF.
     """
     if "\r\n" not in text:
-        return _admit(text, source, namespaces, server, name, namespaced_kinds)
+        return _admit_framed(text, source, namespaces, server, name, namespaced_kinds)
     if text.count("\r\n") != text.count("\n"):
         raise ProjectFileError(
             f"{source}: mixes Windows (CRLF) and Unix (LF) line endings, so it was left "
             "unchanged; fix: save it with one kind of line ending (e.g. dos2unix), then run "
             "again"
         )
-    result = _admit(text.replace("\r\n", "\n"), source, namespaces, server, name, namespaced_kinds)
+    lf = text.replace("\r\n", "\n")
+    result = _admit_framed(lf, source, namespaces, server, name, namespaced_kinds)
     result.text = result.text.replace("\n", "\r\n")
+    return result
+
+
+_DOCUMENT_START: Final = re.compile(r"\A---[ \t]*\n")
+
+
+def _admit_framed(
+    text: str,
+    source: str,
+    namespaces: Sequence[str],
+    server: str | None,
+    name: str | None,
+    namespaced_kinds: Iterable[tuple[str, str]],
+) -> Admission:
+    """:func:`_admit` on the file without its frame, given back with it: a leading ``---``
+    line (yamllint's default) and a missing final newline stay as they are."""
+    start = _DOCUMENT_START.match(text)
+    prefix = start.group() if start else ""
+    body = text[len(prefix) :]
+    unterminated = bool(body) and not body.endswith("\n")
+    result = _admit(
+        body + "\n" if unterminated else body, source, namespaces, server, name, namespaced_kinds
+    )
+    edited = result.text.removesuffix("\n") if unterminated else result.text
+    result.text = prefix + edited
     return result
 
 
