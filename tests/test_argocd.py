@@ -260,9 +260,9 @@ BAD = {
     "not-yaml": ("spec: [unclosed\n", "p.yaml: not valid YAML ("),
     "not-a-project": (
         "apiVersion: v1\nkind: ConfigMap\n",
-        "p.yaml: is not an Argo CD AppProject (found 'ConfigMap')",
+        "p.yaml: is not an Argo CD AppProject (found kind 'ConfigMap')",
     ),
-    "scalar": ("just text\n", "p.yaml: is not an Argo CD AppProject (found 'str')"),
+    "scalar": ("just text\n", "p.yaml: is not an Argo CD AppProject (found no kind)"),
     "two-documents": (
         PAIRS["missing-keys"][0] + "---\n" + PAIRS["missing-keys"][0],
         "p.yaml: holds 2 YAML documents, but an AppProject file holds one",
@@ -400,3 +400,29 @@ def test_a_leading_document_start_and_a_missing_final_newline_are_kept(
     assert result.text.startswith(start + HEAD)
     assert result.text.endswith("kind: Namespace\n" if final_newline else "kind: Namespace")
     assert f"  - namespace: pocket-id\n    server: {SERVER}\n" in result.text
+
+
+def test_hints_name_the_configs_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The example file in a hint is the config's [argocd] project, not the spec's (item 19)."""
+    (tmp_path / "pocket-id.toml").write_text("[argocd]\nproject = 'homelab'\n")
+    code, _, err = run(capsys, "argocd", "allow-namespace", "missing.yaml", cwd=tmp_path)
+    assert code == 2
+    assert "fix: name the AppProject file, e.g. k8s-manifests/argocd/projects/homelab.yaml" in err
+
+
+def test_a_project_other_than_the_applications_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With application = true, a file of another project than [argocd] project gets a
+    warning naming both (admitting there does not let the Application sync)."""
+    (tmp_path / "pocket-id.toml").write_text(
+        "[argocd]\napplication = true\nrepo_url = 'https://git.example.org/h.git'\n"
+    )
+    project = tmp_path / "p.yaml"
+    project.write_text(PAIRS["missing-keys"][0].replace("name: utilities", "name: media"))
+    code, _, err = run(capsys, "argocd", "allow-namespace", str(project), cwd=tmp_path)
+    assert code == 0
+    assert (
+        f"warning: {project}: is the AppProject 'media', but the rendered Application belongs "
+        "to project 'utilities' ([argocd] project)"
+    ) in err

@@ -30,10 +30,16 @@ from pocketid_k8s.contract import argocd as facts
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
-__all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit"]
+__all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit", "project_file"]
 
 IN_CLUSTER: Final = facts.IN_CLUSTER
 NAMESPACE_KIND: Final = facts.NAMESPACE_KIND
+
+
+def project_file(project: str) -> str:
+    """Where the user's repository keeps an AppProject (the spec's layout), for hints."""
+    return f"k8s-manifests/argocd/projects/{project}.yaml"
+
 
 _KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
 _DASH = re.compile(r"^-( +)")
@@ -65,13 +71,49 @@ def admit(
     server: str | None = IN_CLUSTER,
     name: str | None = None,
     namespaced_kinds: Iterable[tuple[str, str]] = (),
+    project: str = "utilities",
+    application_project: str | None = None,
 ) -> Admission:
     """Return ``text`` with ``namespaces`` admitted on the cluster ``server`` (or ``name``).
 
-    A file with Windows line endings (CRLF) is edited as LF and given back with CRLF.
+    ``project`` is the config's project, named in hints; ``application_project`` the project
+    of the Application the bundle renders (None: an ApplicationSet's), which the file should
+    be. A file with Windows line endings (CRLF) is edited as LF and given back with CRLF.
     """
+    result = _admit_crlf(text, source, namespaces, server, name, namespaced_kinds, project)
+    found = _project_name(result.text)
+    if application_project is not None and found not in (None, application_project):
+        result.warnings.append(
+            f"{source}: is the AppProject {found!r}, but the rendered Application belongs to "
+            f"project {application_project!r} ([argocd] project), so admitting namespaces here "
+            "does not let it sync; fix: name that project's file, or set [argocd] project "
+            f"= {found!r}"
+        )
+    return result
+
+
+def _project_name(text: str) -> str | None:
+    try:
+        documents = load_documents(text)
+    except YamlInputError:
+        return None
+    document = documents[0] if len(documents) == 1 else None
+    meta = document.get("metadata") if isinstance(document, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _admit_crlf(
+    text: str,
+    source: str,
+    namespaces: Sequence[str],
+    server: str | None,
+    name: str | None,
+    namespaced_kinds: Iterable[tuple[str, str]],
+    project: str,
+) -> Admission:
     if "\r\n" not in text:
-        return _admit_framed(text, source, namespaces, server, name, namespaced_kinds)
+        return _admit_framed(text, source, namespaces, server, name, namespaced_kinds, project)
     if text.count("\r\n") != text.count("\n"):
         raise ProjectFileError(
             f"{source}: mixes Windows (CRLF) and Unix (LF) line endings, so it was left "
@@ -79,7 +121,7 @@ def admit(
             "again"
         )
     lf = text.replace("\r\n", "\n")
-    result = _admit_framed(lf, source, namespaces, server, name, namespaced_kinds)
+    result = _admit_framed(lf, source, namespaces, server, name, namespaced_kinds, project)
     result.text = result.text.replace("\n", "\r\n")
     return result
 
@@ -94,6 +136,7 @@ def _admit_framed(
     server: str | None,
     name: str | None,
     namespaced_kinds: Iterable[tuple[str, str]],
+    project: str,
 ) -> Admission:
     """:func:`_admit` on the file without its frame, given back with it: a leading ``---``
     line (yamllint's default) and a missing final newline stay as they are."""
@@ -101,9 +144,8 @@ def _admit_framed(
     prefix = start.group() if start else ""
     body = text[len(prefix) :]
     unterminated = bool(body) and not body.endswith("\n")
-    result = _admit(
-        body + "\n" if unterminated else body, source, namespaces, server, name, namespaced_kinds
-    )
+    body = body + "\n" if unterminated else body
+    result = _admit(body, source, namespaces, server, name, namespaced_kinds, project)
     edited = result.text.removesuffix("\n") if unterminated else result.text
     result.text = prefix + edited
     return result
@@ -116,9 +158,10 @@ def _admit(
     server: str | None,
     name: str | None,
     namespaced_kinds: Iterable[tuple[str, str]],
+    project_name: str,
 ) -> Admission:
     yaml = _yaml(text)
-    project = _load_project(yaml, text, source)
+    project = _load_project(yaml, text, source, project_name)
     spec = project.get("spec")
     if not isinstance(spec, CommentedMap):
         raise ProjectFileError(
@@ -160,7 +203,7 @@ def _admit(
     result.warnings += _kind_warnings(spec, namespaced_kinds, source)
     if not result.changed:
         return result
-    if _dump(yaml, _load_project(yaml, text, source)) != text:
+    if _dump(yaml, _load_project(yaml, text, source, project_name)) != text:
         raise ProjectFileError(
             f"{source}: mixes indentation or quoting styles that ruamel.yaml cannot keep, so it "
             "was left unchanged; fix: add these lines to it by hand:\n"
@@ -257,7 +300,7 @@ def _detect_indent(text: str) -> tuple[int, int, int]:
     return mapping or 2, sequence or 2, offset or 0
 
 
-def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
+def _load_project(yaml: YAML, text: str, source: str, project_name: str) -> CommentedMap:
     _check_shape(text, source)
     try:
         documents = [doc for doc in yaml.load_all(text) if doc is not None]
@@ -286,10 +329,11 @@ def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
         or project.get("kind") != "AppProject"
         or not str(project.get("apiVersion", "")).startswith(f"{facts.API_GROUP}/")
     ):
-        kind = project.get("kind") if isinstance(project, CommentedMap) else type(project).__name__
+        kind = project.get("kind") if isinstance(project, CommentedMap) else None
+        found = f"kind {kind!r}" if isinstance(kind, str) else "no kind"
         raise ProjectFileError(
-            f"{source}: is not an Argo CD AppProject (found {kind!r}); fix: name the file of "
-            "the project, e.g. k8s-manifests/argocd/projects/utilities.yaml"
+            f"{source}: is not an Argo CD AppProject (found {found}); fix: name the file of "
+            f"the project, e.g. {project_file(project_name)}"
         )
     return project
 

@@ -834,7 +834,7 @@ def _read_key_source(name: str) -> tuple[bytes, str]:
 def _allow_namespace(args: argparse.Namespace) -> int:
     import difflib
 
-    from pocketid_k8s.argocd import ProjectFileError, admit
+    from pocketid_k8s.argocd import ProjectFileError, admit, project_file
     from pocketid_k8s.atomic import write_text
     from pocketid_k8s.config import BackupMode, load_config
     from pocketid_k8s.render import render
@@ -862,7 +862,7 @@ def _allow_namespace(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise ProjectFileError(
             f"{path}: no such file; fix: name the AppProject file, e.g. "
-            "k8s-manifests/argocd/projects/utilities.yaml"
+            f"{project_file(config.argocd.project)}"
         ) from None
     except UnicodeDecodeError:
         raise ProjectFileError(
@@ -874,7 +874,14 @@ def _allow_namespace(args: argparse.Namespace) -> int:
         ) from None
     server = None if args.name else (args.server or config.argocd.server)
     result = admit(
-        text, str(path), namespaces, server=server, name=args.name, namespaced_kinds=kinds
+        text,
+        str(path),
+        namespaces,
+        server=server,
+        name=args.name,
+        namespaced_kinds=kinds,
+        project=config.argocd.project,
+        application_project=config.argocd.project if config.argocd.application else None,
     )
     for warning in result.warnings:
         _err(f"warning: {warning}")
