@@ -544,3 +544,38 @@ def test_an_image_tag_becomes_a_valid_version_label(tag: str, label: str) -> Non
     assert objects["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]["image"] == (
         f"ghcr.io/pocket-id/pocket-id:{tag}"
     )
+
+
+def test_data_mount_path_set_up_as_the_readme_says_is_not_warned_about() -> None:
+    """'/data' with the database and uploads moved there keeps the data: no warning
+    (issue 18 item 16)."""
+    config = config_with(
+        deployment={"data_mount_path": "/data"},
+        pocket_id={
+            "env": {"DB_CONNECTION_STRING": "file:/data/pocket-id.db", "UPLOAD_PATH": "/data/up"}
+        },
+    )
+    assert deviations(config) == []
+
+
+def test_data_mount_path_warns_about_what_is_off_the_volume() -> None:
+    """With only the database moved, the warning names the uploads folder and what it loses."""
+    config = config_with(
+        deployment={"data_mount_path": "/data"},
+        pocket_id={"env": {"DB_CONNECTION_STRING": "/data/pocket-id.db"}},
+    )
+    assert deviations(config) == [
+        "[deployment] data_mount_path = '/data': Pocket-ID keeps its uploads in "
+        "/app/data/uploads, off the volume, so every restart loses the uploaded images (logos, "
+        "profile pictures); fix: data_mount_path = '/app/data', or move them onto the volume "
+        "with DB_CONNECTION_STRING and UPLOAD_PATH under [pocket_id] env"
+    ]
+
+
+def test_a_default_mount_with_the_database_moved_off_it_is_warned_about() -> None:
+    """The warning follows the env, not the mount path: a database moved to /tmp is lost."""
+    config = config_with(pocket_id={"env": {"DB_CONNECTION_STRING": "/tmp/pocket-id.db"}})
+    assert deviations(config)[0].startswith(
+        "[deployment] data_mount_path = '/app/data': Pocket-ID keeps its database in "
+        "/tmp/pocket-id.db, off the volume, so every restart loses all users"
+    )
