@@ -69,7 +69,7 @@ TEXT = st.text(
     max_size=40,
 )
 HUGE = st.integers(min_value=-(10**400), max_value=10**400) | st.sampled_from(
-    [2**63, -(2**63) - 1, 10**400, 0, -1]
+    [2**63, -(2**63) - 1, 10**400, 10**4200, 0, -1]
 )
 SCALARS = (
     TEXT
@@ -147,6 +147,8 @@ def site_configs(draw: st.DrawFn) -> bytes:
 @example(config=b'[site]\napp_dir = "apps/\\u0000pid"\n')
 @example(config=b'[deployment]\ndata_mount_path = "/app/\\u0000data"\n')
 @example(config=b"[pocket_id]\nenv = {A = " + b"[" * 900 + b"]" * 900 + b"}\n")
+@example(config=b"[deployment]\nreplicas = " + b"1" * 5000 + b"\n")
+@example(config=b"[deployment]\nreplicas = " + b"1" * 4000 + b"\n")
 def test_fuzz_render_any_config(tmp_path_factory: pytest.TempPathFactory, config: bytes) -> None:
     """render on a mutated config: exit 0/1/2, no traceback, nothing written when refused."""
     root = tmp_path_factory.mktemp("render")

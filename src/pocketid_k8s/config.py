@@ -753,6 +753,7 @@ def spec_site_note(config: Config) -> str | None:
 # --- loading --------------------------------------------------------------------------------
 
 
+_MAX_INT: Final = 2**63 - 1
 _MAX_NESTING: Final = 8
 """A site config's deepest value is a list or table inside a section; this leaves room."""
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -767,6 +768,11 @@ def _plain_values(value: object, where: list[str], source: str, depth: int = 0) 
         raise ConfigError(
             f"{source}: {shown}: nested deeper than any setting; fix: write a string, a number "
             "or a list of them here"
+        )
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT:
+        raise ConfigError(
+            f"{source}: {shown}: a number of {len(str(abs(value)))} digits, larger than any "
+            "setting takes (Kubernetes' numbers are 64-bit); fix: write the intended number"
         )
     texts = [value] if isinstance(value, str) else []
     if isinstance(value, dict):
@@ -833,6 +839,11 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(
             f"{source}: not valid TOML: {exc}; fix: correct the syntax there "
             "(see 'pocketid-k8s init' for a commented example)"
+        ) from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ConfigError(
+            f"{source}: holds a number thousands of digits long, larger than any setting takes; "
+            "fix: write the intended number"
         ) from None
     except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a = {...}}
         raise ConfigError(
