@@ -127,9 +127,9 @@ def _expanded(root: Node) -> tuple[int, int]:
 def _problem(exc: yaml.YAMLError) -> str:
     """What PyYAML found and where, without its snippet of the file (it may quote a key)."""
     if isinstance(exc, yaml.reader.ReaderError):
-        return (
-            f"the character {exc.character!r} at position {exc.position + 1} is not allowed in YAML"
-        )
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        return f"the character {shown} at position {exc.position + 1} is not allowed in YAML"
     problem = getattr(exc, "problem", None) or type(exc).__name__
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -196,7 +196,7 @@ def view(document: object, shape: type[T]) -> T:
         match = _SHAPE.match(str(exc))
         if match is None:
             raise YamlInputError(str(exc).replace("`", "'")) from None
-        at = (match["at"] or "").lstrip(".").replace("[...]", "[]") or "the document"
+        at = (match["at"] or "").lstrip(".").replace("[...]", ".<a key>") or "the document"
         raise YamlInputError(
             f"{at} is {_words(match['got'])}, where {_words(match['want'])} is expected"
         ) from None
