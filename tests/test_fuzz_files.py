@@ -250,34 +250,48 @@ spec:
 """
 
 
+def _render_and_seal(root: Path, sealed: Path, cert: Path, text: str) -> tuple[int, int]:
+    """Exit codes of render and of seal on ``text`` as sealedsecret.yaml; each refusal leaves
+    the file byte for byte as it was."""
+    sealed.write_bytes(text.encode("utf-8", "surrogatepass"))
+    before = sealed.read_bytes()
+    rendered, _ = cli("render", "--out", str(root))
+    if rendered != 0:
+        assert sealed.read_bytes() == before
+    sealed.write_bytes(before)
+    sealed_code, _ = cli("seal", "--cert", str(cert), "--out", str(sealed))
+    if sealed_code != 0:
+        assert sealed.read_bytes() == before
+    return rendered, sealed_code
+
+
 @given(data=st.data())
-@example(data=None)
 def test_fuzz_sealed_secret_file(
-    tmp_path_factory: pytest.TempPathFactory, controller: Controller, data: st.DataObject | None
+    tmp_path_factory: pytest.TempPathFactory, controller: Controller, data: st.DataObject
 ) -> None:
     """render and seal on a mutated sealedsecret.yaml: exit 0/1/2; a refused file unchanged."""
     root = tmp_path_factory.mktemp("sealed")
     sealed = _rendered_site(root)
-    if data is None:  # the issue's examples, each in turn
-        texts = [
-            SEALED_TEMPLATE.replace("spec:\n", "spec: x\nold:\n"),
-            SEALED_TEMPLATE.replace("  annotations:\n", "  annotations: 5\n  old:\n"),
-            SEALED_TEMPLATE.replace("spec:\n", "spec: !!float x\nold:\n"),
-            SEALED_TEMPLATE + "deep: " + "[" * 500 + "]" * 500 + "\n",
-        ]
-    else:
-        start = data.draw(st.sampled_from([SEALED_TEMPLATE, sealed.read_text()]))
-        texts = [data.draw(mutated_yaml(start))]
-    for text in texts:
-        sealed.write_bytes(text.encode("utf-8", "surrogatepass"))
-        before = sealed.read_bytes()
-        code, _ = cli("render", "--out", str(root))
-        if code != 0:
-            assert sealed.read_bytes() == before
-        sealed.write_bytes(before)
-        code, _ = cli("seal", "--cert", str(controller.cert), "--out", str(sealed))
-        if code != 0:
-            assert sealed.read_bytes() == before
+    start = data.draw(st.sampled_from([SEALED_TEMPLATE, sealed.read_text()]))
+    _render_and_seal(root, sealed, controller.cert, data.draw(mutated_yaml(start)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SEALED_TEMPLATE.replace("spec:\n", "spec: x\nold:\n"),
+        SEALED_TEMPLATE.replace("  annotations:\n", "  annotations: 5\n  old:\n"),
+        SEALED_TEMPLATE.replace("spec:\n", "spec: !!float x\nold:\n"),
+        SEALED_TEMPLATE + "deep: " + "[" * 500 + "]" * 500 + "\n",
+    ],
+    ids=["spec-x", "annotations-5", "float-tag", "deep"],
+)
+def test_the_issues_sealed_secret_files_are_refused_unchanged(
+    tmp_path: Path, controller: Controller, text: str
+) -> None:
+    """Issue 17's sealedsecret.yaml inputs: render exits 2 and seal 1, the file unchanged."""
+    sealed = _rendered_site(tmp_path)
+    assert _render_and_seal(tmp_path, sealed, controller.cert, text) == (2, 1)
 
 
 # --- AppProject files ------------------------------------------------------------------------
@@ -359,7 +373,7 @@ def version_five(der: bytes) -> bytes:
 def broken_key(der: bytes) -> bytes:
     """The RSA key's algorithm identifier changed to an unknown one (decoded lazily)."""
     rsa_oid = bytes.fromhex("2a864886f70d010101")
-    return der.replace(rsa_oid, bytes.fromhex("2a864886f70d010199"), 1)
+    return der.replace(rsa_oid, bytes.fromhex("2a864886f70d01017f"), 1)
 
 
 @st.composite
@@ -396,3 +410,21 @@ def test_the_regressions_are_the_issues_examples() -> None:
     """The kept examples still hold the shapes issue 17 named (a guard against edits)."""
     assert re.search(rb"\xa0\x03\x02\x01\x05", version_five(DERS["rsa"]))
     assert broken_key(DERS["rsa"]) != DERS["rsa"]
+
+
+@pytest.mark.parametrize(
+    ("der", "problem"),
+    [
+        (version_five(DERS["rsa"]), "the PEM certificate cannot be parsed"),
+        (broken_key(DERS["rsa"]), "the PEM certificate's public key cannot be parsed"),
+    ],
+    ids=["invalid-version", "undecodable-key"],
+)
+def test_the_issues_certificates_are_one_message(tmp_path: Path, der: bytes, problem: str) -> None:
+    """Issue 17's certificates (decoded lazily by cryptography): exit 2, one message."""
+    path = tmp_path / "cert.pem"
+    path.write_bytes(pem(der))
+    code, text = cli("seal", "--cert", str(path), "--out", str(tmp_path / "sealed.yaml"))
+    assert code == 2
+    assert f"{path}: {problem}; fix: fetch it with 'kubeseal --fetch-cert" in text
+    assert not (tmp_path / "sealed.yaml").exists()
