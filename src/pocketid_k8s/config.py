@@ -51,6 +51,7 @@ from pocketid_k8s.contract.table import DEAD_ENV, facts_for, lookup
 from pocketid_k8s.contract.values import message, validate
 from pocketid_k8s.errors import ConfigError
 from pocketid_k8s.limits import MAX_CONFIG_BYTES, MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
+from pocketid_k8s.quantity import parse_quantity
 from pocketid_k8s.redact import url_shown
 
 __all__ = [
@@ -132,21 +133,6 @@ _IMAGE = re.compile(
     r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
 _MAX_QUANTITY: Final = Decimal(2**63 - 1)
-_MEMORY_FACTORS: Final = {
-    None: 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-    "E": 10**18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
 
 # Variables the bundle sets itself, each from a dedicated field.
 _MANAGED_ENV: Final = {
@@ -304,7 +290,7 @@ def memory_bytes(value: str) -> int:
             f"{value!r} is not a Kubernetes memory quantity; fix: use a number with a "
             "binary suffix such as '128Mi' or '1Gi' (not 'mb' or 'MB')"
         )
-    return _bounded(value, Decimal(match[1]) * _MEMORY_FACTORS[match[2]], "128Mi")
+    return _bounded(value, _quantity(value), "128Mi")
 
 
 def cpu_millis(value: str) -> int:
@@ -315,8 +301,14 @@ def cpu_millis(value: str) -> int:
             f"{value!r} is not a Kubernetes CPU quantity; fix: use millicores such as "
             "'250m' or cores such as '0.5'"
         )
-    number = Decimal(match[1])
-    return _bounded(value, number if match[2] else number * 1000, "250m")
+    return _bounded(value, _quantity(value) * 1000, "250m")
+
+
+def _quantity(text: str) -> Decimal:
+    value = parse_quantity(text)
+    if value is None:  # pragma: no cover - the caller's stricter pattern matched
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    return value
 
 
 def _bounded(text: str, value: Decimal, example: str) -> int:
