@@ -213,11 +213,15 @@ def test_render_from_another_folder_writes_beside_the_config(
     site.mkdir()
     elsewhere.mkdir()
     (site / "pocket-id.toml").write_text("[site]\napp_dir = 'apps/pid'\n")
-    code, out, _ = run(capsys, "render", "--config", str(site / "pocket-id.toml"), cwd=elsewhere)
+    code, out, err = run(capsys, "render", "--config", str(site / "pocket-id.toml"), cwd=elsewhere)
     assert code == 0
     assert (site / "apps/pid/deployment.yaml").is_file()
     assert list(elsewhere.iterdir()) == []
     assert out.splitlines()[-1].startswith(f"{site / 'apps/pid'}: ")
+    # the hint reads the config it is about (item 19): seal needs the same --config
+    assert (
+        f"pocketid-k8s seal --cert sealed-secrets.pem --config {site / 'pocket-id.toml'} (" in err
+    )
 
 
 def test_seal_from_another_folder_seals_into_the_configs_app_folder(

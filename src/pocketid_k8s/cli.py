@@ -459,8 +459,8 @@ def _config_path(given: Path | None) -> Path | None:
 
 def _render(args: argparse.Namespace) -> int:
     from pocketid_k8s.bundle import build_bundle, write_bundle
-    from pocketid_k8s.config import config_root, load_config, spec_site_note
-    from pocketid_k8s.render import deviations
+    from pocketid_k8s.config import DEFAULT_CONFIG_NAME, config_root, load_config, spec_site_note
+    from pocketid_k8s.render import SEALED_SECRET_FILE, deviations
 
     config_path = _config_path(args.config)
     config = load_config(config_path)
@@ -495,9 +495,14 @@ def _render(args: argparse.Namespace) -> int:
     if bundle.sealed_elsewhere:
         _err(f"warning: {_moved_key_hint(bundle.sealed_elsewhere, root / bundle.app_dir)}")
     elif not bundle.kept_sealed:
+        default = config_path in (None, Path(DEFAULT_CONFIG_NAME))
+        config_option = "" if default else f" --config {config_path}"
+        if root != config_root(config_path):  # seal writes under the config's folder
+            config_option += f" --out {root / bundle.app_dir / SEALED_SECRET_FILE}"
         _err(
             "note: sealedsecret.yaml is a placeholder, so Pocket-ID will wait for its key; "
-            "seal one before the first sync (docs/runbook.md)"
+            f"seal one before the first sync: {PROG} seal --cert sealed-secrets.pem"
+            f"{config_option} (docs/runbook.md)"
         )
     return int(ExitCode.OK)
 
