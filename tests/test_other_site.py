@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pocketid_k8s.bundle import build_bundle
+from pocketid_k8s.check import Severity, run_check
 from pocketid_k8s.config import Config, load_config
 from pocketid_k8s.render import render
 from tests.conftest import ROOT
@@ -53,3 +54,11 @@ def test_render_warns_when_a_config_leaves_app_url_unset(
         "(https://auth.mulliken.net), with its host names and certificates; fix: set app_url "
         "to your site's URL"
     ) in err
+
+
+def test_check_finds_no_error_in_the_other_site(crd_schemas: Path) -> None:
+    """The other site's bundle and Application pass check without an error-level finding."""
+    paths = [str(SITE / "k8s-apps"), str(SITE / "k8s-manifests")]
+    report = run_check(paths, schema_location=str(crd_schemas))
+    errors = [f"{f.rule}: {f.message}" for f in report.findings if f.severity is Severity.ERROR]
+    assert errors == []
