@@ -383,13 +383,17 @@ def test_mixed_line_endings_are_named() -> None:
     )
 
 
-@pytest.mark.parametrize("start", ["---\n", ""], ids=["document-start", "no-document-start"])
+@pytest.mark.parametrize(
+    "start",
+    ["---\n", "", "\ufeff", "\ufeff---\n"],
+    ids=["document-start", "no-document-start", "bom", "bom-document-start"],
+)
 @pytest.mark.parametrize("final_newline", [True, False], ids=["newline", "no-final-newline"])
 def test_a_leading_document_start_and_a_missing_final_newline_are_kept(
     start: str, final_newline: bool
 ) -> None:
-    """yamllint's '---' and a file without a final newline are edited and kept as they are
-    (issue 18 item 14)."""
+    """yamllint's '---', a byte-order mark and a file without a final newline are edited and
+    kept as they are (issue 18 item 14)."""
     body = (
         HEAD + "metadata:\n  name: utilities\nspec:\n  destinations:\n"
         f"  - namespace: paperless\n    server: {SERVER}\n"

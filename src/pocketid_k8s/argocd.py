@@ -126,7 +126,8 @@ def _admit_crlf(
     return result
 
 
-_DOCUMENT_START: Final = re.compile(r"\A---[ \t]*\n")
+_DOCUMENT_START: Final = re.compile(r"\A\ufeff?(?:---[ \t]*\n)?")
+"""A byte-order mark (some Windows editors) and a leading '---' line (yamllint's default)."""
 
 
 def _admit_framed(
@@ -138,8 +139,8 @@ def _admit_framed(
     namespaced_kinds: Iterable[tuple[str, str]],
     project: str,
 ) -> Admission:
-    """:func:`_admit` on the file without its frame, given back with it: a leading ``---``
-    line (yamllint's default) and a missing final newline stay as they are."""
+    """:func:`_admit` on the file without its frame, given back with it: a byte-order mark, a
+    leading ``---`` line (yamllint's default) and a missing final newline stay as they are."""
     start = _DOCUMENT_START.match(text)
     prefix = start.group() if start else ""
     body = text[len(prefix) :]
