@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pocketid_k8s.bundle import build_bundle
 from pocketid_k8s.check import Severity, run_check
@@ -62,3 +64,12 @@ def test_check_finds_no_error_in_the_other_site(crd_schemas: Path) -> None:
     report = run_check(paths, schema_location=str(crd_schemas))
     errors = [f"{f.rule}: {f.message}" for f in report.findings if f.severity is Severity.ERROR]
     assert errors == []
+
+
+@given(
+    host=st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]\.(example|test)\.(org|net)", fullmatch=True)
+)
+def test_fuzz_no_spec_host_for_any_app_url(host: str) -> None:
+    """Whatever a site's app_url, no rendered object names the spec's domain."""
+    config = Config.model_validate({"pocket_id": {"app_url": f"https://{host}"}})
+    assert [name for name, obj in render(config) if SPEC_DOMAIN in str(obj)] == []
