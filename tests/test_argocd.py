@@ -260,16 +260,16 @@ BAD = {
     "not-yaml": ("spec: [unclosed\n", "p.yaml: not valid YAML ("),
     "not-a-project": (
         "apiVersion: v1\nkind: ConfigMap\n",
-        "p.yaml: is not an Argo CD AppProject (found 'ConfigMap')",
+        "p.yaml: is not an Argo CD AppProject (found kind 'ConfigMap')",
     ),
-    "scalar": ("just text\n", "p.yaml: is not an Argo CD AppProject (found 'str')"),
+    "scalar": ("just text\n", "p.yaml: is not an Argo CD AppProject (found no kind)"),
     "two-documents": (
         PAIRS["missing-keys"][0] + "---\n" + PAIRS["missing-keys"][0],
         "p.yaml: holds 2 YAML documents, but an AppProject file holds one",
     ),
     "destinations-not-a-list": (
         HEAD + "spec:\n  destinations: pocket-id\n",
-        "p.yaml: spec.destinations is a str, not a list; fix: make it a list of entries",
+        "p.yaml: spec.destinations is a string, where a list or empty is expected",
     ),
     "no-spec": (HEAD + "metadata:\n  name: x\n", "p.yaml: 'spec' is not a mapping"),
 }
@@ -381,3 +381,52 @@ def test_mixed_line_endings_are_named() -> None:
     assert caught.value.message.startswith(
         "p.yaml: mixes Windows (CRLF) and Unix (LF) line endings, so it was left unchanged"
     )
+
+
+@pytest.mark.parametrize(
+    "start",
+    ["---\n", "", "\ufeff", "\ufeff---\n"],
+    ids=["document-start", "no-document-start", "bom", "bom-document-start"],
+)
+@pytest.mark.parametrize("final_newline", [True, False], ids=["newline", "no-final-newline"])
+def test_a_leading_document_start_and_a_missing_final_newline_are_kept(
+    start: str, final_newline: bool
+) -> None:
+    """yamllint's '---', a byte-order mark and a file without a final newline are edited and
+    kept as they are (issue 18 item 14)."""
+    body = (
+        HEAD + "metadata:\n  name: utilities\nspec:\n  destinations:\n"
+        f"  - namespace: paperless\n    server: {SERVER}\n"
+    )
+    text = start + (body if final_newline else body.removesuffix("\n"))
+    result = admit(text, "p.yaml", ["pocket-id"])
+    assert result.changed
+    assert result.text.startswith(start + HEAD)
+    assert result.text.endswith("kind: Namespace\n" if final_newline else "kind: Namespace")
+    assert f"  - namespace: pocket-id\n    server: {SERVER}\n" in result.text
+
+
+def test_hints_name_the_configs_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The example file in a hint is the config's [argocd] project, not the spec's (item 19)."""
+    (tmp_path / "pocket-id.toml").write_text("[argocd]\nproject = 'homelab'\n")
+    code, _, err = run(capsys, "argocd", "allow-namespace", "missing.yaml", cwd=tmp_path)
+    assert code == 2
+    assert "fix: name the AppProject file, e.g. k8s-manifests/argocd/projects/homelab.yaml" in err
+
+
+def test_a_project_other_than_the_applications_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With application = true, a file of another project than [argocd] project gets a
+    warning naming both (admitting there does not let the Application sync)."""
+    (tmp_path / "pocket-id.toml").write_text(
+        "[argocd]\napplication = true\nrepo_url = 'https://git.example.org/h.git'\n"
+    )
+    project = tmp_path / "p.yaml"
+    project.write_text(PAIRS["missing-keys"][0].replace("name: utilities", "name: media"))
+    code, _, err = run(capsys, "argocd", "allow-namespace", str(project), cwd=tmp_path)
+    assert code == 0
+    assert (
+        f"warning: {project}: is the AppProject 'media', but the rendered Application belongs "
+        "to project 'utilities' ([argocd] project)"
+    ) in err

@@ -197,7 +197,8 @@ def test_placeholder_is_rerendered(tmp_path: Path) -> None:
     [
         (
             "kind: [unclosed\n",
-            "and it is not valid YAML (expected ',' or ']', but got '<stream end>' at line 2)",
+            "and it is not valid YAML (expected ',' or ']', but got '<stream end>' at line 2, "
+            "column 1)",
         ),
         (
             SEALED.replace("name: pocket-id-secrets\n  namespace", "name: other\n  namespace"),

@@ -12,6 +12,7 @@ import pytest
 
 from pocketid_k8s import bundle as bundle_module
 from pocketid_k8s.cli import main
+from tests.conftest import Controller
 
 APP = Path("k8s-apps/utilities/pocket-id")
 
@@ -202,3 +203,81 @@ def test_preflight_help_names_the_controller_defaults_in_the_order_tried(
     text = re.sub(r"\s+", " ", capsys.readouterr().out)
     assert f"namespace (default: {ss.CONTROLLER_NAMESPACE})" in text
     assert f"(default: {', else '.join(ss.CONTROLLER_NAMES)})" in text
+
+
+def test_render_from_another_folder_writes_beside_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--config SITE/pocket-id.toml without --out renders under SITE (issue 18 item 13)."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    (site / "pocket-id.toml").write_text("[site]\napp_dir = 'apps/pid'\n")
+    code, out, err = run(capsys, "render", "--config", str(site / "pocket-id.toml"), cwd=elsewhere)
+    assert code == 0
+    assert (site / "apps/pid/deployment.yaml").is_file()
+    assert list(elsewhere.iterdir()) == []
+    assert out.splitlines()[-1].startswith(f"{site / 'apps/pid'}: ")
+    # the hint reads the config it is about (item 19): seal needs the same --config
+    assert (
+        f"pocketid-k8s seal --cert sealed-secrets.pem --config {site / 'pocket-id.toml'} (" in err
+    )
+
+
+def test_seal_from_another_folder_seals_into_the_configs_app_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], controller: Controller
+) -> None:
+    """seal --config SITE/pocket-id.toml replaces SITE's placeholder, and a later render from
+    yet another folder keeps that key (issue 18 item 13)."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    config = str(site / "pocket-id.toml")
+    (site / "pocket-id.toml").write_text("[site]\napp_dir = 'apps/pid'\n")
+    assert run(capsys, "render", "--config", config, cwd=elsewhere)[0] == 0
+    code, _, _ = run(
+        capsys, "seal", "--cert", str(controller.cert), "--config", config, cwd=elsewhere
+    )
+    assert code == 0
+    sealed = (site / "apps/pid/sealedsecret.yaml").read_text()
+    assert "pocketid-k8s/placeholder" not in sealed
+    code, _, err = run(capsys, "render", "--config", config, cwd=elsewhere)
+    assert code == 0
+    assert "placeholder" not in err
+    assert (site / "apps/pid/sealedsecret.yaml").read_text() == sealed
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_rendered_files_with_crlf_endings_are_ours_and_keep_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Windows checkout (CRLF) is recognised as rendered: --check calls it current, and a
+    changed file is rewritten with CRLF, with a notice (issue 18 item 15)."""
+    assert run(capsys, "render", cwd=tmp_path)[0] == 0
+    for path in (tmp_path / APP).iterdir():
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    code, out, err = run(capsys, "render", "--check", cwd=tmp_path)
+    assert (code, out) == (0, f"{APP}: current\n")
+    assert "note: 16 rendered files have Windows line endings (CRLF" in err
+    (tmp_path / "pocket-id.toml").write_text("[deployment]\nmemory_limit = '512Mi'\n")
+    code, out, err = run(capsys, "render", cwd=tmp_path)
+    assert code == 0, err
+    assert out.splitlines() == [f"update {APP / 'deployment.yaml'}", f"{APP}: 16 files, 1 changed"]
+    deployment = (tmp_path / APP / "deployment.yaml").read_bytes()
+    assert b"512Mi\r\n" in deployment
+    assert deployment.count(b"\r\n") == deployment.count(b"\n")
+
+
+def test_render_summary_counts_only_the_app_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Application file is listed but not counted in the app folder (issue 18 item 27)."""
+    (tmp_path / "pocket-id.toml").write_text(
+        "[argocd]\napplication = true\nrepo_url = 'https://git.example.org/homelab.git'\n"
+    )
+    code, out, _ = run(capsys, "render", cwd=tmp_path)
+    assert code == 0
+    application = Path("k8s-manifests/argocd/applications/pocket-id.yaml")
+    assert f"create {application}" in out.splitlines()
+    assert out.splitlines()[-1] == f"{APP}: 16 files, 16 changed"
+    assert len(list((tmp_path / APP).iterdir())) == 16

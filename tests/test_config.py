@@ -265,6 +265,72 @@ BAD_CONFIGS = [
         "example)",
         id="not-toml",
     ),
+    pytest.param(
+        "[pocket_id]\napp_url = 'https://192.168.1.10'\n",
+        "cfg.toml: [pocket_id] app_url: '192.168.1.10' is an IP address, and Kubernetes refuses "
+        "an IP as an Ingress host, and passkeys need a domain name (a WebAuthn relying party is "
+        "a domain, never an IP); fix: use a DNS name that resolves to it, such as "
+        "'auth.home.example.org'",
+        id="ip-app-url",  # issue 18 item 4
+    ),
+    pytest.param(
+        "[pocket_id]\napp_url = 'https://[fd00::10]'\n",
+        "cfg.toml: [pocket_id] app_url: 'fd00::10' is an IP address, and Kubernetes refuses "
+        "an IP as an Ingress host, and passkeys need a domain name (a WebAuthn relying party is "
+        "a domain, never an IP); fix: use a DNS name that resolves to it, such as "
+        "'auth.home.example.org'",
+        id="ipv6-app-url",
+    ),
+    pytest.param(
+        "[ingress]\ninternal_host = '10.0.0.1'\n",
+        "cfg.toml: [ingress] internal_host: '10.0.0.1' is an IP address, and Kubernetes refuses "
+        "an IP as an Ingress host (and cert-manager as a name); fix: use a DNS name that "
+        "resolves to it, such as 'auth.home.example.org'",
+        id="ip-internal-host",
+    ),
+    pytest.param(
+        "[pocket_id]\napp_url = 'https://münchen.example'\n",
+        "cfg.toml: [pocket_id] app_url: 'https://münchen.example' has a non-ASCII host name: "
+        "Kubernetes takes only the ASCII (punycode) form as an Ingress host and a certificate's "
+        "DNS name, and browsers send that form as the page's origin, which passkeys and the "
+        "OIDC issuer are checked against; fix: write it as 'https://xn--mnchen-3ya.example'",
+        id="unicode-app-url",  # issue 18 item 17: no claim that Pocket-ID refuses to start
+    ),
+    pytest.param(
+        "[storage]\naccess_mode = 'ReadWriteMany'\n",
+        "cfg.toml: [storage] access_mode: got 'ReadWriteMany'; fix: use one of 'ReadWriteOnce' "
+        "or 'ReadWriteOncePod'",
+        id="access-mode-lists-values",  # issue 18 item 23
+    ),
+    pytest.param(
+        "[certificates]\nissuer_kind = 'clusterissuer'\n",
+        "cfg.toml: [certificates] issuer_kind: got 'clusterissuer'; fix: use one of "
+        "'ClusterIssuer' or 'Issuer'",
+        id="issuer-kind-lists-values",
+    ),
+    pytest.param(
+        "[deployment]\nreplicas = true\n",
+        "cfg.toml: [deployment] replicas: got true; fix: write a whole number without quotes",
+        id="toml-true-shown-as-toml",  # issue 18 item 26: not Python's True
+    ),
+    pytest.param(
+        "[network_policy]\negress_ports = [443, false]\n",
+        "cfg.toml: [network_policy] egress_ports.1: got false; fix: write a whole number "
+        "without quotes",
+        id="toml-false-in-a-list",
+    ),
+    pytest.param(
+        "[deployment]\nmemory_limit = '" + "9" * 400 + "Mi'\n",
+        "cfg.toml: [deployment] memory_limit: '999999999999... (402 characters)' is larger than "
+        "Kubernetes can hold; fix: use an ordinary quantity such as '128Mi'",
+        id="huge-memory",  # issue 17 item 5
+    ),
+    pytest.param(
+        '[site]\napp_dir = "apps/\\u0000pid"\n',
+        'cfg.toml: [site] app_dir: holds the control character "\\u0000" at position 6; fix: '
+        "remove it",
+        id="nul-in-a-path",  # issue 17 item 5
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -504,3 +505,77 @@ def test_extra_settings_reach_the_configmap() -> None:
     config = config_with(pocket_id={"env": {"LOG_LEVEL": "debug", "ANALYTICS_DISABLED": "true"}})
     data = dict(render(config))["configmap.yaml"]["data"]
     assert list(data)[-2:] == ["ANALYTICS_DISABLED", "LOG_LEVEL"]
+
+
+LABEL_VALUE = r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
+"""The API server's label value (k8s.io/apimachinery validation.IsValidLabelValue), <= 63."""
+
+
+def _labels(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("labels", "matchLabels") and isinstance(value, dict):
+                found += [str(v) for v in value.values()]
+            else:
+                found += _labels(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _labels(item)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("tag", "label"),
+    [
+        ("_v2.2.0-", "v2.2.0"),
+        ("v2.2.0-" + "x" * 70, "v2.2.0-" + "x" * 56),
+        ("v2.2.0-rc.1", "v2.2.0-rc.1"),
+    ],
+    ids=["underscore-and-dash", "longer-than-63", "valid"],
+)
+def test_an_image_tag_becomes_a_valid_version_label(tag: str, label: str) -> None:
+    """Every label value is one the API server accepts, whatever the tag (issue 18 item 5)."""
+    config = config_with(pocket_id={"image": f"ghcr.io/pocket-id/pocket-id:{tag}"})
+    objects = dict(render(config))
+    values = [value for obj in objects.values() for value in _labels(obj)]
+    assert [v for v in values if len(v) > 63 or not re.fullmatch(LABEL_VALUE, v)] == []
+    assert objects["deployment.yaml"]["metadata"]["labels"]["app.kubernetes.io/version"] == label
+    assert objects["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        f"ghcr.io/pocket-id/pocket-id:{tag}"
+    )
+
+
+def test_data_mount_path_set_up_as_the_readme_says_is_not_warned_about() -> None:
+    """'/data' with the database and uploads moved there keeps the data: no warning
+    (issue 18 item 16)."""
+    config = config_with(
+        deployment={"data_mount_path": "/data"},
+        pocket_id={
+            "env": {"DB_CONNECTION_STRING": "file:/data/pocket-id.db", "UPLOAD_PATH": "/data/up"}
+        },
+    )
+    assert deviations(config) == []
+
+
+def test_data_mount_path_warns_about_what_is_off_the_volume() -> None:
+    """With only the database moved, the warning names the uploads folder and what it loses."""
+    config = config_with(
+        deployment={"data_mount_path": "/data"},
+        pocket_id={"env": {"DB_CONNECTION_STRING": "/data/pocket-id.db"}},
+    )
+    assert deviations(config) == [
+        "[deployment] data_mount_path = '/data': Pocket-ID keeps its uploads in "
+        "/app/data/uploads, off the volume, so every restart loses the uploaded images (logos, "
+        "profile pictures); fix: data_mount_path = '/app/data', or move them onto the volume "
+        "with DB_CONNECTION_STRING and UPLOAD_PATH under [pocket_id] env"
+    ]
+
+
+def test_a_default_mount_with_the_database_moved_off_it_is_warned_about() -> None:
+    """The warning follows the env, not the mount path: a database moved to /tmp is lost."""
+    config = config_with(pocket_id={"env": {"DB_CONNECTION_STRING": "/tmp/pocket-id.db"}})
+    assert deviations(config)[0].startswith(
+        "[deployment] data_mount_path = '/app/data': Pocket-ID keeps its database in "
+        "/tmp/pocket-id.db, off the volume, so every restart loses all users"
+    )

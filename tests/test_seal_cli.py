@@ -143,6 +143,37 @@ def test_from_file_seals_that_key(
     assert "note: the new key was not shown" not in err
 
 
+def test_from_file_with_a_byte_order_mark_seals_the_key_without_it(
+    site: Path, controller: Controller, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A key saved with a UTF-8 BOM is sealed without it, with a notice (issue 18 item 1)."""
+    key_file = tmp_path / "key.txt"
+    key_file.write_bytes(b"\xef\xbb\xbfmy-existing-key-of-32-bytes-long\n")
+    code, out, err = run(
+        capsys, "seal", "--cert", str(controller.cert), "--from-file", str(key_file), cwd=site
+    )
+    assert code == 0
+    assert unsealed(controller, site / SEALED) == b"my-existing-key-of-32-bytes-long"
+    assert "a UTF-8 byte-order mark (added by some editors) was removed" in err
+    assert "my-existing-key" not in out + err
+
+
+def test_from_file_refuses_an_env_file_unchanged_and_unshown(
+    site: Path, controller: Controller, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A whole .env file is not sealed as the key: exit 2, no file changed, key not shown."""
+    env = tmp_path / ".env"
+    env.write_bytes(b"ENCRYPTION_KEY=my-existing-key-of-32-bytes-long\nLOG_LEVEL=info\n")
+    before = snapshot(site)
+    code, out, err = run(
+        capsys, "seal", "--cert", str(controller.cert), "--from-file", str(env), cwd=site
+    )
+    assert code == 2
+    assert f"{env}: starts with 'ENCRYPTION_KEY=', as an env file does" in err
+    assert "my-existing-key" not in out + err
+    assert snapshot(site) == before
+
+
 def test_from_file_with_a_crlf_ending_removes_it_whole(
     site: Path, controller: Controller, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -309,3 +340,38 @@ def test_seal_keeps_the_file_mode(
     (site / SEALED).chmod(0o600)
     assert run(capsys, "seal", "--cert", str(controller.cert), cwd=site)[0] == 0
     assert stat.S_IMODE((site / SEALED).stat().st_mode) == 0o600
+
+
+def test_after_app_dir_changes_render_names_the_old_key_and_seal_refuses_a_second(
+    site: Path, controller: Controller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new [site] app_dir: render says where the sealed key is and how to move it; seal
+    refuses to make a second key; after the move render keeps it (issue 18 item 12)."""
+    assert run(capsys, "seal", "--cert", str(controller.cert), cwd=site)[0] == 0
+    old = site / SEALED
+    sealed = old.read_bytes()
+    config = site / "pocket-id.toml"
+    config.write_text(
+        config.read_text().replace(
+            'app_dir = "k8s-apps/utilities/pocket-id"', 'app_dir = "apps/pocket-id"'
+        )
+    )
+    new = Path("apps/pocket-id/sealedsecret.yaml")
+    code, _, err = run(capsys, "render", cwd=site)
+    assert code == 0
+    assert (
+        f"warning: {new} is a placeholder, but {old.relative_to(site)} holds the sealed key for "
+        f"this Secret (the app folder moved?); fix: mv {old.relative_to(site)} {new} and render "
+        "again"
+    ) in err
+    before = snapshot(site)
+    code, _, err = run(capsys, "seal", "--cert", str(controller.cert), cwd=site)
+    assert code == 1
+    assert f"{new} was left unchanged (or pass --rotate" in err
+    assert snapshot(site) == before
+    (site / new).write_bytes(sealed)
+    old.unlink()
+    code, _, err = run(capsys, "render", cwd=site)
+    assert code == 0
+    assert "placeholder" not in err
+    assert (site / new).read_bytes() == sealed

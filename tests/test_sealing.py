@@ -230,8 +230,57 @@ def test_one_trailing_newline_is_stripped_with_a_warning() -> None:
     key, warnings = read_key(KEY + b"\n", "k.txt")
     assert key == KEY
     assert warnings[0].startswith("k.txt: one trailing newline was removed from the key")
-    assert read_key(KEY + b"\n\n", "k.txt")[0] == KEY + b"\n"
     assert read_key(KEY, "k.txt") == (KEY, [])
+
+
+def test_a_byte_order_mark_is_stripped_with_a_warning() -> None:
+    """A UTF-8 BOM an editor added is not sealed into the key (issue 18 item 1)."""
+    key, warnings = read_key(b"\xef\xbb\xbf" + KEY + b"\n", "k.txt")
+    assert key == KEY
+    assert warnings[0] == (
+        "k.txt: a UTF-8 byte-order mark (added by some editors) was removed from the start of "
+        "the key (Pocket-ID would take its 3 bytes as part of the key)"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [KEY + b"\n\n", b"# the key\n" + KEY + b"\n", KEY[:20] + b"\r\n" + KEY[20:]],
+    ids=["two-newlines", "comment-line", "inner-crlf"],
+)
+def test_a_key_of_several_lines_is_refused_unshown(data: bytes) -> None:
+    """A line break inside or after the key is refused with the fix, the key never quoted."""
+    with pytest.raises(KeyFileError) as caught:
+        read_key(data, "k.txt")
+    assert caught.value.message == (
+        "k.txt: holds more than one line (a line break inside the key, or a second one after "
+        "it), but a key is one line (it was not sealed and is not shown); fix: put only the key "
+        "in the file, on one line"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"ENCRYPTION_KEY=" + KEY + b"\n", b"export ENCRYPTION_KEY=" + KEY + b"\nLOG_LEVEL=info\n"],
+    ids=["one-line", "env-file"],
+)
+def test_an_env_file_line_is_refused_unshown(data: bytes) -> None:
+    """NAME=value is refused naming the variable and the fix, never the key (item 2)."""
+    with pytest.raises(KeyFileError) as caught:
+        read_key(data, "k.env")
+    assert caught.value.message == (
+        "k.env: starts with 'ENCRYPTION_KEY=', as an env file does, so it is not the key alone "
+        "(the key was not sealed and is not shown); fix: give only the value, e.g. "
+        "sed -n 's/^\\(export \\)*ENCRYPTION_KEY=//p' k.env | pocketid-k8s seal --cert "
+        "CERT.pem --from-file -"
+    )
+    assert KEY.decode() not in caught.value.message
+
+
+def test_base64_padding_is_not_an_assignment() -> None:
+    """A padded base64 key ends in '=', which is not NAME=value."""
+    padded = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVg=="
+    assert read_key(padded, "k.txt") == (padded, [])
 
 
 def test_short_key_is_rejected() -> None:

@@ -21,17 +21,25 @@ from fnmatch import fnmatchcase
 from itertools import pairwise
 from typing import Any, Final
 
+import msgspec
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from pocketid_k8s.contract import argocd as facts
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
-__all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit"]
+__all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit", "project_file"]
 
 IN_CLUSTER: Final = facts.IN_CLUSTER
 NAMESPACE_KIND: Final = facts.NAMESPACE_KIND
+
+
+def project_file(project: str) -> str:
+    """Where the user's repository keeps an AppProject (the spec's layout), for hints."""
+    return f"k8s-manifests/argocd/projects/{project}.yaml"
+
 
 _KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
 _DASH = re.compile(r"^-( +)")
@@ -63,21 +71,84 @@ def admit(
     server: str | None = IN_CLUSTER,
     name: str | None = None,
     namespaced_kinds: Iterable[tuple[str, str]] = (),
+    project: str = "utilities",
+    application_project: str | None = None,
 ) -> Admission:
     """Return ``text`` with ``namespaces`` admitted on the cluster ``server`` (or ``name``).
 
-    A file with Windows line endings (CRLF) is edited as LF and given back with CRLF.
+    ``project`` is the config's project, named in hints; ``application_project`` the project
+    of the Application the bundle renders (None: an ApplicationSet's), which the file should
+    be. A file with Windows line endings (CRLF) is edited as LF and given back with CRLF.
     """
+    result = _admit_crlf(text, source, namespaces, server, name, namespaced_kinds, project)
+    found = _project_name(result.text)
+    if application_project is not None and found not in (None, application_project):
+        result.warnings.append(
+            f"{source}: is the AppProject {found!r}, but the rendered Application belongs to "
+            f"project {application_project!r} ([argocd] project), so admitting namespaces here "
+            "does not let it sync; fix: name that project's file, or set [argocd] project "
+            f"= {found!r}"
+        )
+    return result
+
+
+def _project_name(text: str) -> str | None:
+    try:
+        documents = load_documents(text)
+    except YamlInputError:
+        return None
+    document = documents[0] if len(documents) == 1 else None
+    meta = document.get("metadata") if isinstance(document, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _admit_crlf(
+    text: str,
+    source: str,
+    namespaces: Sequence[str],
+    server: str | None,
+    name: str | None,
+    namespaced_kinds: Iterable[tuple[str, str]],
+    project: str,
+) -> Admission:
     if "\r\n" not in text:
-        return _admit(text, source, namespaces, server, name, namespaced_kinds)
+        return _admit_framed(text, source, namespaces, server, name, namespaced_kinds, project)
     if text.count("\r\n") != text.count("\n"):
         raise ProjectFileError(
             f"{source}: mixes Windows (CRLF) and Unix (LF) line endings, so it was left "
             "unchanged; fix: save it with one kind of line ending (e.g. dos2unix), then run "
             "again"
         )
-    result = _admit(text.replace("\r\n", "\n"), source, namespaces, server, name, namespaced_kinds)
+    lf = text.replace("\r\n", "\n")
+    result = _admit_framed(lf, source, namespaces, server, name, namespaced_kinds, project)
     result.text = result.text.replace("\n", "\r\n")
+    return result
+
+
+_DOCUMENT_START: Final = re.compile(r"\A\ufeff?(?:---[ \t]*\n)?")
+"""A byte-order mark (some Windows editors) and a leading '---' line (yamllint's default)."""
+
+
+def _admit_framed(
+    text: str,
+    source: str,
+    namespaces: Sequence[str],
+    server: str | None,
+    name: str | None,
+    namespaced_kinds: Iterable[tuple[str, str]],
+    project: str,
+) -> Admission:
+    """:func:`_admit` on the file without its frame, given back with it: a byte-order mark, a
+    leading ``---`` line (yamllint's default) and a missing final newline stay as they are."""
+    start = _DOCUMENT_START.match(text)
+    prefix = start.group() if start else ""
+    body = text[len(prefix) :]
+    unterminated = bool(body) and not body.endswith("\n")
+    body = body + "\n" if unterminated else body
+    result = _admit(body, source, namespaces, server, name, namespaced_kinds, project)
+    edited = result.text.removesuffix("\n") if unterminated else result.text
+    result.text = prefix + edited
     return result
 
 
@@ -88,9 +159,10 @@ def _admit(
     server: str | None,
     name: str | None,
     namespaced_kinds: Iterable[tuple[str, str]],
+    project_name: str,
 ) -> Admission:
     yaml = _yaml(text)
-    project = _load_project(yaml, text, source)
+    project = _load_project(yaml, text, source, project_name)
     spec = project.get("spec")
     if not isinstance(spec, CommentedMap):
         raise ProjectFileError(
@@ -132,7 +204,7 @@ def _admit(
     result.warnings += _kind_warnings(spec, namespaced_kinds, source)
     if not result.changed:
         return result
-    if _dump(yaml, _load_project(yaml, text, source)) != text:
+    if _dump(yaml, _load_project(yaml, text, source, project_name)) != text:
         raise ProjectFileError(
             f"{source}: mixes indentation or quoting styles that ruamel.yaml cannot keep, so it "
             "was left unchanged; fix: add these lines to it by hand:\n"
@@ -146,6 +218,56 @@ def _admit(
 
 
 # --- reading --------------------------------------------------------------------------------
+
+
+class _Head(msgspec.Struct, frozen=True):
+    apiVersion: object = None
+    kind: object = None
+    spec: object = None
+
+
+class _Destination(msgspec.Struct, frozen=True):
+    namespace: str | None = None
+    server: str | None = None
+    name: str | None = None
+
+
+class _Kind(msgspec.Struct, frozen=True):
+    group: str | None = None
+    kind: str | None = None
+
+
+class _Spec(msgspec.Struct, frozen=True):
+    """The fields of an AppProject's spec that this module reads, as it reads them."""
+
+    destinations: list[_Destination] | None = None
+    clusterResourceWhitelist: list[_Kind] | None = None
+    clusterResourceBlacklist: list[_Kind] | None = None
+    namespaceResourceWhitelist: list[_Kind] | None = None
+    namespaceResourceBlacklist: list[_Kind] | None = None
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Read ``text`` with the bounded reader and check the fields we use have their shapes, so
+    that the round-trip loader below only meets plain, small, well-shaped YAML."""
+    try:
+        documents = load_documents(text)
+    except YamlInputError as exc:
+        raise ProjectFileError(
+            f"{source}: not valid YAML ({exc.problem}); it was left unchanged; fix: correct the "
+            "file, then run the command again"
+        ) from None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        return  # _load_project says what it is instead
+    try:
+        head = view(documents[0], _Head)
+        if head.kind == "AppProject" and head.spec is not None:
+            view(head.spec, _Spec)
+    except YamlInputError as exc:
+        raise ProjectFileError(
+            f"{source}: spec.{exc.problem}, so it was left unchanged; fix: correct the file, "
+            "then run the command again"
+        ) from None
 
 
 def _yaml(text: str) -> YAML:
@@ -179,7 +301,8 @@ def _detect_indent(text: str) -> tuple[int, int, int]:
     return mapping or 2, sequence or 2, offset or 0
 
 
-def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
+def _load_project(yaml: YAML, text: str, source: str, project_name: str) -> CommentedMap:
+    _check_shape(text, source)
     try:
         documents = [doc for doc in yaml.load_all(text) if doc is not None]
     except MarkedYAMLError as exc:
@@ -191,6 +314,11 @@ def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
         ) from None
     except YAMLError as exc:
         raise ProjectFileError(f"{source}: not valid YAML ({exc}); fix: correct it") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value ruamel cannot build
+        raise ProjectFileError(
+            f"{source}: not valid YAML (a value that cannot be read: {type(exc).__name__}); "
+            "fix: correct the file, then run the command again"
+        ) from None
     if len(documents) != 1:
         raise ProjectFileError(
             f"{source}: holds {len(documents)} YAML documents, but an AppProject file holds "
@@ -202,10 +330,11 @@ def _load_project(yaml: YAML, text: str, source: str) -> CommentedMap:
         or project.get("kind") != "AppProject"
         or not str(project.get("apiVersion", "")).startswith(f"{facts.API_GROUP}/")
     ):
-        kind = project.get("kind") if isinstance(project, CommentedMap) else type(project).__name__
+        kind = project.get("kind") if isinstance(project, CommentedMap) else None
+        found = f"kind {kind!r}" if isinstance(kind, str) else "no kind"
         raise ProjectFileError(
-            f"{source}: is not an Argo CD AppProject (found {kind!r}); fix: name the file of "
-            "the project, e.g. k8s-manifests/argocd/projects/utilities.yaml"
+            f"{source}: is not an Argo CD AppProject (found {found}); fix: name the file of "
+            f"the project, e.g. {project_file(project_name)}"
         )
     return project
 

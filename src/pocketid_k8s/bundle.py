@@ -18,7 +18,7 @@ import yaml
 from pocketid_k8s.atomic import replace_files
 from pocketid_k8s.config import Config
 from pocketid_k8s.errors import BundleError
-from pocketid_k8s.keyfile import State, inspect_sealed_file
+from pocketid_k8s.keyfile import State, inspect_sealed_file, sealed_elsewhere
 from pocketid_k8s.limits import (
     MAX_OBJECT_BYTES,
     MAX_SITE_FILE_BYTES,
@@ -71,7 +71,10 @@ class Change:
     path: PurePosixPath
     action: str  # "create", "update", "delete" or "keep"
     old: str = ""
-    """The file's text on disk when compared ('' when there was none)."""
+    """The file's text on disk when compared ('' when there was none), with LF line endings."""
+    crlf: bool = False
+    """The file on disk has Windows line endings (a checkout with core.autocrlf): it is
+    compared without them and written with them."""
 
 
 @dataclass
@@ -82,6 +85,9 @@ class Bundle:
     app_dir: PurePosixPath = field(default_factory=lambda: PurePosixPath("."))
     kept_sealed: bool = False
     """True when the folder's sealed key is kept instead of the placeholder."""
+    sealed_elsewhere: list[Path] = field(default_factory=list)
+    """Without a sealed key here: other folders' sealed keys for the same Secret (an earlier
+    [site] app_dir), which the user moves here rather than sealing a second key."""
     retired: list[PurePosixPath] = field(default_factory=list)
     """Files outside the app folder that an earlier config rendered and this one does not."""
 
@@ -97,13 +103,14 @@ class Bundle:
             current = _read_text(root / path)
             if current is None:
                 result.append(Change(path, "create"))
-            elif current == text:
-                result.append(Change(path, "keep", current))
-            else:
-                result.append(Change(path, "update", current))
+                continue
+            crlf = _crlf(current)
+            current = _lf(current)
+            action = "keep" if current == _lf(text) else "update"
+            result.append(Change(path, action, current, crlf))
         for path, old in self._stale(root):
             _inside(root, path)
-            result.append(Change(path, "delete", old))
+            result.append(Change(path, "delete", _lf(old), _crlf(old)))
         return result
 
     def diff(self, root: Path) -> str:
@@ -132,7 +139,7 @@ class Bundle:
         stale = []
         for relative in self.retired:
             text = _read_text(root / relative)
-            if text is not None and text.startswith(HEADER):
+            if text is not None and _lf(text).startswith(HEADER):
                 stale.append((relative, text))
         folder = root / self.app_dir
         if not folder.is_dir():
@@ -146,7 +153,7 @@ class Bundle:
             ):
                 continue
             text = _read_text(path) or ""
-            if text.startswith(HEADER):
+            if _lf(text).startswith(HEADER):
                 stale.append((relative, text))
         return stale
 
@@ -162,6 +169,10 @@ def build_bundle(config: Config, root: Path) -> Bundle:
             kept = _sealed_file(config, root / app_dir / name)
             if kept is not None:
                 text, bundle.kept_sealed = kept, True
+            else:
+                bundle.sealed_elsewhere = sealed_elsewhere(
+                    root, root / app_dir / name, config.secret.name, config.site.namespace
+                )
         bundle.files[app_dir / name] = text
         names.append(name)
     kustomization: Manifest = {
@@ -176,6 +187,15 @@ def build_bundle(config: Config, root: Path) -> Bundle:
     else:  # turned off: our Application file from before is stale
         bundle.retired.append(path)
     return bundle
+
+
+def _crlf(text: str) -> bool:
+    """Every line ends with CRLF (a Windows checkout); mixed endings are not a style to keep."""
+    return "\r\n" in text and text.count("\r\n") == text.count("\n")
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n") if _crlf(text) else text
 
 
 def _within_limit(path: PurePosixPath, text: str) -> str:
@@ -254,11 +274,20 @@ def write_bundle(bundle: Bundle, root: Path) -> list[Change]:
     for change in changes:
         if change.action == "update":
             _ours(root / change.path, change.old)
-    writes = {root / c.path: bundle.files[c.path] for c in changes if c.action in _WRITES}
+    writes = {
+        root / c.path: _endings(bundle.files[c.path], c.crlf)
+        for c in changes
+        if c.action in _WRITES
+    }
     deletes = [root / c.path for c in changes if c.action == "delete"]
     if writes or deletes:
         replace_files(writes, deletes)
     return changes
+
+
+def _endings(text: str, crlf: bool) -> str:
+    """``text`` with the line endings of the file it replaces."""
+    return text.replace("\n", "\r\n") if crlf and not _crlf(text) else text
 
 
 _WRITES: Final = ("create", "update")

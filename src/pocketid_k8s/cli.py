@@ -147,7 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_option(render)
     render.add_argument(
-        "--out", metavar="ROOT", type=Path, default=Path("."), help="output root (default: .)"
+        "--out",
+        metavar="ROOT",
+        type=Path,
+        help="output root (default: the config file's folder, else .)",
     )
     render.add_argument(
         "--check",
@@ -493,17 +496,25 @@ def _config_path(given: Path | None) -> Path | None:
 
 def _render(args: argparse.Namespace) -> int:
     from pocketid_k8s.bundle import build_bundle, write_bundle
-    from pocketid_k8s.config import load_config
-    from pocketid_k8s.render import deviations
+    from pocketid_k8s.config import DEFAULT_CONFIG_NAME, config_root, load_config, spec_site_note
+    from pocketid_k8s.render import SEALED_SECRET_FILE, deviations
 
-    path = _config_path(args.config)
-    config = load_config(path)
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
     if args.pin_digest:
-        config = _pinned(config, path)
-    root: Path = args.out
+        config = _pinned(config, config_path)
+    root: Path = args.out if args.out is not None else config_root(config_path)
     bundle = build_bundle(config, root)
-    for warning in deviations(config):
+    note = spec_site_note(config) if config_path is not None else None
+    for warning in ([note] if note else []) + deviations(config):
         _err(f"warning: {warning}")
+    crlf = sum(change.crlf for change in bundle.changes(root))
+    if crlf:
+        _err(
+            f"note: {crlf} rendered files have Windows line endings (CRLF, as git's "
+            "core.autocrlf checks them out): recognised as ours, compared without them and "
+            "written with them"
+        )
     if args.check:
         diff = bundle.diff(root)
         if diff:
@@ -516,12 +527,21 @@ def _render(args: argparse.Namespace) -> int:
     for change in changes:
         if change.action != "keep":
             print(f"{change.action:6} {root / change.path}")
-    changed = sum(change.action != "keep" for change in changes)
-    print(f"{root / bundle.app_dir}: {len(bundle.files)} files, {changed} changed")
-    if not bundle.kept_sealed:
+    inside = [change for change in changes if change.path.parent == bundle.app_dir]
+    changed = sum(change.action != "keep" for change in inside)
+    files = sum(change.action != "delete" for change in inside)
+    print(f"{root / bundle.app_dir}: {files} files, {changed} changed")
+    if bundle.sealed_elsewhere:
+        _err(f"warning: {_moved_key_hint(bundle.sealed_elsewhere, root / bundle.app_dir)}")
+    elif not bundle.kept_sealed:
+        default = config_path in (None, Path(DEFAULT_CONFIG_NAME))
+        config_option = "" if default else f" --config {config_path}"
+        if root != config_root(config_path):  # seal writes under the config's folder
+            config_option += f" --out {root / bundle.app_dir / SEALED_SECRET_FILE}"
         _err(
             "note: sealedsecret.yaml is a placeholder, so Pocket-ID will wait for its key; "
-            "seal one before the first sync (docs/runbook.md)"
+            f"seal one before the first sync: {PROG} seal --cert sealed-secrets.pem"
+            f"{config_option} (docs/runbook.md)"
         )
     return int(ExitCode.OK)
 
@@ -542,6 +562,25 @@ def _pinned(config: Config, path: Path | None) -> Config:
     )
     section = config.pocket_id.model_copy(update={"image": pinned})
     return config.model_copy(update={"pocket_id": section})
+
+
+def _moved_key_hint(found: list[Path], folder: Path) -> str:
+    """Where the sealed key of an earlier app folder is, and how to bring it here."""
+    from pocketid_k8s.render import SEALED_SECRET_FILE
+
+    if len(found) > 1:
+        return (
+            f"{folder / SEALED_SECRET_FILE} is a placeholder, and {len(found)} other folders "
+            f"hold a sealed key for this Secret: {', '.join(map(str, found))}; fix: move the "
+            f"one your installation runs with to {folder / SEALED_SECRET_FILE}, then render "
+            "again; sealing a new key would make a second one"
+        )
+    return (
+        f"{folder / SEALED_SECRET_FILE} is a placeholder, but {found[0]} holds the sealed key "
+        "for this Secret (the app folder moved?); fix: "
+        f"mv {found[0]} {folder / SEALED_SECRET_FILE} and render again; sealing a new key "
+        "would make a second one, and Pocket-ID could not read the data encrypted with the first"
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -691,16 +730,17 @@ def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
 def _preflight(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from pocketid_k8s.config import load_config
+    from pocketid_k8s.config import config_root, load_config
     from pocketid_k8s.live.kube import connect
     from pocketid_k8s.live.preflight import preflight
     from pocketid_k8s.live.preflight.load import plan_from_config, plan_from_folder
 
-    config = load_config(_config_path(args.config))
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
     if args.from_dir is not None:
         plan = plan_from_folder(config, args.from_dir)
     else:
-        plan = plan_from_config(config, Path("."))
+        plan = plan_from_config(config, config_root(config_path))
     if args.controller_namespace:
         plan = dataclasses.replace(plan, controller_namespace=args.controller_namespace)
     if args.controller_name:
@@ -738,15 +778,16 @@ def _seal(args: argparse.Namespace) -> int:
     from pocketid_k8s import sealing
     from pocketid_k8s.atomic import write_text
     from pocketid_k8s.bundle import dump_yaml
-    from pocketid_k8s.config import load_config
+    from pocketid_k8s.config import config_root, load_config
     from pocketid_k8s.errors import OutputError, RefusedError, SealedKeyError
     from pocketid_k8s.keyfile import State, inspect_sealed_file
     from pocketid_k8s.limits import MAX_OBJECT_BYTES, size_text
     from pocketid_k8s.render import SEALED_SECRET_FILE
 
-    config = load_config(_config_path(args.config))
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
     cert = sealing.load_certificate(args.cert)
-    out: Path = args.out or Path(config.site.app_dir) / SEALED_SECRET_FILE
+    out: Path = args.out or config_root(config_path) / config.site.app_dir / SEALED_SECRET_FILE
     if out.is_dir():
         raise OutputError(
             f"{out}: is a folder; nothing was written; fix: name the file, e.g. "
@@ -765,6 +806,10 @@ def _seal(args: argparse.Namespace) -> int:
         if not args.rotate:
             raise RefusedError(f"{exc.message}; or pass --rotate to replace it") from None
         replacing = True
+    if not (replacing or args.rotate or args.out):
+        _refuse_a_second_key(
+            config_root(config_path), out, config.secret.name, config.site.namespace
+        )
     if replacing and not args.rotate:
         raise RefusedError(
             f"{out}: already holds a sealed encryption key and was left unchanged; a new key "
@@ -810,6 +855,20 @@ def _seal(args: argparse.Namespace) -> int:
                 f"-o jsonpath='{{.data.{config.secret.key}}}' | base64 -d"
             )
     return int(ExitCode.OK)
+
+
+def _refuse_a_second_key(root: Path, out: Path, name: str, namespace: str) -> None:
+    """A sealed key for this Secret in another folder (an earlier app_dir) is moved, never
+    doubled by sealing a new one here."""
+    from pocketid_k8s.errors import RefusedError
+    from pocketid_k8s.keyfile import sealed_elsewhere
+
+    elsewhere = sealed_elsewhere(root, out, name, namespace)
+    if elsewhere:
+        raise RefusedError(
+            f"{_moved_key_hint(elsewhere, out.parent)}; {out} was left unchanged (or pass "
+            "--rotate to seal a new key anyway, after reading docs/runbook.md)"
+        )
 
 
 def _key_printer(key: bytes, out: Path) -> Callable[[], None]:
@@ -858,7 +917,7 @@ def _read_key_source(name: str) -> tuple[bytes, str]:
 def _allow_namespace(args: argparse.Namespace) -> int:
     import difflib
 
-    from pocketid_k8s.argocd import ProjectFileError, admit
+    from pocketid_k8s.argocd import ProjectFileError, admit, project_file
     from pocketid_k8s.atomic import write_text
     from pocketid_k8s.config import BackupMode, load_config
     from pocketid_k8s.render import render
@@ -886,7 +945,7 @@ def _allow_namespace(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise ProjectFileError(
             f"{path}: no such file; fix: name the AppProject file, e.g. "
-            "k8s-manifests/argocd/projects/utilities.yaml"
+            f"{project_file(config.argocd.project)}"
         ) from None
     except UnicodeDecodeError:
         raise ProjectFileError(
@@ -898,7 +957,14 @@ def _allow_namespace(args: argparse.Namespace) -> int:
         ) from None
     server = None if args.name else (args.server or config.argocd.server)
     result = admit(
-        text, str(path), namespaces, server=server, name=args.name, namespaced_kinds=kinds
+        text,
+        str(path),
+        namespaces,
+        server=server,
+        name=args.name,
+        namespaced_kinds=kinds,
+        project=config.argocd.project,
+        application_project=config.argocd.project if config.argocd.application else None,
     )
     for warning in result.warnings:
         _err(f"warning: {warning}")

@@ -12,14 +12,19 @@ names the file, the field, the problem and the fix.
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import ipaddress
+import json
 import re
 import tomllib
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
+import idna
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -46,21 +51,31 @@ from pocketid_k8s.contract.table import DEAD_ENV, facts_for, lookup
 from pocketid_k8s.contract.values import message, validate
 from pocketid_k8s.errors import ConfigError
 from pocketid_k8s.limits import MAX_CONFIG_BYTES, MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
+from pocketid_k8s.quantity import parse_quantity
 from pocketid_k8s.redact import url_shown
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "SPEC_APP_URL",
+    "SPEC_INTERNAL_HOST",
     "BackupMode",
     "Config",
     "ImageRef",
     "KeyDelivery",
     "SignupMode",
     "Strategy",
+    "config_root",
     "load_config",
     "parse_config",
+    "spec_site_note",
 ]
 
 DEFAULT_CONFIG_NAME: Final = "pocket-id.toml"
+SPEC_APP_URL: Final = "https://auth.mulliken.net"
+"""The spec's own site: the default APP_URL, rendered when no config names another."""
+SPEC_INTERNAL_HOST: Final = "pocket-id.corp.mulliken.net"
+"""The spec's internal host: the default only while app_url is the spec's own; another site
+gets no internal Ingress until it names its own host (never a Certificate for the spec's)."""
 
 
 class SignupMode(StrEnum):
@@ -117,21 +132,7 @@ _IMAGE = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
-_MEMORY_FACTORS: Final = {
-    None: 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-    "E": 10**18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
+_MAX_QUANTITY: Final = Decimal(2**63 - 1)
 
 # Variables the bundle sets itself, each from a dedicated field.
 _MANAGED_ENV: Final = {
@@ -164,7 +165,39 @@ def _dns_subdomain(value: str) -> str:
     return value
 
 
+def _not_an_ip(value: str, what: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return
+    raise ValueError(
+        f"{value!r} is an IP address, and {what}; fix: use a DNS name that resolves to it, "
+        "such as 'auth.home.example.org'"
+    )
+
+
+def _ascii_host(value: str, shown: str) -> None:
+    """Refuse a Unicode host name, giving the ASCII (punycode) form to write instead."""
+    if value.isascii():
+        return
+    try:
+        ascii_form = idna.encode(value, uts46=True).decode()
+    except idna.IDNAError:
+        raise ValueError(
+            f"{shown!r} has a host name that is not a valid internationalised domain name; "
+            "fix: write the host in its ASCII form, as your DNS provider shows it"
+        ) from None
+    raise ValueError(
+        f"{shown!r} has a non-ASCII host name: Kubernetes takes only the ASCII (punycode) "
+        "form as an Ingress host and a certificate's DNS name, and browsers send that form "
+        "as the page's origin, which passkeys and the OIDC issuer are checked against; fix: "
+        f"write it as {re.sub(re.escape(value), ascii_form, shown, count=1, flags=re.I)!r}"
+    )
+
+
 def _host(value: str) -> str:
+    _ascii_host(value, value)
+    _not_an_ip(value, "Kubernetes refuses an IP as an Ingress host (and cert-manager as a name)")
     parts = value.split(".")
     if len(value) > 253 or len(parts) < 2 or not all(_DNS_LABEL.match(p) for p in parts):
         raise ValueError(
@@ -204,6 +237,13 @@ def _app_url(value: str) -> str:
             f"{shown!r} must start with https:// (passkeys and the __Host- cookies need TLS, "
             f"and the bundle serves it through a TLS ingress); {example}"
         )
+    host = parts.hostname or ""
+    _ascii_host(host, shown)
+    _not_an_ip(
+        host,
+        "Kubernetes refuses an IP as an Ingress host, and passkeys need a domain name (a "
+        "WebAuthn relying party is a domain, never an IP)",
+    )
     row = lookup(E.APP_URL, CHECKED_VERSION)
     problem = validate(row, value, {}, CHECKED_VERSION) if row is not None else None
     if row is not None and problem is not None:
@@ -215,7 +255,6 @@ def _app_url(value: str) -> str:
         )
     if parts.username or parts.password:
         raise ValueError(f"{shown!r} contains user information; {example}")
-    host = parts.hostname or ""
     if value != value.lower():
         raise ValueError(
             f"{shown!r} has capital letters; Pocket-ID lower-cases APP_URL, so the issuer "
@@ -251,7 +290,7 @@ def memory_bytes(value: str) -> int:
             f"{value!r} is not a Kubernetes memory quantity; fix: use a number with a "
             "binary suffix such as '128Mi' or '1Gi' (not 'mb' or 'MB')"
         )
-    return int(float(match[1]) * _MEMORY_FACTORS[match[2]])
+    return _bounded(value, _quantity(value), "128Mi")
 
 
 def cpu_millis(value: str) -> int:
@@ -262,8 +301,26 @@ def cpu_millis(value: str) -> int:
             f"{value!r} is not a Kubernetes CPU quantity; fix: use millicores such as "
             "'250m' or cores such as '0.5'"
         )
-    number = float(match[1])
-    return round(number if match[2] else number * 1000)
+    return _bounded(value, _quantity(value) * 1000, "250m")
+
+
+def _quantity(text: str) -> Decimal:
+    value = parse_quantity(text)
+    if value is None:  # pragma: no cover - the caller's stricter pattern matched
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    return value
+
+
+def _bounded(text: str, value: Decimal, example: str) -> int:
+    """``value`` rounded to a whole number, refused beyond what Kubernetes holds (int64):
+    computed exactly, so a 400-digit quantity is a message, not a float overflow."""
+    if value > _MAX_QUANTITY:
+        shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+        raise ValueError(
+            f"{shown!r} is larger than Kubernetes can hold; fix: use an ordinary quantity "
+            f"such as {example!r}"
+        )
+    return int(value.to_integral_value(ROUND_HALF_EVEN))
 
 
 def _memory(value: str) -> str:
@@ -413,7 +470,7 @@ class PocketId(_Section):
     """[pocket_id]: the program's own settings (the ConfigMap)."""
 
     image: Annotated[str, AfterValidator(_image)] = DEFAULT_IMAGE
-    app_url: Annotated[str, AfterValidator(_app_url)] = "https://auth.mulliken.net"
+    app_url: Annotated[str, AfterValidator(_app_url)] = SPEC_APP_URL
     port: Annotated[StrictInt, AfterValidator(_unprivileged_port)] = DEFAULT_PORT
     allow_user_signups: SignupMode = SignupMode.DISABLED
     # Deviation: without it ALLOW_USER_SIGNUPS (and every UI setting) is read from the database.
@@ -508,9 +565,7 @@ class Storage(_Section):
 
     claim_name: Subdomain = "pocket-id-data"
     storage_class: Subdomain = "longhorn"
-    access_mode: Annotated[str, Field(pattern=r"^(ReadWriteOnce|ReadWriteOncePod)$")] = (
-        "ReadWriteOnce"
-    )
+    access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod"] = "ReadWriteOnce"
     size: Memory = "2Gi"
 
     @model_validator(mode="after")
@@ -540,7 +595,7 @@ class Certificates(_Section):
     """[certificates]: cert-manager."""
 
     issuer: Subdomain = "letsencrypt-prod"
-    issuer_kind: Annotated[str, Field(pattern=r"^(ClusterIssuer|Issuer)$")] = "ClusterIssuer"
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
     internal_secret: Subdomain = "pocket-id-tls"
     public_secret: Subdomain = "pocket-id-public-tls"
 
@@ -552,8 +607,9 @@ class Ingress(_Section):
     entrypoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "websecure"
     # Empty: the public host is APP_URL's host (passkeys work only there).
     public_host: OptionalHost = ""
-    # Empty: no internal Ingress or Certificate.
-    internal_host: OptionalHost = "pocket-id.corp.mulliken.net"
+    # Empty: no internal Ingress or Certificate. Default: the spec's internal host for the
+    # spec's own app_url, else empty (Config fills it in, see _site_defaults).
+    internal_host: OptionalHost = ""
     # Deviation: passkeys fail on any host but APP_URL's, so the internal host redirects.
     redirect_internal: StrictBool = True
 
@@ -618,6 +674,22 @@ class Config(_Section):
     backup: Backup = Field(default_factory=Backup)
     argocd: ArgoCD = Field(default_factory=ArgoCD)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _site_defaults(cls, data: object) -> object:
+        """Defaults that name a site follow the site's own values: the spec's internal host
+        only for the spec's own app_url, so setting app_url alone never keeps the author's."""
+        if not isinstance(data, dict):
+            return data
+        pocket_id, ingress = data.get("pocket_id", {}), data.get("ingress", {})
+        if not isinstance(ingress, dict) or "internal_host" in ingress:
+            return data
+        app_url = pocket_id.get("app_url", SPEC_APP_URL) if isinstance(pocket_id, dict) else None
+        if isinstance(pocket_id, PocketId):
+            app_url = pocket_id.app_url
+        host = SPEC_INTERNAL_HOST if app_url == SPEC_APP_URL else ""
+        return {**data, "ingress": {**ingress, "internal_host": host}}
+
     @model_validator(mode="after")
     def _check(self) -> Config:
         app_host = self.pocket_id.host
@@ -652,11 +724,73 @@ class Config(_Section):
         return self.ingress.public_host or self.pocket_id.host
 
 
+def config_root(path: Path | None) -> Path:
+    """Where a config's relative paths ([site] app_dir, [argocd] application_dir) start: the
+    folder of the config file, whatever the current folder (``.`` for the built-in
+    defaults), so that every command finds the same files from anywhere."""
+    return path.parent if path is not None else Path(".")
+
+
+def spec_site_note(config: Config) -> str | None:
+    """A warning when a config file leaves app_url unset: its bundle is then the spec's own
+    site, host names and certificates included, which another site never wants unasked."""
+    if "app_url" in config.pocket_id.model_fields_set:
+        return None
+    return (
+        f"[pocket_id] app_url is not set, so this is the spec's own site ({SPEC_APP_URL}), "
+        "with its host names and certificates; fix: set app_url to your site's URL"
+    )
+
+
 # --- loading --------------------------------------------------------------------------------
+
+
+_MAX_INT: Final = 2**63 - 1
+_MAX_NESTING: Final = 8
+"""A site config's deepest value is a list or table inside a section; this leaves room."""
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK: Final = re.compile(r"[\t\n\r]")
+
+
+def _plain_values(value: object, where: list[str], source: str, depth: int = 0) -> None:
+    """Refuse, before validation, what no field can hold: a control character (a NUL would
+    pass a path check and fail when the file is written) and nesting beyond any field's."""
+    shown = f"[{where[0]}] {'.'.join(where[1:])}" if len(where) > 1 else ".".join(where)
+    if depth > _MAX_NESTING:
+        raise ConfigError(
+            f"{source}: {shown}: nested deeper than any setting; fix: write a string, a number "
+            "or a list of them here"
+        )
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT:
+        raise ConfigError(
+            f"{source}: {shown}: a number of {len(str(abs(value)))} digits, larger than any "
+            "setting takes (Kubernetes' numbers are 64-bit); fix: write the intended number"
+        )
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        texts += [str(key) for key in value]
+    for text in texts:
+        # A line break or tab may sit in a value of [pocket_id] env (the ConfigMap), never in
+        # a name, a path or a host.
+        env_value = where[:2] == ["pocket_id", "env"] and len(where) == 3
+        bad = _CONTROL.search(text) or (None if env_value else _LINE_BREAK.search(text))
+        if bad:
+            raise ConfigError(
+                f"{source}: {shown}: holds the control character {_toml(bad.group())} at "
+                f"position {bad.start() + 1}; fix: remove it"
+            )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _plain_values(item, [*where, str(key)], source, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = [*where[:-1], f"{where[-1]}[{index}]"] if where else [f"[{index}]"]
+            _plain_values(item, inner, source, depth + 1)
 
 
 def parse_config(data: dict[str, Any], source: str = DEFAULT_CONFIG_NAME) -> Config:
     """Validate a decoded TOML table; raise :class:`ConfigError` naming ``source``."""
+    _plain_values(data, [], source)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -698,6 +832,16 @@ def load_config(path: Path | None) -> Config:
             f"{source}: not valid TOML: {exc}; fix: correct the syntax there "
             "(see 'pocketid-k8s init' for a commented example)"
         ) from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ConfigError(
+            f"{source}: holds a number thousands of digits long, larger than any setting takes; "
+            "fix: write the intended number"
+        ) from None
+    except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a = {...}}
+        raise ConfigError(
+            f"{source}: nested deeper than any setting (hundreds of levels of lists or "
+            "tables); fix: write a string, a number or a list of them for each setting"
+        ) from None
     return parse_config(data, source)
 
 
@@ -723,10 +867,13 @@ def _describe(source: str, error: ErrorDetails) -> str:
             "model_type": "a table (a [section])",
         }[kind]
         message = f"got {_show(error.get('input'))}; fix: write {expected}"
-    elif kind == "enum":
+    elif kind in ("enum", "literal_error"):  # pydantic lists the allowed values
         message = f"got {_show(error.get('input'))}; fix: use one of {message.split('be ', 1)[-1]}"
-    elif kind == "string_pattern_mismatch":
-        message = f"got {_show(error.get('input'))}; fix: use one of the documented values"
+    elif kind == "string_pattern_mismatch":  # [ingress] entrypoint, the one pattern left
+        message = (
+            f"got {_show(error.get('input'))}; fix: use a Traefik entry point's name (letters, "
+            "digits, '-' and '_'), such as 'websecure'"
+        )
     elif kind in ("greater_than_equal", "less_than_equal"):
         message = f"got {_show(error.get('input'))}, which is out of range; fix: {message.lower()}"
     return f"{source}: {where}: {message}" if where else f"{source}: {message}"
@@ -741,8 +888,27 @@ def _clip(message: str, error: ErrorDetails) -> str:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    text = _toml(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _toml(value: object, depth: int = 0) -> str:  # noqa: PLR0911 - one return per TOML type
+    """``value`` as TOML writes it (``true``, ``"text"``, ``[1, 2]``), as the user typed it."""
+    if depth > _MAX_NESTING:
+        return "..."
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # a literal string where TOML allows one, else a basic string
+        plain = "'" not in value and not _CONTROL.search(value) and not _LINE_BREAK.search(value)
+        return f"'{value}'" if plain else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item, depth + 1) for item in value[:20]) + "]"
+    if isinstance(value, dict):
+        items = list(value.items())[:20]
+        return "{" + ", ".join(f"{k} = {_toml(v, depth + 1)}" for k, v in items) + "}"
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
 
 
 def _known_keys(loc: list[str]) -> list[str]:

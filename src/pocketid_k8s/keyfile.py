@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Final
 
-import yaml
+import msgspec
 
-from pocketid_k8s.contract.sealed_secrets import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
+from pocketid_k8s.contract.sealed_secrets import KIND, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 from pocketid_k8s.errors import SealedKeyError
 from pocketid_k8s.limits import (
     MAX_SITE_FILE_BYTES,
@@ -23,14 +23,33 @@ from pocketid_k8s.limits import (
     read_regular_capped,
     size_text,
 )
+from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
-__all__ = ["SealedFile", "State", "inspect_sealed_file"]
+__all__ = ["SealedFile", "State", "inspect_sealed_file", "sealed_elsewhere"]
 
 
 class State(Enum):
     ABSENT = "absent"
     PLACEHOLDER = "placeholder"
     SEALED = "sealed"
+
+
+class _Metadata(msgspec.Struct, frozen=True):
+    name: object = None
+    namespace: object = None
+    annotations: dict[str, str] | None = None
+
+
+class _Spec(msgspec.Struct, frozen=True):
+    encryptedData: dict[str, str] | None = None
+
+
+class _SealedSecretView(msgspec.Struct, frozen=True):
+    """The fields of a SealedSecret this module reads, with the types it reads them as."""
+
+    kind: object = None
+    metadata: _Metadata | None = None
+    spec: _Spec | None = None
 
 
 @dataclass(frozen=True)
@@ -63,39 +82,83 @@ def inspect_sealed_file(path: Path, name: str, namespace: str) -> SealedFile:
         raise SealedKeyError(
             f"{path}: cannot be read ({exc}); fix: check the file and its permissions"
         ) from None
+    fix = "fix: repair it, or move it out of the folder if you are sure it holds no key you need"
     try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
+        documents = load_documents(text)
+    except YamlInputError as exc:
+        raise SealedKeyError(f"{refuse}, and it is not valid YAML ({exc.problem}); {fix}") from None
+    if len(documents) != 1:
         raise SealedKeyError(
-            f"{refuse}, and it is not valid YAML ({_yaml_problem(exc)}); fix: repair it, or "
-            "move it out of the folder if you are sure it holds no key you need"
+            f"{refuse}, and it is not one SealedSecret named {name!r} in namespace "
+            f"{namespace!r} (it holds {len(documents)} YAML documents); {fix}"
+        )
+    try:
+        found = view(documents[0], _SealedSecretView)
+    except YamlInputError as exc:
+        raise SealedKeyError(
+            f"{refuse}, and it is not shaped like a SealedSecret: {exc.problem}; {fix}"
         ) from None
-    if len(documents) != 1 or not _is_sealed_secret(documents[0], name, namespace):
+    meta = found.metadata or _Metadata()
+    if found.kind != KIND or (meta.name, meta.namespace) != (name, namespace):
         raise SealedKeyError(
             f"{refuse}, and it is not one SealedSecret named {name!r} in namespace "
             f"{namespace!r} (the [secret] name and [site] namespace); fix: set the config "
             "back to the names it was sealed for, or move the file away and seal a new key"
         )
-    doc: dict[str, Any] = documents[0]
-    encrypted = (doc.get("spec") or {}).get("encryptedData") or {}
-    annotations = (doc.get("metadata") or {}).get("annotations") or {}
-    keys = sorted(str(key) for key in encrypted)
-    if PLACEHOLDER_ANNOTATION in annotations or PLACEHOLDER_VALUE in encrypted.values():
+    encrypted = (found.spec.encryptedData if found.spec else None) or {}
+    keys = sorted(encrypted)
+    if (
+        PLACEHOLDER_ANNOTATION in (meta.annotations or {})
+        or PLACEHOLDER_VALUE in encrypted.values()
+    ):
         return SealedFile(State.PLACEHOLDER, text, keys)
     return SealedFile(State.SEALED, text, keys)
 
 
-def _is_sealed_secret(doc: object, name: str, namespace: str) -> bool:
-    if not isinstance(doc, dict) or doc.get("kind") != "SealedSecret":
+MAX_SEARCH_DEPTH: Final = 6
+"""How deep below the output root another app folder's sealed key is looked for."""
+MAX_SEARCH_FOLDERS: Final = 2000
+"""How many folders that search visits at most (a repository of many apps stays fast)."""
+
+
+def sealed_elsewhere(root: Path, here: Path, name: str, namespace: str) -> list[Path]:
+    """Other files named like ``here`` under ``root`` holding a sealed key for the same Secret
+    (``name`` in ``namespace``): what an earlier ``[site] app_dir`` left behind.
+
+    A bounded walk: hidden folders (.git) are skipped, at most :data:`MAX_SEARCH_DEPTH` levels
+    and :data:`MAX_SEARCH_FOLDERS` folders; a file that cannot be read is passed over.
+    """
+    found: list[Path] = []
+    level = [root]
+    visited = 0
+    for _ in range(MAX_SEARCH_DEPTH + 1):
+        below: list[Path] = []
+        for folder in level:
+            visited += 1
+            if visited > MAX_SEARCH_FOLDERS:
+                return found
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    below.append(entry)
+                elif entry.name == here.name and not _same(entry, here):
+                    try:
+                        state = inspect_sealed_file(entry, name, namespace).state
+                    except SealedKeyError:
+                        continue
+                    if state is State.SEALED:
+                        found.append(entry)
+        level = below
+    return found
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
         return False
-    meta = doc.get("metadata")
-    return isinstance(meta, dict) and (meta.get("name"), meta.get("namespace")) == (
-        name,
-        namespace,
-    )
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "unreadable"
-    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)

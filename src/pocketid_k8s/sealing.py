@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import struct
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Final
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -52,6 +54,7 @@ __all__ = [
     "sealed_secret",
 ]
 
+PROG: Final = "pocketid-k8s"
 MIN_KEY_BYTES: Final = pid.MIN_KEY_BYTES
 """Pocket-ID refuses a shorter ENCRYPTION_KEY."""
 MIN_RSA_BITS: Final = 2048
@@ -152,9 +155,14 @@ def load_certificate(path: Path, now: datetime | None = None) -> ControllerCerti
         )
     try:
         cert = x509.load_pem_x509_certificate(data)
-    except ValueError:
-        raise CertificateError(f"{path}: the PEM certificate cannot be parsed; {fetch}") from None
-    key = cert.public_key()
+        key = cert.public_key()
+        not_after = cert.not_valid_after_utc
+    except (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
+        # cryptography parses lazily: a key or version it cannot decode fails only when read
+        what = "'s public key" if isinstance(exc, UnsupportedAlgorithm) else ""
+        raise CertificateError(
+            f"{path}: the PEM certificate{what} cannot be parsed; {fetch}"
+        ) from None
     if not isinstance(key, rsa.RSAPublicKey):
         kind = (
             "an elliptic-curve (EC)" if isinstance(key, ec.EllipticCurvePublicKey) else "a non-RSA"
@@ -170,7 +178,6 @@ def load_certificate(path: Path, now: datetime | None = None) -> ControllerCerti
             "certificate (its keys have 4096 bits)"
         )
     now = now or datetime.now(UTC)
-    not_after = cert.not_valid_after_utc
     if not_after <= now:
         raise CertificateError(
             f"{path}: expired on {not_after:%Y-%m-%d}; the controller has renewed its key "
@@ -204,9 +211,24 @@ def generate_key() -> bytes:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=")
 
 
+_BOM: Final = b"\xef\xbb\xbf"
+_ASSIGNMENT: Final = re.compile(rb"^(?:export[ \t]+)?([A-Z_][A-Z0-9_]*)[ \t]*=(?!=*$)")
+"""``NAME=value`` as an env file writes it; base64 padding (``...==`` at the end) is not one."""
+
+
 def read_key(data: bytes, source: str) -> tuple[bytes, list[str]]:
-    """Check a key read from a file; strip exactly one trailing newline, with a warning."""
+    """Check a key read from a file: strip a UTF-8 byte-order mark and exactly one trailing
+    newline, each with a warning; refuse what is not one key (an env file, several lines).
+
+    No message quotes the key or any part of it.
+    """
     warnings = []
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+        warnings.append(
+            f"{source}: a UTF-8 byte-order mark (added by some editors) was removed from the "
+            "start of the key (Pocket-ID would take its 3 bytes as part of the key)"
+        )
     ending = b"\r\n" if data.endswith(b"\r\n") else b"\n" if data.endswith(b"\n") else b""
     if ending:
         data = data[: -len(ending)]
@@ -215,6 +237,22 @@ def read_key(data: bytes, source: str) -> tuple[bytes, list[str]]:
             f"{source}: one trailing {what} was removed from the key (Pocket-ID would take "
             "it as part of the key); if your running installation was given the key with "
             f"that {what}, seal the file unchanged another way"
+        )
+    assignment = _ASSIGNMENT.match(data)
+    if assignment:
+        name = assignment.group(1).decode()
+        file = source if source != "standard input" else "FILE"
+        raise KeyFileError(
+            f"{source}: starts with '{name}=', as an env file does, so it is not the key alone "
+            "(the key was not sealed and is not shown); fix: give only the value, e.g. "
+            f"sed -n 's/^\\(export \\)*{name}=//p' {file} | "
+            f"{PROG} seal --cert CERT.pem --from-file -"
+        )
+    if b"\n" in data or b"\r" in data:
+        raise KeyFileError(
+            f"{source}: holds more than one line (a line break inside the key, or a second one "
+            "after it), but a key is one line (it was not sealed and is not shown); fix: put "
+            "only the key in the file, on one line"
         )
     if len(data) < MIN_KEY_BYTES:
         raise KeyFileError(

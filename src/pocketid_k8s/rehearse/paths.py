@@ -15,6 +15,7 @@ from pocketid_k8s.rehearse.sandbox import Layout
 
 __all__ = ["is_path_variable", "map_paths"]
 
+
 def is_path_variable(name: str, version: Version) -> bool:
     """Whether Pocket-ID at ``version`` reads ``name`` as a file system path."""
     row = table.lookup(name, version)

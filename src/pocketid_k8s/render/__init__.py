@@ -7,12 +7,15 @@ Nothing here does I/O; :mod:`pocketid_k8s.bundle` turns the result into files.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from pocketid_k8s.config import BackupMode, Config, KeyDelivery, Strategy
 from pocketid_k8s.contract import env as E
-from pocketid_k8s.contract.pocketid import DATA_DIR, HEALTH_PATH
+from pocketid_k8s.contract.pocketid import CHECKED_VERSION, DATA_DIR, HEALTH_PATH, WORKDIR
+from pocketid_k8s.contract.table import lookup
 from pocketid_k8s.render._meta import Manifest
 from pocketid_k8s.render.argocd import application
 from pocketid_k8s.render.ingress import internal_ingress, public_ingress, redirect_middleware
@@ -90,6 +93,30 @@ def render(config: Config) -> list[tuple[str, Manifest]]:
     return [(part.file, part.build(config)) for part in PARTS if part.present(config)]
 
 
+def _state_off_the_volume(config: Config) -> list[tuple[str, str]]:
+    """(what, where) of each piece of state the program keeps off the data volume, as the
+    config's env places them: the SQLite database and the filesystem uploads folder, each
+    relative to the image's working directory unless absolute."""
+    env, mount = config.pocket_id.env, config.deployment.data_mount_path
+
+    def default(name: str) -> str:
+        row = lookup(name, CHECKED_VERSION)
+        return row.default if row is not None else ""
+
+    state: list[tuple[str, str]] = []
+    database = env.get(E.DB_CONNECTION_STRING) or default(E.DB_CONNECTION_STRING)
+    if not E.is_postgres(database):
+        state.append(("database", database.removeprefix("file:").split("?", 1)[0]))
+    if env.get(E.FILE_BACKEND, E.FILE_BACKEND_DEFAULT) == E.FILE_BACKEND_DEFAULT:
+        state.append(("uploads", env.get(E.UPLOAD_PATH) or default(E.UPLOAD_PATH)))
+    located = [(what, posixpath.normpath(posixpath.join(WORKDIR, path))) for what, path in state]
+    return [
+        (what, path)
+        for what, path in located
+        if not PurePosixPath(path).is_relative_to(mount) or path == mount
+    ]
+
+
 def deviations(config: Config) -> list[str]:
     """Warnings for each spec value the config opts back into although it breaks Pocket-ID."""
     dep, pid = config.deployment, config.pocket_id
@@ -99,11 +126,19 @@ def deviations(config: Config) -> list[str]:
             f"[deployment] health_path = {dep.health_path!r}: Pocket-ID serves health only on "
             f"{HEALTH_PATH}; other paths answer 200 with the web UI, so the probes test nothing"
         )
-    if dep.data_mount_path != DATA_DIR:
+    off = dict(_state_off_the_volume(config))
+    if off:
+        lost = (
+            "all users, passkeys and signing keys"
+            if "database" in off
+            else "the uploaded images (logos, profile pictures)"
+        )
         found.append(
             f"[deployment] data_mount_path = {dep.data_mount_path!r}: Pocket-ID keeps its "
-            f"database in {DATA_DIR}, so the volume stays empty and every restart loses all "
-            "users, passkeys and signing keys"
+            f"{' and '.join(f'{what} in {path}' for what, path in off.items())}, off the "
+            f"volume, so every restart loses {lost}; fix: data_mount_path = {DATA_DIR!r}, or "
+            f"move them onto the volume with {E.DB_CONNECTION_STRING} and {E.UPLOAD_PATH} "
+            "under [pocket_id] env"
         )
     if dep.key_delivery is KeyDelivery.ENV_FROM and config.secret.key != E.ENCRYPTION_KEY:
         found.append(

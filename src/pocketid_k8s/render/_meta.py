@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from pocketid_k8s.config import Config
@@ -11,6 +12,8 @@ Manifest = dict[str, Any]
 """A Kubernetes object as plain data, ready for a safe YAML emitter."""
 
 APP_NAME: Final = "pocket-id"
+_LABEL_MAX: Final = 63
+_LABEL_EDGE: Final = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
 ARGOCD_SYNC_OPTIONS: Final = SYNC_OPTIONS
 __all__ = ["ARGOCD_SYNC_OPTIONS", "KEEP_ON_PRUNE", "Manifest", "common_labels", "metadata"]
 
@@ -20,11 +23,19 @@ def selector_labels(config: Config) -> dict[str, str]:
     return {"app.kubernetes.io/name": APP_NAME, "app.kubernetes.io/instance": config.site.name}
 
 
+def version_label(tag: str) -> str | None:
+    """An image tag as a label value: tags may be 128 characters and start with '_' or end
+    with '-' or '.', which a label value (and so the API server) refuses; the value keeps the
+    tag's first 63 characters between its first and last letter or digit (None: none left)."""
+    value = _LABEL_EDGE.sub("", _LABEL_EDGE.sub("", tag)[:_LABEL_MAX])
+    return value or None
+
+
 def common_labels(config: Config, component: str | None = None) -> dict[str, str]:
     """The recommended ``app.kubernetes.io/*`` labels."""
     labels = {
         **selector_labels(config),
-        "app.kubernetes.io/version": config.pocket_id.image_ref.tag,
+        "app.kubernetes.io/version": version_label(config.pocket_id.image_ref.tag),
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": config.site.part_of,
         "app.kubernetes.io/managed-by": config.site.managed_by,
