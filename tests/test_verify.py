@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import ssl
 import threading
 import time
@@ -53,9 +54,10 @@ def jwk() -> dict[str, str]:
 
 @dataclass
 class Server:
-    """A threaded HTTP(S) server on 127.0.0.1 whose routes a test sets."""
+    """A threaded HTTP(S) server on 127.0.0.1 (or ``host``) whose routes a test sets."""
 
     routes: dict[str, Route] = field(default_factory=dict)
+    host: str = "127.0.0.1"
     delay: dict[str, float] = field(default_factory=dict)
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     httpd: ThreadingHTTPServer | None = None
@@ -86,7 +88,9 @@ class Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+        self.httpd = server_class((self.host, 0), Handler)
         self.httpd.daemon_threads = True
         if context is not None:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
@@ -241,6 +245,30 @@ def test_huge_answer_is_cut_and_fails(site: Site, ca_file: Path) -> None:
     assert statuses(outcome)["jwks"] is Status.FAIL
     assert "the answer is larger than 1 MiB" in detail(outcome, "jwks")
     assert statuses(outcome)["oidc-discovery"] is Status.PASS  # the others are read as before
+
+
+def test_ipv6_literal_url_is_verified(
+    ca: trustme.CA, jwk: dict[str, str], ca_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """https://[::1]:PORT (issue 18, item 9): every outside row passes, JSON on stdout."""
+    https = Server(host="::1").start(tls_context(ca, "::1"))
+    url = f"https://[::1]:{https.port}"
+    https.routes.update(pocket_id_routes(url, jwk))
+    http = Server(host="::1", routes={"/": (301, {"location": f"{url}/"}, b"")}).start()
+    try:
+        code, out, err = run(
+            capsys, "verify", url, "--ca-bundle", str(ca_file), "--http-port", str(http.port),
+            "--format", "json", "--timeout", "2",
+        )  # fmt: skip
+    finally:
+        https.stop()
+        http.stop()
+    doc = json.loads(out)
+    assert code == 0, err
+    assert {row["check"]: row["status"] for row in doc["checks"]} == dict.fromkeys(
+        ("tls", "http-redirect", "healthz", "database", "oidc-discovery", "jwks"), "pass"
+    )
+    assert doc["app_url"] == url
 
 
 def test_missing_redirect(site: Site, ca_file: Path) -> None:
