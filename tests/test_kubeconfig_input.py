@@ -162,8 +162,8 @@ CREDENTIALS = {
     ),
     "token file missing": (
         "tokenFile: /nonexistent/token",
-        "credentials for the API server at http://127.0.0.1:1 could not be obtained (ConfigError)",
-        "fix: check the kubeconfig's user entry (exec plugin, token file)",
+        "user 'u': tokenFile /nonexistent/token: No such file or directory",
+        "fix: check the path (relative to the kubeconfig's folder), or renew the token",
     ),
 }
 

@@ -559,6 +559,18 @@ def _client(
                 verify, credential, who, "the exec plugin's client certificate and key"
             )
     else:
+        if account.token_file:  # read at the first request: unreadable, it is said here
+            token_file = Path(str(single.abs_file(account.token_file)))
+            try:
+                readable = bool(token_file.read_text(encoding="utf-8").strip())
+            except (OSError, UnicodeDecodeError) as exc:
+                why = getattr(exc, "strerror", None) or "not text"
+                raise KubeError(
+                    f"{who}: tokenFile {token_file}: {why}; fix: check the path (relative to "
+                    "the kubeconfig's folder), or renew the token"
+                ) from None
+            if not readable:
+                raise KubeError(f"{who}: tokenFile {token_file} is empty; fix: renew the token")
         try:
             auth = client_adapter.user_auth(account)
         except ConfigError:
