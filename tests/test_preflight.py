@@ -900,3 +900,27 @@ def test_command_line_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[
         "cannot be reached (ConnectError: Connection refused); fix: check the "
         "kubeconfig's server address and that the cluster is up\n"
     )
+
+
+def test_dry_run_shows_the_servers_diff_as_lines(site: Site) -> None:
+    """The API server's Go diff of an immutable field (issue 18, item 24): lines in text
+    output, never a literal backslash-n; one string with line breaks in JSON."""
+    from pocketid_k8s.live.report import plain, to_json
+
+    site.install()
+    claim = site.item("storage.yaml")
+    claim["spec"]["storageClassName"] = "fast"
+    outcome = site.run(site.replace("storage.yaml", claim))
+    row = next(r for r in outcome.rows if r.check == "dry-run")
+    assert row.detail.startswith("1 of ")
+    assert "\\n" not in row.detail
+    assert "\\t" not in row.detail
+    lines = row.detail.split("\n")
+    assert lines[1].startswith("storage.yaml: PersistentVolumeClaim ")
+    assert '+ "StorageClassName": "fast",' in lines
+    text = plain(outcome, "x")
+    assert "\\n" not in text
+    assert "\n" + " " * 36 + '+ "StorageClassName": "fast",\n' in text
+    assert "fix: fix the config" in text.split("dry-run", 1)[1]
+    doc = json.loads(to_json(outcome))
+    assert next(c for c in doc["checks"] if c["check"] == "dry-run")["detail"] == row.detail

@@ -71,12 +71,17 @@ def dry_run(ctx: Context) -> list[Row]:
         warnings += [f"{item.file}: {_warning_text(w)}" for w in answer.warnings]
     count = len(ctx.plan.items)
     if refused:
+        # The API server's answer can be several lines (the Go diff of an immutable field):
+        # then each refusal starts a line of its own, and the row keeps the lines.
+        lines = any("\n" in text for text in refused)
         return [
             Row(
                 "dry-run",
                 Status.FAIL,
-                f"{len(refused)} of {count} objects refused: " + "; ".join(refused),
+                f"{len(refused)} of {count} objects refused:"
+                + ("\n" + "\n".join(refused) if lines else " " + "; ".join(refused)),
                 hint="fix the config (or the file) so that the API server accepts each object",
+                multiline=lines,
             )
         ]
     detail = f"all {count} objects accepted by a server-side apply (dryRun=All), in order"
