@@ -924,3 +924,56 @@ def test_dry_run_shows_the_servers_diff_as_lines(site: Site) -> None:
     assert "fix: fix the config" in text.split("dry-run", 1)[1]
     doc = json.loads(to_json(outcome))
     assert next(c for c in doc["checks"] if c["check"] == "dry-run")["detail"] == row.detail
+
+
+def test_without_longhorn_each_failing_row_names_the_setting(site: Site) -> None:
+    """A cluster without Longhorn (issue 18, item 18): RecurringJob not served, its namespace
+    missing, the class missing; every row that fails names the config setting that fixes it."""
+    nowhere = site.api.unique("nowhere")
+    items = []
+    for item in site.plan.items:
+        obj = copy.deepcopy(item.obj)
+        if item.kind == "RecurringJob":
+            obj["apiVersion"] = "longhorn.io/v1beta9"
+            obj["metadata"]["namespace"] = nowhere
+        items.append(Item(item.file, obj))
+    site.api.delete(site.objects["storage"])
+    other = site.api.unique("local-path")
+    site.api.apply(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": other},
+            "provisioner": "rancher.io/local-path",
+        }
+    )
+    outcome = site.run(dataclasses.replace(site.plan, items=items))
+    hints = {row.check: row.hint for row in outcome.rows if row.status is Status.FAIL}
+    assert set(hints) == {"kinds", "namespaces", "dry-run", "storage-class", "argocd-project"}
+    for check in ("kinds", "namespaces", "dry-run"):
+        assert '[backup] mode = "none"' in hints[check], check
+    assert hints["storage-class"].startswith(
+        "set [storage] storage_class to one of this cluster's: "
+    )
+    assert other in hints["storage-class"]
+    assert site.config.storage.storage_class not in hints["storage-class"]
+
+
+@pytest.mark.parametrize("application", [True, False])
+def test_argocd_app_hint_reads_the_config(site: Site, application: bool) -> None:
+    """With [argocd] application = true already, the hint says to commit what render wrote,
+    not to set what is set (issue 18, item 19)."""
+    site.api.delete(site.objects["app"])
+    argo = dataclasses.replace(
+        site.plan.argo, application=application, application_dir="k8s-manifests/argocd/apps"
+    )
+    outcome = site.run(dataclasses.replace(site.plan, argo=argo))
+    hint = next(r.hint for r in outcome.rows if r.check == "argocd-app")
+    if application:
+        assert hint.startswith(
+            "the config has [argocd] application = true: commit the "
+            "Application that render wrote under k8s-manifests/argocd/apps"
+        )
+        assert "set [argocd] application = true" not in hint
+    else:
+        assert hint == "set [argocd] application = true, render, and commit the Application"
