@@ -977,3 +977,48 @@ def test_argocd_app_hint_reads_the_config(site: Site, application: bool) -> None
         assert "set [argocd] application = true" not in hint
     else:
         assert hint == "set [argocd] application = true, render, and commit the Application"
+
+
+def host_network_controller(site: Site) -> str:
+    """The site's IngressClass served by a controller of its own, whose pod runs with
+    hostNetwork: true on a node at 10.0.0.7 (written as the kubelet would)."""
+    name = site.api.unique("hostnet")
+    site.api.delete(site.objects["class"])
+    site.objects["class"]["spec"]["controller"] = f"{name}.example/ingress-controller"
+    site.api.apply(site.objects["class"])
+    ns = site.api.namespace(site.api.unique("edge"))
+    site.api.apply(service_account(ns, "default"))
+    controller = pod(ns, f"{name}-0", {"app.kubernetes.io/name": name})
+    controller["spec"]["hostNetwork"] = True
+    site.api.apply(controller)
+    site.api.set_status(controller, {"phase": "Running", "hostIP": "10.0.0.7"})
+    return ns
+
+
+def test_host_network_controller_is_not_admitted_by_a_namespace(site: Site) -> None:
+    """Traefik with hostNetwork: true (issue 18, item 3): its traffic comes from the node, which
+    the policy's namespaceSelector does not match, even for the controller's own namespace."""
+    ns = host_network_controller(site)
+    policy = site.item("networkpolicy.yaml")
+    selector = policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]
+    selector["matchLabels"]["kubernetes.io/metadata.name"] = ns
+    outcome = site.run(site.replace("networkpolicy.yaml", policy))
+    assert failing(outcome) == {"network-policy"}
+    assert "runs with hostNetwork: true" in detail(outcome, "network-policy")
+    assert "(10.0.0.7)" in detail(outcome, "network-policy")
+    hint = next(r.hint for r in outcome.rows if r.check == "network-policy")
+    assert hint.startswith("set [network_policy] enabled = false, or keep it and add")
+    assert "ipBlock of the nodes' addresses (10.0.0.7)" in hint
+
+
+def test_host_network_controller_admitted_by_an_ip_block(site: Site) -> None:
+    """An ipBlock holding the node's address admits it (and an except that holds it would not)."""
+    host_network_controller(site)
+    policy = site.item("networkpolicy.yaml")
+    policy["spec"]["ingress"][0]["from"].append({"ipBlock": {"cidr": "10.0.0.0/24"}})
+    outcome = site.run(site.replace("networkpolicy.yaml", policy))
+    assert statuses(outcome)["network-policy"] is Status.PASS
+    assert "an ipBlock admits its nodes' addresses 10.0.0.7" in detail(outcome, "network-policy")
+    policy["spec"]["ingress"][0]["from"][-1]["ipBlock"]["except"] = ["10.0.0.7/32"]
+    outcome = site.run(site.replace("networkpolicy.yaml", policy))
+    assert statuses(outcome)["network-policy"] is Status.FAIL
