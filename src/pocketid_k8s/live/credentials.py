@@ -168,7 +168,7 @@ def _parse(entry: object, who: str, folder: Path | None) -> _Exec:
                 "asks for a password)"
             )
         mode = InteractiveMode.IF_AVAILABLE.value
-    if mode not in {m.value for m in InteractiveMode}:
+    if not isinstance(mode, str) or mode not in {m.value for m in InteractiveMode}:
         raise KubeError(
             f"{who}: exec interactiveMode is not one of Never, IfAvailable, Always; {_FIX_EXEC}"
         )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from pocketid_k8s.errors import PocketIdK8sError
-from pocketid_k8s.redact import yaml_where
+from pocketid_k8s.redact import url_shown, yaml_where
 
 if TYPE_CHECKING:
     import ssl
@@ -456,15 +456,68 @@ def _from_dict(
 ) -> tuple[KubeConfig, dict[str, Any]]:
     from lightkube.config.kubeconfig import KubeConfig
 
-    kubeconfig = shown
+    problem = _problem(raw)
+    if problem is not None:
+        raise KubeError(
+            f"kubeconfig {shown}: {problem}; fix: correct it (kubectl config view shows what "
+            "kubectl makes of it), or pass another --kubeconfig"
+        )
     try:
         return KubeConfig.from_dict(raw, fname=fname), raw
     except Exception as exc:
-        # lightkube raises KeyError, TypeError, msgspec's ValidationError... on a malformed
-        # entry; their messages name fields and types, not values.
+        # whatever _problem did not foresee: the type name only (a message could quote a value)
         raise KubeError(
-            f"kubeconfig {kubeconfig}: not a valid kubeconfig ({_reason(exc)}); {_KUBECONFIG_FIX}"
+            f"kubeconfig {shown}: not a valid kubeconfig ({_reason(exc)}); {_KUBECONFIG_FIX}"
         ) from None
+
+
+_SECTIONS: Final = (("clusters", "cluster"), ("contexts", "context"), ("users", "user"))
+
+
+def _problem(raw: dict[str, Any]) -> str | None:
+    """What makes ``raw`` no kubeconfig lightkube can read, by section, entry and field,
+    without quoting a value (msgspec's messages name fields and types only)."""
+    import msgspec
+    from lightkube.config.models import Cluster, Context, User
+
+    models: dict[str, type[msgspec.Struct]] = {
+        "cluster": Cluster,
+        "context": Context,
+        "user": User,
+    }
+    current = raw.get("current-context")
+    if current is not None and not isinstance(current, str):
+        return "current-context is not a context's name (a string)"
+    for section, key in _SECTIONS:
+        entries = raw.get(section)
+        if entries is None and section == "users":
+            continue
+        if not isinstance(entries, list):
+            return f"{section} is not a list"
+        for number, entry in enumerate(entries, 1):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not name:
+                return f"{section} entry {number} has no name (a string)"
+            body = entry.get(key)
+            if not isinstance(body, dict):
+                return f"{key} {_shown_name(name)} has no {key}: mapping"
+            try:
+                msgspec.convert(body, models[key])
+            except msgspec.ValidationError as exc:
+                why, _, where = str(exc).partition(" - at `$")
+                field_path = where.rstrip("`")
+                if "'" in why or '"' in why:  # a value quoted: the field alone
+                    why = "invalid"
+                return f"{key} {_shown_name(name)}: {key}{field_path}: {why[:200]}"
+    return None
+
+
+def _shown_name(name: str) -> str:
+    """An entry's name for a message: short and printable (names are not secrets)."""
+    from pocketid_k8s.live.report import printable
+
+    shown = printable(name)
+    return repr(shown if len(shown) <= 60 else shown[:57] + "...")
 
 
 def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kube:
@@ -502,6 +555,7 @@ def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kub
     single = config.get(context_name=name)
     if single is None:  # lightkube returns None only without a context name
         raise KubeError(f"kubeconfig {where}: no context {name!r}; {_KUBECONFIG_FIX}")
+    _check_server(single.cluster.server, f"kubeconfig {where}: cluster {chosen.cluster!r}")
     http = _client(
         single,
         _entry(raw, "users", chosen.user, "user"),
@@ -510,6 +564,25 @@ def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kub
         timeout,
     )
     return Kube(http, single.cluster.server, single.context_name)
+
+
+def _check_server(server: str, who: str) -> None:
+    """The cluster's server is an http(s) URL with a host (kubectl refuses others too)."""
+    from urllib.parse import urlsplit
+
+    from pocketid_k8s.live.report import printable
+
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        shown = printable(url_shown(server)[:100])  # a password in it is never repeated
+        raise KubeError(
+            f"{who}: server {shown!r} is not an https:// URL with a host; fix: set it to the "
+            "API server's address, e.g. https://192.168.1.10:6443 or https://[fd00::1]:6443"
+        )
 
 
 def _entry(raw: dict[str, Any], section: str, name: str | None, key: str) -> dict[str, Any]:
