@@ -6,6 +6,8 @@ the applied bundle, with statuses written the way their controllers write them."
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import json
 import socket
 import ssl
@@ -753,7 +755,8 @@ def test_certificate_not_ready(cluster: Cluster) -> None:
     )
     outcome = verify(cluster.target())
     assert detail(outcome, "certificates") == (
-        "Certificate pocket-id-tls is not Ready: Issuing certificate as Secret does not exist"
+        "Certificate pocket-id-tls is not Ready: Issuing certificate as Secret does not exist; "
+        "pocket-id-public-tls Ready until 2027-02-01"
     )
 
 
@@ -770,6 +773,49 @@ def test_application_out_of_sync(cluster: Cluster) -> None:
     outcome = verify(cluster.target())
     assert statuses(outcome)["argocd"] is Status.FAIL
     assert detail(outcome, "argocd").endswith(": sync OutOfSync, health Degraded")
+
+
+def test_application_without_status(cluster: Cluster) -> None:
+    """An Application Argo CD has not reported on: said so, not 'sync None, health None'."""
+    app = application(cluster.config, healthy=True)
+    del app["status"]
+    cluster.api.delete(app)
+    cluster.api.apply(app)
+    outcome = verify(cluster.target())
+    assert detail(outcome, "argocd").endswith(
+        ": Argo CD has not reported its sync or health yet (no status: is its application "
+        "controller running, and does the project admit it?)"
+    )
+
+
+@pytest.mark.parametrize(("mode", "row"), [("WaitForFirstConsumer", "warn"), ("Immediate", "fail")])
+def test_pending_claim_of_a_class_that_waits_for_its_pod(
+    cluster: Cluster, mode: str, row: str
+) -> None:
+    """k3s's local-path binds only once a pod is scheduled: Pending with no pod scheduled is
+    a warning that says why (the rollout and pods rows fail), not a volume fault."""
+    api = cluster.api
+    name = api.unique("local-path")
+    api.apply(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": name},
+            "provisioner": "rancher.io/local-path",
+            "volumeBindingMode": mode,
+        }
+    )
+    claim = copy.deepcopy(cluster.objects["storage.yaml"])
+    claim["metadata"]["name"] = name
+    claim["spec"]["storageClassName"] = name
+    api.apply(claim)
+    outcome = verify(dataclasses.replace(cluster.target(), claim=name))
+    assert statuses(outcome)["volume"].value == row
+    if row == "warn":
+        assert detail(outcome, "volume") == (
+            f"{name} is Pending: its StorageClass {name} binds a volume only when a pod that "
+            "uses it is scheduled (WaitForFirstConsumer), and none is yet (see rollout and pods)"
+        )
 
 
 def test_no_application_for_the_folder(cluster: Cluster) -> None:
