@@ -102,8 +102,14 @@ def cluster_issuer(ctx: Context) -> list[Row]:
                 "issuer",
                 Status.FAIL,
                 "; ".join(problems),
-                hint="set [certificates] issuer to an issuer of this cluster "
-                "(kubectl get clusterissuers), or fix the issuer's account or solver",
+                hint="set [certificates] issuer to "
+                + (
+                    _one_of(ctx, "clusterissuers", "cert-manager.io/v1", "ClusterIssuer")
+                    if all(kind == "ClusterIssuer" for kind, _, _ in refs)
+                    else f"an Issuer of namespace {refs[0][2]} ([certificates] issuer_kind "
+                    "says which kind)"
+                )
+                + ", or fix the issuer's account or solver",
             )
         ]
     return [Row("issuer", Status.PASS, "; ".join(found))]
@@ -199,7 +205,7 @@ def middleware(ctx: Context) -> list[Row]:
     return [Row("middleware", Status.PASS, "; ".join(seen))]
 
 
-def _one_of(ctx: Context, plural: str, api_version: str) -> str:
+def _one_of(ctx: Context, plural: str, api_version: str, what: str = "class") -> str:
     """ "one of this cluster's: a, b" (the default marked), or the kubectl command that lists
     them when our identity may not."""
     group = api_version.rpartition("/")[0]
@@ -216,5 +222,5 @@ def _one_of(ctx: Context, plural: str, api_version: str) -> str:
         )
         names.append(f"{meta.get('name')}{' (the default)' if default else ''}")
     if not names:
-        return f"a class of this cluster (it has none: 'kubectl get {plural}')"
+        return f"a {what} of this cluster (it has none: 'kubectl get {plural}')"
     return "one of this cluster's: " + ", ".join(sorted(names))
