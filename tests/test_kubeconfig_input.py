@@ -254,3 +254,21 @@ def test_huge_api_answer_is_cut(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_kubeconfig_env_comes_before_the_in_cluster_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a pod with $KUBECONFIG set, kubectl reads $KUBECONFIG; so does this tool (the
+    in-cluster account is the last resort). The account is a stand-in that must not be used."""
+    from lightkube.config.kubeconfig import KubeConfig
+
+    def in_cluster_stand_in(*_: object) -> KubeConfig:
+        raise AssertionError("the in-cluster account was read before $KUBECONFIG")
+
+    monkeypatch.setattr(KubeConfig, "from_service_account", in_cluster_stand_in)
+    path = tmp_path / "config"
+    path.write_text(GOOD)
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    with connect(None, None, 1.0) as kube:
+        assert kube.context == "here"
