@@ -287,3 +287,24 @@ def test_no_current_context(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("current-context: here", "current-context: ''"))
     with pytest.raises(KubeError, match=r"no current-context is set; fix: pass --context \(one"):
         connect(path, None, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("mode", "terminal", "interactive"),
+    [("IfAvailable", True, True), ("IfAvailable", False, False), ("Never", True, False)],
+)
+def test_plugin_is_told_whether_it_may_ask(
+    tmp_path: Path, mode: str, terminal: bool, interactive: bool
+) -> None:
+    """spec.interactive: true only when the mode allows it and stdin is a terminal."""
+    from pocketid_k8s.live.credentials import run_exec_plugin
+
+    record = tmp_path / "record.json"
+    env = {"DOUBLE_TOKEN": SECRET, "DOUBLE_RECORD": str(record)}
+    user = exec_user(V1, env, interactiveMode=mode)
+    found = run_exec_plugin(
+        user["exec"], {}, user="u", where="k", folder=None, stdin_is_terminal=terminal
+    )
+    assert found.token == SECRET
+    assert json.loads(record.read_text())["info"]["spec"] == {"interactive": interactive}
+    assert SECRET not in repr(found)
