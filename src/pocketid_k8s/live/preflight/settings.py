@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from pocketid_k8s.contract import argocd
+from pocketid_k8s.contract import sealed_secrets as ss
+
 __all__ = ["GROUP_FIXES", "kind_fixes"]
 
 GROUP_FIXES: Final = {
@@ -14,10 +17,11 @@ GROUP_FIXES: Final = {
     "which only labels the volume) to render no RecurringJob, or install Longhorn",
     "traefik.io": "Traefik's CRDs are not installed here: set [ingress] redirect_internal = "
     'false (no Middleware) or internal_host = "" (no internal Ingress), or install them',
-    "argoproj.io": "Argo CD is not installed here: set [argocd] application = false (no "
+    argocd.API_GROUP: "Argo CD is not installed here: set [argocd] application = false (no "
     "Application), or install Argo CD",
     "cert-manager.io": "install cert-manager (the bundle's Certificates need it)",
-    "bitnami.com": "install the sealed-secrets controller (the key is a SealedSecret)",
+    ss.API_VERSION.rpartition("/")[0]: "install the sealed-secrets controller (the key is a "
+    "SealedSecret)",
 }
 """An API group the bundle uses, and the fix when the cluster does not serve it."""
 DEFAULT_FIX: Final = (
