@@ -143,3 +143,20 @@ def test_could_not_run_then_stdout_full_has_no_traceback(
         assert OUTPUT_ERROR in done.stderr
     else:  # nothing for stdout: the could-not-run code
         assert done.returncode == 2, done.stderr
+
+
+def test_stderr_on_a_full_device_does_not_change_the_verdict(tmp_path: Path) -> None:
+    """2>/dev/full: the notes cannot be shown, but render still writes and exits 0 (it was a
+    traceback and exit 1), and a bad path is still exit 2."""
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts/pocketid-k8s"), "render"],
+            stdout=subprocess.PIPE, stderr=full, text=True, cwd=tmp_path, check=False,
+        )  # fmt: skip
+        missing = subprocess.run(
+            [sys.executable, str(ROOT / "scripts/pocketid-k8s"), "check", "missing"],
+            stdout=subprocess.DEVNULL, stderr=full, cwd=tmp_path, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0
+    assert done.stdout.endswith("16 files, 16 changed\n")
+    assert missing.returncode == 2

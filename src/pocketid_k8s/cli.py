@@ -953,7 +953,10 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _err(message: str) -> None:
-    print(message, file=sys.stderr)
+    """``message`` on stderr; a stderr that cannot be written (2>/dev/full) leaves nowhere to
+    say anything, so the run goes on and its exit code still tells."""
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
