@@ -1065,3 +1065,44 @@ def test_applicationset_has_not_generated_it_yet(
         "does not exist yet: the ApplicationSet controller has not made it (has it seen the "
         "commit?)"
     )
+
+
+def test_a_row_our_identity_may_not_read_is_skipped(cluster: Cluster) -> None:
+    """A kubeconfig that may read the app's namespace but not Argo CD's: the argocd row is
+    skipped, saying what was refused; the app's own rows still run (the run used to stop)."""
+    api, ns = cluster.api, cluster.config.site.namespace
+    rule = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role"}
+    api.apply({**role, "metadata": {"name": "read-all", "namespace": ns}, "rules": [rule]})
+    api.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "reader-reads", "namespace": ns},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "read-all",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "reader"}
+            ],
+        }
+    )
+    target = dataclasses.replace(cluster.target(), kubeconfig=api.reader_kubeconfig)
+    outcome = verify(target)
+    assert outcome.stopped is None
+    found = statuses(outcome)
+    assert found.pop("argocd") is Status.SKIP
+    assert set(found.values()) == {Status.PASS}
+    assert detail(outcome, "argocd").startswith("not verified: the API server refused to show ")
+
+
+def test_an_identity_that_may_read_nothing_could_not_run(cluster: Cluster) -> None:
+    """Every row refused: that is a could-not-run (exit 2), not a run of skipped rows."""
+    target = dataclasses.replace(
+        cluster.target(), kubeconfig=cluster.api.reader_kubeconfig, namespace="kube-public"
+    )
+    outcome = verify(target)
+    assert outcome.stopped is not None
+    assert outcome.exit_code == 2

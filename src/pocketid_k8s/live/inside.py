@@ -27,15 +27,24 @@ BAD_WAITING: Final = (
 
 
 def inside(kube: Kube, target: Target) -> list[Row]:
-    """Every inside check; a transport or credential failure ends the run (KubeError)."""
+    """Every inside check; a transport or credential failure ends the run (KubeError), and
+    so does an identity that may read none of it. A check our identity may not read is
+    skipped, saying what was refused (a kubeconfig that may not read Argo CD's namespace
+    still verifies the app's own)."""
     rows = []
+    refused: KubeForbidden | None = None
     for name, check in _CHECKS:
         with timed() as ms:
             try:
                 status, detail = check(kube, target)
+            except KubeForbidden as exc:
+                refused = refused or exc
+                status, detail = Status.SKIP, f"not verified: {exc.message}"
             except KubeAnswerError as exc:
                 status, detail = Status.FAIL, exc.message
         rows.append(Row(name, status, detail, ms[0]))
+    if refused is not None and all(row.status is Status.SKIP for row in rows):
+        raise refused
     return rows
 
 
