@@ -272,3 +272,25 @@ def test_kubeconfig_env_comes_before_the_in_cluster_account(
     monkeypatch.setenv("KUBECONFIG", str(path))
     with connect(None, None, 1.0) as kube:
         assert kube.context == "here"
+
+
+@pytest.mark.parametrize("command", ["preflight", "verify"])
+def test_ipv6_api_server_address(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """server: https://[::1]:1 (issue 18, item 9) is an address like any other: nothing
+    answers there, so could not run (2), naming it."""
+    path = tmp_path / "config"
+    _loopback_kubeconfig(path, "https://[::1]:1", "token: t")
+    extra = ["--inside-only"] if command == "verify" else []
+    code, _, err = run(capsys, command, *extra, "--kubeconfig", str(path), cwd=tmp_path)
+    assert code == 2, err
+    assert "the API server at https://[::1]:1 cannot be reached" in err
+
+
+def test_server_that_is_no_url(tmp_path: Path) -> None:
+    """A bare host (no https://) is refused at once, naming the cluster and an example."""
+    path = tmp_path / "config"
+    _loopback_kubeconfig(path, "10.0.0.1:6443", "token: t")
+    with pytest.raises(KubeError, match=r"cluster 'c': server '10.0.0.1:6443' is not an https://"):
+        connect(path, None, 1.0)
