@@ -105,6 +105,7 @@ def write_pki(folder: Path) -> dict[str, str]:
     server = _cert("kube-apiserver", server_key, (ca, ca_key))
     pem = serialization.Encoding.PEM
     (folder / "ca.crt").write_bytes(ca.public_bytes(pem))
+    (folder / "ca.key").write_bytes(_pem_key(ca_key))  # to sign client certificates
     (folder / "apiserver.crt").write_bytes(server.public_bytes(pem))
     (folder / "apiserver.key").write_bytes(_pem_key(server_key))
     (folder / "sa.key").write_bytes(_pem_key(sa_key))
@@ -117,6 +118,28 @@ def write_pki(folder: Path) -> dict[str, str]:
         f"{tokens['reader']},reader,reader-uid\n"
     )
     return tokens
+
+
+def client_certificate(ca: Path, user: str) -> tuple[bytes, bytes]:
+    """A client certificate (PEM) for ``user``, signed by the test CA (``ca`` is its
+    certificate; its key lies beside it), and its key (PEM): the API server's
+    --client-ca-file accepts it as ``user``."""
+    ca_cert = x509.load_pem_x509_certificate(ca.read_bytes())
+    ca_key = serialization.load_pem_private_key(ca.with_suffix(".key").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = _key()
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
 
 
 def kubeconfig(path: Path, server: str, ca: Path, token: str, user: str) -> Path:

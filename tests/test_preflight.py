@@ -350,12 +350,18 @@ def test_upgrade_passes_every_row_and_changes_nothing(site: Site) -> None:
 
 
 def test_issuer_missing(site: Site) -> None:
+    """Missing: said, and the hint lists the issuers this cluster has."""
     site.api.delete(site.objects["issuer"])
+    other = site.api.unique("le-home")
+    site.api.apply({**site.objects["issuer"], "metadata": {"name": other}})
     outcome = site.run()
     assert failing(outcome) == {"issuer"}
     assert f"ClusterIssuer {site.config.certificates.issuer} does not exist" in detail(
         outcome, "issuer"
     )
+    hint = next(r.hint for r in outcome.rows if r.check == "issuer")
+    assert hint.startswith("set [certificates] issuer to one of this cluster's: ")
+    assert other in hint
 
 
 def test_issuer_not_ready(site: Site) -> None:
@@ -900,3 +906,124 @@ def test_command_line_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[
         "cannot be reached (ConnectError: Connection refused); fix: check the "
         "kubeconfig's server address and that the cluster is up\n"
     )
+
+
+def test_dry_run_shows_the_servers_diff_as_lines(site: Site) -> None:
+    """The API server's Go diff of an immutable field (issue 18, item 24): lines in text
+    output, never a literal backslash-n; one string with line breaks in JSON."""
+    from pocketid_k8s.live.report import plain, to_json
+
+    site.install()
+    claim = site.item("storage.yaml")
+    claim["spec"]["storageClassName"] = "fast"
+    outcome = site.run(site.replace("storage.yaml", claim))
+    row = next(r for r in outcome.rows if r.check == "dry-run")
+    assert row.detail.startswith("1 of ")
+    assert "\\n" not in row.detail
+    assert "\\t" not in row.detail
+    lines = row.detail.split("\n")
+    assert lines[1].startswith("storage.yaml: PersistentVolumeClaim ")
+    assert '+ "StorageClassName": "fast",' in lines
+    text = plain(outcome, "x")
+    assert "\\n" not in text
+    assert "\n" + " " * 36 + '+ "StorageClassName": "fast",\n' in text
+    assert "fix: fix the config" in text.split("dry-run", 1)[1]
+    doc = json.loads(to_json(outcome))
+    assert next(c for c in doc["checks"] if c["check"] == "dry-run")["detail"] == row.detail
+
+
+def test_without_longhorn_each_failing_row_names_the_setting(site: Site) -> None:
+    """A cluster without Longhorn (issue 18, item 18): RecurringJob not served, its namespace
+    missing, the class missing; every row that fails names the config setting that fixes it."""
+    nowhere = site.api.unique("nowhere")
+    items = []
+    for item in site.plan.items:
+        obj = copy.deepcopy(item.obj)
+        if item.kind == "RecurringJob":
+            obj["apiVersion"] = "longhorn.io/v1beta9"
+            obj["metadata"]["namespace"] = nowhere
+        items.append(Item(item.file, obj))
+    site.api.delete(site.objects["storage"])
+    other = site.api.unique("local-path")
+    site.api.apply(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": other},
+            "provisioner": "rancher.io/local-path",
+        }
+    )
+    outcome = site.run(dataclasses.replace(site.plan, items=items))
+    hints = {row.check: row.hint for row in outcome.rows if row.status is Status.FAIL}
+    assert set(hints) == {"kinds", "namespaces", "dry-run", "storage-class", "argocd-project"}
+    for check in ("kinds", "namespaces", "dry-run"):
+        assert '[backup] mode = "none"' in hints[check], check
+    assert hints["storage-class"].startswith(
+        "set [storage] storage_class to one of this cluster's: "
+    )
+    assert other in hints["storage-class"]
+
+
+@pytest.mark.parametrize("application", [True, False])
+def test_argocd_app_hint_reads_the_config(site: Site, application: bool) -> None:
+    """With [argocd] application = true already, the hint says to commit what render wrote,
+    not to set what is set (issue 18, item 19)."""
+    site.api.delete(site.objects["app"])
+    argo = dataclasses.replace(
+        site.plan.argo, application=application, application_dir="k8s-manifests/argocd/apps"
+    )
+    outcome = site.run(dataclasses.replace(site.plan, argo=argo))
+    hint = next(r.hint for r in outcome.rows if r.check == "argocd-app")
+    if application:
+        assert hint.startswith(
+            "the config has [argocd] application = true: commit the "
+            "Application that render wrote under k8s-manifests/argocd/apps"
+        )
+        assert "set [argocd] application = true" not in hint
+    else:
+        assert hint == "set [argocd] application = true, render, and commit the Application"
+
+
+def host_network_controller(site: Site) -> str:
+    """The site's IngressClass served by a controller of its own, whose pod runs with
+    hostNetwork: true on a node at 10.0.0.7 (written as the kubelet would)."""
+    name = site.api.unique("hostnet")
+    site.api.delete(site.objects["class"])
+    site.objects["class"]["spec"]["controller"] = f"{name}.example/ingress-controller"
+    site.api.apply(site.objects["class"])
+    ns = site.api.namespace(site.api.unique("edge"))
+    site.api.apply(service_account(ns, "default"))
+    controller = pod(ns, f"{name}-0", {"app.kubernetes.io/name": name})
+    controller["spec"]["hostNetwork"] = True
+    site.api.apply(controller)
+    site.api.set_status(controller, {"phase": "Running", "hostIP": "10.0.0.7"})
+    return ns
+
+
+def test_host_network_controller_is_not_admitted_by_a_namespace(site: Site) -> None:
+    """Traefik with hostNetwork: true (issue 18, item 3): its traffic comes from the node, which
+    the policy's namespaceSelector does not match, even for the controller's own namespace."""
+    ns = host_network_controller(site)
+    policy = site.item("networkpolicy.yaml")
+    selector = policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]
+    selector["matchLabels"]["kubernetes.io/metadata.name"] = ns
+    outcome = site.run(site.replace("networkpolicy.yaml", policy))
+    assert failing(outcome) == {"network-policy"}
+    assert "runs with hostNetwork: true" in detail(outcome, "network-policy")
+    assert "(10.0.0.7)" in detail(outcome, "network-policy")
+    hint = next(r.hint for r in outcome.rows if r.check == "network-policy")
+    assert hint.startswith("set [network_policy] enabled = false, or keep it and add")
+    assert "ipBlock of the nodes' addresses (10.0.0.7)" in hint
+
+
+def test_host_network_controller_admitted_by_an_ip_block(site: Site) -> None:
+    """An ipBlock holding the node's address admits it (and an except that holds it would not)."""
+    host_network_controller(site)
+    policy = site.item("networkpolicy.yaml")
+    policy["spec"]["ingress"][0]["from"].append({"ipBlock": {"cidr": "10.0.0.0/24"}})
+    outcome = site.run(site.replace("networkpolicy.yaml", policy))
+    assert statuses(outcome)["network-policy"] is Status.PASS
+    assert "an ipBlock admits its nodes' addresses 10.0.0.7" in detail(outcome, "network-policy")
+    policy["spec"]["ingress"][0]["from"][-1]["ipBlock"]["except"] = ["10.0.0.7/32"]
+    outcome = site.run(site.replace("networkpolicy.yaml", policy))
+    assert statuses(outcome)["network-policy"] is Status.FAIL

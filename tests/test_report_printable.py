@@ -76,3 +76,17 @@ def test_a_chatty_program_is_read_back_only_by_its_tail(tmp_path: Path) -> None:
     assert len(text) <= LOG_TAIL_BYTES < (tmp_path / "log").stat().st_size
     assert text.splitlines()[0] == "a" * 100  # a whole line
     assert instance.last_error() == "ERR the last error"
+
+
+def test_a_multiline_detail_keeps_its_lines_and_escapes_the_rest() -> None:
+    """A server's multi-line answer keeps its line breaks (tabs as spaces); every other control
+    character is still an escape, and plain output indents the lines under the detail."""
+    row = Row("dry-run", Status.FAIL, "refused:\n- a\tb\r\n+ " + HOSTILE, multiline=True)
+    assert row.detail.split("\n")[:3] == [
+        "refused:",
+        "- a b",
+        "+ boom \\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mRED",
+    ]
+    text = plain(Outcome([row]), "x")
+    assert "\x1b" not in text
+    assert text.splitlines()[2] == " " * 36 + "- a b"

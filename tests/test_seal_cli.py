@@ -280,7 +280,8 @@ def seal_print_key(site: Path, controller: Controller, stdout: int) -> subproces
 
 
 def test_print_key_to_a_closed_pipe_changes_nothing(site: Path, controller: Controller) -> None:
-    """'seal --print-key | true' with the reader gone: exit 2, file unchanged, no bug report."""
+    """'seal --print-key | true' with the reader gone: exit 1 (the README's code for output
+    whose reader left, as every command), file unchanged, no bug report."""
     before = (site / SEALED).read_bytes()
     read_end, write_end = os.pipe()
     os.close(read_end)
@@ -289,7 +290,7 @@ def test_print_key_to_a_closed_pipe_changes_nothing(site: Path, controller: Cont
     finally:
         os.close(write_end)
     _, err = process.communicate()
-    assert process.returncode == 2
+    assert process.returncode == 1
     assert b"the key could not be printed" in err
     assert b"was left unchanged" in err
     assert b"internal error" not in err
@@ -309,18 +310,19 @@ def test_print_key_to_a_reader_that_leaves_unread_changes_nothing(
     select.select([read_end], [], [])  # the key is in the pipe, unread
     os.close(read_end)  # ... and the reader leaves, like 'true'
     _, err = process.communicate()
-    assert process.returncode == 2
+    assert process.returncode == 1
     assert b"the reader closed it before reading" in err
     assert (site / SEALED).read_bytes() == before
 
 
 def test_print_key_to_a_full_device_changes_nothing(site: Path, controller: Controller) -> None:
-    """'> /dev/full': exit 2 naming the full device, not an internal error; file unchanged."""
+    """'> /dev/full': exit 74 (output error) naming the full device, not an internal error;
+    file unchanged."""
     before = (site / SEALED).read_bytes()
     with open("/dev/full", "wb") as full:
         process = seal_print_key(site, controller, full.fileno())
         _, err = process.communicate()
-    assert process.returncode == 2
+    assert process.returncode == 74
     assert b"No space left on device" in err
     assert (site / SEALED).read_bytes() == before
 

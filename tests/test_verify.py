@@ -6,7 +6,10 @@ the applied bundle, with statuses written the way their controllers write them."
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import json
+import socket
 import ssl
 import threading
 import time
@@ -53,9 +56,10 @@ def jwk() -> dict[str, str]:
 
 @dataclass
 class Server:
-    """A threaded HTTP(S) server on 127.0.0.1 whose routes a test sets."""
+    """A threaded HTTP(S) server on 127.0.0.1 (or ``host``) whose routes a test sets."""
 
     routes: dict[str, Route] = field(default_factory=dict)
+    host: str = "127.0.0.1"
     delay: dict[str, float] = field(default_factory=dict)
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     httpd: ThreadingHTTPServer | None = None
@@ -86,7 +90,9 @@ class Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+        self.httpd = server_class((self.host, 0), Handler)
         self.httpd.daemon_threads = True
         if context is not None:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
@@ -241,6 +247,30 @@ def test_huge_answer_is_cut_and_fails(site: Site, ca_file: Path) -> None:
     assert statuses(outcome)["jwks"] is Status.FAIL
     assert "the answer is larger than 1 MiB" in detail(outcome, "jwks")
     assert statuses(outcome)["oidc-discovery"] is Status.PASS  # the others are read as before
+
+
+def test_ipv6_literal_url_is_verified(
+    ca: trustme.CA, jwk: dict[str, str], ca_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """https://[::1]:PORT (issue 18, item 9): every outside row passes, JSON on stdout."""
+    https = Server(host="::1").start(tls_context(ca, "::1"))
+    url = f"https://[::1]:{https.port}"
+    https.routes.update(pocket_id_routes(url, jwk))
+    http = Server(host="::1", routes={"/": (301, {"location": f"{url}/"}, b"")}).start()
+    try:
+        code, out, err = run(
+            capsys, "verify", url, "--ca-bundle", str(ca_file), "--http-port", str(http.port),
+            "--format", "json", "--timeout", "2",
+        )  # fmt: skip
+    finally:
+        https.stop()
+        http.stop()
+    doc = json.loads(out)
+    assert code == 0, err
+    assert {row["check"]: row["status"] for row in doc["checks"]} == dict.fromkeys(
+        ("tls", "http-redirect", "healthz", "database", "oidc-discovery", "jwks"), "pass"
+    )
+    assert doc["app_url"] == url
 
 
 def test_missing_redirect(site: Site, ca_file: Path) -> None:
@@ -725,7 +755,8 @@ def test_certificate_not_ready(cluster: Cluster) -> None:
     )
     outcome = verify(cluster.target())
     assert detail(outcome, "certificates") == (
-        "Certificate pocket-id-tls is not Ready: Issuing certificate as Secret does not exist"
+        "Certificate pocket-id-tls is not Ready: Issuing certificate as Secret does not exist; "
+        "pocket-id-public-tls Ready until 2027-02-01"
     )
 
 
@@ -742,6 +773,49 @@ def test_application_out_of_sync(cluster: Cluster) -> None:
     outcome = verify(cluster.target())
     assert statuses(outcome)["argocd"] is Status.FAIL
     assert detail(outcome, "argocd").endswith(": sync OutOfSync, health Degraded")
+
+
+def test_application_without_status(cluster: Cluster) -> None:
+    """An Application Argo CD has not reported on: said so, not 'sync None, health None'."""
+    app = application(cluster.config, healthy=True)
+    del app["status"]
+    cluster.api.delete(app)
+    cluster.api.apply(app)
+    outcome = verify(cluster.target())
+    assert detail(outcome, "argocd").endswith(
+        ": Argo CD has not reported its sync or health yet (no status: is its application "
+        "controller running, and does the project admit it?)"
+    )
+
+
+@pytest.mark.parametrize(("mode", "row"), [("WaitForFirstConsumer", "warn"), ("Immediate", "fail")])
+def test_pending_claim_of_a_class_that_waits_for_its_pod(
+    cluster: Cluster, mode: str, row: str
+) -> None:
+    """k3s's local-path binds only once a pod is scheduled: Pending with no pod scheduled is
+    a warning that says why (the rollout and pods rows fail), not a volume fault."""
+    api = cluster.api
+    name = api.unique("local-path")
+    api.apply(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": name},
+            "provisioner": "rancher.io/local-path",
+            "volumeBindingMode": mode,
+        }
+    )
+    claim = copy.deepcopy(cluster.objects["storage.yaml"])
+    claim["metadata"]["name"] = name
+    claim["spec"]["storageClassName"] = name
+    api.apply(claim)
+    outcome = verify(dataclasses.replace(cluster.target(), claim=name))
+    assert statuses(outcome)["volume"].value == row
+    if row == "warn":
+        assert detail(outcome, "volume") == (
+            f"{name} is Pending: its StorageClass {name} binds a volume only when a pod that "
+            "uses it is scheduled (WaitForFirstConsumer), and none is yet (see rollout and pods)"
+        )
 
 
 def test_no_application_for_the_folder(cluster: Cluster) -> None:
@@ -991,3 +1065,44 @@ def test_applicationset_has_not_generated_it_yet(
         "does not exist yet: the ApplicationSet controller has not made it (has it seen the "
         "commit?)"
     )
+
+
+def test_a_row_our_identity_may_not_read_is_skipped(cluster: Cluster) -> None:
+    """A kubeconfig that may read the app's namespace but not Argo CD's: the argocd row is
+    skipped, saying what was refused; the app's own rows still run (the run used to stop)."""
+    api, ns = cluster.api, cluster.config.site.namespace
+    rule = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role"}
+    api.apply({**role, "metadata": {"name": "read-all", "namespace": ns}, "rules": [rule]})
+    api.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "reader-reads", "namespace": ns},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "read-all",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "reader"}
+            ],
+        }
+    )
+    target = dataclasses.replace(cluster.target(), kubeconfig=api.reader_kubeconfig)
+    outcome = verify(target)
+    assert outcome.stopped is None
+    found = statuses(outcome)
+    assert found.pop("argocd") is Status.SKIP
+    assert set(found.values()) == {Status.PASS}
+    assert detail(outcome, "argocd").startswith("not verified: the API server refused to show ")
+
+
+def test_an_identity_that_may_read_nothing_could_not_run(cluster: Cluster) -> None:
+    """Every row refused: that is a could-not-run (exit 2), not a run of skipped rows."""
+    target = dataclasses.replace(
+        cluster.target(), kubeconfig=cluster.api.reader_kubeconfig, namespace="kube-public"
+    )
+    outcome = verify(target)
+    assert outcome.stopped is not None
+    assert outcome.exit_code == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.env import INTERNAL_APP_URL
 from pocketid_k8s.contract.pocketid import HEALTH_PATH
-from pocketid_k8s.errors import ExitCode, PocketIdK8sError
+from pocketid_k8s.errors import ExitCode, PocketIdK8sError, StdoutError, UndeliveredError
 
 if TYPE_CHECKING:
     from pocketid_k8s.check.model import Resource
@@ -35,56 +36,149 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _terminated)
-    command = "(start-up)"
-    written_before = _files_written()
-    json_out = False
+    run = _Run()
+    real_stdout = sys.stdout
+    sys.stdout = guarded = _GuardedStdout(real_stdout)
     try:
-        parser = _parser()
-        if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, then exit
-            import argcomplete
+        try:
+            code = run.main(argv)
+        except SystemExit:  # --help, --version, a usage error: their text must arrive too
+            guarded.flush()
+            raise
+        guarded.flush()
+        return code
+    except StdoutFailed as failed:
+        return run.undelivered(failed.error)
+    finally:
+        sys.stdout = real_stdout
+        signal.signal(signal.SIGTERM, previous_term)
 
-            argcomplete.autocomplete(parser)
-        args = parser.parse_args(argv)
-        command = args.command
-        json_out = command in _LIVE_COMMANDS and getattr(args, "format", None) == "json"
-        handler: Handler = args.handler
-        return int(handler(args))
-    except PocketIdK8sError as exc:
-        _err(f"{PROG} {command}: error: {exc.message}")
-        if json_out and exc.exit_code == ExitCode.USAGE:  # could not run: still JSON on stdout
-            from pocketid_k8s.live import report
 
-            sys.stdout.write(report.to_json(report.Outcome(stopped=exc.message)))
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        # The reader left (| head -c0, | grep -q, a closed log): the verdict never reached
-        # it, so this run cannot claim success. stdout goes to /dev/null so that the flush
-        # at exit does not fail again.
-        _quiet_stdout()
-        with contextlib.suppress(OSError):
-            _err(
-                f"{PROG} {command}: stdout: the reader closed the pipe before the output "
-                "arrived; the result was not delivered (exit 1)"
-            )
-        return int(ExitCode.FAILED)
-    except Exception as exc:
-        if _caused_by_interrupt(exc):  # Ctrl-C inside an import can surface as another error
+class StdoutFailed(Exception):
+    """A write to stdout failed: raised by :class:`_GuardedStdout` so that main() can tell it
+    from any other OSError (a file the command reads), whatever the command was doing."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror)
+        self.error = error
+
+
+class _GuardedStdout:
+    """sys.stdout, whose write and flush failures are :class:`StdoutFailed`."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise StdoutFailed(exc) from None
+
+    def writelines(self, lines: Sequence[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise StdoutFailed(exc) from None
+        except ValueError:  # closed (a test's capture that ended): nothing left to deliver
+            pass
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+class _Run:
+    """One run of the command line: which command, for the messages."""
+
+    def __init__(self) -> None:
+        self.command = "(start-up)"
+        self.written_before = _files_written()
+
+    def main(self, argv: Sequence[str] | None) -> int:
+        command = self.command
+        written_before = self.written_before
+        json_out = False
+        try:
+            parser = _parser()
+            if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, exit
+                import argcomplete
+
+                argcomplete.autocomplete(parser)
+            args = parser.parse_args(argv)
+            command = self.command = args.command
+            json_out = command in _LIVE_COMMANDS and getattr(args, "format", None) == "json"
+            handler: Handler = args.handler
+            return int(handler(args))
+        except (
+            UndeliveredError,
+            StdoutError,
+        ) as exc:  # seal --print-key: said, and nothing changed
+            _quiet_stdout()
+            with contextlib.suppress(OSError):
+                _err(f"{PROG} {command}: error: {exc.message}")
+            return int(exc.exit_code)
+        except PocketIdK8sError as exc:
+            _err(f"{PROG} {command}: error: {exc.message}")
+            if json_out and exc.exit_code == ExitCode.USAGE:  # could not run: still JSON on stdout
+                from pocketid_k8s.live import report
+
+                sys.stdout.write(report.to_json(report.Outcome(stopped=exc.message)))
+            return int(exc.exit_code)
+        except KeyboardInterrupt:
             _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
             return int(ExitCode.INTERRUPTED)
-        if os.environ.get("POCKETID_K8S_DEBUG"):
+        except BrokenPipeError as exc:  # a write that bypassed the guard (sys.stdout.buffer)
+            raise StdoutFailed(exc) from None
+        except StdoutFailed:
             raise
-        # The message of an unexpected exception is not shown: it could quote a secret.
-        _err(
-            f"{PROG} {command}: internal error ({type(exc).__name__}); this is a bug in "
-            f"{PROG}: please report it with the command you ran (POCKETID_K8S_DEBUG=1 shows "
-            "the traceback)"
-        )
-        return int(ExitCode.INTERNAL)
-    finally:
-        signal.signal(signal.SIGTERM, previous_term)
+        except Exception as exc:
+            if _caused_by_interrupt(exc):  # Ctrl-C inside an import can surface as another error
+                _err(f"{PROG} {command}: {_interrupted(_files_written() - written_before)}")
+                return int(ExitCode.INTERRUPTED)
+            if os.environ.get("POCKETID_K8S_DEBUG"):
+                raise
+            # The message of an unexpected exception is not shown: it could quote a secret.
+            _err(
+                f"{PROG} {command}: internal error ({type(exc).__name__}); this is a bug in "
+                f"{PROG}: please report it with the command you ran (POCKETID_K8S_DEBUG=1 "
+                "shows the traceback)"
+            )
+            return int(ExitCode.INTERNAL)
+
+    def undelivered(self, error: OSError) -> int:
+        """Say that stdout did not take the output; the exit code says which way it failed.
+
+        A reader that left (``| head -c0``, ``| grep -q``, a closed log) never got the
+        verdict, so the run cannot claim success: exit 1. Any other failure (``> /dev/full``,
+        a full disk, an I/O error) is an output error: exit 74. stdout then goes to
+        /dev/null, so that the flush at exit does not fail again.
+        """
+        _quiet_stdout()
+        changed = _files_written() - self.written_before
+        plural = "s" if changed != 1 else ""
+        kept = f"; the files it wrote ({changed} change{plural}) are complete" if changed else ""
+        who = PROG if self.command == "(start-up)" else f"{PROG} {self.command}"
+        if error.errno == errno.EPIPE:
+            message = (
+                f"{who}: stdout: the reader closed the pipe before the output "
+                f"arrived; the result was not delivered{kept} (exit 1)"
+            )
+            code = ExitCode.FAILED
+        else:
+            message = (
+                f"{who}: error: stdout: the output could not be written "
+                f"({error.strerror or type(error).__name__}); the result was not delivered"
+                f"{kept}; fix: send the output to a file system with free space, a pipe or a "
+                f"terminal, and run again (exit {int(ExitCode.OUTPUT)})"
+            )
+            code = ExitCode.OUTPUT
+        with contextlib.suppress(OSError):
+            _err(message)
+        return int(code)
 
 
 def _quiet_stdout() -> None:
@@ -134,8 +228,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Install Pocket-ID on Kubernetes the GitOps way, and keep it correct.",
-        epilog="Exit codes: 0 success, 1 stale or refused, 2 bad input or usage, 70 internal "
-        "error, 130 interrupted.",
+        epilog="Exit codes: 0 success, 1 stale or refused (or the reader of stdout left), 2 bad "
+        "input or usage, 70 internal error, 74 stdout could not be written, 130 interrupted.",
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -1011,7 +1105,10 @@ def _completion(args: argparse.Namespace) -> int:
 
 
 def _err(message: str) -> None:
-    print(message, file=sys.stderr)
+    """``message`` on stderr; a stderr that cannot be written (2>/dev/full) leaves nowhere to
+    say anything, so the run goes on and its exit code still tells."""
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,13 +5,15 @@ holds it sealed changes only after :func:`deliver` returns. Writing to a
 pipe succeeds as soon as the bytes are in the pipe's buffer, even when the
 reader then exits without reading them (``... --print-key | true``); so for
 a pipe it waits until the reader has taken every byte, and fails when the
-reader closed first. A regular file is synced; a full disk or ``/dev/full``
-fails. The secret itself never appears in an error message.
+reader closed first (exit 1, like any output whose reader left). A regular
+file is synced; a full disk or ``/dev/full`` fails (exit 74, an output
+error). The secret itself never appears in an error message.
 """
 
 from __future__ import annotations
 
 import array
+import errno
 import fcntl
 import os
 import select
@@ -20,7 +22,7 @@ import sys
 import termios
 from typing import BinaryIO, Final
 
-from pocketid_k8s.errors import OutputError
+from pocketid_k8s.errors import StdoutError, UndeliveredError
 
 __all__ = ["deliver"]
 
@@ -28,7 +30,8 @@ _POLL_MS: Final = 50
 
 
 def deliver(secret: bytes, what: str, unchanged: str, stream: BinaryIO | None = None) -> None:
-    """Write ``secret`` and a newline; raise :class:`OutputError` unless the reader got it.
+    """Write ``secret`` and a newline; raise :class:`UndeliveredError` when the reader left
+    first, :class:`StdoutError` when stdout cannot be written.
 
     ``what`` names the secret and ``unchanged`` says what was therefore left
     as it was, for the message.
@@ -42,8 +45,10 @@ def deliver(secret: bytes, what: str, unchanged: str, stream: BinaryIO | None = 
             _confirm(fd)
     except OSError as exc:
         _silence(out)
-        reason = exc.strerror or "the reader closed it before reading"
-        raise OutputError(
+        left = exc.errno == errno.EPIPE
+        reason = "the reader closed it before reading" if left else exc.strerror or "I/O error"
+        error = UndeliveredError if left else StdoutError
+        raise error(
             f"standard output: {what} could not be printed ({reason}); it was not kept, and "
             f"{unchanged}; fix: print it to a terminal or to a pipe or file that keeps it"
         ) from None

@@ -18,6 +18,8 @@ __all__ = [
     "PocketIdK8sError",
     "RefusedError",
     "SealedKeyError",
+    "StdoutError",
+    "UndeliveredError",
 ]
 
 
@@ -31,6 +33,9 @@ class ExitCode(IntEnum):
     """Bad input: usage, config, unreadable or invalid files. Nothing was written."""
     INTERNAL = 70
     """A bug in pocketid-k8s itself (EX_SOFTWARE); please report it."""
+    OUTPUT = 74
+    """Standard output could not be written (EX_IOERR): a full disk or device, an I/O error.
+    The result was not delivered; files the command wrote are complete."""
     INTERRUPTED = 130
 
 
@@ -72,3 +77,16 @@ class RefusedError(PocketIdK8sError):
 
 class SealedKeyError(BundleError):
     """A file that may hold the sealed encryption key cannot be recognised."""
+
+
+class UndeliveredError(PocketIdK8sError):
+    """Standard output's reader left (a closed pipe) before the output arrived: the result
+    did not reach it, so the command cannot claim success (exit 1, as for every command)."""
+
+    exit_code = ExitCode.FAILED
+
+
+class StdoutError(PocketIdK8sError):
+    """Standard output could not be written (a full disk or device, an I/O error)."""
+
+    exit_code = ExitCode.OUTPUT

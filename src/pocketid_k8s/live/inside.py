@@ -5,7 +5,7 @@ Application that deploys the app folder, found by what it deploys."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pocketid_k8s.contract import argocd
 from pocketid_k8s.contract import sealed_secrets as ss
@@ -27,15 +27,24 @@ BAD_WAITING: Final = (
 
 
 def inside(kube: Kube, target: Target) -> list[Row]:
-    """Every inside check; a transport or credential failure ends the run (KubeError)."""
+    """Every inside check; a transport or credential failure ends the run (KubeError), and
+    so does an identity that may read none of it. A check our identity may not read is
+    skipped, saying what was refused (a kubeconfig that may not read Argo CD's namespace
+    still verifies the app's own)."""
     rows = []
+    refused: KubeForbidden | None = None
     for name, check in _CHECKS:
         with timed() as ms:
             try:
                 status, detail = check(kube, target)
+            except KubeForbidden as exc:
+                refused = refused or exc
+                status, detail = Status.SKIP, f"not verified: {exc.message}"
             except KubeAnswerError as exc:
                 status, detail = Status.FAIL, exc.message
         rows.append(Row(name, status, detail, ms[0]))
+    if refused is not None and all(row.status is Status.SKIP for row in rows):
+        raise refused
     return rows
 
 
@@ -90,27 +99,52 @@ def _claim(kube: Kube, t: Target) -> tuple[Status, str]:
     pvc = kube.get(f"/api/v1/namespaces/{t.namespace}/persistentvolumeclaims/{t.claim}")
     if pvc is None:
         return Status.FAIL, f"PersistentVolumeClaim {t.claim} not found"
-    phase = (pvc.get("status") or {}).get("phase")
+    phase = (pvc.get("status") or {}).get("phase") or "without a phase"
     size = ((pvc.get("status") or {}).get("capacity") or {}).get("storage", "?")
     if phase != "Bound":
+        waiting = _waits_for_a_pod(kube, t, pvc)
+        if waiting:
+            return Status.WARN, f"{t.claim} is {phase}: {waiting}"
         return Status.FAIL, f"{t.claim} is {phase}, not Bound"
     return Status.PASS, f"{t.claim} Bound ({size})"
 
 
+def _waits_for_a_pod(kube: Kube, t: Target, pvc: dict[str, Any]) -> str:
+    """Why a Pending claim is not (yet) a fault: its class binds a volume only once a pod
+    that uses it is scheduled (WaitForFirstConsumer: k3s's local-path), and none is; "" else."""
+    name = (pvc.get("spec") or {}).get("storageClassName")
+    try:
+        found = kube.get(f"/apis/storage.k8s.io/v1/storageclasses/{name}") if name else None
+        selector = f"app.kubernetes.io/name=pocket-id,app.kubernetes.io/instance={t.name}"
+        pods = kube.get(f"/api/v1/namespaces/{t.namespace}/pods?labelSelector={selector}") or {}
+    except KubeForbidden:
+        return ""
+    if (found or {}).get("volumeBindingMode") != "WaitForFirstConsumer":
+        return ""
+    if any((p.get("spec") or {}).get("nodeName") for p in pods.get("items") or []):
+        return ""
+    return (
+        f"its StorageClass {name} binds a volume only when a pod that uses it is scheduled "
+        "(WaitForFirstConsumer), and none is yet (see rollout and pods)"
+    )
+
+
 def _certificates(kube: Kube, t: Target) -> tuple[Status, str]:
-    details = []
+    details, problems = [], []
     for name in t.certificates:
         cert = kube.get(f"/apis/cert-manager.io/v1/namespaces/{t.namespace}/certificates/{name}")
         if cert is None:
-            return Status.FAIL, f"Certificate {name} not found"
+            problems.append(f"Certificate {name} not found")
+            continue
         ready = conditions(cert).get("Ready", {})
         if ready.get("status") != "True":
-            return (
-                Status.FAIL,
-                f"Certificate {name} is not Ready: {ready.get('message', 'no condition')}",
-            )
+            why = ready.get("message") or "no Ready condition yet (is cert-manager running?)"
+            problems.append(f"Certificate {name} is not Ready: {why}")
+            continue
         not_after = (cert.get("status") or {}).get("notAfter", "")
         details.append(f"{name} Ready until {not_after[:10] or '?'}")
+    if problems:
+        return Status.FAIL, "; ".join(problems + details)
     return Status.PASS, "; ".join(details)
 
 
@@ -166,7 +200,13 @@ def _application(kube: Kube, t: Target) -> tuple[Status, str]:
     which = f"Application {found.name} (found by {found.how})"
     if sync == "Synced" and health == "Healthy":
         return Status.PASS, f"{which}: Synced and Healthy"
-    return Status.FAIL, f"{which}: sync {sync}, health {health}"
+    if sync is None and health is None:
+        return (
+            Status.FAIL,
+            f"{which}: Argo CD has not reported its sync or health yet (no status: is its "
+            "application controller running, and does the project admit it?)",
+        )
+    return Status.FAIL, f"{which}: sync {sync or 'not reported'}, health {health or 'not reported'}"
 
 
 _CHECKS: Final[tuple[tuple[str, Callable[[Kube, Target], tuple[Status, str]]], ...]] = (

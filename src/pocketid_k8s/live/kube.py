@@ -10,6 +10,7 @@ Writes exist only as dry-runs.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,11 +21,14 @@ import yaml
 
 from pocketid_k8s import remote
 from pocketid_k8s.errors import PocketIdK8sError
-from pocketid_k8s.redact import yaml_where
+from pocketid_k8s.redact import url_shown, yaml_where
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx2
-    from lightkube.config.kubeconfig import KubeConfig
+    from lightkube.config.kubeconfig import KubeConfig, SingleConfig
+    from lightkube.config.models import User
 
     from pocketid_k8s.remote import Answer as Reply
 
@@ -382,23 +386,34 @@ def _kubeconfig_dict(path: Path, *, part: bool = False) -> dict[str, Any]:
     return loaded
 
 
-def _kubeconfig(kubeconfig: Path | None) -> KubeConfig:
-    """lightkube's KubeConfig: ``kubeconfig``, else in-cluster, $KUBECONFIG or ~/.kube/config."""
+def _kubeconfig(kubeconfig: Path | None) -> tuple[KubeConfig, dict[str, Any]]:
+    """lightkube's KubeConfig and the mapping it was made from (empty in a pod):
+    ``kubeconfig``, else $KUBECONFIG, ~/.kube/config, or in-cluster, in kubectl's order."""
     import os
 
     from lightkube.config.kubeconfig import KubeConfig
     from lightkube.core.exceptions import ConfigError
 
     if kubeconfig is None:
-        try:
-            return KubeConfig.from_service_account()
-        except ConfigError:
-            pass
         listed = [Path(item) for item in os.environ.get("KUBECONFIG", "").split(os.pathsep) if item]
         if len(listed) > 1:
             return _from_dict(_merged(listed), Path(os.environ["KUBECONFIG"]), None)
         kubeconfig = listed[0] if listed else Path("~/.kube/config")
-    return _from_dict(_kubeconfig_dict(kubeconfig), kubeconfig, kubeconfig.expanduser())
+        if not listed and not kubeconfig.expanduser().exists():
+            try:
+                return KubeConfig.from_service_account(), {}
+            except ConfigError:
+                pass
+    path = kubeconfig.expanduser()
+    raw = _kubeconfig_dict(kubeconfig)
+    for section in ("clusters", "users"):
+        entries = raw.get(section)
+        if isinstance(entries, list):
+            raw[section] = [
+                _absolute(section, entry, path.parent) if isinstance(entry, dict) else entry
+                for entry in entries
+            ]
+    return _from_dict(raw, kubeconfig, path)
 
 
 _PATH_FIELDS: Final = {
@@ -443,46 +458,300 @@ def _absolute(section: str, entry: dict[str, Any], folder: Path) -> dict[str, An
         else value
         for name, value in body.items()
     }
+    run = fixed.get("exec")
+    command = run.get("command") if isinstance(run, dict) else None
+    if isinstance(run, dict) and isinstance(command, str) and _relative_path(command):
+        fixed["exec"] = {**run, "command": str(folder / command)}  # as kubectl: not a bare name
     return {**entry, key: fixed}
 
 
-def _from_dict(raw: dict[str, Any], shown: Path, fname: Path | None) -> KubeConfig:
+def _relative_path(command: str) -> bool:
+    """A command given as a relative path (``./bin/plugin``), not a name looked up on PATH."""
+    import os
+
+    return os.sep in command and not Path(command).is_absolute()
+
+
+def _from_dict(
+    raw: dict[str, Any], shown: Path, fname: Path | None
+) -> tuple[KubeConfig, dict[str, Any]]:
     from lightkube.config.kubeconfig import KubeConfig
 
-    kubeconfig = shown
-    try:
-        return KubeConfig.from_dict(raw, fname=fname)
-    except Exception as exc:
-        # lightkube raises KeyError, TypeError, msgspec's ValidationError... on a malformed
-        # entry; their messages name fields and types, not values.
+    problem = _problem(raw)
+    if problem is not None:
         raise KubeError(
-            f"kubeconfig {kubeconfig}: not a valid kubeconfig ({_reason(exc)}); {_KUBECONFIG_FIX}"
+            f"kubeconfig {shown}: {problem}; fix: correct it (kubectl config view shows what "
+            "kubectl makes of it), or pass another --kubeconfig"
+        )
+    try:
+        return KubeConfig.from_dict(raw, fname=fname), raw
+    except Exception as exc:
+        # whatever _problem did not foresee: the type name only (a message could quote a value)
+        raise KubeError(
+            f"kubeconfig {shown}: not a valid kubeconfig ({_reason(exc)}); {_KUBECONFIG_FIX}"
         ) from None
+
+
+_SECTIONS: Final = (("clusters", "cluster"), ("contexts", "context"), ("users", "user"))
+
+
+def _problem(raw: dict[str, Any]) -> str | None:
+    """What makes ``raw`` no kubeconfig lightkube can read, by section, entry and field,
+    without quoting a value (msgspec's messages name fields and types only)."""
+    import msgspec
+    from lightkube.config.models import Cluster, Context, User
+
+    models: dict[str, type[msgspec.Struct]] = {
+        "cluster": Cluster,
+        "context": Context,
+        "user": User,
+    }
+    current = raw.get("current-context")
+    if current is not None and not isinstance(current, str):
+        return "current-context is not a context's name (a string)"
+    for section, key in _SECTIONS:
+        entries = raw.get(section)
+        if entries is None and section == "users":
+            continue
+        if not isinstance(entries, list):
+            return f"{section} is not a list"
+        for number, entry in enumerate(entries, 1):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not name:
+                return f"{section} entry {number} has no name (a string)"
+            body = entry.get(key)
+            if not isinstance(body, dict):
+                return f"{key} {_shown_name(name)} has no {key}: mapping"
+            try:
+                msgspec.convert(body, models[key])
+            except msgspec.ValidationError as exc:
+                why, _, where = str(exc).partition(" - at `$")
+                field_path = where.rstrip("`")
+                if "'" in why or '"' in why:  # a value quoted: the field alone
+                    why = "invalid"
+                return f"{key} {_shown_name(name)}: {key}{field_path}: {why[:200]}"
+    return None
+
+
+def _shown_name(name: str) -> str:
+    """An entry's name for a message: short and printable (names are not secrets)."""
+    from pocketid_k8s.live.report import printable
+
+    shown = printable(name)
+    return repr(shown if len(shown) <= 60 else shown[:57] + "...")
 
 
 def connect(kubeconfig: Path | None, context: str | None, timeout: float) -> Kube:
     """A client for ``context`` of ``kubeconfig`` ($KUBECONFIG, ~/.kube/config, or in-cluster)."""
-    import httpx2
-    from lightkube.config import client_adapter
-    from lightkube.core.exceptions import ConfigError
-
-    config = _kubeconfig(kubeconfig)
+    config, raw = _kubeconfig(kubeconfig)
     where = str(kubeconfig) if kubeconfig else "KUBECONFIG or ~/.kube/config"
+    known = ", ".join(sorted(str(name) for name in config.contexts)) or "none"
     if context is not None and context not in config.contexts:
-        known = ", ".join(sorted(str(name) for name in config.contexts)) or "none"
         raise KubeError(
             f"kubeconfig {where}: no context {context!r}; fix: pass one of its contexts "
             f"({known}) to --context"
         )
-    try:
-        single = config.get(context_name=context)
-        if single is None:
-            raise ConfigError("no current context")
-        params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout))
-        http = client_adapter.Client(single, params)
-    except (ConfigError, OSError, KeyError, ValueError, yaml.YAMLError) as exc:
+    name = context or config.current_context
+    if not name:
         raise KubeError(
-            f"no usable kubeconfig in {where} ({_reason(exc)}); {_KUBECONFIG_FIX}"
-        ) from None
+            f"kubeconfig {where}: no current-context is set; fix: pass --context (one of "
+            f"{known}), or run 'kubectl config use-context NAME'"
+        )
+    if name not in config.contexts:
+        raise KubeError(
+            f"kubeconfig {where}: its current-context {name!r} is not one of its contexts; "
+            f"fix: pass --context (one of {known}), or run 'kubectl config use-context NAME'"
+        )
+    chosen = config.contexts[name]
+    if chosen.cluster not in config.clusters:
+        raise KubeError(
+            f"kubeconfig {where}: context {name!r} names cluster {chosen.cluster!r}, which the "
+            "kubeconfig does not define; fix: add it to clusters, or correct the context"
+        )
+    if chosen.user and chosen.user not in config.users:
+        raise KubeError(
+            f"kubeconfig {where}: context {name!r} names user {chosen.user!r}, which the "
+            "kubeconfig does not define; fix: add it to users, or correct the context"
+        )
+    single = config.get(context_name=name)
+    if single is None:  # lightkube returns None only without a context name
+        raise KubeError(f"kubeconfig {where}: no context {name!r}; {_KUBECONFIG_FIX}")
+    _check_server(single.cluster.server, f"kubeconfig {where}: cluster {chosen.cluster!r}")
+    http = _client(
+        single,
+        _entry(raw, "users", chosen.user, "user"),
+        _entry(raw, "clusters", chosen.cluster, "cluster"),
+        where,
+        timeout,
+    )
     remote.arm(http)
     return Kube(http, single.cluster.server, single.context_name, timeout)
+
+
+def _check_server(server: str, who: str) -> None:
+    """The cluster's server is an http(s) URL with a host (kubectl refuses others too)."""
+    from urllib.parse import urlsplit
+
+    from pocketid_k8s.live.report import printable
+
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        shown = printable(url_shown(server)[:100])  # a password in it is never repeated
+        raise KubeError(
+            f"{who}: server {shown!r} is not an https:// URL with a host; fix: set it to the "
+            "API server's address, e.g. https://192.168.1.10:6443 or https://[fd00::1]:6443"
+        )
+
+
+def _entry(raw: dict[str, Any], section: str, name: str | None, key: str) -> dict[str, Any]:
+    """The body of the first entry called ``name`` in ``section`` (kubectl's choice too)."""
+    for entry in raw.get(section) or []:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            body = entry.get(key)
+            return body if isinstance(body, dict) else {}
+    return {}
+
+
+def _client(
+    single: SingleConfig,
+    user: dict[str, Any],
+    cluster: dict[str, Any],
+    where: str,
+    timeout: float,
+) -> httpx2.Client:
+    """The HTTP client of ``single``, as kubectl would connect: the cluster's CA (or
+    insecure-skip-tls-verify), the user's client certificate, token, token file (lightkube
+    re-reads it on 401) or exec plugin (live.credentials); each failure named."""
+    import httpx2
+    from lightkube.config import client_adapter
+    from lightkube.config.models import User
+    from lightkube.core.exceptions import ConfigError
+
+    from pocketid_k8s.live import credentials
+
+    who = f"kubeconfig {where}: user {single.context.user!r}"
+    account = single.user or User()
+    verify = _tls_context(single, where)
+    pair = _client_pair(account, single, who)
+    if pair is not None:
+        credentials.load_client_certificate(
+            verify, credentials.ExecCredential(None, *pair), who, "its client-certificate and key"
+        )
+    auth: httpx2.Auth | None
+    if account.exec is not None and not (account.token or account.token_file):
+        credential = credentials.run_exec_plugin(
+            user.get("exec"), cluster, user=str(single.context.user), where=where, folder=None
+        )
+        if credential.token is not None:
+            auth = client_adapter.BearerAuth(credential.token)
+        else:
+            auth = None
+            credentials.load_client_certificate(
+                verify, credential, who, "the exec plugin's client certificate and key"
+            )
+    else:
+        if account.token_file:  # read at the first request: unreadable, it is said here
+            token_file = Path(str(single.abs_file(account.token_file)))
+            try:
+                readable = bool(token_file.read_text(encoding="utf-8").strip())
+            except (OSError, UnicodeDecodeError) as exc:
+                why = getattr(exc, "strerror", None) or "not text"
+                raise KubeError(
+                    f"{who}: tokenFile {token_file}: {why}; fix: check the path (relative to "
+                    "the kubeconfig's folder), or renew the token"
+                ) from None
+            if not readable:
+                raise KubeError(f"{who}: tokenFile {token_file} is empty; fix: renew the token")
+        try:
+            auth = client_adapter.user_auth(account)
+        except ConfigError:
+            raise KubeError(
+                f"{who}: auth-provider is not supported (kubectl removed it too); fix: use the "
+                "provider's exec plugin (e.g. gke-gcloud-auth-plugin, kubelogin)"
+            ) from None
+    return httpx2.Client(
+        base_url=single.cluster.server, verify=verify, auth=auth, timeout=httpx2.Timeout(timeout)
+    )
+
+
+def _tls_context(single: SingleConfig, where: str) -> ssl.SSLContext:
+    """Trust the cluster's certificate authority (a file, or its base64 data), the system's
+    without one, or nothing with insecure-skip-tls-verify (alone, as kubectl requires)."""
+    import binascii
+    import ssl
+
+    import httpx2
+
+    cluster = single.cluster
+    name = f"kubeconfig {where}: cluster {single.context.cluster!r}"
+    if cluster.insecure and (cluster.certificate_auth or cluster.certificate_auth_data):
+        raise KubeError(
+            f"{name}: sets both insecure-skip-tls-verify and a certificate authority (kubectl "
+            "refuses this too); fix: remove one of them"
+        )
+    fix = (
+        "fix: give certificate-authority (a PEM file) or certificate-authority-data (that "
+        "file in base64)"
+    )
+    try:
+        if cluster.certificate_auth:
+            return ssl.create_default_context(cafile=str(single.abs_file(cluster.certificate_auth)))
+        if cluster.certificate_auth_data:
+            pem = base64.b64decode(cluster.certificate_auth_data).decode("ascii")
+            return ssl.create_default_context(cadata=pem)
+        return httpx2.create_ssl_context(verify=not cluster.insecure, trust_env=True)
+    except (binascii.Error, UnicodeDecodeError):
+        raise KubeError(f"{name}: certificate-authority-data is not base64 of PEM; {fix}") from None
+    except (OSError, ValueError) as exc:
+        raise KubeError(
+            f"{name}: its certificate authority cannot be used ({_tls_reason(exc)}); {fix}"
+        ) from None
+
+
+def _client_pair(account: User, single: SingleConfig, who: str) -> tuple[bytes, bytes] | None:
+    """The user's client certificate and key (PEM), from data or files; None without."""
+    import binascii
+
+    cert = account.client_cert_data or account.client_cert
+    key = account.client_key_data or account.client_key
+    if not cert and not key:
+        return None
+    fix = (
+        "fix: give client-certificate and client-key (PEM files), or client-certificate-data "
+        "and client-key-data (those files in base64), of one key pair"
+    )
+    if not cert or not key:
+        raise KubeError(f"{who}: a client certificate needs both a certificate and a key; {fix}")
+    found: list[bytes] = []
+    for data, path, label in (
+        (account.client_cert_data, account.client_cert, "client-certificate"),
+        (account.client_key_data, account.client_key, "client-key"),
+    ):
+        try:
+            if data:
+                found.append(base64.b64decode(data))
+            else:
+                found.append(Path(str(single.abs_file(str(path)))).read_bytes())
+        except (binascii.Error, ValueError):
+            raise KubeError(f"{who}: {label}-data is not base64; {fix}") from None
+        except OSError as exc:
+            raise KubeError(f"{who}: {label} {path}: {exc.strerror}; {fix}") from None
+    return found[0], found[1]
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """Why a certificate or key did not load, without quoting data."""
+    import binascii
+    import ssl
+
+    if isinstance(exc, ssl.SSLError):
+        return f"not a usable PEM certificate or key: {exc.reason or 'unreadable'}"
+    if isinstance(exc, binascii.Error):
+        return "its -data is not base64"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return type(exc).__name__

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pocketid_k8s.contract import api
 from pocketid_k8s.contract import pocketid as pid
+from pocketid_k8s.hosts import url_host
 from pocketid_k8s.live.report import Row, Status, timed
 
 if TYPE_CHECKING:
@@ -101,11 +102,12 @@ def _tls_row(  # noqa: PLR0911 - one return per verdict
 ) -> tuple[Row, bool]:
     """The TLS row, and whether a TLS server answered (so that HTTP requests make sense)."""
     attempts = CONNECT_ATTEMPTS if main else 1
+    where = url_host(host, port)
     reason = ""
     with timed() as ms:
         for attempt in range(attempts):
             try:
-                with waiting(progress, f"a connection to {host}:{port}", timeout):
+                with waiting(progress, f"a connection to {where}", timeout):
                     sock = socket.create_connection((host, port), timeout=timeout)
             except socket.gaierror:
                 if main:
@@ -117,7 +119,7 @@ def _tls_row(  # noqa: PLR0911 - one return per verdict
                 return Row(
                     name,
                     Status.FAIL,
-                    f"{host}:{port}: no answer to the connection within {timeout:g} s "
+                    f"{where}: no answer to the connection within {timeout:g} s "
                     "(a firewall dropping packets, or the wrong address)",
                 ), False
             except OSError as exc:
@@ -128,7 +130,7 @@ def _tls_row(  # noqa: PLR0911 - one return per verdict
             try:
                 with (
                     sock,
-                    waiting(progress, f"the TLS handshake with {host}:{port}", timeout),
+                    waiting(progress, f"the TLS handshake with {where}", timeout),
                     context.wrap_socket(sock, server_hostname=host) as tls,
                 ):
                     cert = tls.getpeercert() or {}
@@ -143,26 +145,26 @@ def _tls_row(  # noqa: PLR0911 - one return per verdict
                 return Row(
                     name,
                     Status.FAIL,
-                    f"TLS handshake with {host}:{port} failed ({exc.reason or exc}); "
+                    f"TLS handshake with {where} failed ({exc.reason or exc}); "
                     "TLS 1.2 or newer is required",
                 ), False
             except TimeoutError:
                 return Row(
                     name,
                     Status.FAIL,
-                    f"{host}:{port} accepted the connection, but the TLS handshake hung: no "
+                    f"{where} accepted the connection, but the TLS handshake hung: no "
                     f"answer within {timeout:g} s (is a TLS server listening there?)",
                 ), False
             except OSError as exc:
                 return Row(
                     name,
                     Status.FAIL,
-                    f"{host}:{port} closed the connection during the TLS handshake "
+                    f"{where} closed the connection during the TLS handshake "
                     f"({exc.strerror or type(exc).__name__}); is a TLS server listening there?",
                 ), False
             break
         else:
-            return Row(name, Status.FAIL, f"{host}:{port}: cannot connect ({reason})"), False
+            return Row(name, Status.FAIL, f"{where}: cannot connect ({reason})"), False
     expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(str(cert["notAfter"])), UTC)
     days = (expires - datetime.now(UTC)).days
     detail = f"{version}, valid for {host}, expires {expires:%Y-%m-%d} ({days} days)"
@@ -219,7 +221,7 @@ def _http_redirect(
 ) -> Row:
     from pocketid_k8s.remote import RemoteError, RemoteTimeout, Unreachable, fetch
 
-    url = f"http://{host}:{target.http_port}/" if target.http_port != 80 else f"http://{host}/"
+    url = f"http://{url_host(host, None if target.http_port == 80 else target.http_port)}/"
     with timed() as ms:
         try:
             with waiting(progress, url, target.timeout):
@@ -242,13 +244,13 @@ def _http_redirect(
         except RemoteError as exc:
             return Row("http-redirect", Status.FAIL, str(exc))
     location = response.header("location")
-    if response.status in REDIRECTS and location.startswith(f"https://{host}"):
+    if response.status in REDIRECTS and location.startswith(f"https://{url_host(host)}"):
         return Row("http-redirect", Status.PASS, f"{response.status} to {location}", ms[0])
     return Row(
         "http-redirect",
         Status.FAIL,
         f"{url} answered {response.status}"
-        f"{' to ' + location if location else ''}, not a redirect to https://{host}",
+        f"{' to ' + location if location else ''}, not a redirect to https://{url_host(host)}",
         ms[0],
     )
 

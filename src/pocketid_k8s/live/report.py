@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+MAX_DETAIL_LINES = 60
+"""The most lines a multi-line detail shows (an API server's diff of a large object)."""
+
+
 class Status(StrEnum):
     PASS = "pass"
     WARN = "warn"
@@ -49,11 +53,23 @@ class Row:
     detail: str
     ms: float | None = None
     hint: str = ""
+    multiline: bool = False
+    """``detail`` keeps its line breaks (a server's multi-line answer, such as the Go diff
+    of an immutable field): shown as lines in text, kept as one string in JSON."""
 
     def __post_init__(self) -> None:
         # Details quote what others wrote (a program's log, a server's answer): no escape
         # sequence of theirs reaches the user's terminal.
-        object.__setattr__(self, "detail", printable(self.detail))
+        detail = self.detail
+        if self.multiline:
+            lines = detail.replace("\r\n", "\n").expandtabs(4).split("\n")
+            if len(lines) > MAX_DETAIL_LINES:
+                cut = len(lines) - MAX_DETAIL_LINES
+                lines = [*lines[:MAX_DETAIL_LINES], f"... ({cut} more lines)"]
+            detail = "\n".join(printable(line.rstrip()) for line in lines).strip("\n")
+        else:
+            detail = printable(detail)
+        object.__setattr__(self, "detail", detail)
         object.__setattr__(self, "hint", printable(self.hint))
 
     def to_json(self) -> dict[str, Any]:
@@ -129,16 +145,24 @@ def summary(outcome: Outcome, subject: str) -> str:
 
 
 def _detail(row: Row) -> str:
-    return f"{row.detail}; fix: {row.hint}" if row.hint else row.detail
+    if not row.hint:
+        return row.detail
+    return (
+        f"{row.detail}\nfix: {row.hint}" if "\n" in row.detail else f"{row.detail}; fix: {row.hint}"
+    )
 
 
 def plain(outcome: Outcome, subject: str) -> str:
-    """Columns for a pipe or a log: one line per check, then the summary."""
+    """Columns for a pipe or a log: one line per check (a multi-line detail goes on under its
+    column), then the summary."""
     width = max([18, *(len(row.check) + 1 for row in outcome.rows)])
     lines = [f"{'check':{width}} {'status':6} {'time':>8}  detail"]
+    indent = " " * (width + 1 + 6 + 1 + 8 + 2)
     for row in outcome.rows:
         ms = f"{row.ms:.0f} ms" if row.ms is not None else "-"
-        lines.append(f"{row.check:{width}} {row.status.value:6} {ms:>8}  {_detail(row)}")
+        first, *more = _detail(row).split("\n")
+        lines.append(f"{row.check:{width}} {row.status.value:6} {ms:>8}  {first}")
+        lines += [f"{indent}{line}" if line else "" for line in more]
     lines.append(summary(outcome, subject))
     return "\n".join(lines) + "\n"
 

@@ -8,6 +8,7 @@ right, and the ``access`` row lists them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Final
 
@@ -68,9 +69,7 @@ def preflight(kube: Kube, plan: Plan) -> Outcome:
                     skipped.append(f"{name} ({denied})")
                 except KubeAnswerError as exc:  # one odd answer fails its check, not the run
                     rows = [Row(name, Status.FAIL, exc.message)]
-            outcome.rows += [
-                Row(r.check, r.status, r.detail, ms[0] / len(rows), r.hint) for r in rows
-            ]
+            outcome.rows += [dataclasses.replace(r, ms=ms[0] / len(rows)) for r in rows]
         outcome.rows.insert(1, _access(skipped))
     except KubeError as exc:
         outcome.stopped = exc.message

@@ -18,6 +18,7 @@ from typing import Any, Final
 from pocketid_k8s.live.kube import Answer
 from pocketid_k8s.live.preflight.context import Context
 from pocketid_k8s.live.preflight.plan import Item
+from pocketid_k8s.live.preflight.settings import kind_fixes
 from pocketid_k8s.live.report import Row, Status
 
 __all__ = ["dry_run", "pod_from_template", "pod_security"]
@@ -54,11 +55,13 @@ def dry_run(ctx: Context) -> list[Row]:
     refused: list[str] = []
     warnings: list[str] = []
     stand_in: list[str] = []
+    unserved: set[str] = set()
     for item in ctx.plan.items:
         _rights(ctx, item)
         path = ctx.kube.path_of(item.obj)
         if path is None:
             refused.append(f"{item.file}: {item.kind} is not served at {item.obj['apiVersion']}")
+            unserved.add(str(item.obj["apiVersion"]).rpartition("/")[0])
             continue
         answer = ctx.kube.dry_run_apply(item.obj, path)
         if _missing_namespace(answer) and item.namespace:
@@ -71,12 +74,18 @@ def dry_run(ctx: Context) -> list[Row]:
         warnings += [f"{item.file}: {_warning_text(w)}" for w in answer.warnings]
     count = len(ctx.plan.items)
     if refused:
+        # The API server's answer can be several lines (the Go diff of an immutable field):
+        # then each refusal starts a line of its own, and the row keeps the lines.
+        lines = any("\n" in text for text in refused)
         return [
             Row(
                 "dry-run",
                 Status.FAIL,
-                f"{len(refused)} of {count} objects refused: " + "; ".join(refused),
-                hint="fix the config (or the file) so that the API server accepts each object",
+                f"{len(refused)} of {count} objects refused:"
+                + ("\n" + "\n".join(refused) if lines else " " + "; ".join(refused)),
+                hint="fix the config (or the file) so that the API server accepts each object"
+                + (f"; for the kinds not served: {kind_fixes(unserved)}" if unserved else ""),
+                multiline=lines,
             )
         ]
     detail = f"all {count} objects accepted by a server-side apply (dryRun=All), in order"

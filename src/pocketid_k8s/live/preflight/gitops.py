@@ -12,6 +12,7 @@ from pocketid_k8s.argocd import ProjectFileError, admit
 from pocketid_k8s.contract.argocd import API_GROUP
 from pocketid_k8s.live.argo import API, Coverage, coverage, find_application, no_application
 from pocketid_k8s.live.preflight.context import Context
+from pocketid_k8s.live.preflight.plan import Argo
 from pocketid_k8s.live.report import Row, Status
 
 __all__ = ["application", "project"]
@@ -29,7 +30,8 @@ def project(ctx: Context) -> list[Row]:
                 "argocd-project",
                 Status.FAIL,
                 f"AppProject {argo.namespace}/{argo.project} does not exist",
-                hint="set [argocd] project to one of 'kubectl -n argocd get appprojects'",
+                hint=f"set [argocd] project to one of 'kubectl -n {argo.namespace} get "
+                "appprojects' (or [argocd] application_namespace to where Argo CD runs)",
             )
         ]
     namespaces = sorted({i.namespace for i in ctx.plan.items if i.namespace})
@@ -99,7 +101,7 @@ def application(ctx: Context) -> list[Row]:
                 "argocd-app",
                 Status.FAIL,
                 f"no Application deploys {argo.path}, and ApplicationSets are not served",
-                hint="render with [argocd] application = true and commit the Application",
+                hint=_application_fix(argo),
             )
         ]
     return _from_applicationsets(ctx, covers)
@@ -138,7 +140,19 @@ def _from_applicationsets(ctx: Context, covers: list[Coverage] | None) -> list[R
             Status.FAIL,
             f"no Application deploys {argo.path}, and no ApplicationSet in {argo.namespace} "
             f"would generate one: {no_application(covers, argo.path)}",
-            hint="add the folder to your ApplicationSet's git directories, or render with "
-            "[argocd] application = true",
+            hint="add the folder to your ApplicationSet's git directories, or "
+            + _application_fix(argo),
         )
     ]
+
+
+def _application_fix(argo: Argo) -> str:
+    """The fix that reads the config: with [argocd] application = true the Application is
+    rendered already, and only has to reach Argo CD."""
+    if argo.application:
+        return (
+            f"the config has [argocd] application = true: commit the Application that render "
+            f"wrote under {argo.application_dir or '[argocd] application_dir'}, and have Argo CD "
+            "read that folder (an app of apps) or apply it once (kubectl apply -f)"
+        )
+    return "set [argocd] application = true, render, and commit the Application"

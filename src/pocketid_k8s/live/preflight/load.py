@@ -47,11 +47,14 @@ def _plan(config: Config, items: list[Item], source: str) -> Plan:
             repo_url=argo.repo_url,
             path=config.site.app_dir,
             server=argo.server,
+            application=argo.application,
+            application_dir=argo.application_dir,
         ),
         controller_namespace=CONTROLLER_NAMESPACE,
         controller_names=CONTROLLER_NAMES,
         expected_secret=config.secret.name,
         source=source,
+        backup_mode=config.backup.mode.value,
     )
 
 

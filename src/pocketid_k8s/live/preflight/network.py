@@ -1,9 +1,16 @@
 """Does the NetworkPolicy admit the namespace where the ingress controller's pods
 actually run? k3s runs Traefik in kube-system, its Helm chart in traefik; a wrong
-namespace makes every request time out at the proxy, and only the cluster can tell."""
+namespace makes every request time out at the proxy, and only the cluster can tell.
+
+A controller with ``hostNetwork: true`` sends its traffic from the node's address, which
+no ``namespaceSelector`` matches (Kubernetes leaves NetworkPolicy for host-network pods
+undefined; kube-router of k3s, Calico and Cilium see the node): then only an ``ipBlock``
+holding the nodes' addresses, or a rule open to every source, admits it.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from pocketid_k8s.live.preflight.context import Context
@@ -27,19 +34,88 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool | None:
     return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
 
 
-def _controller_namespaces(ctx: Context, name: str) -> tuple[set[str], str]:
+def _controller_pods(ctx: Context, name: str) -> tuple[list[dict[str, Any]], str]:
+    """The controller's pods (or its Deployments' pod templates, as pods without status)."""
     ctx.need("list", "pods")
     pods = ctx.get(f"/api/v1/pods?labelSelector=app.kubernetes.io/name={name}") or {}
-    found = {str(p["metadata"]["namespace"]) for p in pods.get("items") or []}
+    found = [p for p in pods.get("items") or [] if isinstance(p, dict)]
     if found:
         return found, f"pods labelled app.kubernetes.io/name={name}"
     ctx.need("list", "deployments", "apps")
     deployments = ctx.get(f"/apis/apps/v1/deployments?fieldSelector=metadata.name={name}") or {}
-    found = {str(d["metadata"]["namespace"]) for d in deployments.get("items") or []}
-    return found, f"Deployment {name}"
+    templates = [
+        {
+            "metadata": {"namespace": (d.get("metadata") or {}).get("namespace")},
+            "spec": ((d.get("spec") or {}).get("template") or {}).get("spec") or {},
+        }
+        for d in deployments.get("items") or []
+        if isinstance(d, dict)
+    ]
+    return templates, f"Deployment {name}"
 
 
-def network_policy(ctx: Context) -> list[Row]:
+def _peers(policies: list[Any]) -> list[dict[str, Any]]:
+    """Every ``from`` peer of the policies' ingress rules; a rule without ``from`` admits every
+    source, and is one empty peer."""
+    found = []
+    for policy in policies:
+        for rule in (policy.obj.get("spec") or {}).get("ingress") or []:
+            found += [peer for peer in rule.get("from") or [{}] if isinstance(peer, dict)]
+    return found
+
+
+def _in_block(address: str, block: dict[str, Any]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+        network = ipaddress.ip_network(str(block.get("cidr")), strict=False)
+        excepted = [ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or []]
+    except ValueError:
+        return False
+    return ip in network and not any(ip in e for e in excepted)
+
+
+def _host_network(policies: list[Any], pods: list[dict[str, Any]], how: str) -> Row | None:
+    """The row for a controller on the host network; None when none of its pods is."""
+    host = [p for p in pods if (p.get("spec") or {}).get("hostNetwork") is True]
+    if not host:
+        return None
+    peers = _peers(policies)
+    if any(not peer for peer in peers):
+        return Row(
+            "network-policy",
+            Status.PASS,
+            f"the ingress controller runs on the host network ({how}), and a rule admits "
+            "every source",
+        )
+    addresses = sorted(
+        {
+            str((p.get("status") or {}).get("hostIP"))
+            for p in host
+            if (p.get("status") or {}).get("hostIP")
+        }
+    )
+    blocks = [peer["ipBlock"] for peer in peers if isinstance(peer.get("ipBlock"), dict)]
+    shut_out = [a for a in addresses if not any(_in_block(a, b) for b in blocks)]
+    nodes = ", ".join(addresses) if addresses else "the nodes' addresses"
+    if addresses and not shut_out:
+        return Row(
+            "network-policy",
+            Status.PASS,
+            f"the ingress controller runs on the host network ({how}); an ipBlock admits "
+            f"its nodes' addresses {nodes}",
+        )
+    return Row(
+        "network-policy",
+        Status.FAIL,
+        f"the ingress controller runs with hostNetwork: true ({how}), so its requests come "
+        f"from the node's address ({', '.join(shut_out) or 'unknown until its pods run'}), which "
+        "no namespaceSelector matches: every request would time out at the proxy",
+        hint="set [network_policy] enabled = false, or keep it and add a NetworkPolicy of "
+        f"your own that admits an ipBlock of the nodes' addresses ({nodes}) on the pod's port",
+    )
+
+
+def network_policy(ctx: Context) -> list[Row]:  # noqa: PLR0911 - one return per verdict
     policies = list(ctx.plan.of_kind("NetworkPolicy"))
     if not policies:
         return [Row("network-policy", Status.SKIP, "the bundle has no NetworkPolicy")]
@@ -65,10 +141,15 @@ def network_policy(ctx: Context) -> list[Row]:
         ]
     namespaces: set[str] = set()
     how = []
+    pods: list[dict[str, Any]] = []
     for name in sorted(names):
-        where_found, method = _controller_namespaces(ctx, name)
-        namespaces |= where_found
+        found_pods, method = _controller_pods(ctx, name)
+        pods += found_pods
+        namespaces |= {str((p.get("metadata") or {}).get("namespace")) for p in found_pods}
         how.append(method)
+    host_row = _host_network(policies, pods, ", ".join(how))
+    if host_row is not None:
+        return [host_row]
     if not namespaces:
         return [
             Row(

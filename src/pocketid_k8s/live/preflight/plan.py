@@ -50,6 +50,10 @@ class Argo:
     path: str
     """The app folder, relative to the repository root."""
     server: str
+    application: bool = False
+    """The config renders an Application ([argocd] application = true)."""
+    application_dir: str = ""
+    """Where render writes it ([argocd] application_dir)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Plan:
     """The Secret the Deployment reads (the SealedSecret must produce it)."""
     source: str = ""
     """Where the objects came from, for the summary line."""
+    backup_mode: str = ""
+    """[backup] mode of the config, which the hints name."""
 
     def of_kind(self, *kinds: str) -> Iterator[Item]:
         return (item for item in self.items if item.kind in kinds)

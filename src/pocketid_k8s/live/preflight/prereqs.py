@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pocketid_k8s.live.kube import conditions
 from pocketid_k8s.live.preflight.context import Context
+from pocketid_k8s.live.preflight.settings import kind_fixes
 from pocketid_k8s.live.report import Row, Status
 
 __all__ = ["cluster_issuer", "kinds_served", "middleware", "namespaces", "storage_class"]
@@ -18,19 +19,20 @@ CRD_SUFFIX = "@kubernetescrd"
 
 def kinds_served(ctx: Context) -> list[Row]:
     missing = []
+    groups = set()
     kinds = {(str(i.obj["apiVersion"]), i.kind) for i in ctx.plan.items}
     for api_version, kind in sorted(kinds):
         served = ctx.kube.resources(api_version)
         if served is None or kind not in served:
             missing.append(f"{kind} ({api_version})")
+            groups.add(api_version.rpartition("/")[0])
     if missing:
         return [
             Row(
                 "kinds",
                 Status.FAIL,
                 "not served by this cluster: " + ", ".join(missing),
-                hint="install the controller that provides each kind (its CRDs), at a version "
-                "serving that apiVersion",
+                hint=kind_fixes(groups),
             )
         ]
     return [Row("kinds", Status.PASS, f"all {len(kinds)} kinds served at the versions used")]
@@ -54,8 +56,9 @@ def namespaces(ctx: Context) -> list[Row]:
                 "; ".join(
                     f"{ns} does not exist ({', '.join(users[ns])} go there)" for ns in missing
                 ),
-                hint="install what owns it (Longhorn makes longhorn-system), or set [backup] "
-                "longhorn_namespace to where it runs",
+                hint="install what owns it (Longhorn makes longhorn-system), set [backup] "
+                'longhorn_namespace to where it runs, or [backup] mode = "none" to render no '
+                "RecurringJob (Longhorn's objects are the only ones outside the app's namespace)",
             )
         ]
     return [Row("namespaces", Status.PASS, f"{', '.join(needed)} exist")]
@@ -99,8 +102,14 @@ def cluster_issuer(ctx: Context) -> list[Row]:
                 "issuer",
                 Status.FAIL,
                 "; ".join(problems),
-                hint="set [certificates] issuer to an issuer of this cluster "
-                "(kubectl get clusterissuers), or fix the issuer's account or solver",
+                hint="set [certificates] issuer to "
+                + (
+                    _one_of(ctx, "clusterissuers", "cert-manager.io/v1", "ClusterIssuer")
+                    if all(kind == "ClusterIssuer" for kind, _, _ in refs)
+                    else f"an Issuer of namespace {refs[0][2]} ([certificates] issuer_kind "
+                    "says which kind)"
+                )
+                + ", or fix the issuer's account or solver",
             )
         ]
     return [Row("issuer", Status.PASS, "; ".join(found))]
@@ -127,7 +136,8 @@ def ingress_class(ctx: Context) -> list[Row]:
                 Status.FAIL,
                 f"IngressClass {', '.join(missing)} does not exist: no controller would serve "
                 "the Ingress",
-                hint="set [ingress] class_name to one of 'kubectl get ingressclasses'",
+                hint="set [ingress] class_name to "
+                + _one_of(ctx, "ingressclasses", "networking.k8s.io/v1"),
             )
         ]
     return [Row("ingress-class", Status.PASS, f"IngressClass {', '.join(names)} exists")]
@@ -151,7 +161,8 @@ def storage_class(ctx: Context) -> list[Row]:
                     Status.FAIL,
                     f"StorageClass {name} does not exist: {claim.label} would stay Pending "
                     "and the pod would never start",
-                    hint="set [storage] storage_class to one of 'kubectl get storageclasses'",
+                    hint="set [storage] storage_class to "
+                    + _one_of(ctx, "storageclasses", "storage.k8s.io/v1"),
                 )
             )
         else:
@@ -192,3 +203,24 @@ def middleware(ctx: Context) -> list[Row]:
     if not seen:
         return [Row("middleware", Status.SKIP, "no Ingress names a Traefik Middleware")]
     return [Row("middleware", Status.PASS, "; ".join(seen))]
+
+
+def _one_of(ctx: Context, plural: str, api_version: str, what: str = "class") -> str:
+    """ "one of this cluster's: a, b" (the default marked), or the kubectl command that lists
+    them when our identity may not."""
+    group = api_version.rpartition("/")[0]
+    if not ctx.may("list", plural, group):
+        return f"one of 'kubectl get {plural}'"
+    found = ctx.get(f"/apis/{api_version}/{plural}") or {}
+    names = []
+    for item in found.get("items") or []:
+        meta = item.get("metadata") or {}
+        default = any(
+            str(value) == "true"
+            for key, value in (meta.get("annotations") or {}).items()
+            if key.endswith("/is-default-class")
+        )
+        names.append(f"{meta.get('name')}{' (the default)' if default else ''}")
+    if not names:
+        return f"a {what} of this cluster (it has none: 'kubectl get {plural}')"
+    return "one of this cluster's: " + ", ".join(sorted(names))

@@ -46,7 +46,9 @@ def volume(ctx: Context) -> list[Row]:
                     Status.FAIL,
                     f"{reused}, but it has " + "; ".join(fixed) + ": these cannot change, so the "
                     "sync would fail",
-                    hint="set [storage] to the existing claim's values (kubectl get pvc -o yaml)",
+                    hint="set [storage] storage_class, access_mode and size to the existing "
+                    "claim's values (kubectl get pvc -o yaml), or [storage] claim_name to a new "
+                    "claim (an empty volume)",
                 )
             )
         elif want_n is not None and have_n is not None and want_n > have_n:
@@ -83,7 +85,8 @@ def deployment(ctx: Context) -> list[Row]:
                 "it to Recreate keeps its rollingUpdate settings, which the API server refuses "
                 "with Recreate, so the sync fails",
                 hint=f"delete it once (kubectl -n {ns} delete deployment {name}; the volume and "
-                "its data stay), then sync",
+                'its data stay), then sync; or set [deployment] strategy = "RollingUpdate" to '
+                "keep it (README, Deviations: a rollout of v2 then never finishes)",
             )
         ]
     return [Row("deployment", Status.PASS, f"{found_item.label} exists with strategy {have}")]
