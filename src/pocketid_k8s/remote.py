@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -198,6 +199,19 @@ def _first(text: str) -> str:
 
 _local = threading.local()
 """``deadline``: the monotonic time by which the current thread's request must end."""
+
+
+@contextmanager
+def within(end: float) -> Iterator[None]:
+    """Every socket wait of an armed client in this thread ends by ``end`` (a
+    ``time.monotonic()`` time): for a caller that streams an answer itself, such as an image
+    layer written to disk as it arrives, where :func:`fetch` would hold it in memory."""
+    previous: float | None = getattr(_local, "deadline", None)
+    _local.deadline = end if previous is None else min(previous, end)
+    try:
+        yield
+    finally:
+        _local.deadline = previous
 
 
 def _clamp(timeout: float | None) -> float | None:

@@ -37,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import msgspec
 
+from pocketid_k8s import remote
 from pocketid_k8s.contract import image as names
 from pocketid_k8s.errors import PocketIdK8sError
 
@@ -383,11 +384,14 @@ class _Client:
         self.origin = urlsplit(self.base).netloc
         self.credentials = docker_credentials(image.registry)
         self.auth: str | None = None
+        # Armed: every socket wait ends by the request's deadline (remote.within), so a
+        # registry that drips its answer cannot hold a pull past it.
         self.http = httpx.Client(
             timeout=httpx.Timeout(30.0, connect=10.0),
             follow_redirects=False,
             trust_env=not image.loopback,
         )
+        remote.arm(self.http)
         self.fetched = 0
 
     def close(self) -> None:
@@ -429,7 +433,12 @@ class _Client:
 
     @contextmanager
     def open(self, path: str, accept: str, deadline: float) -> Iterator[httpx.Response]:
-        """GET ``path`` under /v2/NAME/, with auth and redirects; the response is streamed."""
+        """GET ``path`` under /v2/NAME/, with auth and redirects; the response is streamed,
+        and every socket wait while it is open ends by ``deadline``."""
+        with remote.within(deadline):
+            yield from self._open(path, accept, deadline)
+
+    def _open(self, path: str, accept: str, deadline: float) -> Iterator[httpx.Response]:
         url = f"{self.base}/v2/{self.image.repository}/{path}"
         authenticated = False
         for _ in range(MAX_REDIRECTS + 2):
@@ -506,8 +515,8 @@ class _Client:
         finally:
             response.close()
         try:
-            doc = json.loads(body)
-        except ValueError:
+            doc = remote.parse_json(body, "the token answer")  # bounded depth and digits
+        except remote.BadJson:
             doc = None
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
@@ -658,9 +667,14 @@ def machine_platform() -> tuple[str, str]:
 
 
 def _decode(client: _Client, body: bytes, kind: type[T], what: str) -> T:
+    """``body`` as ``kind``: the bounded reader's JSON (depth and digits), then its shape."""
     try:
-        return msgspec.json.decode(body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        return msgspec.convert(remote.parse_json(body, f"the {what}"), type=kind)
+    except remote.BadJson as exc:
+        raise client.fail(
+            f"the {what} is malformed ({exc.reason[:200]})", "check that the tag names an image"
+        ) from None
+    except msgspec.ValidationError as exc:
         raise client.fail(
             f"the {what} is malformed ({str(exc)[:200]})", "check that the tag names an image"
         ) from None
