@@ -240,3 +240,26 @@ def test_a_refused_tag_exits_2_and_writes_nothing(
 def test_a_floating_minor_tag_is_rendered_as_its_minor() -> None:
     """'v2.14' (every patch of a verified minor) renders with no warning."""
     assert not [w for w in deviations(at("v2.14")) if "assumed" in w]
+
+
+@pytest.mark.parametrize(
+    ("tag", "name", "reads"),
+    [
+        ("v2.12.0", "WEBAUTHN_USER_VERIFICATION", "only from v2.13.0"),
+        ("v2.12.0", "METRICS_ENABLED", "only before v2.10.0"),
+    ],
+)
+def test_a_setting_the_version_does_not_read_is_warned(tag: str, name: str, reads: str) -> None:
+    """[pocket_id] env with a variable the tag does not read: a warning saying when it is."""
+    config = at(tag, pocket_id={"env": {name: "true" if "METRICS" in name else "required"}})
+    warnings = [w for w in deviations(config) if name in w]
+    assert warnings == [
+        f"[pocket_id] env: {name} does nothing on {tag}: Pocket-ID reads it {reads}; fix: "
+        "remove it, or pin a tag that reads it"
+    ]
+
+
+def test_a_setting_the_version_reads_is_not_warned() -> None:
+    """The same variable on a tag that reads it, and a variable of no Pocket-ID: no warning."""
+    config = at(NEWEST, pocket_id={"env": {"WEBAUTHN_USER_VERIFICATION": "required", "TZ": "UTC"}})
+    assert deviations(config) == []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pocketid_k8s.config import NEWEST_IMAGE, VERIFIED_RANGE, Config
 from pocketid_k8s.contract.image import DEFAULT_IMAGE, Version, parse_image, show_version
-from pocketid_k8s.contract.table import facts_for
+from pocketid_k8s.contract.table import RENAMED, facts_for, lookup, read_range
 
 __all__ = ["image_version", "rendered_for", "version_warnings"]
 
@@ -31,12 +31,13 @@ def rendered_for(config: Config) -> Version:
 
 
 def version_warnings(config: Config) -> list[str]:
-    """One warning when the bundle follows facts assumed for the image, else none."""
+    """Warnings about the image's version: which facts were assumed when they were not read
+    for it, and each ``[pocket_id] env`` setting that version does not read."""
     reference = config.pocket_id.image
     version = image_version(config)
     used, known = facts_for(version)
     if known:
-        return []
+        return _unread_settings(config, used)
     fix = f"fix: pin a verified tag, e.g. {DEFAULT_IMAGE!r} or {NEWEST_IMAGE!r}"
     if parse_image(reference) is None:
         what = "is not a Pocket-ID image name, so the version it runs is unknown"
@@ -44,8 +45,27 @@ def version_warnings(config: Config) -> list[str]:
         what = "has a tag that names no release, so the version it runs is unknown"
     else:
         what = f"is {show_version(version)}, which this tool has not verified ({VERIFIED_RANGE})"
-    return [
+    assumed = (
         f"[pocket_id] image = {reference!r} {what}; the bundle follows "
         f"{show_version(used)}'s facts (assumed), and 'pocketid-k8s check' cannot vouch for "
         f"it; {fix}"
-    ]
+    )
+    return [assumed, *_unread_settings(config, used)]
+
+
+def _unread_settings(config: Config, version: Version) -> list[str]:
+    """A warning for each ``[pocket_id] env`` variable Pocket-ID reads, but not at ``version``."""
+    renamed = set(RENAMED) | {before for before, _ in RENAMED.values()}
+    found = []
+    for name in config.pocket_id.env:
+        span = read_range(name)
+        if span is None or name in renamed or lookup(name, version) is not None:
+            continue
+        since, until = span
+        when = [f"from {show_version(since)}"] if since > (0, 0, 0) else []
+        when += [f"before {show_version(until)}"] if until is not None else []
+        found.append(
+            f"[pocket_id] env: {name} does nothing on {show_version(version)}: Pocket-ID reads "
+            f"it only {' and '.join(when)}; fix: remove it, or pin a tag that reads it"
+        )
+    return found
