@@ -259,3 +259,14 @@ def test_a_setting_the_version_reads_is_not_warned() -> None:
     """The same variable on a tag that reads it, and a variable of no Pocket-ID: no warning."""
     config = at(NEWEST, pocket_id={"env": {"WEBAUTHN_USER_VERIFICATION": "required", "TZ": "UTC"}})
     assert deviations(config) == []
+
+
+@pytest.mark.parametrize("version", [(2, RENAMED_IN[1] - 1, 0), RENAMED_IN], ids=show_version)
+def test_both_spellings_of_a_renamed_setting_render_the_versions_own(version: Version) -> None:
+    """Given both spellings, the value under the one the version reads is rendered, warned."""
+    read = NEW_NAME if version >= RENAMED_IN else OLD_NAME
+    config = at(version, pocket_id={"env": {NEW_NAME: '["new"]', OLD_NAME: '["old"]'}})
+    data = configmap(config)
+    assert {NEW_NAME, OLD_NAME} & set(data) == {read}
+    assert data[read] == ('["new"]' if read == NEW_NAME else '["old"]')
+    assert [w for w in deviations(config) if f"fix: keep {read} only" in w]

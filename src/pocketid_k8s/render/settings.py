@@ -30,9 +30,15 @@ def settings(config: Config) -> dict[str, str]:
 
 
 def _spelled_for(data: dict[str, str], version: Version) -> dict[str, str]:
-    """Each variable under the name ``version`` reads (a renamed setting, either spelling)."""
+    """Each variable under the name ``version`` reads (a renamed setting, either spelling;
+    given both, the value under the version's own spelling wins)."""
     current = {before: name for name, (before, _) in RENAMED.items()}
-    return {name_at(current.get(name, name), version): value for name, value in data.items()}
+    spelled: dict[str, str] = {}
+    for name, value in data.items():
+        target = name_at(current.get(name, name), version)
+        if name == target or target not in data:
+            spelled[target] = value
+    return spelled
 
 
 def settings_hash(config: Config) -> str:

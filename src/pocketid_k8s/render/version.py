@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pocketid_k8s.config import NEWEST_IMAGE, VERIFIED_RANGE, Config
 from pocketid_k8s.contract.image import DEFAULT_IMAGE, Version, parse_image, show_version
-from pocketid_k8s.contract.table import RENAMED, facts_for, lookup, read_range
+from pocketid_k8s.contract.table import RENAMED, facts_for, lookup, name_at, read_range
 
 __all__ = ["image_version", "rendered_for", "version_warnings"]
 
@@ -68,4 +68,12 @@ def _unread_settings(config: Config, version: Version) -> list[str]:
             f"[pocket_id] env: {name} does nothing on {show_version(version)}: Pocket-ID reads "
             f"it only {' and '.join(when)}; fix: remove it, or pin a tag that reads it"
         )
+    for name, (before, since) in RENAMED.items():
+        if {name, before} <= set(config.pocket_id.env):
+            read = name_at(name, version)
+            found.append(
+                f"[pocket_id] env: {before} and {name} are one setting (renamed in "
+                f"{show_version(since)}); {show_version(version)} reads {read}, so only its "
+                f"value is rendered; fix: keep {read} only"
+            )
     return found
