@@ -39,7 +39,13 @@ from pydantic_core import ErrorDetails
 
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract.argocd import IN_CLUSTER
-from pocketid_k8s.contract.image import DEFAULT_IMAGE, parse_image
+from pocketid_k8s.contract.image import (
+    DEFAULT_IMAGE,
+    REGISTRY,
+    REPOSITORY,
+    parse_image,
+    show_version,
+)
 from pocketid_k8s.contract.pocketid import (
     CHECKED_VERSION,
     DATA_DIR,
@@ -47,7 +53,14 @@ from pocketid_k8s.contract.pocketid import (
     HEALTH_PATH,
     LOCK_HELD,
 )
-from pocketid_k8s.contract.table import DEAD_ENV, facts_for, lookup
+from pocketid_k8s.contract.table import (
+    DEAD_ENV,
+    FIRST_V2,
+    NEWEST,
+    VERIFIED_FROM,
+    facts_for,
+    lookup,
+)
 from pocketid_k8s.contract.values import message, validate
 from pocketid_k8s.errors import ConfigError
 from pocketid_k8s.limits import MAX_CONFIG_BYTES, MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
@@ -133,6 +146,12 @@ _IMAGE = re.compile(
     r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
 _MAX_QUANTITY: Final = Decimal(2**63 - 1)
+_MAJOR_ONLY = re.compile(r"^v?[0-9]+(?:-[A-Za-z0-9_.-]*)?$")
+"""A tag naming a major line only (``v2``, ``2-distroless``): it moves with every minor."""
+NEWEST_IMAGE: Final = f"{REGISTRY}/{REPOSITORY}:{show_version(NEWEST)}"
+"""The newest verified release's image, which a fix for an unverified tag suggests."""
+VERIFIED_RANGE: Final = f"{show_version(VERIFIED_FROM)} to v{NEWEST[0]}.{NEWEST[1]}.x"
+"""The releases whose facts were read (a patch release shares its minor's facts)."""
 
 # Variables the bundle sets itself, each from a dedicated field.
 _MANAGED_ENV: Final = {
@@ -278,6 +297,32 @@ def _image(value: str) -> str:
         raise ValueError(
             f"{value!r} uses the moving tag 'latest', so what runs would change without a "
             f"commit; fix: pin a version, e.g. '{DEFAULT_IMAGE}'"
+        )
+    return value
+
+
+def _renderable_version(value: str) -> str:
+    """Refuse a Pocket-ID tag whose bundle could only be a guess (render writes v2's facts)."""
+    image = parse_image(value)
+    version = image.version if image is not None else None
+    if image is None or version is None:
+        return value  # no version named: render warns which facts it assumed
+    fix = f"fix: pin a verified v2 tag ({VERIFIED_RANGE}), e.g. {NEWEST_IMAGE!r}"
+    if version < FIRST_V2:
+        raise ValueError(
+            f"{value!r} is Pocket-ID {show_version(version)}, older than v2, and the bundle "
+            "is written from v2's facts (its variables, data folder and encryption key), so it "
+            f"would not run as rendered; {fix}"
+        )
+    if version[0] > NEWEST[0]:
+        raise ValueError(
+            f"{value!r} is Pocket-ID v{version[0]}, a major release this tool has not read; "
+            f"it may rename or drop what the bundle sets; {fix}, or update pocketid-k8s"
+        )
+    if _MAJOR_ONLY.match(image.tag or ""):
+        raise ValueError(
+            f"{value!r} uses the moving tag {image.tag!r}, which follows every new minor "
+            f"release, so what runs would change without a commit; {fix}"
         )
     return value
 
@@ -469,7 +514,9 @@ class Site(_Section):
 class PocketId(_Section):
     """[pocket_id]: the program's own settings (the ConfigMap)."""
 
-    image: Annotated[str, AfterValidator(_image)] = DEFAULT_IMAGE
+    image: Annotated[str, AfterValidator(_image), AfterValidator(_renderable_version)] = (
+        DEFAULT_IMAGE
+    )
     app_url: Annotated[str, AfterValidator(_app_url)] = SPEC_APP_URL
     port: Annotated[StrictInt, AfterValidator(_unprivileged_port)] = DEFAULT_PORT
     allow_user_signups: SignupMode = SignupMode.DISABLED

@@ -14,7 +14,13 @@ from pathlib import PurePosixPath
 
 from pocketid_k8s.config import BackupMode, Config, KeyDelivery, Strategy
 from pocketid_k8s.contract import env as E
-from pocketid_k8s.contract.pocketid import CHECKED_VERSION, DATA_DIR, HEALTH_PATH, WORKDIR
+from pocketid_k8s.contract.pocketid import (
+    CHECKED_VERSION,
+    DATA_DIR,
+    HEALTH_PATH,
+    WORKDIR,
+    single_holder,
+)
 from pocketid_k8s.contract.table import lookup
 from pocketid_k8s.render._meta import Manifest
 from pocketid_k8s.render.argocd import application
@@ -25,6 +31,7 @@ from pocketid_k8s.render.secret import sealed_secret_placeholder
 from pocketid_k8s.render.settings import config_map
 from pocketid_k8s.render.storage import backup_job, persistent_volume_claim, snapshot_job
 from pocketid_k8s.render.tls import internal_certificate, public_certificate
+from pocketid_k8s.render.version import rendered_for, version_warnings
 from pocketid_k8s.render.workload import deployment, service_account
 
 __all__ = [
@@ -120,7 +127,7 @@ def _state_off_the_volume(config: Config) -> list[tuple[str, str]]:
 def deviations(config: Config) -> list[str]:
     """Warnings for each spec value the config opts back into although it breaks Pocket-ID."""
     dep, pid = config.deployment, config.pocket_id
-    found: list[str] = []
+    found: list[str] = version_warnings(config)
     if dep.health_path != HEALTH_PATH:
         found.append(
             f"[deployment] health_path = {dep.health_path!r}: Pocket-ID serves health only on "
@@ -149,7 +156,8 @@ def deviations(config: Config) -> list[str]:
     if dep.strategy is Strategy.ROLLING_UPDATE:
         found.append(
             "[deployment] strategy = 'RollingUpdate': the surge pod cannot take Pocket-ID's "
-            "instance lock (and a ReadWriteOnce volume), so a rollout never finishes"
+            f"{single_holder(rendered_for(config)).removeprefix('the ')} (and a ReadWriteOnce "
+            "volume), so a rollout never finishes"
         )
     if not pid.trust_proxy:
         found.append(

@@ -7,7 +7,10 @@ import json
 
 from pocketid_k8s.config import Config
 from pocketid_k8s.contract import env as E
+from pocketid_k8s.contract.image import Version
+from pocketid_k8s.contract.table import RENAMED, name_at
 from pocketid_k8s.render._meta import Manifest, metadata
+from pocketid_k8s.render.version import rendered_for
 
 CONFIG_MAP_NAME = "pocket-id-config"
 
@@ -23,7 +26,19 @@ def settings(config: Config) -> dict[str, str]:
     data[E.UI_CONFIG_DISABLED] = _bool(pid.ui_config_disabled)
     data[E.TRUST_PROXY] = _bool(pid.trust_proxy)
     data.update(pid.env)
-    return data
+    return _spelled_for(data, rendered_for(config))
+
+
+def _spelled_for(data: dict[str, str], version: Version) -> dict[str, str]:
+    """Each variable under the name ``version`` reads (a renamed setting, either spelling;
+    given both, the value under the version's own spelling wins)."""
+    current = {before: name for name, (before, _) in RENAMED.items()}
+    spelled: dict[str, str] = {}
+    for name, value in data.items():
+        target = name_at(current.get(name, name), version)
+        if name == target or target not in data:
+            spelled[target] = value
+    return spelled
 
 
 def settings_hash(config: Config) -> str:
