@@ -25,9 +25,9 @@ from pocketid_k8s.rehearse.pod import pod_from
 from pocketid_k8s.rehearse.sandbox import Sandbox
 from pocketid_k8s.render import render
 from tests.conftest import ROOT
+from tests.pocket_id_double import write_double
 
 SPEC_LITERAL = ROOT / "tests" / "fixtures" / "spec-literal"
-DOUBLE = ROOT / "tests" / "pocket_id_double.py"
 
 
 def bundle() -> list[Resource]:
@@ -76,14 +76,9 @@ def interpreter() -> str:
 
 @pytest.fixture
 def double(open_dir: Path) -> Path:
-    """An executable that runs the Pocket-ID test double (tests/pocket_id_double.py)."""
-    program = open_dir / "pocket-id-test-double"
+    """A self-contained copy of the Pocket-ID test double (tests/pocket_id_double.py)."""
     python = interpreter() if ROOT_USER else sys.executable
-    program.write_text(
-        f"#!{python}\nimport runpy\nrunpy.run_path({str(DOUBLE)!r}, run_name='__main__')\n"
-    )
-    program.chmod(0o755)
-    return program
+    return write_double(open_dir / "pocket-id-test-double", python)
 
 
 def statuses(rows: list[Row]) -> dict[str, str]:
@@ -531,15 +526,15 @@ def test_prober_starts_readiness_only_after_the_startup_probe_succeeds() -> None
 
 
 @pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
-def test_a_binary_the_pods_user_cannot_run_is_could_not_run(tmp_path: Path, open_dir: Path) -> None:
-    """A binary in a folder closed to uid 1000: exit 2, saying where to put it."""
-    private = tmp_path / "pocket-id"
-    private.write_text("#!/bin/sh\nexit 0\n")
-    private.chmod(0o755)
-    tmp_path.chmod(0o700)
-    result = run_cli("--binary", str(private))
-    assert result.returncode == 2
-    assert f"cannot run {private} as uid 1000 (Permission denied)" in result.stderr
+def test_a_binary_in_a_folder_closed_to_the_pods_user_still_runs_as_it(
+    tmp_path: Path, open_dir: Path
+) -> None:
+    """A binary in a folder closed to uid 1000 (issue 24): copied into the sandbox, it runs."""
+    private = tmp_path / "closed"
+    private.mkdir(mode=0o700)
+    program = write_double(private / "pocket-id", interpreter())
+    result = rehearse(Options(program, bundle(), "x", stay_up=0.2, workdir=open_dir))
+    assert statuses(result.outcome.rows)["start"] == "pass", result.outcome.rows
 
 
 def test_manifests_without_pocket_id_are_bad_input(tmp_path: Path, double: Path) -> None:

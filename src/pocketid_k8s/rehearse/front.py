@@ -28,6 +28,7 @@ class Front:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = 15  # an idle kept-alive connection does not hold a thread forever
 
             def log_message(self, format: str, *args: object) -> None:
                 return
@@ -64,8 +65,7 @@ class Front:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.socket = self.context.wrap_socket(self.server.socket, server_side=True)
         self.port: int = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -77,3 +77,13 @@ class Front:
         if self._thread.is_alive():
             self.server.shutdown()
         self.server.server_close()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    """Closing (at the end, or on Ctrl-C) never waits for a connection still open."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A connection cut (the browser side gave up, the program was stopped) is that
+        request's failure, seen by the browser side; never a traceback on the terminal."""
