@@ -102,6 +102,11 @@ def _misbehave(kind: str) -> None:
             os.write(2, line)
 
 
+def _later(delay: float, kind: str) -> None:
+    time.sleep(delay)
+    _misbehave(kind)
+
+
 def main() -> int:
     contract = _contract()
     kind, delay = SETTINGS.get("misbehave", ""), float(SETTINGS.get("delay", 0.0))
@@ -110,7 +115,7 @@ def main() -> int:
     elif kind and delay <= 0 and kind != "flood":
         _misbehave(kind)
     elif kind:
-        threading.Timer(delay, _misbehave, [kind]).start()
+        threading.Thread(target=_later, args=(delay, kind), daemon=True).start()
     env = os.environ
     key_file = env.get("ENCRYPTION_KEY_FILE")
     key = Path(key_file).read_bytes() if key_file else env.get("ENCRYPTION_KEY", "").encode()

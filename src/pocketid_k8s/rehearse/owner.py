@@ -66,25 +66,22 @@ def reachable(folder: Path, user: Identity) -> bool:
 
 
 def _place(workdir: Path | None, user: Identity | None) -> tuple[Path, str]:
-    """The folder to make the sandbox in, and a note when it is not TMPDIR."""
-    if workdir is not None:
-        if user is not None and not reachable(workdir, user):
-            raise SandboxPlaceError(
-                f"{workdir}: closed to uid {user.uid}, the pod's user, so the program could "
-                f"not reach its sandbox; fix: use a folder that uid {user.uid} can enter"
-            )
-        return workdir, ""
-    tmp = Path(tempfile.gettempdir())
-    if user is None or reachable(tmp, user):
-        return tmp, ""
+    """The folder to make the sandbox in (``workdir``, else TMPDIR), and a note when the
+    pod's user cannot enter that one and another is used."""
+    first = workdir if workdir is not None else Path(tempfile.gettempdir())
+    what = (
+        f"the folder {first}" if workdir is not None else f"the temporary folder {first} (TMPDIR)"
+    )
+    if user is None or reachable(first, user):
+        return first, ""
     for candidate in map(Path, FALLBACKS):
         if candidate.is_dir() and os.access(candidate, os.W_OK) and reachable(candidate, user):
             return candidate, (
-                f"the temporary folder {tmp} (TMPDIR) is closed to uid {user.uid}, the pod's "
-                f"user: the sandbox is in {candidate} instead"
+                f"{what} is closed to uid {user.uid}, the pod's user: the sandbox is in "
+                f"{candidate} instead"
             )
     raise SandboxPlaceError(
-        f"TMPDIR {tmp} is closed to uid {user.uid}, the pod's user, and so are "
+        f"{what} is closed to uid {user.uid}, the pod's user, and so are "
         f"{', '.join(FALLBACKS)}: the program could not reach its sandbox; fix: set TMPDIR "
         f"to a folder that uid {user.uid} can enter (each folder above it mode o+x)"
     )

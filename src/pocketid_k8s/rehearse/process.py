@@ -167,6 +167,7 @@ class Instance:
     def log_text(self) -> str:
         """The output's last MiB from a line start (all of it, once the program has ended)."""
         if not self.alive():
+            self._end_tree()  # what it left running would hold the output open
             self.log.wait(LOG_DRAIN_SECONDS)
         return self.log.text()
 

@@ -284,7 +284,7 @@ class Tree:
                     self._kill_each(left)
             else:
                 self._kill_each(left)
-            _reap(left)
+            _reap([pid for pid in left if pid != self.leader])  # the leader is Popen's to wait
             time.sleep(0.01)
         else:
             # Still there past the bound (an uninterruptible sleep): the session's way too.
@@ -298,13 +298,18 @@ class Tree:
     def close(self) -> None:
         """Kill what is left and remove the cgroup."""
         self.kill()
-        if self.cgroup is not None:
-            deadline = time.monotonic() + KILL_WAIT_SECONDS
-            while True:
-                try:
-                    self.cgroup.rmdir()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
+        if self.cgroup is None:
+            return
+        deadline = time.monotonic() + KILL_WAIT_SECONDS
+        while True:
+            try:
+                self.cgroup.rmdir()
+            except FileNotFoundError:
+                break
+            except OSError:  # busy for a moment after the last process ended
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.01)
+                continue
+            break
+        self.cgroup = None
