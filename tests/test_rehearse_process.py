@@ -59,9 +59,10 @@ def quick(grace: int = 1) -> list[Resource]:
 
 @pytest.fixture
 def work() -> Iterator[Path]:
-    """A private folder (mode 700, as mkdtemp makes it) for the double and the sandbox: the
-    marker that finds every process the run started."""
+    """A fresh folder for the double and the sandbox, open to the pod's user so that the
+    sandbox is made in it: its path is the marker of every process the run started."""
     folder = Path(tempfile.mkdtemp(prefix="rehearse-proc-"))
+    folder.chmod(0o755)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -248,13 +249,14 @@ def test_a_tmpdir_closed_to_the_pods_user_moves_the_sandbox_and_says_so(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TMPDIR of mode 700: the sandbox is made where uid 1000 can enter; start passes."""
-    monkeypatch.setattr(tempfile, "tempdir", str(work))
-    program = write_double(work / "pocket-id", python())
+    closed = work / "tmp"
+    closed.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(closed))
+    program = write_double(closed / "pocket-id", python())
     result = rehearse(Options(program, quick(), "x", stay_up=0.2, probe_window=0.5))
     assert statuses(result.outcome.rows)["start"] == "pass", result.outcome.rows
-    assert any(
-        f"the temporary folder {work} (TMPDIR) is closed to uid 1000" in n for n in (result.notes)
-    )
+    note = f"the temporary folder {closed} (TMPDIR) is closed to uid 1000"
+    assert any(note in n for n in result.notes), result.notes
 
 
 SUITE_CASES = (
@@ -268,13 +270,13 @@ def test_the_suites_rehearse_cases_pass_from_a_private_folder_as_root(work: Path
     """A checkout in a folder of mode 700 and a TMPDIR of mode 700 (issue 24): the suite's
     rehearse cases pass as they do from an open folder."""
     checkout = work / "clone"
-    checkout.mkdir()
+    checkout.mkdir(mode=0o700)
     for part in ("src", "tests", "scripts"):
         shutil.copytree(ROOT / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", checkout)
     tmp = work / "tmp"
     tmp.mkdir(mode=0o700)
-    assert work.stat().st_mode & 0o777 == 0o700
+    assert checkout.stat().st_mode & 0o777 == 0o700
     env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(checkout / "src")}
     result = subprocess.run(
         [

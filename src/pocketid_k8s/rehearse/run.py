@@ -134,31 +134,32 @@ def rehearse(options: Options) -> Rehearsal:
     refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     play_user = os.geteuid() == 0
-    with deferred_signals():  # made and locked, or not made at all
+    with deferred_signals():  # made, locked and in the hands of _end, or not made at all
         owned = own_sandbox(options.workdir, pod.identity if play_user else None)
-    result = Rehearsal(Outcome(), app_url)
-    result.notes.extend(owned.notes)
-    run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
+        result = Rehearsal(Outcome(), app_url)
+        result.notes.extend(owned.notes)
+        run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
     run.hidden = tuple(pod.env[name] for name in pod.secret_env)
     run.budget = probes.startup_budget(pod.probes)
     started = time.monotonic()
-    interrupted = True
+    cut_short = True
     try:
         run.binary = owned.install(options.binary)
         _steps(run)
-        interrupted = False
+        cut_short = False
     finally:
-        _end(run, owned, interrupted, started)
+        _end(run, owned, cut_short, started)
     return result
 
 
-def _end(run: _Run, owned: Owned, interrupted: bool, started: float) -> None:
-    """Stop every instance and its whole tree, then remove the sandbox; a second Ctrl-C
-    waits for this (bounded: seconds) rather than leave processes or the folder behind."""
+def _end(run: _Run, owned: Owned, cut_short: bool, started: float) -> None:
+    """Stop every instance and its whole tree (at once when the run was cut short: Ctrl-C,
+    SIGTERM, an error), then remove the sandbox; a second Ctrl-C waits for this (bounded:
+    seconds) rather than leave processes or the folder behind."""
     result = run.result
     with deferred_signals():
         for instance in run.instances:
-            if interrupted:
+            if cut_short:
                 instance.kill()
             else:
                 instance.stop(1.0)  # also closes the log of one that has exited
@@ -169,7 +170,7 @@ def _end(run: _Run, owned: Owned, interrupted: bool, started: float) -> None:
                     f"log; the file keeps the first {instance.log.cap} and says the rest was cut"
                 )
         result.figures["wall_s"] = time.monotonic() - started
-        keep = run.options.keep and not interrupted
+        keep = run.options.keep  # asked for: kept even when cut short, to look at why
         if keep:
             result.sandbox = owned.root
         owned.release(keep)
