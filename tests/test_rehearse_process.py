@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from pocketid_k8s.check.model import Resource
 from pocketid_k8s.rehearse import Options, Rehearsal, rehearse
 from pocketid_k8s.rehearse import run as run_module
 from pocketid_k8s.rehearse.owner import KEPT, LOCK, PREFIX, sweep
+from pocketid_k8s.rehearse.process import free_port
 from pocketid_k8s.rehearse.tree import MARKER_ENV, cgroup_base
 from tests.conftest import ROOT
 from tests.pocket_id_double import write_double
@@ -299,3 +301,74 @@ def test_the_suites_rehearse_cases_pass_from_a_private_folder_as_root(work: Path
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "5 passed" in result.stdout, result.stdout[-3000:]
+
+
+# --- the TLS front of --login, stopped at any moment --------------------------------------------
+
+
+def test_closing_the_tls_front_never_waits_for_an_open_connection() -> None:
+    """A browser side connected but silent (a kept-alive connection): close() returns at once."""
+    import socket
+
+    from pocketid_k8s.rehearse.front import Front
+    from pocketid_k8s.rehearse.tls import ThrowawayCA
+
+    front = Front(free_port(), ThrowawayCA(("id.example",)).server_context())
+    front.start()
+    with socket.create_connection(("127.0.0.1", front.port)):
+        time.sleep(0.2)  # the front's thread is now waiting for the TLS handshake
+        start = time.monotonic()
+        front.close()
+        assert time.monotonic() - start < 2.0
+
+
+def test_a_request_cut_off_at_the_tls_front_prints_no_traceback(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The program gone mid-sign-in (backend refused): the browser side gets the failure, the
+    terminal no traceback."""
+    import ssl
+    import urllib.request
+
+    from pocketid_k8s.rehearse.front import Front
+    from pocketid_k8s.rehearse.tls import ThrowawayCA
+
+    ca = ThrowawayCA(("id.example",))
+    front = Front(free_port(), ca.server_context())  # nothing listens on the backend port
+    front.start()
+    try:
+        request = urllib.request.Request(f"https://127.0.0.1:{front.port}/api/users/me")
+        request.add_header("Host", "id.example")
+        context = ca.client_context()
+        context.check_hostname = False
+        with pytest.raises((OSError, ssl.SSLError)):
+            urllib.request.urlopen(request, context=context, timeout=5)  # noqa: S310 - loopback
+    finally:
+        front.close()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_second_ctrl_c_during_the_cleanup_still_leaves_nothing(work: Path) -> None:
+    """Two Ctrl-C in a row: the first starts the cleanup, the second waits for it; exit 130."""
+    program = write_double(work / "pocket-id", python(), "fork", 0.0)
+    tmp = work / "tmp"
+    tmp.mkdir()
+    running = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/pocketid-k8s"), "rehearse", "--binary", str(program)],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not programs(tmp) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    running.send_signal(signal.SIGINT)
+    _, err = running.communicate(timeout=5)
+    assert running.returncode == 130
+    assert "Traceback" not in err
+    assert leftovers(str(work)) == []
+    assert list(tmp.iterdir()) == []
