@@ -21,7 +21,7 @@ from pocketid_k8s.rehearse import Options, Rehearsal, rehearse
 from pocketid_k8s.rehearse import run as run_module
 from pocketid_k8s.rehearse.owner import KEPT, LOCK, PREFIX, sweep
 from pocketid_k8s.rehearse.process import free_port
-from pocketid_k8s.rehearse.tree import MARKER_ENV, cgroup_base
+from pocketid_k8s.rehearse.tree import MARKER_ENV, Tree, cgroup_base
 from tests.conftest import ROOT
 from tests.pocket_id_double import write_double
 from tests.test_rehearse import ROOT_USER, bundle, interpreter, statuses
@@ -231,7 +231,7 @@ def killed_then_cleaned(work: Path, program: Path, tmp: Path) -> None:
     assert programs(tmp), "the program never started"
     first.kill()
     first.wait()
-    assert list(tmp.iterdir())  # the killed run's sandbox, left behind
+    (sandbox,) = tmp.iterdir()  # the killed run's sandbox, left behind
     assert programs(tmp)  # and its program, still running
     env["POCKET_ID_BINARY"] = str(write_double(work / "good", python()))
     second = subprocess.run(
@@ -241,6 +241,31 @@ def killed_then_cleaned(work: Path, program: Path, tmp: Path) -> None:
     assert b"removed 1 sandbox(es) left in" in second.stdout
     assert list(tmp.iterdir()) == []
     assert leftovers(str(tmp)) == []
+    base = cgroup_base()
+    if base is not None:  # and the cgroups it made are gone too
+        assert list(base.glob(f"{PREFIX}{sandbox.name.removeprefix(PREFIX)}-*")) == []
+
+
+@pytest.mark.skipif(cgroup_base() is None, reason="no writable cgroup v2 here (root, cgroup2)")
+def test_as_root_the_program_and_what_it_forks_at_once_start_in_the_instances_cgroup() -> None:
+    """Children forked before the first instruction of rehearse's are in the cgroup too."""
+    tree = Tree("test:cgroup", cgroup_base(), f"test-{os.getpid()}")
+    assert tree.how == "cgroup"
+    started = tree.spawn(
+        lambda: subprocess.Popen(["/bin/sh", "-c", "sleep 30 & sleep 30 & wait"]),
+        lambda process: process.pid,
+    )
+    try:
+        time.sleep(0.2)
+        members = tree.members()
+        assert started.pid in members
+        assert len(members) == 3
+        assert tree.describe(members) == "3 processes (sh, sleep x2)"
+        assert f"{PREFIX}test-{os.getpid()}" not in Path("/proc/self/cgroup").read_text()
+    finally:
+        tree.close()
+    assert started.wait(5) == -signal.SIGKILL
+    assert tree.cgroup is None
 
 
 # --- any folder (issue 24, issue 18 item 8) ------------------------------------------------------
