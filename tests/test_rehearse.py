@@ -51,6 +51,17 @@ def open_dir() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture
+def kept() -> Iterator[list[Path | None]]:
+    """The sandboxes a test keeps (--keep) to look into, removed after it: they are outside
+    open_dir when the pod's user cannot enter it (a TMPDIR of mode 700)."""
+    folders: list[Path | None] = []
+    yield folders
+    for folder in folders:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def world_runnable(path: Path) -> bool:
     """Whether any user can run ``path``: the file and every folder above it open to others."""
     real = path.resolve()
@@ -193,9 +204,12 @@ def test_paths_in_variables_move_into_the_sandbox(tmp_path: Path) -> None:
 # --- the steps, against the test double ----------------------------------------------------------
 
 
-def test_rendered_bundle_rehearses_clean_with_the_double(double: Path, open_dir: Path) -> None:
+def test_rendered_bundle_rehearses_clean_with_the_double(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
     """Every step passes: probes on /healthz, key kept across restart, surge refused."""
     result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=open_dir))
+    kept.append(result.sandbox)
     got = statuses(result.outcome.rows)
     assert set(got.values()) == {"pass"}, result.outcome.rows
     assert list(got) == [
@@ -275,7 +289,7 @@ def test_non_root_without_fs_group_cannot_write_a_fresh_volume(
 
 @pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
 def test_started_as_root_the_entrypoint_chowns_the_data_folder(
-    double: Path, open_dir: Path
+    double: Path, open_dir: Path, kept: list[Path | None]
 ) -> None:
     """No runAsUser: the image's entrypoint chowns /app/data and drops to 1000 (the key
     is given in the environment: without fsGroup the 0440 key file is root's)."""
@@ -286,6 +300,7 @@ def test_started_as_root_the_entrypoint_chowns_the_data_folder(
     container["env"] = [{"name": "ENCRYPTION_KEY", "value": "0123456789abcdef"}]
     resources = [Resource(d, "x.yaml") for d in docs]
     result = rehearse(Options(double, resources, "x", stay_up=0.2, workdir=open_dir, keep=True))
+    kept.append(result.sandbox)
     assert result.outcome.status_of("restart") is Status.PASS
     assert result.sandbox is not None
     claim = result.sandbox / "claims" / "pocket-id-data"
