@@ -19,7 +19,8 @@ import pytest
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.rehearse import Options, Rehearsal, rehearse
 from pocketid_k8s.rehearse import run as run_module
-from pocketid_k8s.rehearse.owner import KEPT, LOCK, PREFIX, sweep
+from pocketid_k8s.rehearse.identity import Identity
+from pocketid_k8s.rehearse.owner import KEPT, LOCK, PREFIX, Owned, own_sandbox, sweep
 from pocketid_k8s.rehearse.process import free_port
 from pocketid_k8s.rehearse.tree import MARKER_ENV, Tree, cgroup_base
 from tests.conftest import ROOT
@@ -397,3 +398,23 @@ def test_a_second_ctrl_c_during_the_cleanup_still_leaves_nothing(work: Path) -> 
     assert "Traceback" not in err
     assert leftovers(str(work)) == []
     assert list(tmp.iterdir()) == []
+
+
+def test_ctrl_c_while_the_sandbox_is_made_leaves_no_sandbox(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C held back while the sandbox is made and locked is raised after, and the
+    sandbox is removed (found by the interrupt property at 0.42 s: it was left)."""
+
+    def own_then_interrupt(workdir: Path | None, user: Identity | None) -> Owned:
+        owned = own_sandbox(workdir, user)
+        os.kill(os.getpid(), signal.SIGINT)
+        return owned
+
+    monkeypatch.setattr(run_module, "own_sandbox", own_then_interrupt)
+    program = write_double(work / "pocket-id", python())
+    sandboxes = work / "sandboxes"
+    sandboxes.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        rehearse(Options(program, quick(), "x", workdir=sandboxes))
+    assert list(sandboxes.iterdir()) == []

@@ -134,21 +134,28 @@ def rehearse(options: Options) -> Rehearsal:
     refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     play_user = os.geteuid() == 0
-    with deferred_signals():  # made, locked and in the hands of _end, or not made at all
-        owned = own_sandbox(options.workdir, pod.identity if play_user else None)
-        result = Rehearsal(Outcome(), app_url)
-        result.notes.extend(owned.notes)
-        run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
-    run.hidden = tuple(pod.env[name] for name in pod.secret_env)
-    run.budget = probes.startup_budget(pod.probes)
     started = time.monotonic()
     cut_short = True
+    owned: Owned | None = None
+    run: _Run | None = None
     try:
+        # Made, locked and in the hands of the finally below, or not made at all: a Ctrl-C
+        # meanwhile is raised as the block ends, with both set.
+        with deferred_signals():
+            owned = own_sandbox(options.workdir, pod.identity if play_user else None)
+            result = Rehearsal(Outcome(), app_url)
+            result.notes.extend(owned.notes)
+            run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
+        run.hidden = tuple(pod.env[name] for name in pod.secret_env)
+        run.budget = probes.startup_budget(pod.probes)
         run.binary = owned.install(options.binary)
         _steps(run)
         cut_short = False
     finally:
-        _end(run, owned, cut_short, started)
+        if run is not None and owned is not None:
+            _end(run, owned, cut_short, started)
+        elif owned is not None:
+            owned.release(keep=False)
     return result
 
 
