@@ -16,6 +16,13 @@ observes, as written in pocketid_k8s.contract:
 It records the variable names it was given (never a value of ENCRYPTION_KEY), its
 uid and groups in ``double-env.json`` beside its database, for the tests to read; a
 database folder it cannot write makes it exit 1, as Pocket-ID does.
+
+The tests run a self-contained copy written by :func:`write_double` (the contract's facts
+written into it), so that the pod's user can run it from wherever rehearse puts it. The
+copy may misbehave as a program can, to test that rehearse owns what it starts:
+``fork`` (children that live on), ``daemon`` (a grandchild that calls setsid and ignores
+SIGTERM), ``ignore-term``, ``flood`` (stdout and stderr flat out) and ``exit`` (at once,
+code 3), each ``delay`` seconds after start.
 """
 
 from __future__ import annotations
@@ -26,14 +33,89 @@ import os
 import secrets
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
-from types import FrameType
+from types import FrameType, SimpleNamespace
+from typing import Any, Final
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from pocketid_k8s.contract import pocketid as contract
+SETTINGS: dict[str, Any] = {}  # write_double puts the contract's facts and the misbehaviour here
+FACTS: Final = ("KEY_TOO_SHORT", "LOCK_HELD", "HEALTH_PATH", "DEFAULT_PORT")
+MISBEHAVIOURS: Final = ("fork", "daemon", "ignore-term", "flood", "exit")
+CHILDREN: Final = 3
+
+
+def write_double(program: Path, python: str, misbehave: str = "", delay: float = 0.0) -> Path:
+    """Write a self-contained, executable copy of this double to ``program``."""
+    from pocketid_k8s.contract import pocketid
+
+    settings = {
+        "facts": {name: getattr(pocketid, name) for name in FACTS},
+        "misbehave": misbehave,
+        "delay": delay,
+    }
+    source = Path(__file__).read_text()
+    placeholder = "SETTINGS: dict[str, Any] = {}"
+    assert placeholder in source
+    source = source.replace(placeholder, f"SETTINGS: dict[str, Any] = {settings!r}", 1)
+    program.write_text(f"#!{python}\n{source}")
+    program.chmod(0o755)
+    return program
+
+
+def _contract() -> Any:  # the contract module, or its facts written in
+    if SETTINGS:
+        return SimpleNamespace(**SETTINGS["facts"])
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from pocketid_k8s.contract import pocketid
+
+    return pocketid
+
+
+def _sleep_forever() -> None:
+    while True:
+        time.sleep(60)
+
+
+def _misbehave(kind: str) -> None:
+    """Do what a badly behaved program does (in a thread, or before serving)."""
+    if kind == "exit":
+        os._exit(3)
+    if kind == "fork":
+        for _ in range(CHILDREN):
+            if os.fork() == 0:
+                _sleep_forever()
+    elif kind == "daemon":
+        middle = os.fork()
+        if middle == 0:
+            os.setsid()
+            if os.fork() == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+                _sleep_forever()
+            os._exit(0)
+        os.waitpid(middle, 0)
+    elif kind == "flood":
+        line = b"flood " * 170 + b"\n"
+        while True:
+            os.write(1, line)
+            os.write(2, line)
+
+
+def _later(delay: float, kind: str) -> None:
+    time.sleep(delay)
+    _misbehave(kind)
 
 
 def main() -> int:
+    contract = _contract()
+    kind, delay = SETTINGS.get("misbehave", ""), float(SETTINGS.get("delay", 0.0))
+    if kind == "ignore-term":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    elif kind and delay <= 0 and kind != "flood":
+        _misbehave(kind)
+    elif kind:
+        threading.Thread(target=_later, args=(delay, kind), daemon=True).start()
     env = os.environ
     key_file = env.get("ENCRYPTION_KEY_FILE")
     key = Path(key_file).read_bytes() if key_file else env.get("ENCRYPTION_KEY", "").encode()
@@ -105,7 +187,8 @@ def main() -> int:
         lock.unlink(missing_ok=True)
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
+    if kind != "ignore-term":
+        signal.signal(signal.SIGTERM, stop)
     print("test double listening", flush=True)
     server.serve_forever()
     return 0

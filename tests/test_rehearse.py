@@ -25,9 +25,9 @@ from pocketid_k8s.rehearse.pod import pod_from
 from pocketid_k8s.rehearse.sandbox import Sandbox
 from pocketid_k8s.render import render
 from tests.conftest import ROOT
+from tests.pocket_id_double import write_double
 
 SPEC_LITERAL = ROOT / "tests" / "fixtures" / "spec-literal"
-DOUBLE = ROOT / "tests" / "pocket_id_double.py"
 
 
 def bundle() -> list[Resource]:
@@ -49,6 +49,17 @@ def open_dir() -> Iterator[Path]:
     folder.chmod(0o755)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def kept() -> Iterator[list[Path | None]]:
+    """The sandboxes a test keeps (--keep) to look into, removed after it: they are outside
+    open_dir when the pod's user cannot enter it (a TMPDIR of mode 700)."""
+    folders: list[Path | None] = []
+    yield folders
+    for folder in folders:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def world_runnable(path: Path) -> bool:
@@ -76,14 +87,9 @@ def interpreter() -> str:
 
 @pytest.fixture
 def double(open_dir: Path) -> Path:
-    """An executable that runs the Pocket-ID test double (tests/pocket_id_double.py)."""
-    program = open_dir / "pocket-id-test-double"
+    """A self-contained copy of the Pocket-ID test double (tests/pocket_id_double.py)."""
     python = interpreter() if ROOT_USER else sys.executable
-    program.write_text(
-        f"#!{python}\nimport runpy\nrunpy.run_path({str(DOUBLE)!r}, run_name='__main__')\n"
-    )
-    program.chmod(0o755)
-    return program
+    return write_double(open_dir / "pocket-id-test-double", python)
 
 
 def statuses(rows: list[Row]) -> dict[str, str]:
@@ -198,9 +204,12 @@ def test_paths_in_variables_move_into_the_sandbox(tmp_path: Path) -> None:
 # --- the steps, against the test double ----------------------------------------------------------
 
 
-def test_rendered_bundle_rehearses_clean_with_the_double(double: Path, open_dir: Path) -> None:
+def test_rendered_bundle_rehearses_clean_with_the_double(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
     """Every step passes: probes on /healthz, key kept across restart, surge refused."""
     result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=open_dir))
+    kept.append(result.sandbox)
     got = statuses(result.outcome.rows)
     assert set(got.values()) == {"pass"}, result.outcome.rows
     assert list(got) == [
@@ -280,7 +289,7 @@ def test_non_root_without_fs_group_cannot_write_a_fresh_volume(
 
 @pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
 def test_started_as_root_the_entrypoint_chowns_the_data_folder(
-    double: Path, open_dir: Path
+    double: Path, open_dir: Path, kept: list[Path | None]
 ) -> None:
     """No runAsUser: the image's entrypoint chowns /app/data and drops to 1000 (the key
     is given in the environment: without fsGroup the 0440 key file is root's)."""
@@ -291,6 +300,7 @@ def test_started_as_root_the_entrypoint_chowns_the_data_folder(
     container["env"] = [{"name": "ENCRYPTION_KEY", "value": "0123456789abcdef"}]
     resources = [Resource(d, "x.yaml") for d in docs]
     result = rehearse(Options(double, resources, "x", stay_up=0.2, workdir=open_dir, keep=True))
+    kept.append(result.sandbox)
     assert result.outcome.status_of("restart") is Status.PASS
     assert result.sandbox is not None
     claim = result.sandbox / "claims" / "pocket-id-data"
@@ -536,15 +546,15 @@ def test_prober_starts_readiness_only_after_the_startup_probe_succeeds() -> None
 
 
 @pytest.mark.skipif(not ROOT_USER, reason="only root can run the program as the pod's user")
-def test_a_binary_the_pods_user_cannot_run_is_could_not_run(tmp_path: Path, open_dir: Path) -> None:
-    """A binary in a folder closed to uid 1000: exit 2, saying where to put it."""
-    private = tmp_path / "pocket-id"
-    private.write_text("#!/bin/sh\nexit 0\n")
-    private.chmod(0o755)
-    tmp_path.chmod(0o700)
-    result = run_cli("--binary", str(private))
-    assert result.returncode == 2
-    assert f"cannot run {private} as uid 1000 (Permission denied)" in result.stderr
+def test_a_binary_in_a_folder_closed_to_the_pods_user_still_runs_as_it(
+    tmp_path: Path, open_dir: Path
+) -> None:
+    """A binary in a folder closed to uid 1000 (issue 24): copied into the sandbox, it runs."""
+    private = tmp_path / "closed"
+    private.mkdir(mode=0o700)
+    program = write_double(private / "pocket-id", interpreter())
+    result = rehearse(Options(program, bundle(), "x", stay_up=0.2, workdir=open_dir))
+    assert statuses(result.outcome.rows)["start"] == "pass", result.outcome.rows
 
 
 def test_manifests_without_pocket_id_are_bad_input(tmp_path: Path, double: Path) -> None:

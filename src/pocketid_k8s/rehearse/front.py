@@ -6,15 +6,17 @@ host whose Ingress goes through a redirect Middleware, redirects to APP_URL.
 from __future__ import annotations
 
 import http.server
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from pocketid_k8s.remote import RemoteError, fetch, http_client
 
 __all__ = ["Front"]
 
+HANDSHAKE_SECONDS = 15
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade"})
 UPSTREAM_DEADLINE: Final = 10.0
 """Seconds for the program's whole answer to one proxied request."""
@@ -34,6 +36,7 @@ class Front:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = 15  # an idle kept-alive connection does not hold a thread forever
 
             def log_message(self, format: str, *args: object) -> None:
                 return
@@ -77,9 +80,8 @@ class Front:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.socket = self.context.wrap_socket(self.server.socket, server_side=True)
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.server.context = self.context
         self.port: int = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -90,3 +92,29 @@ class Front:
         if self._thread.is_alive():
             self.server.shutdown()
         self.server.server_close()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    """Closing (at the end, or on Ctrl-C) never waits for a connection still open."""
+    context: ssl.SSLContext
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept, and leave the TLS handshake to the connection's own thread: a client
+        that connects and stays silent never holds the accepting loop (nor its shutdown)."""
+        connection, address = self.socket.accept()
+        connection.settimeout(HANDSHAKE_SECONDS)
+        wrapped = self.context.wrap_socket(
+            connection, server_side=True, do_handshake_on_connect=False
+        )
+        return wrapped, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:  # noqa: ANN401
+        if isinstance(request, ssl.SSLSocket):
+            request.do_handshake()
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A connection cut (the browser side gave up, the program was stopped) is that
+        request's failure, seen by the browser side; never a traceback on the terminal."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,11 +14,13 @@ from typing import Final
 
 from pocketid_k8s.rehearse.identity import Identity
 from pocketid_k8s.rehearse.log import Log
+from pocketid_k8s.rehearse.tree import Tree
 
 __all__ = ["Instance", "Usage", "free_port"]
 
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 PAGE: Final = 1024
+KILL_WAIT_SECONDS: Final = 2.0
 LOG_DRAIN_SECONDS: Final = 2.0
 """How long to wait, once the program has ended, for the rest of its output."""
 
@@ -47,12 +50,28 @@ class Instance:
         cwd: Path,
         log: Path,
         user: Identity | None = None,
+        tree: Tree | None = None,
     ) -> None:
         self.log = Log(log)
         self.started = time.monotonic()
         self._usage = Usage(0, 0.0)
+        self.tree = tree
+        self.survivors = ""
+        """What was still running of the program's tree after it stopped (then killed)."""
         try:
-            self.process = subprocess.Popen(
+            self.process = self._popen(binary, env, cwd, user)
+        except OSError:
+            self.log.abandon()
+            if tree is not None:
+                tree.close()
+            raise
+        self.log.start()
+
+    def _popen(
+        self, binary: Path, env: dict[str, str], cwd: Path, user: Identity | None
+    ) -> subprocess.Popen[bytes]:
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
                 [str(binary)],
                 env=env,
                 cwd=cwd,
@@ -66,10 +85,10 @@ class Instance:
                 if user is None
                 else [g for g in [user.fs_group] if g is not None],
             )
-        except OSError:
-            self.log.abandon()
-            raise
-        self.log.start()
+
+        if self.tree is None:
+            return start()
+        return self.tree.spawn(start, lambda process: process.pid)
 
     @property
     def pid(self) -> int:
@@ -105,22 +124,50 @@ class Instance:
             return None
 
     def stop(self, grace_seconds: float) -> tuple[float, int, bool]:
-        """SIGTERM, then SIGKILL after ``grace_seconds``: (seconds taken, exit code, killed)."""
+        """SIGTERM to the program, then SIGKILL to its whole tree after ``grace_seconds``, as
+        the kubelet and the container runtime do; whatever the program started and left
+        running is killed once it has ended (:attr:`survivors` says what it was).
+        Returns (seconds taken, exit code, killed)."""
         self.usage()
         start = time.monotonic()
         killed = False
         if self.alive():
             self.process.send_signal(signal.SIGTERM)
             if self.wait(grace_seconds) is None:
-                self.process.kill()
+                self._kill_tree()
                 killed = True
         code = self.process.wait()
+        self._end_tree()
         self.log.close(LOG_DRAIN_SECONDS)
         return time.monotonic() - start, code, killed
+
+    def kill(self) -> None:
+        """End the program and everything it started now (an interrupted run): no grace."""
+        self._kill_tree()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(KILL_WAIT_SECONDS)
+        self._end_tree()
+        self.log.close(0.5)
+
+    def _kill_tree(self) -> None:
+        if self.tree is not None:
+            self.tree.kill()
+        with contextlib.suppress(OSError):
+            self.process.kill()
+
+    def _end_tree(self) -> None:
+        """The program has ended: kill and name what it left running."""
+        if self.tree is None:
+            return
+        left = [pid for pid in self.tree.members() if pid != self.pid]
+        if left:
+            self.survivors = self.tree.describe(left)
+        self.tree.close()
 
     def log_text(self) -> str:
         """The output's last MiB from a line start (all of it, once the program has ended)."""
         if not self.alive():
+            self._end_tree()  # what it left running would hold the output open
             self.log.wait(LOG_DRAIN_SECONDS)
         return self.log.text()
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +17,12 @@ from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes
 from pocketid_k8s.rehearse.database import refuse_postgres
+from pocketid_k8s.rehearse.owner import PREFIX, Owned, own_sandbox
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
 from pocketid_k8s.rehearse.process import Instance, Usage, free_port
 from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
+from pocketid_k8s.rehearse.tree import MARKER_ENV, Tree, cgroup_base, deferred_signals
 
 if TYPE_CHECKING:
     from pocketid_k8s.rehearse.image import Prepared
@@ -81,6 +81,8 @@ class _Run:
     budget: probes.Budget = field(
         default_factory=lambda: probes.Budget(probes.UNLIMITED_WAIT, None)
     )
+    binary: Path | None = None
+    """The copy of the program inside the sandbox, which the pod's user can always run."""
 
     def row(
         self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
@@ -109,8 +111,14 @@ class _Run:
         count = sum(1 for _ in logs.iterdir())
         user = self.pod.identity if self.sandbox.play_user else None
         log = logs / f"{count + 1}-{name}.log"
+        root = self.sandbox.root
+        env[MARKER_ENV] = f"{root}:{name}"
+        tree = Tree(env[MARKER_ENV], cgroup_base(), f"{root.name.removeprefix(PREFIX)}-{name}")
+        binary = self.binary or self.options.binary
         try:
-            instance = Instance(self.options.binary, env, layout.cwd, log, user)
+            with deferred_signals():  # started and recorded, or not started at all
+                instance = Instance(binary, env, layout.cwd, log, user, tree)
+                self.instances.append(instance)
         except OSError as exc:
             who = f"uid {user.uid}" if user is not None else "you"
             raise CannotRunError(
@@ -118,8 +126,17 @@ class _Run:
                 "where the pod's user can read and run it (a folder under /root is closed to "
                 "other users), for example /usr/local/bin"
             ) from None
-        self.instances.append(instance)
         return instance, layout, port
+
+    def stopped(self, instance: Instance) -> None:
+        """After a stop: say what the program left running (it was killed)."""
+        if instance.survivors:
+            self.result.notes.append(
+                f"{instance.log.path.stem}: {instance.survivors} that the program started "
+                "still ran after it ended: killed, as the container runtime kills every "
+                "process of a stopped container"
+            )
+            instance.survivors = ""
 
 
 def rehearse(options: Options) -> Rehearsal:
@@ -129,28 +146,54 @@ def rehearse(options: Options) -> Rehearsal:
         options.image.play(pod)
     refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
-    root = Path(tempfile.mkdtemp(prefix="pocketid-rehearse-", dir=options.workdir))
-    result = Rehearsal(Outcome(), app_url)
-    run = _Run(options, pod, Sandbox(root, pod), result)
-    run.hidden = tuple(pod.env[name] for name in pod.secret_env)
-    run.budget = probes.startup_budget(pod.probes)
+    play_user = os.geteuid() == 0
     started = time.monotonic()
+    cut_short = True
+    owned: Owned | None = None
+    run: _Run | None = None
     try:
+        # Made, locked and in the hands of the finally below, or not made at all: a Ctrl-C
+        # meanwhile is raised as the block ends, with both set.
+        with deferred_signals():
+            owned = own_sandbox(options.workdir, pod.identity if play_user else None)
+            result = Rehearsal(Outcome(), app_url)
+            result.notes.extend(owned.notes)
+            run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
+        run.hidden = tuple(pod.env[name] for name in pod.secret_env)
+        run.budget = probes.startup_budget(pod.probes)
+        run.binary = owned.install(options.binary)
         _steps(run)
+        cut_short = False
     finally:
+        if run is not None and owned is not None:
+            _end(run, owned, cut_short, started)
+        elif owned is not None:
+            owned.release(keep=False)
+    return result
+
+
+def _end(run: _Run, owned: Owned, cut_short: bool, started: float) -> None:
+    """Stop every instance and its whole tree (at once when the run was cut short: Ctrl-C,
+    SIGTERM, an error), then remove the sandbox; a second Ctrl-C waits for this (bounded:
+    seconds) rather than leave processes or the folder behind."""
+    result = run.result
+    with deferred_signals():
         for instance in run.instances:
-            instance.stop(1.0)  # also closes the log of one that has exited
+            if cut_short:
+                instance.kill()
+            else:
+                instance.stop(1.0)  # also closes the log of one that has exited
+            run.stopped(instance)
             if instance.log.dropped:
                 result.notes.append(
                     f"{instance.log.path.name}: the program wrote {instance.log.total} bytes of "
                     f"log; the file keeps the first {instance.log.cap} and says the rest was cut"
                 )
         result.figures["wall_s"] = time.monotonic() - started
-        if options.keep:
-            result.sandbox = root
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    return result
+        keep = run.options.keep  # asked for: kept even when cut short, to look at why
+        if keep:
+            result.sandbox = owned.root
+        owned.release(keep)
 
 
 def _app_url(value: str) -> str:
@@ -248,6 +291,7 @@ def _start_step(run: _Run) -> _Started | None:
         missing, fix = _key_hint(run.pod)
         run.row("start", Status.FAIL, _exit_reason(run, instance) + missing, hint=fix)
         instance.stop(1.0)
+        run.stopped(instance)
         # Give the program a throwaway key, so that the other steps can still say what they see.
         run.extra_env[names.ENCRYPTION_KEY] = throwaway_value()
         run.hidden = (*run.hidden, run.extra_env[names.ENCRYPTION_KEY])
@@ -446,6 +490,7 @@ def _restart_step(
 ) -> tuple[Instance, Layout, int] | None:
     grace = run.pod.grace_seconds
     seconds, code, killed = instance.stop(grace)
+    run.stopped(instance)
     run.usage.append(instance.usage())
     run.result.figures["shutdown_s"] = seconds
     run.sandbox.wipe("pod-1")
@@ -517,6 +562,7 @@ def _surge_step(run: _Run) -> None:
         hint = "strategy Recreate" if rolling else ""
         run.row("surge", status, f"a second instance was refused ({reason}); {what}", hint=hint)
     surge.stop(1.0)
+    run.stopped(surge)
     run.usage.append(surge.usage())
 
 
