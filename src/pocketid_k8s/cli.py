@@ -626,7 +626,9 @@ def _render(args: argparse.Namespace) -> int:
     files = sum(change.action != "delete" for change in inside)
     print(f"{root / bundle.app_dir}: {files} files, {changed} changed")
     if bundle.sealed_elsewhere:
-        _err(f"warning: {_moved_key_hint(bundle.sealed_elsewhere, root / bundle.app_dir)}")
+        from pocketid_k8s.keyfile import moved_key_hint
+
+        _err(f"warning: {moved_key_hint(bundle.sealed_elsewhere, root / bundle.app_dir)}")
     elif not bundle.kept_sealed:
         default = config_path in (None, Path(DEFAULT_CONFIG_NAME))
         config_option = "" if default else f" --config {config_path}"
@@ -656,25 +658,6 @@ def _pinned(config: Config, path: Path | None) -> Config:
     )
     section = config.pocket_id.model_copy(update={"image": pinned})
     return config.model_copy(update={"pocket_id": section})
-
-
-def _moved_key_hint(found: list[Path], folder: Path) -> str:
-    """Where the sealed key of an earlier app folder is, and how to bring it here."""
-    from pocketid_k8s.render import SEALED_SECRET_FILE
-
-    if len(found) > 1:
-        return (
-            f"{folder / SEALED_SECRET_FILE} is a placeholder, and {len(found)} other folders "
-            f"hold a sealed key for this Secret: {', '.join(map(str, found))}; fix: move the "
-            f"one your installation runs with to {folder / SEALED_SECRET_FILE}, then render "
-            "again; sealing a new key would make a second one"
-        )
-    return (
-        f"{folder / SEALED_SECRET_FILE} is a placeholder, but {found[0]} holds the sealed key "
-        "for this Secret (the app folder moved?); fix: "
-        f"mv {found[0]} {folder / SEALED_SECRET_FILE} and render again; sealing a new key "
-        "would make a second one, and Pocket-ID could not read the data encrypted with the first"
-    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -869,143 +852,25 @@ def _print_outcome(
 
 
 def _seal(args: argparse.Namespace) -> int:
-    from pocketid_k8s import sealing
-    from pocketid_k8s.atomic import write_text
-    from pocketid_k8s.bundle import dump_yaml
-    from pocketid_k8s.config import config_root, load_config
-    from pocketid_k8s.errors import OutputError, RefusedError, SealedKeyError
-    from pocketid_k8s.keyfile import State, inspect_sealed_file
-    from pocketid_k8s.limits import MAX_OBJECT_BYTES, size_text
-    from pocketid_k8s.render import SEALED_SECRET_FILE
+    from pocketid_k8s.seal import SealRequest, seal
 
-    config_path = _config_path(args.config)
-    config = load_config(config_path)
-    cert = sealing.load_certificate(args.cert)
-    out: Path = args.out or config_root(config_path) / config.site.app_dir / SEALED_SECRET_FILE
-    if out.is_dir():
-        raise OutputError(
-            f"{out}: is a folder; nothing was written; fix: name the file, e.g. "
-            f"--out {out / SEALED_SECRET_FILE}"
-        )
-    if not out.parent.is_dir():
-        raise OutputError(
-            f"{out.parent}: no such folder; nothing was written; fix: run '{PROG} render' "
-            "first, or name a file in an existing folder with --out"
-        )
-    replacing = False
-    try:
-        found = inspect_sealed_file(out, config.secret.name, config.site.namespace)
-        replacing = found.state is State.SEALED
-    except SealedKeyError as exc:
-        if not args.rotate:
-            raise RefusedError(f"{exc.message}; or pass --rotate to replace it") from None
-        replacing = True
-    if not (replacing or args.rotate or args.out):
-        _refuse_a_second_key(
-            config_root(config_path), out, config.secret.name, config.site.namespace
-        )
-    if replacing and not args.rotate:
-        raise RefusedError(
-            f"{out}: already holds a sealed encryption key and was left unchanged; a new key "
-            "would leave Pocket-ID unable to read the data encrypted with the old one; fix: "
-            f"keep it ('{PROG} render' uses it), or pass --rotate after reading "
-            "docs/runbook.md (Rotate the encryption key)"
-        )
-    warnings = list(cert.warnings)
-    if args.from_file is None:
-        key = sealing.generate_key()
-    else:
-        key, more = sealing.read_key(*_read_key_source(args.from_file))
-        warnings += more
-    manifest = sealing.sealed_secret(config, cert, key, sealing.Scope(args.scope))
-    for warning in warnings:
-        _err(f"warning: {warning}")
-    summary = (
-        f"sealed {config.secret.key!r} into {out} (scope {args.scope}, controller key "
-        f"{cert.fingerprint}, certificate valid until {cert.not_after:%Y-%m-%d})"
+    request = SealRequest(
+        cert=args.cert,
+        config=_config_path(args.config),
+        out=args.out,
+        rotate=args.rotate,
+        from_file=args.from_file,
+        scope=args.scope,
+        print_key=args.print_key,
     )
-    text = sealing.SEALED_HEADER + dump_yaml([manifest])
-    if len(text.encode()) > MAX_OBJECT_BYTES:
-        raise sealing.KeyFileError(
-            f"the SealedSecret would be {len(text.encode())} bytes, and Kubernetes objects are "
-            f"limited to about {size_text(MAX_OBJECT_BYTES)}; nothing was written; fix: seal "
-            "a key of ordinary size (Pocket-ID needs 16 bytes or more; a new one has 43)"
-        )
-    write_text(out, text, before_commit=_key_printer(key, out) if args.print_key else None)
-    if replacing:
-        _err(
-            "note: "
-            + sealing.ROTATION_NOTE.format(namespace=config.site.namespace, name=config.site.name)
-        )
-    if args.print_key:
-        _err(summary)
+    done = seal(request, warn=lambda text: _err(f"warning: {text}"))
+    if args.print_key:  # stdout held the key: the summary goes where the warnings went
+        _err(done.summary)
     else:
-        print(summary)
-        if args.from_file is None:
-            _err(
-                "note: the new key was not shown. Keep a copy outside the cluster: before the "
-                "first sync, run again with --rotate --print-key; after it, read it back with "
-                f"kubectl -n {config.site.namespace} get secret {config.secret.name} "
-                f"-o jsonpath='{{.data.{config.secret.key}}}' | base64 -d"
-            )
+        print(done.summary)
+    for note in done.notes:
+        _err(f"note: {note}")
     return int(ExitCode.OK)
-
-
-def _refuse_a_second_key(root: Path, out: Path, name: str, namespace: str) -> None:
-    """A sealed key for this Secret in another folder (an earlier app_dir) is moved, never
-    doubled by sealing a new one here."""
-    from pocketid_k8s.errors import RefusedError
-    from pocketid_k8s.keyfile import sealed_elsewhere
-
-    elsewhere = sealed_elsewhere(root, out, name, namespace)
-    if elsewhere:
-        raise RefusedError(
-            f"{_moved_key_hint(elsewhere, out.parent)}; {out} was left unchanged (or pass "
-            "--rotate to seal a new key anyway, after reading docs/runbook.md)"
-        )
-
-
-def _key_printer(key: bytes, out: Path) -> Callable[[], None]:
-    """What prints the key: called when the new file is on disk but not yet in place."""
-    from functools import partial
-
-    from pocketid_k8s.delivery import deliver
-
-    _err(
-        "warning: the plaintext key follows on stdout; put it in your password manager, "
-        "then clear the terminal's scrollback"
-    )
-    sys.stdout.flush()
-    return partial(deliver, key, "the key", f"{out} was left unchanged")
-
-
-def _read_key_source(name: str) -> tuple[bytes, str]:
-    from pocketid_k8s.limits import (
-        MAX_OBJECT_BYTES,
-        TooLarge,
-        read_capped,
-        read_stream_capped,
-        size_text,
-    )
-    from pocketid_k8s.sealing import KeyFileError
-
-    source = "standard input" if name == "-" else name
-    try:
-        if name == "-":
-            return read_stream_capped(sys.stdin.buffer, MAX_OBJECT_BYTES), source
-        return read_capped(Path(name), MAX_OBJECT_BYTES), source
-    except TooLarge:
-        raise KeyFileError(
-            f"{source}: larger than {size_text(MAX_OBJECT_BYTES)}, and Kubernetes objects are "
-            f"limited to about {size_text(MAX_OBJECT_BYTES)}, so its SealedSecret could never "
-            "be applied; it was not read further; fix: name the file that holds only the key"
-        ) from None
-    except FileNotFoundError:
-        raise KeyFileError(f"{name}: no such file; fix: check the --from-file path") from None
-    except OSError as exc:
-        raise KeyFileError(
-            f"{name}: cannot be read ({exc.strerror}); fix: check the file and its permissions"
-        ) from None
 
 
 def _allow_namespace(args: argparse.Namespace) -> int:

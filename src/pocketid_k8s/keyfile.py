@@ -23,6 +23,7 @@ from pocketid_k8s.limits import (
     read_regular_capped,
     size_text,
 )
+from pocketid_k8s.render import SEALED_SECRET_FILE
 from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
 __all__ = ["SealedFile", "State", "inspect_sealed_file", "sealed_elsewhere"]
@@ -162,3 +163,20 @@ def _same(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
+
+
+def moved_key_hint(found: list[Path], folder: Path) -> str:
+    """Where the sealed key of an earlier app folder is, and how to bring it here."""
+    if len(found) > 1:
+        return (
+            f"{folder / SEALED_SECRET_FILE} is a placeholder, and {len(found)} other folders "
+            f"hold a sealed key for this Secret: {', '.join(map(str, found))}; fix: move the "
+            f"one your installation runs with to {folder / SEALED_SECRET_FILE}, then render "
+            "again; sealing a new key would make a second one"
+        )
+    return (
+        f"{folder / SEALED_SECRET_FILE} is a placeholder, but {found[0]} holds the sealed key "
+        "for this Secret (the app folder moved?); fix: "
+        f"mv {found[0]} {folder / SEALED_SECRET_FILE} and render again; sealing a new key "
+        "would make a second one, and Pocket-ID could not read the data encrypted with the first"
+    )
