@@ -210,3 +210,73 @@ def test_an_upgrade_that_loses_the_data_fails(
     doc = json.loads(result.stdout)
     assert statuses(doc)["upgrade"] == "fail"
     assert "signing key changed" in detail(doc, "upgrade")
+
+
+def test_upgrade_to_latest_is_refused_by_the_configs_own_rule(site: Path, tmp_path: Path) -> None:
+    """--to latest: the config refuses a moving tag (exit 2, the fix named); once exit 70."""
+    result = upgrade_cli("--to", "latest", "--config", str(site), cwd=site.parent, tmp=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--to latest: [pocket_id] image:" in result.stderr
+    assert "uses the moving tag 'latest'" in result.stderr
+
+
+def test_upgrade_to_the_running_tag_exits_2(site: Path, tmp_path: Path) -> None:
+    """--to the tag the container already runs: nothing to upgrade, exit 2 with the fix."""
+    result = upgrade_cli("--to", "v2.2.0", "--config", str(site), cwd=site.parent, tmp=tmp_path)
+    assert result.returncode == 2
+    assert "already runs" in result.stderr
+    assert "fix: name a newer tag" in result.stderr
+
+
+def test_write_with_from_is_refused(site: Path, tmp_path: Path) -> None:
+    """--write re-renders from the config, so --from with --write is exit 2, nothing written."""
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--from", str(site.parent), "--write", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 2
+    assert "--write re-renders the bundle from the config" in result.stderr
+
+
+def test_upgrade_from_manifests_rehearses_them_with_the_new_image(
+    site: Path, tmp_path: Path
+) -> None:
+    """--from DIR: no render (a skip row), and the upgrade runs on those manifests."""
+    rendered = subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "render", "--config", str(site)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=site.parent,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    app = next(site.parent.rglob("deployment.yaml")).parent
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--from", str(app), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = statuses(json.loads(result.stdout))
+    assert (seen["render"], seen["upgrade"]) == ("skip", "pass")
+
+
+def test_an_image_pinned_by_digest_stays_pinned(
+    crane_registry: str, site: Path, tmp_path: Path
+) -> None:
+    """A current image pinned by digest: TAG is pinned to the digest the registry serves."""
+    wanted = push_version(crane_registry, "v2.8.0", 2)
+    old = push_version(crane_registry, "v2.2.0", 1)
+    image = f"{crane_registry}/{REPOSITORY}:v2.2.0"
+    site.write_text(site.read_text().replace(image, f"{image}@{old}"))
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["to_image"] == f"{crane_registry}/{REPOSITORY}:v2.8.0@{wanted}"
+
+
+def test_could_not_run_still_prints_json(site: Path, tmp_path: Path) -> None:
+    """--format json and exit 2: stdout is the report with 'stopped' saying why."""
+    result = upgrade_cli(
+        "--to", "v2.9.9", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 2
+    assert "no such manifest" in json.loads(result.stdout)["stopped"]

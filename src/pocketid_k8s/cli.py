@@ -688,6 +688,7 @@ def _rehearse(args: argparse.Namespace) -> int:
 def _upgrade(args: argparse.Namespace) -> int:
     from pocketid_k8s.rehearse import upgrade
 
+    upgrade.target_image("x", args.to)  # a bad TAG is refused before anything is read
     config = None
     if args.source is None:
         from pocketid_k8s.config import load_config
@@ -697,7 +698,6 @@ def _upgrade(args: argparse.Namespace) -> int:
         raise upgrade.UpgradeError(
             "--write re-renders the bundle from the config; fix: leave out --from (or --write)"
         )
-    upgrade.target_image("x", args.to)  # a bad TAG is refused before anything is read
     resources, source = _rehearse_resources(args, config)
     result = upgrade.upgrade(
         upgrade.UpgradeOptions(

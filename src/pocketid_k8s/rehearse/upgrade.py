@@ -320,10 +320,12 @@ def _manifests(
         )
         return resources, target
     from pocketid_k8s.bundle import build_bundle, write_bundle
+    from pocketid_k8s.config import parse_config
     from pocketid_k8s.render import render
 
-    section = options.config.pocket_id.model_copy(update={"image": image})
-    config = options.config.model_copy(update={"pocket_id": section})
+    data = options.config.model_dump(mode="json")
+    data["pocket_id"]["image"] = image
+    config = parse_config(data, f"--to {options.to}")  # the config's own checks of an image
     bundle = build_bundle(config, options.root)
     write_bundle(bundle, folder)
     app = options.root / bundle.app_dir
