@@ -70,7 +70,7 @@ __all__ = [
     "upgrade",
 ]
 
-RUNBOOK: Final = "docs/runbook.md, 'Before an upgrade'"
+RUNBOOK: Final = "docs/runbook.md, 'Upgrade the image', step 2"
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 SHOWN: Final = 6
 """At most this many names are listed in one row."""
