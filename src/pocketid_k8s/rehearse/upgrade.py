@@ -485,7 +485,14 @@ def _steps(
     after: Prepared,
     add: Callable[..., None],
 ) -> None:
-    old_pod = run.pod
+    if run.pod.missing:
+        add(
+            "pod",
+            Status.FAIL,
+            "the kubelet would not start the container "
+            "(CreateContainerConfigError): " + "; ".join(run.pod.missing),
+        )
+        return
     instance, _, port = run.start("old")
     ready = _wait_ready(instance, port, run.budget.seconds)
     if ready is None:
@@ -511,7 +518,6 @@ def _steps(
     finally:
         if login is not None:
             login.close()
-    run.pod = old_pod
 
 
 def _upgrade_steps(
@@ -523,7 +529,7 @@ def _upgrade_steps(
     login: Any,  # noqa: ANN401 - LoginRun
     add: Callable[..., None],
 ) -> None:
-    instance = run.instances[-1]
+    instance, old_pod = run.instances[-1], run.pod
     seconds, code, killed = instance.stop(run.pod.grace_seconds)
     run.sandbox.wipe("old")
     add(
@@ -583,7 +589,7 @@ def _upgrade_steps(
     )
     upgraded.stop(run.pod.grace_seconds)
     run.sandbox.wipe("new")
-    run.options, run.pod = before, replace(run.pod, env=pod_from(options.resources).env)
+    run.options, run.pod = before, old_pod
     _rollback_step(run, options, kids, add)
 
 
