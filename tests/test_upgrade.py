@@ -280,3 +280,32 @@ def test_could_not_run_still_prints_json(site: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no such manifest" in json.loads(result.stdout)["stopped"]
+
+
+REAL = os.environ.get("POCKET_ID_UPGRADE", "")
+"""On demand: 'REGISTRY/pocket-id/pocket-id:OLD NEW' names real Pocket-ID images (never in CI)."""
+
+
+@pytest.mark.real_pocket_id
+@pytest.mark.skipif(len(REAL.split()) != 2, reason="POCKET_ID_UPGRADE is not 'IMAGE:OLD NEW'")
+def test_real_upgrade_with_login_keeps_passkey_user_client_and_key(tmp_path: Path) -> None:
+    """Real images: the passkey, the user, the OIDC client and the signing key survive."""
+    image, tag = REAL.split()
+    folder = Path(tempfile.mkdtemp(prefix="upgrade-real-"))
+    folder.chmod(0o755)
+    config = folder / "pocket-id.toml"
+    config.write_text(
+        (ROOT / "pocket-id.toml").read_text().replace("ghcr.io/pocket-id/pocket-id:v2.2.0", image)
+    )
+    try:
+        result = upgrade_cli(
+            "--to", tag, "--config", str(config), "--login", "--format", "json",
+            cwd=folder, tmp=tmp_path,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert "the same passkey signs in, the user still exists" in detail(doc, "upgrade")
+    assert "the OIDC client completes the code flow" in detail(doc, "upgrade")
+    assert "signing key kept" in detail(doc, "upgrade")
