@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from pocketid_k8s.check.model import Resource
+from pocketid_k8s.contract import env as names
 from pocketid_k8s.contract import pocketid, table
 from pocketid_k8s.contract.image import Version, parse_image, show_version
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
@@ -204,7 +205,7 @@ def _renamed_to(name: str, old: Version, new: Version) -> str | None:
         row = table.lookup(other, new)
         if row is None or other == name or table.lookup(other, old) is not None:
             continue
-        if _squash(other) == _squash(name) or name in row.does:
+        if _squash(other) == _squash(name) or re.search(rf"\b{re.escape(name)}\b", row.does):
             return other
     return None
 
@@ -414,7 +415,7 @@ def upgrade(options: UpgradeOptions) -> UpgradeResult:
         image = (
             f"{image}@{registry.resolve_digest(registry.parse_reference(image), options.limits)}"
         )
-    app_url = (pod.env.get("APP_URL") or pocketid.DEFAULT_APP_URL).lower().rstrip("/")
+    app_url = (pod.env.get(names.APP_URL) or pocketid.DEFAULT_APP_URL).lower().rstrip("/")
     result = UpgradeResult(Outcome(), app_url, current, image)
 
     def add(
@@ -605,7 +606,7 @@ def _rollback_step(
             "rollback",
             Status.WARN,
             f"{name} on the migrated volume: {_exit_reason(run, old)}; so a rollback by tag "
-            f"alone fails (ALLOW_DOWNGRADE=true {_downgrade(run)})",
+            f"alone fails ({names.ALLOW_DOWNGRADE}=true {_downgrade(run)})",
             hint=f"to roll back, restore the volume snapshot taken before the sync ({RUNBOOK})",
         )
     else:
@@ -622,7 +623,7 @@ def _rollback_step(
 
 
 def _downgrade(run: _Run) -> str:
-    row = table.lookup("ALLOW_DOWNGRADE", run.pod.version)
+    row = table.lookup(names.ALLOW_DOWNGRADE, run.pod.version)
     return row.does if row is not None else "is not read by this version"
 
 
