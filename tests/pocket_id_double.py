@@ -15,7 +15,9 @@ observes, as written in pocketid_k8s.contract:
 - with POCKET_ID_DOUBLE_SCHEMA=N (the images of tests/test_upgrade.py set it; unset, none of
   this happens): the schema version N is recorded in the database; an older database is
   migrated forward on start, and a newer one is refused (exit 1) unless ALLOW_DOWNGRADE=true,
-  as the contract describes Pocket-ID's migrations (the double's own words, not Pocket-ID's).
+  as the contract describes Pocket-ID's migrations (the double's own words, not Pocket-ID's);
+  the database keeps a SHA-256 of the key, and another key is refused (exit 1), as Pocket-ID
+  cannot decrypt its signing key with another ENCRYPTION_KEY.
 
 It records the variable names it was given (never a value of ENCRYPTION_KEY), its
 uid and groups in ``double-env.json`` beside its database, for the tests to read; a
@@ -24,6 +26,7 @@ database folder it cannot write makes it exit 1, as Pocket-ID does.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import os
@@ -69,7 +72,7 @@ def main() -> int:
     lock.write_text(str(os.getpid()))
     if not db.exists():
         db.write_text(json.dumps({"kid": secrets.token_urlsafe(8)}))
-    if not _migrate(db, env):
+    if not _migrate(db, env, key):
         lock.unlink(missing_ok=True)
         return 1
     kid = json.loads(db.read_text())["kid"]
@@ -118,7 +121,7 @@ def main() -> int:
     return 0
 
 
-def _migrate(db: Path, env: os._Environ[str]) -> bool:
+def _migrate(db: Path, env: os._Environ[str], key: bytes) -> bool:
     """Play schema migrations when POCKET_ID_DOUBLE_SCHEMA is set; False: refused to start."""
     wanted = env.get("POCKET_ID_DOUBLE_SCHEMA")
     if not wanted:
@@ -132,6 +135,10 @@ def _migrate(db: Path, env: os._Environ[str]) -> bool:
             f"{mine}; set ALLOW_DOWNGRADE=true to run the down-migrations",
             flush=True,
         )
+        return False
+    digest = hashlib.sha256(key).hexdigest()
+    if data.setdefault("key_sha256", digest) != digest:
+        print("ERR TEST DOUBLE: the database was written with another ENCRYPTION_KEY", flush=True)
         return False
     if found != mine:
         print(f"TEST DOUBLE: migrated the database from schema {found} to {mine}", flush=True)

@@ -309,3 +309,16 @@ def test_real_upgrade_with_login_keeps_passkey_user_client_and_key(tmp_path: Pat
     assert "the same passkey signs in, the user still exists" in detail(doc, "upgrade")
     assert "the OIDC client completes the code flow" in detail(doc, "upgrade")
     assert "signing key kept" in detail(doc, "upgrade")
+
+
+def test_a_key_from_the_environment_is_the_same_for_both_images(site: Path, tmp_path: Path) -> None:
+    """key_delivery env: the sealed key's throwaway stand-in is the same before and after (the
+    double refuses another key, as Pocket-ID cannot decrypt with one)."""
+    text = site.read_text()
+    site.write_text(text.replace('key_delivery = "file"', 'key_delivery = "env"'))
+    assert site.read_text() != text
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert statuses(json.loads(result.stdout))["upgrade"] == "pass"

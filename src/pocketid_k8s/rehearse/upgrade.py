@@ -543,6 +543,9 @@ def _upgrade_steps(
     before = run.options
     new_pod = pod_from(resources)
     after.play(new_pod)
+    for name in new_pod.secret_env:  # the same Secret: its throwaway stand-ins stay the same
+        if name in old_pod.env:
+            new_pod.env[name] = old_pod.env[name]
     run.options = replace(before, binary=after.program, image=after, resources=resources)
     run.pod = replace(new_pod, identity=run.pod.identity)
     upgraded, _, port = run.start("new")
@@ -564,7 +567,10 @@ def _upgrade_steps(
         f"{', '.join(sorted(now)) or '-'})"
     )
     if migrated:
-        detail += f"; its log: {migrated[-1][:200]}"
+        line = migrated[-1]
+        for value in run.hidden:  # as Instance.last_error masks them
+            line = line.replace(value, "***") if value else line
+        detail += f"; its log: {line[:200]}"
     ok = kept
     if login is not None and login.registered:
         signed_in = login.sign_in_again(port)
