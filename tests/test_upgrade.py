@@ -322,3 +322,15 @@ def test_a_key_from_the_environment_is_the_same_for_both_images(site: Path, tmp_
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert statuses(json.loads(result.stdout))["upgrade"] == "pass"
+
+
+def test_a_moving_tag_compares_no_facts(crane_registry: str, site: Path, tmp_path: Path) -> None:
+    """--to v2 (a line, not a release): a 'changes' warning instead of a diff against v2.0.0."""
+    push_version(crane_registry, "v2", 2)
+    result = upgrade_cli(
+        "--to", "v2", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    assert statuses(doc)["changes"] == "warn"
+    assert "TAG names no single release" in detail(doc, "changes")
+    assert "changes-env" not in statuses(doc)

@@ -259,7 +259,12 @@ def _changes_rows(
 ) -> None:
     if old is None or new is None:
         which = "the current image's tag" if old is None else "TAG"
-        add("changes", Status.WARN, f"{which} names no release, so no contract facts compare")
+        add(
+            "changes",
+            Status.WARN,
+            f"{which} names no single release (x.y.z), so no contract facts compare",
+            hint="upgrade to an exact version tag, e.g. v2.8.0",
+        )
         return
     pair = f"{show_version(old)} -> {show_version(new)}"
     unread = [show_version(v) for v in (old, new) if not table.verified(v)]
@@ -405,8 +410,9 @@ def upgrade(options: UpgradeOptions) -> UpgradeResult:
         raise UpgradeError("the Pocket-ID container names no image; fix: set its image")
     image = target_image(current, options.to)
     found, wanted = parse_image(current), parse_image(image)
-    old = found.version if found is not None else None
-    new = wanted.version if wanted is not None else None
+    # A moving tag (v2, v2.8) names a line, not the release that will run: no facts compare.
+    old = found.version if found is not None and found.exact else None
+    new = wanted.version if wanted is not None and wanted.exact else None
     if current.partition("@")[0] == image:
         raise UpgradeError(
             f"--to {options.to}: the container already runs {current}; fix: name a newer tag"
