@@ -11,7 +11,13 @@ observes, as written in pocketid_k8s.contract:
   message while the first runs;
 - GET /healthz 204, OIDC discovery with issuer APP_URL, JWKS with the key id; any other
   path 404 (like a Pocket-ID build without its web UI);
-- SIGTERM: release the lock, exit 0.
+- SIGTERM: release the lock, exit 0;
+- with POCKET_ID_DOUBLE_SCHEMA=N (the images of tests/test_upgrade.py set it; unset, none of
+  this happens): the schema version N is recorded in the database; an older database is
+  migrated forward on start, and a newer one is refused (exit 1) unless ALLOW_DOWNGRADE=true,
+  as the contract describes Pocket-ID's migrations (the double's own words, not Pocket-ID's);
+  the database keeps a SHA-256 of the key, and another key is refused (exit 1), as Pocket-ID
+  cannot decrypt its signing key with another ENCRYPTION_KEY.
 
 It records the variable names it was given (never a value of ENCRYPTION_KEY), its
 uid and groups in ``double-env.json`` beside its database, for the tests to read; a
@@ -27,6 +33,7 @@ code 3), each ``delay`` seconds after start.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import os
@@ -147,6 +154,9 @@ def main() -> int:
     lock.write_text(str(os.getpid()))
     if not db.exists():
         db.write_text(json.dumps({"kid": secrets.token_urlsafe(8)}))
+    if not _migrate(db, env, key):
+        lock.unlink(missing_ok=True)
+        return 1
     kid = json.loads(db.read_text())["kid"]
     app_url = env.get("APP_URL", "http://localhost:1411").lower().rstrip("/")
 
@@ -192,6 +202,32 @@ def main() -> int:
     print("test double listening", flush=True)
     server.serve_forever()
     return 0
+
+
+def _migrate(db: Path, env: os._Environ[str], key: bytes) -> bool:
+    """Play schema migrations when POCKET_ID_DOUBLE_SCHEMA is set; False: refused to start."""
+    wanted = env.get("POCKET_ID_DOUBLE_SCHEMA")
+    if not wanted:
+        return True
+    mine = int(wanted)
+    data = json.loads(db.read_text())
+    found = int(data.get("schema", mine))
+    if found > mine and env.get("ALLOW_DOWNGRADE", "").lower() not in ("true", "1", "t"):
+        print(
+            f"ERR TEST DOUBLE: the database has schema {found}, newer than this program's "
+            f"{mine}; set ALLOW_DOWNGRADE=true to run the down-migrations",
+            flush=True,
+        )
+        return False
+    digest = hashlib.sha256(key).hexdigest()
+    if data.setdefault("key_sha256", digest) != digest:
+        print("ERR TEST DOUBLE: the database was written with another ENCRYPTION_KEY", flush=True)
+        return False
+    if found != mine:
+        print(f"TEST DOUBLE: migrated the database from schema {found} to {mine}", flush=True)
+    data["schema"] = mine
+    db.write_text(json.dumps(data))
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -188,7 +188,7 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
-_LIVE_COMMANDS = frozenset({"verify", "preflight", "rehearse"})
+_LIVE_COMMANDS = frozenset({"verify", "preflight", "rehearse", "upgrade"})
 """The commands whose --format json is verify's report (checks, exit_code, stopped)."""
 
 
@@ -293,6 +293,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_preflight(commands)
 
     _rehearse_parser(commands)
+    _upgrade_parser(commands)
 
     seal = commands.add_parser(
         "seal",
@@ -396,6 +397,37 @@ def _parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
     completion.set_defaults(handler=_completion)
     return parser
+
+
+def _upgrade_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    upgrade = commands.add_parser(
+        "upgrade",
+        help="is it safe to sync this tag? what changes, the bundle re-rendered and checked, "
+        "and the upgrade rehearsed on one data volume",
+        description="What changes for this site between the image's version and TAG (contract "
+        "table), the bundle re-rendered with TAG (diff; --write writes it) and checked under "
+        "TAG's facts, then the upgrade rehearsed with both images from the registry on one "
+        "data volume, and what a rollback does. Exit 0 clean, 1 a step failed, 2 could not run.",
+    )
+    upgrade.add_argument("--to", required=True, metavar="TAG", help="the tag to upgrade to")
+    _config_option(upgrade)
+    upgrade.add_argument(
+        "--from",
+        dest="source",
+        metavar="DIR",
+        type=Path,
+        help="manifests to upgrade (default: the bundle rendered from the config)",
+    )
+    upgrade.add_argument(
+        "--login",
+        action="store_true",
+        help="also make an admin, a passkey and an OIDC client before, and use them after",
+    )
+    upgrade.add_argument(
+        "--write", action="store_true", help="write the bundle re-rendered with TAG"
+    )
+    upgrade.add_argument("--format", choices=("text", "json"), default="text")
+    upgrade.set_defaults(handler=_upgrade)
 
 
 def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -769,7 +801,36 @@ def _rehearse(args: argparse.Namespace) -> int:
     return int(result.outcome.exit_code)
 
 
-def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
+def _upgrade(args: argparse.Namespace) -> int:
+    from pocketid_k8s.rehearse import upgrade
+
+    upgrade.target_image("x", args.to)  # a bad TAG is refused before anything is read
+    config = None
+    if args.source is None:
+        from pocketid_k8s.config import load_config
+
+        config = load_config(_config_path(args.config))
+    elif args.write:
+        raise upgrade.UpgradeError(
+            "--write re-renders the bundle from the config; fix: leave out --from (or --write)"
+        )
+    resources, source = _rehearse_resources(args, config)
+    result = upgrade.upgrade(
+        upgrade.UpgradeOptions(
+            args.to, resources, source, config=config, login=args.login, write=args.write
+        )
+    )
+    if args.format == "json":
+        sys.stdout.write(upgrade.to_json(result))
+    else:
+        terminal = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write((upgrade.table_text if terminal else upgrade.plain)(result))
+    return int(result.outcome.exit_code)
+
+
+def _rehearse_resources(
+    args: argparse.Namespace, config: Config | None = None
+) -> tuple[list[Resource], str]:
     from pocketid_k8s.check.loader import load
     from pocketid_k8s.check.model import Resource
 
@@ -800,7 +861,8 @@ def _rehearse_resources(args: argparse.Namespace) -> tuple[list[Resource], str]:
     from pocketid_k8s.config import load_config
     from pocketid_k8s.render import render
 
-    config = load_config(_config_path(args.config))
+    if config is None:
+        config = load_config(_config_path(args.config))
     return [Resource(doc, name) for name, doc in render(config)], "the rendered bundle"
 
 

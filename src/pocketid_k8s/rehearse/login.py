@@ -68,6 +68,8 @@ class LoginRun:
         self.front = Front(port, self.ca.server_context(), redirects)
         self.passkey = SoftwarePasskey()
         self.registered = False
+        self.client: tuple[str, str] | None = None
+        """The OIDC client made by the login steps: its id and secret."""
         self.browser = Browser(self.front.port, self.ca.client_context())
 
     def url(self, path: str) -> str:
@@ -166,6 +168,21 @@ class LoginRun:
             self.call("POST", api.OIDC_CLIENT_SECRET.format(id=client_id)), "client secret"
         )
         client_secret = str(secret.json()["secret"])
+        self.client = (client_id, client_secret)
+        return self._code_flow(client_id, client_secret)
+
+    def code_flow_again(self) -> bool:
+        """After an upgrade, on the new program: the OIDC client made before completes the code
+        flow (call after :meth:`sign_in_again`)."""
+        if self.client is None:
+            return False
+        try:
+            self._code_flow(*self.client)
+        except (_Failed, CeremonyError, IdTokenError, OSError, KeyError, ValueError):
+            return False
+        return True
+
+    def _code_flow(self, client_id: str, client_secret: str) -> str:
         discovery = _ok(self.call("GET", api.DISCOVERY), "discovery").json()
         pkce, nonce = Pkce.make(), Pkce.make().verifier[:32]
         request = {

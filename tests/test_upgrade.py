@@ -1,0 +1,346 @@
+"""``upgrade --to TAG``: the contract diff, the re-rendered bundle and its check, and the upgrade
+rehearsed against a real registry on loopback (crane) holding two images of the TEST DOUBLE
+(tests/pocket_id_double.py) tagged as two versions, never Pocket-ID itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pocketid_k8s.rehearse.upgrade import (
+    UpgradeError,
+    behaviour_changes,
+    env_changes,
+    target_image,
+)
+from tests import registry as oci
+from tests.conftest import skip_or_fail
+
+ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY = "pocket-id/pocket-id"
+
+
+def push_version(address: str, tag: str, schema: int | None, *env: str) -> str:
+    """The test double's image under ``tag``; with ``schema`` it plays migrations; ``env``
+    adds to the image's Env."""
+    config = oci.double_config()
+    config["config"]["Env"].extend(env)
+    if schema is not None:
+        config["config"]["Env"].append(f"POCKET_ID_DOUBLE_SCHEMA={schema}")
+    digest, _ = oci.push_image(
+        address, REPOSITORY, tag, [(oci.gz(oci.double_layer()), oci.LAYER_GZIP)], config
+    )
+    return digest
+
+
+@pytest.fixture(scope="module")
+def crane_registry() -> Iterator[str]:
+    """A real OCI registry (crane registry serve, pinned) with the double as v2.2.0 (schema 1)
+    and v2.8.0 (schema 2)."""
+    if oci.crane() is None:
+        skip_or_fail(f"crane {oci.CRANE_VERSION} is not built; run 'make peers'")
+    with oci.serve() as address:
+        push_version(address, "v2.2.0", 1)
+        push_version(address, "v2.8.0", 2)
+        yield address
+
+
+@pytest.fixture
+def site(tmp_path: Path, crane_registry: str) -> Iterator[Path]:
+    """A site config whose image is the double's v2.2.0 in the loopback registry, in a folder
+    any user can traverse; its own image cache and no Docker config."""
+    folder = Path(tempfile.mkdtemp(prefix="upgrade-test-"))
+    folder.chmod(0o755)
+    config = folder / "pocket-id.toml"
+    config.write_text(
+        (ROOT / "pocket-id.toml")
+        .read_text()
+        .replace("ghcr.io/pocket-id/pocket-id:v2.2.0", f"{crane_registry}/{REPOSITORY}:v2.2.0")
+    )
+    yield config
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def upgrade_cli(*args: str, cwd: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "POCKET_ID_BINARY"}
+    env["XDG_CACHE_HOME"] = str(tmp / "cache")
+    env["DOCKER_CONFIG"] = str(tmp / "docker")
+    return subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "upgrade", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def statuses(doc: dict[str, object]) -> dict[str, str]:
+    checks = doc["checks"]
+    assert isinstance(checks, list)
+    return {c["check"]: c["status"] for c in checks}
+
+
+def detail(doc: dict[str, object], check: str) -> str:
+    checks = doc["checks"]
+    assert isinstance(checks, list)
+    return str(next(c["detail"] for c in checks if c["check"] == check))
+
+
+# --- the contract diff ---------------------------------------------------------------------
+
+
+def test_target_image_replaces_tag_and_digest() -> None:
+    """The registry's port stays; the tag and a digest are replaced by TAG."""
+    pinned = "localhost:5000/pocket-id/pocket-id:v2.2.0@sha256:" + "a" * 64
+    assert target_image(pinned, "v2.8.0") == "localhost:5000/pocket-id/pocket-id:v2.8.0"
+    assert target_image("localhost:5000/pocket-id/pocket-id", "v2") == (
+        "localhost:5000/pocket-id/pocket-id:v2"
+    )
+
+
+def test_a_malformed_tag_is_refused_with_the_fix() -> None:
+    """A TAG with a slash is not a tag: the message names it and shows the form."""
+    with pytest.raises(UpgradeError, match=r"--to 'v2/8': not an image tag.*fix: .*--to v2\.8\.0"):
+        target_image("ghcr.io/pocket-id/pocket-id:v2.2.0", "v2/8")
+
+
+def test_a_variable_the_site_sets_that_changes_parser_is_named() -> None:
+    """TRUST_PROXY becomes a boolean-or-list in v2.11.0: the diff says it is parsed differently."""
+    changes, _ = env_changes({"TRUST_PROXY"}, (2, 2, 0), (2, 11, 0))
+    assert changes == [
+        "TRUST_PROXY is parsed differently: bool -> bool-or-ip-list (true trusts every sender's "
+        "X-Forwarded-For, or a comma list of addresses and CIDRs)"
+    ]
+
+
+def test_a_renamed_variable_is_found_from_the_table_rows() -> None:
+    """SIGNUP_DEFAULT_USER_GROUP_I_DS ends where ..._IDS starts (v2.14.0): a rename."""
+    changes, _ = env_changes({"SIGNUP_DEFAULT_USER_GROUP_I_DS"}, (2, 2, 0), (2, 14, 0))
+    assert changes == ["SIGNUP_DEFAULT_USER_GROUP_I_DS renamed to SIGNUP_DEFAULT_USER_GROUP_IDS"]
+
+
+def test_a_removed_variable_the_site_sets_is_named() -> None:
+    """METRICS_ENABLED is no longer read from v2.10.0."""
+    changes, _ = env_changes({"METRICS_ENABLED"}, (2, 2, 0), (2, 10, 0))
+    assert changes == ["METRICS_ENABLED is no longer read"]
+
+
+def test_a_default_that_changes_for_an_unset_variable_is_listed() -> None:
+    """OTEL_TRACES_EXPORTER's default goes from otlp to none at v2.10.0."""
+    _, defaults = env_changes(set(), (2, 2, 0), (2, 10, 0))
+    assert "OTEL_TRACES_EXPORTER otlp -> none" in defaults
+
+
+def test_the_lock_change_is_a_behaviour_change() -> None:
+    """v2.11 -> v2.12: the database lock gives way to one actor host, with its restart window."""
+    found = behaviour_changes((2, 11, 0), (2, 12, 0))
+    lock = [f for f in found if f.startswith("from v2.12.0: the database lock is gone")]
+    assert len(lock) == 1
+    assert "may be refused for up to 90 s" in lock[0]
+
+
+# --- the rehearsal, through the command line --------------------------------------------------
+
+
+def test_upgrade_keeps_the_signing_key_and_shows_the_rollback_refused(
+    site: Path, tmp_path: Path
+) -> None:
+    """v2.2.0 -> v2.8.0 of the double: the new image migrates the volume, keeps the key; the old
+    image on migrated data is refused without ALLOW_DOWNGRADE (a warning), exit 0."""
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    seen = statuses(doc)
+    assert seen["upgrade"] == "pass"
+    assert "signing key kept" in detail(doc, "upgrade")
+    assert "migrated the database from schema 1 to 2" in detail(doc, "upgrade")
+    assert seen["rollback"] == "warn"
+    assert "set ALLOW_DOWNGRADE=true" in detail(doc, "rollback")
+    assert seen["check"] == "pass"
+
+
+def test_upgrade_without_write_changes_no_file(site: Path, tmp_path: Path) -> None:
+    """Without --write the bundle's diff is printed and no file is written."""
+    before = sorted(p.name for p in site.parent.iterdir())
+    result = upgrade_cli("--to", "v2.8.0", "--config", str(site), cwd=site.parent, tmp=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "+        image: " in result.stdout
+    assert sorted(p.name for p in site.parent.iterdir()) == before
+
+
+def test_upgrade_write_writes_the_bundle_with_the_new_tag(site: Path, tmp_path: Path) -> None:
+    """--write: the Deployment under the app folder names TAG."""
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--write", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    deployment = next(site.parent.rglob("deployment.yaml")).read_text()
+    assert "/pocket-id/pocket-id:v2.8.0" in deployment
+
+
+def test_upgrade_to_a_tag_the_registry_lacks_exits_2(site: Path, tmp_path: Path) -> None:
+    """--to a missing tag: exit 2, the image named, no traceback."""
+    result = upgrade_cli("--to", "v2.9.9", "--config", str(site), cwd=site.parent, tmp=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "v2.9.9: no such manifest" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_upgrade_that_loses_the_data_fails(
+    crane_registry: str, site: Path, tmp_path: Path
+) -> None:
+    """A new image whose double keeps its database off the volume loses the key: exit 1."""
+    push_version(crane_registry, "v2.9.0", 2, "DB_CONNECTION_STRING=/tmp/elsewhere.db")
+    result = upgrade_cli(
+        "--to", "v2.9.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert statuses(doc)["upgrade"] == "fail"
+    assert "signing key changed" in detail(doc, "upgrade")
+
+
+def test_upgrade_to_latest_is_refused_by_the_configs_own_rule(site: Path, tmp_path: Path) -> None:
+    """--to latest: the config refuses a moving tag (exit 2, the fix named); once exit 70."""
+    result = upgrade_cli("--to", "latest", "--config", str(site), cwd=site.parent, tmp=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--to latest: [pocket_id] image:" in result.stderr
+    assert "uses the moving tag 'latest'" in result.stderr
+
+
+def test_upgrade_to_the_running_tag_exits_2(site: Path, tmp_path: Path) -> None:
+    """--to the tag the container already runs: nothing to upgrade, exit 2 with the fix."""
+    result = upgrade_cli("--to", "v2.2.0", "--config", str(site), cwd=site.parent, tmp=tmp_path)
+    assert result.returncode == 2
+    assert "already runs" in result.stderr
+    assert "fix: name a newer tag" in result.stderr
+
+
+def test_write_with_from_is_refused(site: Path, tmp_path: Path) -> None:
+    """--write re-renders from the config, so --from with --write is exit 2, nothing written."""
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--from", str(site.parent), "--write", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 2
+    assert "--write re-renders the bundle from the config" in result.stderr
+
+
+def test_upgrade_from_manifests_rehearses_them_with_the_new_image(
+    site: Path, tmp_path: Path
+) -> None:
+    """--from DIR: no render (a skip row), and the upgrade runs on those manifests."""
+    rendered = subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "render", "--config", str(site)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=site.parent,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    app = next(site.parent.rglob("deployment.yaml")).parent
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--from", str(app), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = statuses(json.loads(result.stdout))
+    assert (seen["render"], seen["upgrade"]) == ("skip", "pass")
+
+
+def test_an_image_pinned_by_digest_stays_pinned(
+    crane_registry: str, site: Path, tmp_path: Path
+) -> None:
+    """A current image pinned by digest: TAG is pinned to the digest the registry serves."""
+    wanted = push_version(crane_registry, "v2.8.0", 2)
+    old = push_version(crane_registry, "v2.2.0", 1)
+    image = f"{crane_registry}/{REPOSITORY}:v2.2.0"
+    site.write_text(site.read_text().replace(image, f"{image}@{old}"))
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["to_image"] == f"{crane_registry}/{REPOSITORY}:v2.8.0@{wanted}"
+
+
+def test_could_not_run_still_prints_json(site: Path, tmp_path: Path) -> None:
+    """--format json and exit 2: stdout is the report with 'stopped' saying why."""
+    result = upgrade_cli(
+        "--to", "v2.9.9", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 2
+    assert "no such manifest" in json.loads(result.stdout)["stopped"]
+
+
+REAL = os.environ.get("POCKET_ID_UPGRADE", "")
+"""On demand: 'REGISTRY/pocket-id/pocket-id:OLD NEW' names real Pocket-ID images (never in CI)."""
+
+
+@pytest.mark.real_pocket_id
+@pytest.mark.skipif(len(REAL.split()) != 2, reason="POCKET_ID_UPGRADE is not 'IMAGE:OLD NEW'")
+def test_real_upgrade_with_login_keeps_passkey_user_client_and_key(tmp_path: Path) -> None:
+    """Real images: the passkey, the user, the OIDC client and the signing key survive."""
+    image, tag = REAL.split()
+    folder = Path(tempfile.mkdtemp(prefix="upgrade-real-"))
+    folder.chmod(0o755)
+    config = folder / "pocket-id.toml"
+    config.write_text(
+        (ROOT / "pocket-id.toml").read_text().replace("ghcr.io/pocket-id/pocket-id:v2.2.0", image)
+    )
+    try:
+        result = upgrade_cli(
+            "--to", tag, "--config", str(config), "--login", "--format", "json",
+            cwd=folder, tmp=tmp_path,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert "the same passkey signs in, the user still exists" in detail(doc, "upgrade")
+    assert "the OIDC client completes the code flow" in detail(doc, "upgrade")
+    assert "signing key kept" in detail(doc, "upgrade")
+
+
+def test_a_key_from_the_environment_is_the_same_for_both_images(site: Path, tmp_path: Path) -> None:
+    """key_delivery env: the sealed key's throwaway stand-in is the same before and after (the
+    double refuses another key, as Pocket-ID cannot decrypt with one)."""
+    text = site.read_text()
+    site.write_text(text.replace('key_delivery = "file"', 'key_delivery = "env"'))
+    assert site.read_text() != text
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert statuses(json.loads(result.stdout))["upgrade"] == "pass"
+
+
+def test_a_moving_tag_compares_no_facts(crane_registry: str, site: Path, tmp_path: Path) -> None:
+    """--to v2.8 (a minor line, not a release): a 'changes' warning instead of a diff."""
+    push_version(crane_registry, "v2.8", 2)
+    result = upgrade_cli(
+        "--to", "v2.8", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    assert statuses(doc)["changes"] == "warn"
+    assert "TAG names no single release" in detail(doc, "changes")
+    assert "changes-env" not in statuses(doc)
+
+
+def test_a_major_line_is_refused(crane_registry: str, site: Path, tmp_path: Path) -> None:
+    """--to v2 follows every minor release: refused as the config refuses it (exit 2)."""
+    result = upgrade_cli(
+        "--to", "v2", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    assert result.returncode == 2
+    assert "moving tag 'v2'" in doc["stopped"]
