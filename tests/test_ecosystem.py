@@ -249,3 +249,18 @@ def test_package_metadata_is_complete(tmp_path: Path) -> None:
     assert metadata["License-Expression"] == "MIT"
     assert metadata.get_all("Project-URL")
     assert "Typing :: Typed" in (metadata.get_all("Classifier") or [])
+
+
+def test_command_line_stays_thin() -> None:
+    """cli.py only parses, calls one library function and prints: no function over 60 lines
+    (issue 22; seal's flow lives in pocketid_k8s/seal.py)."""
+    import ast
+
+    tree = ast.parse((ROOT / "src/pocketid_k8s/cli.py").read_text())
+    long = {
+        node.name: node.end_lineno - node.lineno + 1
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.end_lineno is not None
+        if node.end_lineno - node.lineno + 1 > 60
+    }
+    assert long == {}

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, Final
 
 import msgspec
@@ -28,6 +29,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from pocketid_k8s.contract import argocd as facts
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.limits import MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
 from pocketid_k8s.yamlread import YamlInputError, load_documents, view
 
 __all__ = ["IN_CLUSTER", "Admission", "ProjectFileError", "admit", "project_file"]
@@ -432,3 +434,28 @@ def _snippet(destinations: list[CommentedMap], kinds: list[CommentedMap]) -> str
     out = io.StringIO()
     YAML(typ="rt").dump({"spec": spec}, out)
     return out.getvalue()
+
+
+def read_project_file(path: Path, project: str) -> str:
+    """The text of the AppProject file ``path``, read with a cap; ``project`` names the file
+    to suggest when it does not exist."""
+    try:
+        return read_capped(path, MAX_OBJECT_BYTES).decode("utf-8")
+    except TooLarge:
+        raise ProjectFileError(
+            f"{path}: larger than {size_text(MAX_OBJECT_BYTES)}, so not one AppProject "
+            "(Kubernetes objects are limited to about that); it was not read further; fix: "
+            "name the AppProject's YAML file"
+        ) from None
+    except FileNotFoundError:
+        raise ProjectFileError(
+            f"{path}: no such file; fix: name the AppProject file, e.g. {project_file(project)}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ProjectFileError(
+            f"{path}: not UTF-8 text; fix: name the AppProject's YAML file"
+        ) from None
+    except OSError as exc:
+        raise ProjectFileError(
+            f"{path}: cannot be read ({exc.strerror}); fix: check the path"
+        ) from None

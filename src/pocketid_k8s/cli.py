@@ -234,6 +234,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_render(commands)
+    _add_check(commands)
+    _add_verify(commands)
+    _add_preflight(commands)
+    _rehearse_parser(commands)
+    _upgrade_parser(commands)
+    _add_seal(commands)
+    _add_argocd(commands)
+    _add_init(commands)
+    _add_completion(commands)
+    return parser
+
+
+def _add_render(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     render = commands.add_parser(
         "render",
         help="write the YAML bundle that Argo CD syncs",
@@ -259,6 +273,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.set_defaults(handler=_render)
 
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
         "check",
         help="lint Pocket-ID manifests: runtime contract, schemas, policy, references",
@@ -289,12 +305,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_check)
 
-    _add_verify(commands)
-    _add_preflight(commands)
 
-    _rehearse_parser(commands)
-    _upgrade_parser(commands)
-
+def _add_seal(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     seal = commands.add_parser(
         "seal",
         help="seal the encryption key for the sealed-secrets controller, offline",
@@ -339,6 +351,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     seal.set_defaults(handler=_seal)
 
+
+def _add_argocd(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     argocd = commands.add_parser(
         "argocd", help="edit Argo CD files", description="Edit Argo CD files, keeping their layout."
     )
@@ -371,6 +385,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     allow.set_defaults(handler=_allow_namespace)
 
+
+def _add_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = commands.add_parser(
         "init",
         help="write a commented starter config",
@@ -386,6 +402,8 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(handler=_init)
 
+
+def _add_completion(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     completion = commands.add_parser(
         "completion",
         help="print the shell code that completes pocketid-k8s's commands and options",
@@ -396,7 +414,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
     completion.set_defaults(handler=_completion)
-    return parser
 
 
 def _upgrade_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -938,7 +955,7 @@ def _seal(args: argparse.Namespace) -> int:
 def _allow_namespace(args: argparse.Namespace) -> int:
     import difflib
 
-    from pocketid_k8s.argocd import ProjectFileError, admit, project_file
+    from pocketid_k8s.argocd import admit, read_project_file
     from pocketid_k8s.atomic import write_text
     from pocketid_k8s.config import BackupMode, load_config
     from pocketid_k8s.render import render
@@ -953,29 +970,7 @@ def _allow_namespace(args: argparse.Namespace) -> int:
         if "namespace" in obj["metadata"]
     }
     path: Path = args.project_file
-    from pocketid_k8s.limits import MAX_OBJECT_BYTES, TooLarge, read_capped, size_text
-
-    try:
-        text = read_capped(path, MAX_OBJECT_BYTES).decode("utf-8")
-    except TooLarge:
-        raise ProjectFileError(
-            f"{path}: larger than {size_text(MAX_OBJECT_BYTES)}, so not one AppProject "
-            "(Kubernetes objects are limited to about that); it was not read further; fix: "
-            "name the AppProject's YAML file"
-        ) from None
-    except FileNotFoundError:
-        raise ProjectFileError(
-            f"{path}: no such file; fix: name the AppProject file, e.g. "
-            f"{project_file(config.argocd.project)}"
-        ) from None
-    except UnicodeDecodeError:
-        raise ProjectFileError(
-            f"{path}: not UTF-8 text; fix: name the AppProject's YAML file"
-        ) from None
-    except OSError as exc:
-        raise ProjectFileError(
-            f"{path}: cannot be read ({exc.strerror}); fix: check the path"
-        ) from None
+    text = read_project_file(path, config.argocd.project)
     server = None if args.name else (args.server or config.argocd.server)
     result = admit(
         text,
