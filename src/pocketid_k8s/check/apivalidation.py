@@ -92,8 +92,8 @@ def _selector(resource: Resource) -> list[Finding]:
     spec = resource.doc.get("spec")
     if resource.kind in ("Pod", "Job", "CronJob") or not isinstance(spec, dict):
         return []
-    wanted = (spec.get("selector") or {}).get("matchLabels")
-    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    wanted = next((v for _, v in _reach(spec, (), "selector.matchLabels")), None)
+    labels = next((v for _, v in _reach(spec, (), "template.metadata.labels")), None) or {}
     if not isinstance(wanted, dict) or not isinstance(labels, dict):
         return []
     missing = {k: v for k, v in wanted.items() if labels.get(k) != v}

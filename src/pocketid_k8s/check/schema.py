@@ -17,7 +17,7 @@ import os
 import re
 from functools import cache
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from pocketid_k8s.check.apivalidation import api_rules
 from pocketid_k8s.check.model import Finding, Resource, dotted
@@ -222,7 +222,9 @@ class SchemaChecker:
 
     def _errors(self, resource: Resource, rule: str, validator: _Validator) -> list[Finding]:
         errors = sorted(
-            validator.iter_errors(resource.doc), key=lambda e: list(map(str, e.absolute_path))
+            # the schema reads the raw document (the rules read the view)
+            validator.iter_errors(cast("dict[str, Any]", resource.doc)),
+            key=lambda e: list(map(str, e.absolute_path)),
         )
         findings = []
         for error in errors[:MAX_ERRORS_PER_OBJECT]:

@@ -11,7 +11,7 @@ import yaml
 
 from pocketid_k8s.bundle import KUSTOMIZATION, build_bundle
 from pocketid_k8s.check.loader import load
-from pocketid_k8s.check.model import Severity
+from pocketid_k8s.check.model import Resource, Severity, dotted
 from pocketid_k8s.config import Config
 from pocketid_k8s.contract.sealed_secrets import CONTROLLER_NAMES, CONTROLLER_NAMESPACE
 from pocketid_k8s.errors import PocketIdK8sError
@@ -115,8 +115,25 @@ def plan_from_folder(config: Config, folder: Path) -> Plan:
             if first is not None:
                 why = first.message + (f" (line {first.line})" if first.line else "")
             raise PlanError(f"{why}; fix: run 'pocketid-k8s check {path}'")
-        items += [Item(str(name), resource.doc) for resource in loaded.resources]
+        for resource in loaded.resources:
+            _shaped(resource, path)
+            items.append(Item(str(name), dict(resource.doc)))
     return _plan(config, items, str(folder))
+
+
+def _shaped(resource: Resource, path: Path) -> None:
+    """A PlanError naming the first field of ``resource`` of the wrong shape (check's view
+    leaves it out, so preflight would meet a shape it does not expect)."""
+    if not resource.problems:
+        return
+    problem = resource.problems[0]
+    owner = f"{resource.kind}/{resource.name}" if resource.name else resource.kind
+    where = f"{dotted(problem.path)} is " if problem.path else ""
+    line = resource.line(problem.path)
+    raise PlanError(
+        f"{path}{f' line {line}' if line else ''}: {owner}: {where}{problem.found}, not "
+        f"{problem.expected}; fix: run 'pocketid-k8s check {path}'"
+    )
 
 
 def _why(exc: Exception) -> str:
