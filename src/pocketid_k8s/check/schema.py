@@ -123,7 +123,7 @@ class SchemaChecker:
                     "",
                 )
             ]
-        if core_file.is_file():
+        if _is_file(core_file):
             found = self._errors(
                 resource, "schema/core", self._core_validator(core_file, kind, api)
             )
@@ -240,6 +240,14 @@ class SchemaChecker:
                 )
             )
         return findings
+
+
+def _is_file(path: FsPath) -> bool:
+    """Whether ``path`` is a file; a name too long or otherwise impossible is none."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _check_location(location: str) -> None:
