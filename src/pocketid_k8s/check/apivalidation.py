@@ -141,6 +141,6 @@ def api_rules(resource: Resource) -> list[Finding]:
             if parse_quantity(str(value)) is None:
                 found.append(_refused(resource, path, f"{value!r} is not a quantity"))
     for path, container in _reach(doc, base, "containers.*"):
-        if isinstance(container, dict) and not container.get("image"):
+        if isinstance(container, dict) and container.get("image") in (None, ""):
             found.append(_refused(resource, (*path, "image"), "a container needs an image"))
     return found

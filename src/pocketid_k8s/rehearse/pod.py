@@ -29,6 +29,8 @@ from pocketid_k8s.rehearse.identity import Identity, identity_of
 __all__ = ["ManifestError", "Mount", "Pod", "PodError", "Probe", "pod_from"]
 
 PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
+READ_KINDS: Final = ("ConfigMap", "Secret", ss.KIND, "Service", "Ingress", "Middleware")
+"""Kinds besides the workload whose fields a rehearsal reads."""
 NAME_PART_BYTES: Final = 255
 """The longest file name a Linux filesystem takes: a longer path part cannot be laid out."""
 CLAIM_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -191,6 +193,9 @@ def pod_from(resources: list[Resource]) -> Pod:
         )
     workload = found[0]
     _shaped(workload.resource)
+    for resource in resources:
+        if resource.kind in READ_KINDS:
+            _shaped(resource)
     notes = []
     if len(found) > 1:
         notes.append(f"{len(found)} Pocket-ID containers found; rehearsing the first")

@@ -92,7 +92,9 @@ def plan_from_folder(config: Config, folder: Path) -> Plan:
         raise PlanError(
             f"{kustomization}: larger than {size_text(MAX_CONFIG_BYTES)}, not a kustomization"
         ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, TypeError, RecursionError, yaml.YAMLError) as exc:
+        # ValueError: a tag that cannot be built (!!int x), UnicodeDecodeError too;
+        # RecursionError: a merge key that includes itself
         raise PlanError(f"{kustomization}: cannot be read ({_why(exc)})") from None
     resources = listed.get("resources") if isinstance(listed, dict) else None
     if not isinstance(resources, list):
@@ -144,4 +146,8 @@ def _why(exc: Exception) -> str:
         return "not UTF-8 text"
     if isinstance(exc, OSError):
         return exc.strerror or type(exc).__name__
+    if isinstance(exc, RecursionError):
+        return "an alias that includes itself"
+    if isinstance(exc, ValueError | TypeError):
+        return "a value that does not match its tag"
     return type(exc).__name__
