@@ -488,6 +488,9 @@ _NAMES: Final = {
     "int": "an integer",
     "float": "a number",
     "bool": "a boolean",
+    "datetime": "a date and time",
+    "date": "a date",
+    "time": "a time",
 }
 
 
@@ -545,15 +548,16 @@ def _locate(message: str, working: object, target: type) -> tuple[Problem, objec
         else:  # '[...]': a value of a mapping; find its key
             holder = _at(working, path)
             value_type = _element(_type_at(target, path))
-            key = _first_bad(holder, value_type)
-            if key is None:
+            bad = _first_bad(holder, value_type)
+            if bad is None:
                 return None
-            path.append(key)
+            path.append(cast(PathPart, bad[0]))
     if match["key"]:  # a key of the wrong type in a mapping
-        key = _first_bad(_at(working, path), None, keys=True)
-        if key is None:
+        bad = _first_bad(_at(working, path), None, keys=True)
+        if bad is None:
             return None
-        found = type(key).__name__
+        key = cast(PathPart, bad[0])
+        found = "null" if key is None else type(key).__name__
         problem = Problem((*path, str(key)), f"a key that is {_named(found)}", "a string key")
         return problem, _without(working, path, key, target)
     expected = _EXPECTED.match(match["text"])
@@ -575,16 +579,14 @@ def _at(data: object, path: list[PathPart]) -> object:
     return data
 
 
-def _first_bad(holder: object, value_type: object, *, keys: bool = False) -> PathPart | None:
-    """The first key of ``holder`` that is not a string (``keys``), or whose value is not of
-    ``value_type``."""
+def _first_bad(holder: object, value_type: object, *, keys: bool = False) -> tuple[object] | None:
+    """(the first key of ``holder`` that is not a string (``keys``), or whose value is not of
+    ``value_type``,), or None."""
     if not isinstance(holder, dict):
         return None
     for key, value in holder.items():
-        if keys and not isinstance(key, str):
-            return cast(PathPart, key)
-        if not keys and _fails(value, value_type):
-            return cast(PathPart, key)
+        if (keys and not isinstance(key, str)) or (not keys and _fails(value, value_type)):
+            return (key,)
     return None
 
 
