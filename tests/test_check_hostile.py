@@ -309,6 +309,26 @@ def test_rehearse_refuses_a_claim_name_no_filesystem_takes(tmp_path: Path) -> No
         pod_of(tmp_path, long_claim)
 
 
+@pytest.mark.parametrize(
+    ("mount_path", "said"),
+    [
+        ("/" + "/".join(["d" * 250] * 6), "longer than 1024 bytes"),
+        ("/app/" + "d" * 300, "a part longer than 255"),
+        ("/app/\x00data", "holds a NUL character"),
+    ],
+)
+def test_rehearse_refuses_a_mount_path_no_filesystem_takes(
+    tmp_path: Path, mount_path: str, said: str
+) -> None:
+    """A mountPath that could not be laid out is refused before any folder is made."""
+
+    def change(d: Docs) -> None:
+        container(d)["volumeMounts"][0]["mountPath"] = mount_path
+
+    with pytest.raises(ManifestError, match=said):
+        pod_of(tmp_path, change)
+
+
 def test_rehearse_refuses_a_holder_of_the_wrong_shape(tmp_path: Path) -> None:
     """A ConfigMap data: '1411' read through envFrom names the ConfigMap."""
     with pytest.raises(PodError, match="ConfigMap/pocket-id-config: data is a string"):

@@ -33,6 +33,8 @@ READ_KINDS: Final = ("ConfigMap", "Secret", ss.KIND, "Service", "Ingress", "Midd
 """Kinds besides the workload whose fields a rehearsal reads."""
 NAME_PART_BYTES: Final = 255
 """The longest file name a Linux filesystem takes: a longer path part cannot be laid out."""
+PATH_BYTES: Final = 1024
+"""The longest path in the pod laid out (under the sandbox, within Linux's 4096)."""
 CLAIM_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 """A PersistentVolumeClaim's name, as the API server takes it (a DNS subdomain)."""
 VOLUME_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -102,10 +104,14 @@ def _no_dotdot(path: str, where: str, *, relative: bool = False) -> str:
         raise PodError(
             f"{where} has a '..' part ({path!r}); fix: write the path without '..' parts"
         )
-    if any(len(part.encode()) > NAME_PART_BYTES for part in PurePosixPath(path).parts):
+    if "\x00" in path:
+        raise ManifestError(f"{where} holds a NUL character, which no file name may")
+    if len(path.encode()) > PATH_BYTES or any(
+        len(part.encode()) > NAME_PART_BYTES for part in PurePosixPath(path).parts
+    ):
         raise ManifestError(
-            f"{where} has a part longer than {NAME_PART_BYTES} bytes, which no filesystem "
-            "takes as a file name"
+            f"{where} is longer than {PATH_BYTES} bytes or has a part longer than "
+            f"{NAME_PART_BYTES}, which no filesystem takes as a file name"
         )
     return path
 
