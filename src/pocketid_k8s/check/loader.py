@@ -368,41 +368,46 @@ def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int,
     """
     duplicates: list[tuple[str, Path, int, int]] = []
     count = 0
-    stack: list[tuple[yaml.Node, Path, frozenset[int]]] = [(root, (), frozenset())]
+    inside: set[int] = set()
+    """The containers on the way from the root to the node at hand."""
+    stack: list[tuple[yaml.Node, Path] | int] = [(root, ())]
     while stack:
-        node, path, ancestors = stack.pop()
+        item = stack.pop()
+        if isinstance(item, int):  # all of that container's nodes are walked
+            inside.discard(item)
+            continue
+        node, path = item
         count += 1
-        line = node.start_mark.line + 1
         if count > MAX_NODES:
             raise _TooComplex(
                 root.start_mark.line + 1,
                 f"expands to more than {MAX_NODES} nodes (aliases repeated like a 'billion "
                 "laughs' YAML bomb)",
             )
-        if len(path) > MAX_DEPTH:
+        line = node.start_mark.line + 1
+        lines.setdefault(path, line)
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if len(path) >= MAX_DEPTH:
             raise _TooComplex(line, f"is nested more than {MAX_DEPTH} levels deep")
-        if id(node) in ancestors:
+        if id(node) in inside:
             raise _TooComplex(
                 line,
                 "has an alias inside the node it names (e.g. a merge key '<<: *a' within "
                 "'&a'), which expands without end",
             )
-        lines.setdefault(path, line)
+        inside.add(id(node))
+        stack.append(id(node))
         if isinstance(node, yaml.MappingNode):
-            inner = ancestors | {id(node)}
             first: dict[str, int] = {}
-            for key, value in reversed(node.value):
-                stack.append((value, (*path, str(key.value)), inner))
             for key, _ in node.value:
-                text, key_line = str(key.value), key.start_mark.line + 1
-                if isinstance(key, yaml.ScalarNode) and text in first and text != "<<":
-                    duplicates.append((text, path, key_line, first[text]))
-                first.setdefault(text, key_line)
-        elif isinstance(node, yaml.SequenceNode):
-            inner = ancestors | {id(node)}
-            stack += [
-                (item, (*path, i), inner) for i, item in reversed(list(enumerate(node.value)))
-            ]
+                text = str(key.value)
+                if text in first and text != "<<" and isinstance(key, yaml.ScalarNode):
+                    duplicates.append((text, path, key.start_mark.line + 1, first[text]))
+                first.setdefault(text, key.start_mark.line + 1)
+            stack += [(value, (*path, str(key.value))) for key, value in reversed(node.value)]
+        else:
+            stack += [(n, (*path, i)) for i, n in reversed(list(enumerate(node.value)))]
     return duplicates
 
 
