@@ -199,6 +199,8 @@ YAML_CASES = {
         4,
     ),
     "a date that is none": ("a: 2024-02-30\n", "input/yaml", 1),
+    "!!bool maybe": ("a: 1\nb: !!bool maybe\n", "input/yaml", 2),
+    "!!timestamp x": ("a: !!timestamp x\n", "input/yaml", 1),
     "an integer of 5000 digits": ("a: " + "9" * 5000 + "\n", "input/yaml", 1),
     "nesting 900 deep": ("a: " + "[" * 900 + "]" * 900 + "\n", "input/too-complex", 1),
     "an alias inside itself": ("a: &x [*x]\n", "input/too-complex", 1),

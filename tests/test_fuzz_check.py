@@ -121,6 +121,11 @@ TAGS = (
     "!!int not-a-number",
     "!!float x",
     "!!binary '@@'",
+    "!!binary aGVsbG8=",
+    "!!str",
+    "!!null x",
+    "!!bool maybe",
+    "!!timestamp x",
     "!!timestamp 2024-02-30",
     "!!set 5",
     "!!omap 5",
@@ -190,6 +195,8 @@ def test_fuzz_check_reports_on_any_mutated_object(
 @SUITE
 @given(text=mutated_text())
 @example(text="metadata: &a\n  <<: *a\n")
+@example(text="a: !!bool maybe\n")
+@example(text="a: !!timestamp x\n")
 @example(
     text="apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: !!int x}]}\n"
 )

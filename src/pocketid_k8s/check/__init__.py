@@ -80,7 +80,7 @@ def run_check(
                 f"no container runs the image {' or '.join(REPOSITORIES)} (under any "
                 "registry), so only the general rules were checked"
                 + (
-                    " (an image field of the wrong shape is not read: see input/shape)"
+                    " (a field of the wrong shape is not read: see input/shape)"
                     if any(r.problems for r in loaded.resources)
                     else ""
                 ),

@@ -272,8 +272,8 @@ class Context:
                 name = ref.get("name") or ""
                 label = f"envFrom {ref_key} {name}"
                 holder = self.find(kinds, name, namespace)
-                if holder is not None and holder.problems:
-                    env.unknown_sources.append(label)  # not read: input/shape says why
+                if holder is not None and holder.problems:  # not read: input/shape says why
+                    env.unknown_sources.append(f"{label} (its fields are of the wrong shape)")
                     continue
                 if holder is None:
                     env.unknown_sources.append(label)

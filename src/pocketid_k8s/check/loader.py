@@ -311,7 +311,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
                 )
             try:
                 doc = loader.construct_document(node)
-            except (ValueError, TypeError, OverflowError) as exc:
+            except _CONSTRUCTION_ERRORS as exc:
                 line, tag = _bad_scalar(loader, node)
                 _problem(
                     loaded,
@@ -411,6 +411,12 @@ def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int,
     return duplicates
 
 
+_CONSTRUCTION_ERRORS: Final = (ValueError, TypeError, OverflowError, LookupError, AttributeError)
+"""What PyYAML's safe constructors raise on a scalar that does not match its tag, besides
+YAMLError: '!!int x' (ValueError), '!!bool maybe' (KeyError), '!!timestamp x'
+(AttributeError), 5000 digits (ValueError)."""
+
+
 def _bad_scalar(loader: yaml.SafeLoader, root: yaml.Node) -> tuple[int, str]:
     """(line, tag) of the first scalar that its tag's constructor refuses."""
     stack = [root]
@@ -425,7 +431,7 @@ def _bad_scalar(loader: yaml.SafeLoader, root: yaml.Node) -> tuple[int, str]:
             try:
                 if constructor is not None:
                     constructor(loader, node)
-            except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+            except (*_CONSTRUCTION_ERRORS, yaml.YAMLError):
                 return node.start_mark.line + 1, node.tag.replace("tag:yaml.org,2002:", "!!")
         elif isinstance(node, yaml.MappingNode):
             stack += [n for pair in reversed(node.value) for n in reversed(pair)]
