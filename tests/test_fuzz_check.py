@@ -215,6 +215,8 @@ def bundle_case(draw: st.DrawFn) -> list[Any]:
     for _ in range(draw(st.integers(1, 4))):
         doc = draw(st.sampled_from([d for d in docs if isinstance(d, dict)]))
         found = list(paths(doc))
+        if not found:  # every key of it deleted already
+            continue
         path = draw(st.sampled_from(found))
         holder = doc
         for part in path[:-1]:
