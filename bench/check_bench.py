@@ -4,7 +4,9 @@
 - Checkov on the same folder, when a `checkov` is on PATH or in $CHECKOV
   (`make bench-checkov` installs one in its own virtualenv);
 - synthetic trees of 100 to 1000 manifests (copies of the bundle under other
-  namespaces), to show that time grows linearly.
+  namespaces), to show that time grows linearly;
+- in-process on 10,000 objects: reading the files, the typed view every rule reads
+  (check/view.py) on its own, and the whole check.
 """
 
 from __future__ import annotations
@@ -89,5 +91,31 @@ def main() -> None:
         previous = (seconds, size)
 
 
+def in_process(size: int = 10_000) -> None:
+    """Reading, the typed view alone, and the whole check of ``size`` objects, in-process."""
+    from pocketid_k8s.check import run_check  # noqa: PLC0415 - after the environment is set
+    from pocketid_k8s.check.loader import load  # noqa: PLC0415
+    from pocketid_k8s.check.view import read as read_view  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        synthetic_tree(Path(folder), size)
+        start = time.perf_counter()
+        loaded = load([folder])
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        for resource in loaded.resources:
+            read_view(resource.doc, resource.kind)  # again: loading read it once already
+        view = time.perf_counter() - start
+        start = time.perf_counter()
+        run_check([folder])
+        whole = time.perf_counter() - start
+    count = len(loaded.resources)
+    print(f"  in-process, {count} objects:")
+    print(f"    read (YAML, lines, view) {read:6.2f} s  ({read / count * 1e6:6.1f} us each)")
+    print(f"    of which typed view    {view:6.2f} s  ({view / count * 1e6:6.1f} us each)")
+    print(f"    whole check              {whole:6.2f} s  ({whole / count * 1e6:6.1f} us each)")
+
+
 if __name__ == "__main__":
     main()
+    in_process()

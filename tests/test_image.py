@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -539,7 +540,8 @@ def test_args_run_through_a_launcher_with_the_pods_variables_expanded(
     oci.push_double(crane_registry, tag="v2.2.0-args")
     bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
     deployment = next(r for r in bundle if r.kind == "Deployment")
-    container = deployment.doc["spec"]["template"]["spec"]["containers"][0]
+    doc: Any = deployment.doc  # the rendered dict, edited as YAML data
+    container = doc["spec"]["template"]["spec"]["containers"][0]
     container.update(command=["/app/pocket-id"], args=["--x", "$(APP_URL)"])
     with prepared(f"{crane_registry}/pocket-id/pocket-id:v2.2.0-args", bundle) as done:
         assert done.argv == ["/app/pocket-id", "--x", "https://auth.mulliken.net"]
@@ -695,7 +697,8 @@ def bundle_without_users() -> list[Resource]:
     """The rendered bundle with no runAsUser/runAsGroup anywhere (the image decides)."""
     bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
     deployment = next(r for r in bundle if r.kind == "Deployment")
-    spec = deployment.doc["spec"]["template"]["spec"]
+    doc: Any = deployment.doc  # the rendered dict, edited as YAML data
+    spec = doc["spec"]["template"]["spec"]
     for context in (spec.get("securityContext"), spec["containers"][0].get("securityContext")):
         for key in ("runAsUser", "runAsGroup"):
             (context or {}).pop(key, None)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -32,6 +33,11 @@ SPEC_LITERAL = ROOT / "tests" / "fixtures" / "spec-literal"
 
 def bundle() -> list[Resource]:
     return [Resource(doc, name) for name, doc in render(Config())]
+
+
+def editable(resource: Resource) -> dict[str, Any]:
+    """A resource's parsed document, for a test to change before building new Resources."""
+    return cast("dict[str, Any]", resource.doc)
 
 
 def literal() -> list[Resource]:
@@ -132,7 +138,7 @@ def test_spec_literal_env_skips_the_dashed_key() -> None:
 
 def test_secret_key_ref_reads_a_plain_secret_and_reports_a_missing_one() -> None:
     """secretKeyRef to a plain Secret gives its value; to a missing one, a kubelet refusal."""
-    docs = [r.doc for r in bundle()]
+    docs = [editable(r) for r in bundle()]
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     container["env"] = [
@@ -243,7 +249,7 @@ def test_rendered_bundle_rehearses_clean_with_the_double(
 
 def pod_with(**security: object) -> list[Resource]:
     """The bundle with the pod's securityContext replaced."""
-    docs = [r.doc for r in bundle()]
+    docs = [editable(r) for r in bundle()]
     spec = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
     spec["securityContext"] = security
     spec["containers"][0]["securityContext"] = {}
@@ -276,7 +282,7 @@ def test_non_root_without_fs_group_cannot_write_a_fresh_volume(
     assert start.status is Status.FAIL
     assert "Permission denied" in start.detail
     assert "secrets/encryption-key" in start.detail
-    docs = [r.doc for r in resources]
+    docs = [editable(r) for r in resources]
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     container["env"] = [{"name": "ENCRYPTION_KEY", "value": "0123456789abcdef"}]
@@ -293,7 +299,7 @@ def test_started_as_root_the_entrypoint_chowns_the_data_folder(
 ) -> None:
     """No runAsUser: the image's entrypoint chowns /app/data and drops to 1000 (the key
     is given in the environment: without fsGroup the 0440 key file is root's)."""
-    docs = [r.doc for r in pod_with()]
+    docs = [editable(r) for r in pod_with()]
     container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
         "containers"
     ][0]
@@ -333,7 +339,7 @@ def test_spec_literal_fails_the_predicted_steps(double: Path, open_dir: Path) ->
 
 def test_rolling_update_surge_is_refused_and_fails(double: Path, open_dir: Path) -> None:
     """With the data on the volume, the surge pod hits the lock: a RollingUpdate never ends."""
-    docs = [r.doc for r in bundle()]
+    docs = [editable(r) for r in bundle()]
     next(d for d in docs if d["kind"] == "Deployment")["spec"]["strategy"] = {
         "type": "RollingUpdate"
     }
@@ -347,7 +353,7 @@ def test_rolling_update_surge_is_refused_and_fails(double: Path, open_dir: Path)
 
 def with_probe(kind: str, **timing: int) -> list[Resource]:
     """The bundle with ``timing`` (periodSeconds, failureThreshold...) set on one probe."""
-    docs = [r.doc for r in bundle()]
+    docs = [editable(r) for r in bundle()]
     container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
         "containers"
     ][0]
@@ -372,7 +378,7 @@ def test_the_ready_wait_is_the_manifests_startup_budget() -> None:
     assert budget.describe().startswith(
         f"{READY_CAP:g} s, rehearse's cap (the startupProbe allows 2030 s: initialDelaySeconds 30"
     )
-    docs = [r.doc for r in bundle()]
+    docs = [editable(r) for r in bundle()]
     spec = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
     del spec["containers"][0]["startupProbe"]
     budget = startup_budget(pod_from([Resource(d, "x.yaml") for d in docs]).probes)
@@ -404,7 +410,7 @@ def test_a_program_never_ready_fails_within_the_startup_budget_with_a_fix(
 
 def test_probe_on_a_port_nothing_listens_on_fails(double: Path, open_dir: Path) -> None:
     """A probe port that is not the program's PORT is refused on every attempt."""
-    docs = [r.doc for r in bundle()]
+    docs = [editable(r) for r in bundle()]
     container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
         "containers"
     ][0]

@@ -201,8 +201,8 @@ def volume_field(name: str, value: object) -> Callable[[Docs], None]:
             grace("30s"),
             "spec.template.spec.terminationGracePeriodSeconds is '30s'",
         ),
-        (volume_field("defaultMode", "0440"), "volume 'secrets' secret.defaultMode"),
-        (volume_field("mode", "rw"), "items[key='encryption-key'].mode"),
+        (volume_field("defaultMode", "0440"), ".secret.defaultMode is '0440'"),
+        (volume_field("mode", "rw"), ".secret.items[0].mode is 'rw'"),
     ],
 )
 def test_a_field_that_is_not_a_whole_number_is_bad_input(

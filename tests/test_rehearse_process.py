@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,7 @@ def leftovers(marker: str) -> list[str]:
 def quick(grace: int = 1) -> list[Resource]:
     """The rendered bundle with a short termination grace period (a program that ignores
     SIGTERM is killed after it)."""
-    docs = [r.doc for r in bundle()]
+    docs: list[Any] = [r.doc for r in bundle()]  # plain dicts, edited as YAML data
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
     return [Resource(d, "x.yaml") for d in docs]

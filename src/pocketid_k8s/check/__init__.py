@@ -16,6 +16,7 @@ from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.check.rules import RULES
 from pocketid_k8s.check.schema import SchemaChecker, SchemaError
+from pocketid_k8s.check.shape import shape_findings
 from pocketid_k8s.contract.image import REPOSITORIES
 from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 
@@ -77,16 +78,27 @@ def run_check(
                 None,
                 "",
                 f"no container runs the image {' or '.join(REPOSITORIES)} (under any "
-                "registry), so only the general rules were checked",
+                "registry), so only the general rules were checked"
+                + (
+                    " (a field of the wrong shape is not read: see input/shape)"
+                    if any(r.problems for r in loaded.resources)
+                    else ""
+                ),
                 "include the Deployment's file",
             )
         )
+    unchecked: set[tuple[str, str, str, str]] = set()
     try:
         for resource in loaded.resources:
-            findings += schema.check(resource)
+            found = schema.check(resource)
+            findings += found + shape_findings(resource, found)
+            if resource.problems:
+                unchecked.add((resource.file, resource.kind, resource.namespace, resource.name))
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
     for family in (pocketid, environment, policy, refs):
-        findings += family.check(ctx)
+        findings += (
+            f for f in family.check(ctx) if (f.file, f.kind, f.namespace, f.name) not in unchecked
+        )
     findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
     return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable, loaded.skipped)

@@ -92,8 +92,8 @@ def _selector(resource: Resource) -> list[Finding]:
     spec = resource.doc.get("spec")
     if resource.kind in ("Pod", "Job", "CronJob") or not isinstance(spec, dict):
         return []
-    wanted = (spec.get("selector") or {}).get("matchLabels")
-    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    wanted = next((v for _, v in _reach(spec, (), "selector.matchLabels")), None)
+    labels = next((v for _, v in _reach(spec, (), "template.metadata.labels")), None) or {}
     if not isinstance(wanted, dict) or not isinstance(labels, dict):
         return []
     missing = {k: v for k, v in wanted.items() if labels.get(k) != v}
@@ -141,6 +141,6 @@ def api_rules(resource: Resource) -> list[Finding]:
             if parse_quantity(str(value)) is None:
                 found.append(_refused(resource, path, f"{value!r} is not a quantity"))
     for path, container in _reach(doc, base, "containers.*"):
-        if isinstance(container, dict) and not container.get("image"):
+        if isinstance(container, dict) and container.get("image") in (None, ""):
             found.append(_refused(resource, (*path, "image"), "a container needs an image"))
     return found

@@ -14,9 +14,19 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Final
+from typing import Final
 
-from pocketid_k8s.check.model import POD_SPEC_PATHS, Path, Resource, get
+from pocketid_k8s.check.model import POD_SPEC_PATHS, Path, Resource
+from pocketid_k8s.check.view import (
+    Backend,
+    Container,
+    Object,
+    PodSpec,
+    PodTemplate,
+    Probe,
+    Scalar,
+    Volume,
+)
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import PocketIdImage, Version, is_pocket_id, parse_image
 from pocketid_k8s.contract.table import facts_for
@@ -83,29 +93,36 @@ class Workload:
     init: bool = False
 
     @property
-    def pod(self) -> dict[str, Any]:
-        value = get(self.resource.doc, *self.pod_path)
-        return value if isinstance(value, dict) else {}
+    def pod(self) -> PodSpec:
+        return pod_spec(self.resource.view, self.resource.kind) or {}
 
     @property
     def container_path(self) -> Path:
         return (*self.pod_path, "initContainers" if self.init else "containers", self.index)
 
     @property
-    def container(self) -> dict[str, Any]:
-        value = get(self.resource.doc, *self.container_path)
-        return value if isinstance(value, dict) else {}
+    def container(self) -> Container:
+        pod = self.pod
+        containers = (pod.get("initContainers") if self.init else pod.get("containers")) or []
+        return containers[self.index] if self.index < len(containers) else {}
 
     @property
-    def labels(self) -> dict[str, Any]:
+    def probes(self) -> list[tuple[str, Probe | None]]:
+        """(name, probe or None) of the startup, readiness and liveness probes."""
+        c = self.container
+        found = (c.get("startupProbe"), c.get("readinessProbe"), c.get("livenessProbe"))
+        return list(zip(("startupProbe", "readinessProbe", "livenessProbe"), found, strict=True))
+
+    @property
+    def labels(self) -> dict[str, Scalar]:
         if self.resource.kind == "Pod":
             return self.resource.metadata.get("labels") or {}
-        template = get(self.resource.doc, *self.pod_path[:-1], "metadata", "labels")
-        return template if isinstance(template, dict) else {}
+        template = _template(self.resource.view, self.resource.kind) or {}
+        return (template.get("metadata") or {}).get("labels") or {}
 
     @property
     def image(self) -> str:
-        return str(self.container.get("image") or "")
+        return self.container.get("image") or ""
 
     @property
     def pocket_id_image(self) -> PocketIdImage | None:
@@ -126,18 +143,38 @@ class Workload:
         """mountPath -> (volume name, index in volumeMounts)."""
         found = {}
         for i, mount in enumerate(self.container.get("volumeMounts") or []):
-            if isinstance(mount, dict) and mount.get("mountPath"):
-                found[str(mount["mountPath"]).rstrip("/") or "/"] = (str(mount.get("name")), i)
+            where = mount.get("mountPath")
+            if where:
+                found[where.rstrip("/") or "/"] = (str(mount.get("name")), i)
         return found
 
-    def volume(self, name: str) -> dict[str, Any] | None:
+    def volume(self, name: str) -> Volume | None:
         for volume in self.pod.get("volumes") or []:
-            if isinstance(volume, dict) and volume.get("name") == name:
+            if volume.get("name") == name:
                 return volume
-        for template in get(self.resource.doc, "spec", "volumeClaimTemplates") or []:
-            if get(template, "metadata", "name") == name:
+        for template in self.resource.view.get("spec", {}).get("volumeClaimTemplates") or []:
+            if (template.get("metadata") or {}).get("name") == name:
                 return {"name": name, "persistentVolumeClaim": {"claimName": name}}
         return None
+
+
+def _template(view: Object, kind: str) -> PodTemplate | None:
+    """The pod template of a workload kind (None for a Pod and for other kinds)."""
+    spec = view.get("spec") or {}
+    if kind == "CronJob":
+        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    if kind in POD_SPEC_PATHS and kind != "Pod":
+        return spec.get("template") or {}
+    return None
+
+
+def pod_spec(view: Object, kind: str) -> PodSpec | None:
+    """The pod spec of a pod-bearing object (None for other kinds)."""
+    spec = view.get("spec") or {}
+    if kind == "Pod":
+        return spec
+    template = _template(view, kind)
+    return None if template is None else template.get("spec") or {}
 
 
 class Context:
@@ -167,7 +204,7 @@ class Context:
         if found is not None:
             return found
         for cert in self.of_kind("Certificate"):
-            if get(cert.doc, "spec", "secretName") == name and (
+            if cert.view.get("spec", {}).get("secretName") == name and (
                 not namespace or not cert.namespace or cert.namespace == namespace
             ):
                 return cert
@@ -179,13 +216,15 @@ class Context:
         found = []
         for kind, pod_path in POD_SPEC_PATHS.items():
             for resource in self.of_kind(kind):
-                pod = get(resource.doc, *pod_path)
-                if not isinstance(pod, dict):
+                pod = pod_spec(resource.view, kind)
+                if pod is None:
                     continue
-                for init, key in ((False, "containers"), (True, "initContainers")):
-                    for i, container in enumerate(pod.get(key) or []):
-                        if isinstance(container, dict):
-                            found.append(Workload(resource, pod_path, i, init))
+                for init, containers in (
+                    (False, pod.get("containers")),
+                    (True, pod.get("initContainers")),
+                ):
+                    for i in range(len(containers or [])):
+                        found.append(Workload(resource, pod_path, i, init))
         return found
 
     @cached_property
@@ -194,14 +233,14 @@ class Context:
 
     def keys_of(self, holder: Resource) -> dict[str, str | None]:
         """Keys of a ConfigMap, Secret or SealedSecret; values only where they are plain."""
+        view = holder.view
         if holder.kind == "ConfigMap":
-            data = holder.doc.get("data") or {}
-            return {str(k): None if v is None else str(v) for k, v in data.items()}
+            data = view.get("data") or {}
+            return {k: None if v is None else str(v) for k, v in data.items()}
         if holder.kind == "Secret":
-            keys = {**(holder.doc.get("data") or {}), **(holder.doc.get("stringData") or {})}
-            return dict.fromkeys(map(str, keys))
+            return dict.fromkeys({**(view.get("data") or {}), **(view.get("stringData") or {})})
         if holder.kind == ss.KIND:
-            return dict.fromkeys(map(str, get(holder.doc, "spec", "encryptedData") or {}))
+            return dict.fromkeys(view.get("spec", {}).get("encryptedData") or {})
         return {}
 
     def secret_values(self, holder: Resource) -> dict[str, str]:
@@ -209,13 +248,13 @@ class Context:
         if holder.kind != "Secret":
             return {}
         found = {}
-        for key, value in (holder.doc.get("data") or {}).items():
+        for key, value in (holder.view.get("data") or {}).items():
             try:
-                found[str(key)] = base64.b64decode(str(value), validate=True).decode()
+                found[key] = base64.b64decode(str(value), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
                 continue
-        for key, value in (holder.doc.get("stringData") or {}).items():
-            found[str(key)] = str(value)
+        for key, value in (holder.view.get("stringData") or {}).items():
+            found[key] = str(value)
         return found
 
     def environment(self, workload: Workload) -> Environment:
@@ -223,19 +262,19 @@ class Context:
         namespace = workload.resource.namespace
         base = workload.container_path
         for i, source in enumerate(workload.container.get("envFrom") or []):
-            if not isinstance(source, dict):
-                continue
-            prefix = str(source.get("prefix") or "")
-            for ref_key, kinds, secret in (
-                ("configMapRef", ("ConfigMap",), False),
-                ("secretRef", SECRET_HOLDERS, True),
+            prefix = source.get("prefix") or ""
+            for ref_key, ref, kinds, secret in (
+                ("configMapRef", source.get("configMapRef"), ("ConfigMap",), False),
+                ("secretRef", source.get("secretRef"), SECRET_HOLDERS, True),
             ):
-                ref = source.get(ref_key)
-                if not isinstance(ref, dict):
+                if ref is None:
                     continue
-                name = str(ref.get("name") or "")
+                name = ref.get("name") or ""
                 label = f"envFrom {ref_key} {name}"
                 holder = self.find(kinds, name, namespace)
+                if holder is not None and holder.problems:  # not read: input/shape says why
+                    env.unknown_sources.append(f"{label} (its fields are of the wrong shape)")
+                    continue
                 if holder is None:
                     env.unknown_sources.append(label)
                     if not ref.get("optional"):
@@ -260,45 +299,45 @@ class Context:
                         optional=bool(ref.get("optional")),
                     )
         for i, entry in enumerate(workload.container.get("env") or []):
-            if not isinstance(entry, dict) or not entry.get("name"):
+            env_name = entry.get("name")
+            if not env_name:
                 continue
-            name = str(entry["name"])
             path = (*base, "env", i)
             if "value" in entry or "valueFrom" not in entry:
-                value = entry.get("value")
-                env.values[name] = EnvValue(
-                    "" if value is None else str(value), "env", path, literal=True
+                literal = entry.get("value")
+                env.values[env_name] = EnvValue(
+                    "" if literal is None else str(literal), "env", path, literal=True
                 )
                 continue
             value_from = entry.get("valueFrom") or {}
-            if isinstance(get(value_from, "secretKeyRef"), dict):
+            if "secretKeyRef" in value_from:
                 ref = value_from["secretKeyRef"]
-                holder = self.find(SECRET_HOLDERS, str(ref.get("name") or ""), namespace)
+                holder = self.find(SECRET_HOLDERS, ref.get("name") or "", namespace)
                 decoded = self.secret_values(holder) if holder else {}
-                env.values[name] = EnvValue(
+                env.values[env_name] = EnvValue(
                     None,
                     "secretKeyRef",
                     path,
                     from_secret=True,
                     secret=decoded.get(str(ref.get("key"))),
-                    holder=str(ref.get("name") or ""),
-                    key=str(ref.get("key") or ""),
+                    holder=ref.get("name") or "",
+                    key=ref.get("key") or "",
                     optional=bool(ref.get("optional")),
                 )
-            elif isinstance(get(value_from, "configMapKeyRef"), dict):
+            elif "configMapKeyRef" in value_from:
                 ref = value_from["configMapKeyRef"]
-                holder = self.find(("ConfigMap",), str(ref.get("name") or ""), namespace)
+                holder = self.find(("ConfigMap",), ref.get("name") or "", namespace)
                 value = self.keys_of(holder).get(str(ref.get("key"))) if holder else None
-                env.values[name] = EnvValue(
+                env.values[env_name] = EnvValue(
                     value,
                     "configMapKeyRef",
                     path,
-                    holder=str(ref.get("name") or ""),
-                    key=str(ref.get("key") or ""),
+                    holder=ref.get("name") or "",
+                    key=ref.get("key") or "",
                     optional=bool(ref.get("optional")),
                 )
             else:
-                env.values[name] = EnvValue(None, "valueFrom", path)
+                env.values[env_name] = EnvValue(None, "valueFrom", path)
         return env
 
     def services_for(self, workload: Workload) -> list[Resource]:
@@ -306,10 +345,9 @@ class Context:
         labels = workload.labels
         found = []
         for service in self.of_kind("Service"):
-            selector = get(service.doc, "spec", "selector")
+            selector = service.view.get("spec", {}).get("selector")
             if (
-                isinstance(selector, dict)
-                and selector
+                selector
                 and _same_namespace(service, workload.resource)
                 and all(labels.get(k) == v for k, v in selector.items())
             ):
@@ -322,7 +360,7 @@ class Context:
         found = []
         for ingress in self.of_kind("Ingress"):
             for _, backend in ingress_backends(ingress):
-                name = get(backend, "service", "name")
+                name = (backend.get("service") or {}).get("name")
                 if any(
                     name == n and (not ns or not ingress.namespace or ns == ingress.namespace)
                     for n, ns in names
@@ -332,16 +370,17 @@ class Context:
         return found
 
 
-def ingress_backends(ingress: Resource) -> list[tuple[Path, dict[str, Any]]]:
+def ingress_backends(ingress: Resource) -> list[tuple[Path, Backend]]:
     """(path, backend) of the default backend and every rule path."""
-    found: list[tuple[Path, dict[str, Any]]] = []
-    default = get(ingress.doc, "spec", "defaultBackend")
-    if isinstance(default, dict):
+    found: list[tuple[Path, Backend]] = []
+    spec = ingress.view.get("spec") or {}
+    default = spec.get("defaultBackend")
+    if default is not None:
         found.append((("spec", "defaultBackend"), default))
-    for r, rule in enumerate(get(ingress.doc, "spec", "rules") or []):
-        for p, item in enumerate(get(rule, "http", "paths") or []):
-            backend = get(item, "backend")
-            if isinstance(backend, dict):
+    for r, rule in enumerate(spec.get("rules") or []):
+        for p, item in enumerate((rule.get("http") or {}).get("paths") or []):
+            backend = item.get("backend")
+            if backend is not None:
                 found.append((("spec", "rules", r, "http", "paths", p, "backend"), backend))
     return found
 

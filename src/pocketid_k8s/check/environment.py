@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from posixpath import normpath, relpath
-from typing import Any, Final
+from typing import Final
 
 from pocketid_k8s.check.context import Context, Environment, EnvValue, Workload, covering_mount
-from pocketid_k8s.check.model import Finding, Severity, get
+from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.check.view import KeyToPath, ProjectedSource, Volume
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract import pocketid as pid
 from pocketid_k8s.contract.image import (
@@ -292,33 +293,40 @@ def _file_problem(
     return None
 
 
-def _projected(ctx: Context, w: Workload, volume: dict[str, Any]) -> dict[str, str | None] | None:
+def _projected(ctx: Context, w: Workload, volume: Volume) -> dict[str, str | None] | None:
     """Files a Secret/ConfigMap volume provides (path -> content when known), or None."""
-    sources: list[tuple[str, dict[str, Any]]] = []
-    for kind in ("secret", "configMap"):
-        if isinstance(volume.get(kind), dict):
-            sources.append((kind, volume[kind]))
-    for source in get(volume, "projected", "sources") or []:
-        for kind in ("secret", "configMap"):
-            if isinstance(get(source, kind), dict):
-                sources.append((kind, source[kind]))
+    sources: list[tuple[str, str, list[KeyToPath] | None]] = []
+    direct: ProjectedSource = {}
+    if "secret" in volume:
+        direct["secret"] = volume["secret"]
+    if "configMap" in volume:
+        direct["configMap"] = volume["configMap"]
+    holders = [direct]
+    holders += (volume.get("projected") or {}).get("sources") or []
+    for source in holders:
+        if "secret" in source:
+            ref = source["secret"]
+            sources.append(
+                ("secret", ref.get("secretName") or ref.get("name") or "", ref.get("items"))
+            )
+        if "configMap" in source:
+            cm = source["configMap"]
+            sources.append(("configMap", cm.get("name") or "", cm.get("items")))
     if not sources:
         return None
     files: dict[str, str | None] = {}
-    for kind, ref in sources:
-        name = str(ref.get("secretName") or ref.get("name") or "")
+    for kind, name, items in sources:
         kinds = ("Secret", "SealedSecret") if kind == "secret" else ("ConfigMap",)
         holder = ctx.find(kinds, name, w.resource.namespace)
-        if holder is None:
+        if holder is None or holder.problems:
             return None
         keys = ctx.keys_of(holder)
         values: dict[str, str | None] = {**keys, **ctx.secret_values(holder)}
-        items = ref.get("items")
-        if isinstance(items, list) and items:
+        if items:
             for item in items:
-                if isinstance(item, dict) and item.get("key") is not None:
-                    key = str(item["key"])
-                    target = str(item.get("path") or key)
+                if item.get("key") is not None:
+                    key = item["key"]
+                    target = item.get("path") or key
                     files[target] = values.get(key) if key in keys else None
         else:
             files.update(values)
@@ -333,9 +341,8 @@ def _port_number(w: Workload, port: object) -> int | None:
     if isinstance(port, int):
         return port
     for declared in w.container.get("ports") or []:
-        if isinstance(declared, dict) and declared.get("name") == port:
-            number = declared.get("containerPort")
-            return number if isinstance(number, int) else None
+        if declared.get("name") == port:
+            return declared.get("containerPort")
     text = str(port)
     return int(text) if text.isdigit() else None
 
@@ -352,16 +359,13 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
         return  # pocketid/env-value reports it
     listens = int(given) if given else pid.DEFAULT_PORT
     where: list[str] = []
-    declared = {
-        p["containerPort"]
-        for p in w.container.get("ports") or []
-        if isinstance(p, dict) and isinstance(p.get("containerPort"), int)
-    }
+    declared = {p["containerPort"] for p in w.container.get("ports") or [] if "containerPort" in p}
     if declared and listens not in declared:
         where.append("containerPort " + ", ".join(map(str, sorted(declared))))
-    for probe in PROBES:
-        target = get(w.container, probe, "httpGet", "port") or get(
-            w.container, probe, "tcpSocket", "port"
+    for probe, given_probe in w.probes:
+        spec = given_probe or {}
+        target = (spec.get("httpGet") or {}).get("port") or (spec.get("tcpSocket") or {}).get(
+            "port"
         )
         number = _port_number(w, target) if target is not None else None
         # a port the container does not declare is pocketid/health-probe's finding
@@ -370,8 +374,7 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
     for service in ctx.services_for(w):
         targets = [
             _port_number(w, port.get("targetPort", port.get("port")))
-            for port in get(service.doc, "spec", "ports") or []
-            if isinstance(port, dict)
+            for port in service.view.get("spec", {}).get("ports") or []
         ]
         known = [t for t in targets if t is not None]
         if known and listens not in known:  # another port may serve metrics: one must match
@@ -404,20 +407,21 @@ def _native_tls(w: Workload, env: Environment, listens: int) -> Iterator[Finding
     pair = next((p for p in pid.NATIVE_TLS_PAIRS if given(p[0]) and given(p[1])), None)
     if pair is None or tls_refused(_literals(env), version):
         return  # no TLS, or Pocket-ID refuses the settings: pocketid/env-value's one finding
+    http = {name: probe.get("httpGet") for name, probe in w.probes if probe is not None}
     plain = [
         probe
-        for probe in PROBES
-        if get(w.container, probe, "httpGet") is not None
-        and str(get(w.container, probe, "httpGet", "scheme") or "HTTP").upper() != "HTTPS"
-        and _port_number(w, get(w.container, probe, "httpGet", "port")) == listens
+        for probe, get in http.items()
+        if get is not None
+        and (get.get("scheme") or "HTTP").upper() != "HTTPS"
+        and _port_number(w, get.get("port")) == listens
     ]
     if pid.HEALTHCHECK_REAL_SINCE <= version < pid.HEALTHCHECK_HTTPS_SINCE:
         plain += [
             f"{probe} ('pocket-id {pid.HEALTHCHECK_COMMAND}' before "
             f"{show_version(pid.HEALTHCHECK_HTTPS_SINCE)})"
-            for probe in PROBES
+            for probe, spec in w.probes
             if pid.HEALTHCHECK_COMMAND
-            in " ".join(map(str, get(w.container, probe, "exec", "command") or []))
+            in " ".join(map(str, ((spec or {}).get("exec") or {}).get("command") or []))
         ]
     if not plain:
         return

@@ -19,7 +19,8 @@ from typing import BinaryIO, Final
 
 import yaml
 
-from pocketid_k8s.check.model import Finding, Path, Resource, Severity
+from pocketid_k8s.check.model import Finding, Path, Resource, Severity, dotted
+from pocketid_k8s.check.rules import finding
 
 MAX_DOCUMENT_BYTES: Final = 4 * 1024 * 1024
 """Kubernetes stores objects of at most about 1.5 MiB (as JSON); a YAML document over
@@ -28,6 +29,15 @@ MAX_TOTAL_BYTES: Final = 32 * 1024 * 1024
 """All the input of one run together (chart outputs and CRD bundles stay far below)."""
 MAX_NODES: Final = 200_000
 """Nodes one document may expand to, aliases included."""
+MAX_DEPTH: Final = 200
+"""Nesting one document may have: Kubernetes objects stay under 40 levels, a CRD under 100."""
+KIND: Final = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+API_VERSION: Final = re.compile(
+    r"^(?:[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?/)?[A-Za-z0-9]{1,63}$"
+)
+"""An apiVersion and a kind as Kubernetes spells them (bounded: they name schema files)."""
+SHOWN: Final = 60
+"""Characters of a key or name from the input shown in a message."""
 SUFFIXES: Final = (".yaml", ".yml")
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -46,7 +56,12 @@ class Loaded:
 
 
 class _TooComplex(Exception):
-    pass
+    """The document cannot be read as a tree: the message says why."""
+
+
+def _shown(text: object) -> str:
+    value = str(text)
+    return repr(value if len(value) <= SHOWN else value[: SHOWN - 3] + "...")
 
 
 def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
@@ -55,10 +70,38 @@ def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
     for name, data in _sources(paths, loaded, stdin or sys.stdin.buffer):
         loaded.files += 1
         _parse(name, data, loaded)
+    _duplicates(loaded)
     return loaded
 
 
+def _duplicates(loaded: Loaded) -> None:
+    """One object (kind, namespace, name) given twice: Argo CD and kustomize refuse the set."""
+    first: dict[tuple[str, str, str, str], Resource] = {}
+    for resource in loaded.resources:
+        if not resource.name:
+            continue
+        key = (resource.group, resource.kind, resource.namespace, resource.name)
+        seen = first.setdefault(key, resource)
+        if seen is resource:
+            continue
+        where = seen.file if seen.file != resource.file else "this file"
+        line = seen.line(())
+        loaded.findings.append(
+            finding(
+                resource,
+                "input/duplicate",
+                f"{resource.kind} {_shown(resource.name)} is also defined in {where}"
+                f"{f' (line {line})' if line else ''}: Argo CD and kustomize refuse a set "
+                "with one object twice, and which one applies is left to chance",
+                "keep one of them",
+                ("metadata", "name"),
+            )
+        )
+
+
 def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[tuple[str, bytes]]:
+    read: set[str] = set()
+    """Files already read ('check DIR DIR/file' reads the file once)."""
     for given in paths:
         if given == "-":
             data = _read(stdin, "-", loaded)
@@ -82,6 +125,10 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
             )
             continue
         for file in files:
+            real = os.path.realpath(file)
+            if real in read:
+                continue
+            read.add(real)
             try:
                 with file.open("rb") as handle:
                     data = _read(handle, str(file), loaded)
@@ -198,7 +245,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
         )
         return
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         _problem(
             loaded,
@@ -207,6 +254,20 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             Severity.ERROR,
             "is not UTF-8 text",
             "save it as UTF-8",
+            unreadable=True,
+        )
+        return
+    bom = text.find("\ufeff")
+    if bom >= 0:
+        _problem(
+            loaded,
+            name,
+            "input/yaml",
+            Severity.ERROR,
+            "has a byte order mark (U+FEFF) after its start, which YAML does not allow "
+            "there (files joined together?); the file was not checked",
+            "save each part as UTF-8 without a byte order mark",
+            line=text.count("\n", 0, bom) + 1,
             unreadable=True,
         )
         return
@@ -221,22 +282,49 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             documents += 1
             lines: dict[Path, int] = {}
             try:
-                _walk(node, (), lines, [0])
-            except _TooComplex:
+                duplicates = _walk(node, lines)
+            except _TooComplex as exc:
+                line, why = exc.args
                 _problem(
                     loaded,
                     name,
                     "input/too-complex",
                     Severity.ERROR,
-                    f"document {documents} expands to more than {MAX_NODES} nodes "
-                    "(aliases repeated like a 'billion laughs' YAML bomb); it was not "
-                    "checked",
-                    "remove the aliases",
-                    line=node.start_mark.line + 1,
+                    f"document {documents} {why}; it was not checked",
+                    "remove the aliases" if "alias" in why else "write it flatter",
+                    line=line,
                     unreadable=True,
                 )
                 continue
-            doc = loader.construct_document(node)
+            for key, path, line, earlier in duplicates:
+                _problem(
+                    loaded,
+                    name,
+                    "input/duplicate",
+                    Severity.ERROR,
+                    f"document {documents}: key {_shown(key)}"
+                    f"{f' under {_shown(dotted(path))}' if path else ''} is given twice (first "
+                    f"at line {earlier}); YAML keeps the last one silently and the API "
+                    "server's strict decoding refuses it",
+                    "remove one of them",
+                    line=line,
+                )
+            try:
+                doc = loader.construct_document(node)
+            except _CONSTRUCTION_ERRORS as exc:
+                line, tag = _bad_scalar(loader, node)
+                _problem(
+                    loaded,
+                    name,
+                    "input/yaml",
+                    Severity.ERROR,
+                    f"document {documents}: a value tagged {tag} cannot be read as one "
+                    f"({_reason(exc)}); it was not checked",
+                    "quote the value, or correct it to match its tag",
+                    line=line,
+                    unreadable=True,
+                )
+                continue
             _add(name, documents, doc, lines, node.start_mark.line + 1, loaded)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -270,17 +358,96 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
         _problem(loaded, name, "input/empty", Severity.INFO, "holds no YAML document", "")
 
 
-def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], count: list[int]) -> None:
-    count[0] += 1
-    if count[0] > MAX_NODES:
-        raise _TooComplex
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _walk(value, (*path, str(key.value)), lines, count)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, count)
+def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int, int]]:
+    """Record the line of every path; return the duplicate keys (key, mapping's path, line,
+    line of the first one).
+
+    Iterative (no recursion limit to meet), bounded in nodes (aliases count each time they
+    are used) and depth; an alias inside the node it names (a merge key that includes
+    itself) is a cycle, refused before anything follows it.
+    """
+    duplicates: list[tuple[str, Path, int, int]] = []
+    count = 0
+    inside: set[int] = set()
+    """The containers on the way from the root to the node at hand."""
+    stack: list[tuple[yaml.Node, Path] | int] = [(root, ())]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):  # all of that container's nodes are walked
+            inside.discard(item)
+            continue
+        node, path = item
+        count += 1
+        if count > MAX_NODES:
+            raise _TooComplex(
+                root.start_mark.line + 1,
+                f"expands to more than {MAX_NODES} nodes (aliases repeated like a 'billion "
+                "laughs' YAML bomb)",
+            )
+        line = node.start_mark.line + 1
+        lines.setdefault(path, line)
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if len(path) >= MAX_DEPTH:
+            raise _TooComplex(line, f"is nested more than {MAX_DEPTH} levels deep")
+        if id(node) in inside:
+            raise _TooComplex(
+                line,
+                "has an alias inside the node it names (e.g. a merge key '<<: *a' within "
+                "'&a'), which expands without end",
+            )
+        inside.add(id(node))
+        stack.append(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, _ in node.value:
+                text = str(key.value)
+                if text in first and text != "<<" and isinstance(key, yaml.ScalarNode):
+                    duplicates.append((text, path, key.start_mark.line + 1, first[text]))
+                first.setdefault(text, key.start_mark.line + 1)
+            stack += [(value, (*path, str(key.value))) for key, value in reversed(node.value)]
+        else:
+            stack += [(n, (*path, i)) for i, n in reversed(list(enumerate(node.value)))]
+    return duplicates
+
+
+_CONSTRUCTION_ERRORS: Final = (ValueError, TypeError, OverflowError, LookupError, AttributeError)
+"""What PyYAML's safe constructors raise on a scalar that does not match its tag, besides
+YAMLError: '!!int x' (ValueError), '!!bool maybe' (KeyError), '!!timestamp x'
+(AttributeError), 5000 digits (ValueError)."""
+
+
+def _bad_scalar(loader: yaml.SafeLoader, root: yaml.Node) -> tuple[int, str]:
+    """(line, tag) of the first scalar that its tag's constructor refuses."""
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            constructor = loader.yaml_constructors.get(node.tag)
+            try:
+                if constructor is not None:
+                    constructor(loader, node)
+            except (*_CONSTRUCTION_ERRORS, yaml.YAMLError):
+                return node.start_mark.line + 1, node.tag.replace("tag:yaml.org,2002:", "!!")
+        elif isinstance(node, yaml.MappingNode):
+            stack += [n for pair in reversed(node.value) for n in reversed(pair)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += reversed(node.value)
+    return root.start_mark.line + 1, "(unknown)"
+
+
+def _reason(exc: Exception) -> str:
+    """The constructor's reason, without the value (it may be a secret)."""
+    text = str(exc)
+    if "Exceeds the limit" in text:
+        return "an integer of more than 4300 digits"
+    if "day is out of range" in text or "month must be" in text:
+        return "not a real date"
+    return "not a value of that type"
 
 
 def _add(
@@ -310,6 +477,20 @@ def _add(
         for key in ("apiVersion", "kind")
         if not isinstance(doc.get(key), str) or not doc.get(key)
     ]
+    api, kind = doc.get("apiVersion"), doc.get("kind")
+    if not missing and not (API_VERSION.match(str(api)) and KIND.match(str(kind))):
+        _problem(
+            loaded,
+            name,
+            "input/not-an-object",
+            Severity.ERROR,
+            f"document {number} has apiVersion {_shown(api)} and kind {_shown(kind)}, which "
+            "are not spelled as Kubernetes spells them (group/version, and a name of at most "
+            "63 letters and digits)",
+            "correct them, or remove the document",
+            line=line,
+        )
+        return
     if missing:
         _problem(
             loaded,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Final
+
+from pocketid_k8s.check.view import Object, ObjectMeta, Problem, Scalar, read
 
 Path = tuple[str | int, ...]
 """A JSON path into a document: keys and list indices."""
@@ -66,41 +70,71 @@ class Finding:
 
 @dataclass
 class Resource:
-    """One YAML document that is a Kubernetes object, with the line of each field."""
+    """One YAML document that is a Kubernetes object, with the line of each field.
 
-    doc: dict[str, Any]
+    ``doc`` is the document as parsed, for schema validation only: it is typed ``object``
+    inside, so a rule cannot read it without mypy refusing. Rules read :attr:`view`.
+    """
+
+    doc: Mapping[str, object]
     file: str
     lines: dict[Path, int] = field(default_factory=dict)
 
+    @cached_property
+    def _read(self) -> tuple[Object, list[Problem]]:
+        return read(self.doc, self.kind)
+
+    @property
+    def view(self) -> Object:
+        """The fields the rules read, each of the shape they expect (see check/view.py)."""
+        return self._read[0]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The fields left out of :attr:`view` because of their shape."""
+        return self._read[1]
+
     @property
     def kind(self) -> str:
-        return str(self.doc.get("kind") or "")
+        kind = self.doc.get("kind")
+        return kind if isinstance(kind, str) else ""
 
     @property
     def api_version(self) -> str:
-        return str(self.doc.get("apiVersion") or "")
+        api = self.doc.get("apiVersion")
+        return api if isinstance(api, str) else ""
 
     @property
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        meta = self.doc.get("metadata")
-        return meta if isinstance(meta, dict) else {}
+    def metadata(self) -> ObjectMeta:
+        return self.view.get("metadata") or {}
 
     @property
     def name(self) -> str:
-        return str(self.metadata.get("name") or "")
+        return self.metadata.get("name") or ""
 
     @property
     def namespace(self) -> str:
-        return str(self.metadata.get("namespace") or "")
+        return self.metadata.get("namespace") or ""
 
     @property
-    def annotations(self) -> dict[str, Any]:
-        value = self.metadata.get("annotations")
-        return value if isinstance(value, dict) else {}
+    def annotations(self) -> dict[str, Scalar]:
+        return self.metadata.get("annotations") or {}
+
+    def raw_at(self, path: Path) -> object:
+        """The value as parsed at ``path`` (None where there is none): for messages only."""
+        data: object = self.doc
+        for part in path:
+            if isinstance(data, Mapping):
+                data = data.get(part)
+            elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+                data = data[part]
+            else:
+                return None
+        return data
 
     def line(self, path: Path) -> int | None:
         """The line of ``path``, or of its nearest parent that has one."""
@@ -116,15 +150,3 @@ def dotted(path: Path) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
-
-
-def get(data: Any, *path: str | int) -> Any:  # noqa: ANN401 - walks untyped YAML data
-    """The value at ``path``, or None where any step is missing or of the wrong type."""
-    for part in path:
-        if isinstance(part, int):
-            data = data[part] if isinstance(data, list) and -len(data) <= part < len(data) else None
-        else:
-            data = data.get(part) if isinstance(data, dict) else None
-        if data is None:
-            return None
-    return data

@@ -16,8 +16,9 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from pocketid_k8s.check.context import Context, Environment, Workload, covering_mount
-from pocketid_k8s.check.model import Finding, Resource, Severity, get
+from pocketid_k8s.check.model import Finding, Resource, Severity
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.check.view import ExecAction
 from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract import pocketid as pid
 from pocketid_k8s.contract.env import BOOL_TRUE as TRUE_VALUES
@@ -52,17 +53,14 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _health_probe(w: Workload) -> Iterator[Finding]:
     rule, res, base = "pocketid/health-probe", w.resource, w.container_path
-    ports = {str(p.get("name")) for p in w.container.get("ports") or [] if isinstance(p, dict)}
-    ports |= {
-        str(p.get("containerPort")) for p in w.container.get("ports") or [] if isinstance(p, dict)
-    }
-    for name in PROBES:
-        probe = w.container.get(name)
-        if not isinstance(probe, dict):
+    ports = {str(p.get("name")) for p in w.container.get("ports") or []}
+    ports |= {str(p.get("containerPort")) for p in w.container.get("ports") or []}
+    for name, probe in w.probes:
+        if probe is None:
             continue
         http = probe.get("httpGet")
-        if isinstance(http, dict):
-            path = str(http.get("path") or "/")
+        if http is not None:
+            path = http.get("path") or "/"
             if path != HEALTH:
                 yield finding(
                     res,
@@ -80,7 +78,7 @@ def _health_probe(w: Workload) -> Iterator[Finding]:
                     "probe the container's http port",
                     (*base, name, "httpGet", "port"),
                 )
-        elif isinstance(probe.get("exec"), dict):
+        elif "exec" in probe:
             yield from _exec_probe(w, name, probe["exec"])
         else:
             yield finding(
@@ -91,7 +89,7 @@ def _health_probe(w: Workload) -> Iterator[Finding]:
                 (*base, name),
                 severity=Severity.WARNING,
             )
-    missing = [name for name in PROBES[1:] if not isinstance(w.container.get(name), dict)]
+    missing = [name for name, probe in w.probes[1:] if probe is None]
     if missing:
         yield finding(
             res,
@@ -112,10 +110,10 @@ def _layout(w: Workload) -> tuple[str, str]:
     return WORKDIR, DATA
 
 
-def _exec_probe(w: Workload, name: str, exec_: dict[str, object]) -> Iterator[Finding]:
+def _exec_probe(w: Workload, name: str, exec_: ExecAction) -> Iterator[Finding]:
     """``pocket-id healthcheck`` is a real check from v2.8.0; curl left the image in v2.14.0."""
     rule, res, path = "pocketid/health-probe", w.resource, (*w.container_path, name, "exec")
-    command = " ".join(map(str, exec_.get("command") or []))  # type: ignore[call-overload]
+    command = " ".join(map(str, exec_.get("command") or []))
     version, known = w.facts
     if pid.HEALTHCHECK_COMMAND in command:
         if version >= pid.HEALTHCHECK_REAL_SINCE and known:
@@ -204,7 +202,7 @@ def _data_path(w: Workload, env: Environment) -> Iterator[Finding]:
             where = (
                 "the root filesystem is read-only, so Pocket-ID cannot create it and refuses "
                 "to start"
-                if get(w.container, "securityContext", "readOnlyRootFilesystem") is True
+                if (w.container.get("securityContext") or {}).get("readOnlyRootFilesystem") is True
                 else "it lives in the container's writable layer, and every restart loses all "
                 "users, passkeys and signing keys"
             )
@@ -309,7 +307,7 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
         url = app_url.value.lower().rstrip("/")  # as Pocket-ID reads it
         parts = urlsplit(url)
         host = parts.hostname
-        tls = any(get(i.doc, "spec", "tls") for i in ingresses)
+        tls = any(i.view.get("spec", {}).get("tls") for i in ingresses)
         if parts.scheme == "http" and tls and host:
             yield finding(
                 res,
@@ -353,8 +351,8 @@ def _proxy_and_hosts(ctx: Context, w: Workload, env: Environment) -> Iterator[Fi
             return  # Pocket-ID refuses APP_URL itself: pocketid/app-url's one finding
     origin = f"{parts.scheme}://{parts.netloc}"  # as Pocket-ID reads it, without query
     for ingress in ingresses:
-        for r, rule in enumerate(get(ingress.doc, "spec", "rules") or []):
-            other = get(rule, "host")
+        for r, rule in enumerate(ingress.view.get("spec", {}).get("rules") or []):
+            other = rule.get("host")
             if other and other != host and not _redirects(ctx, ingress, origin):
                 yield finding(
                     ingress,
@@ -387,7 +385,8 @@ def _redirects(ctx: Context, ingress: Resource, app_url: str) -> bool:
         name = ref.split("@", 1)[0]
         for middleware in ctx.of_kind("Middleware"):
             if f"{middleware.namespace or ingress.namespace}-{middleware.name}" == name:
-                replacement = str(get(middleware.doc, "spec", "redirectRegex", "replacement") or "")
+                redirect = middleware.view.get("spec", {}).get("redirectRegex") or {}
+                replacement = redirect.get("replacement") or ""
                 if replacement.lower().startswith(app_url):
                     return True
     return False
@@ -396,7 +395,8 @@ def _redirects(ctx: Context, ingress: Resource, app_url: str) -> bool:
 def _single_instance(w: Workload) -> Iterator[Finding]:
     rule, res = "pocketid/single-instance", w.resource
     kind = res.kind
-    replicas = get(res.doc, "spec", "replicas")
+    spec = res.view.get("spec") or {}
+    replicas = spec.get("replicas")
     version, _ = w.facts
     holder = (
         "admits one actor host at a time"
@@ -420,9 +420,10 @@ def _single_instance(w: Workload) -> Iterator[Finding]:
             res, rule, f"replicas: {replicas}; {why}", "use 1 replica", ("spec", "replicas")
         )
     if kind == "Deployment":
-        strategy = get(res.doc, "spec", "strategy", "type") or "RollingUpdate"
+        given_type = (spec.get("strategy") or {}).get("type")
+        strategy = given_type or "RollingUpdate"
         if strategy != "Recreate":
-            given = "" if get(res.doc, "spec", "strategy", "type") else " (the default)"
+            given = "" if given_type else " (the default)"
             yield finding(
                 res,
                 rule,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Final
 
 from pocketid_k8s.check.context import Context, Workload, is_pocket_id
-from pocketid_k8s.check.model import Finding, Severity, get
+from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.check.view import LabelSelector, Scalar, SecurityContext
 from pocketid_k8s.contract.sealed_secrets import PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE
 
 RESTRICTED_VOLUMES: Final = frozenset(
@@ -41,30 +42,33 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _pod_level(ctx: Context, w: Workload) -> Iterator[Finding]:
     res, pod, base = w.resource, w.pod, w.pod_path
-    for flag in ("hostNetwork", "hostPID", "hostIPC"):
-        if pod.get(flag):
+    for flag, value in (
+        ("hostNetwork", pod.get("hostNetwork")),
+        ("hostPID", pod.get("hostPID")),
+        ("hostIPC", pod.get("hostIPC")),
+    ):
+        if value:
             yield _pss(w, f"{flag} is true", (*base, flag))
     for i, volume in enumerate(pod.get("volumes") or []):
-        kinds = set(volume) - {"name"} if isinstance(volume, dict) else set()
+        kinds = set(volume) - {"name"}
         if kinds - RESTRICTED_VOLUMES:
             yield _pss(
                 w,
                 f"volume {volume.get('name')!r} is of type {', '.join(sorted(kinds))}",
                 (*base, "volumes", i),
             )
-    seccomp = get(pod, "securityContext", "seccompProfile", "type")
-    containers = [c for c in (pod.get("containers") or []) if isinstance(c, dict)]
+    seccomp = _seccomp(pod.get("securityContext"))
+    containers = pod.get("containers") or []
     if seccomp not in ("RuntimeDefault", "Localhost") and not all(
-        get(c, "securityContext", "seccompProfile", "type") in ("RuntimeDefault", "Localhost")
-        for c in containers
+        _seccomp(c.get("securityContext")) in ("RuntimeDefault", "Localhost") for c in containers
     ):
         yield _pss(w, "no seccompProfile RuntimeDefault", (*base, "securityContext"))
     # API token
     if pod.get("automountServiceAccountToken") is not False:
         account = ctx.find(
-            ("ServiceAccount",), str(pod.get("serviceAccountName") or "default"), res.namespace
+            ("ServiceAccount",), pod.get("serviceAccountName") or "default", res.namespace
         )
-        if account is None or account.doc.get("automountServiceAccountToken") is not False:
+        if account is None or account.view.get("automountServiceAccountToken") is not False:
             yield finding(
                 res,
                 "policy/token-automount",
@@ -75,7 +79,7 @@ def _pod_level(ctx: Context, w: Workload) -> Iterator[Finding]:
     # NetworkPolicy
     labels = w.labels
     covered = any(
-        _selects(get(policy.doc, "spec", "podSelector"), labels)
+        _selects(policy.view.get("spec", {}).get("podSelector"), labels)
         and (not policy.namespace or not res.namespace or policy.namespace == res.namespace)
         for policy in ctx.of_kind("NetworkPolicy")
     )
@@ -91,15 +95,19 @@ def _pod_level(ctx: Context, w: Workload) -> Iterator[Finding]:
         )
 
 
-def _selects(selector: object, labels: dict[str, Any]) -> bool:
-    if not isinstance(selector, dict):
+def _seccomp(context: SecurityContext | None) -> str | None:
+    return ((context or {}).get("seccompProfile") or {}).get("type")
+
+
+def _selects(selector: LabelSelector | None, labels: dict[str, Scalar]) -> bool:
+    if selector is None:
         return False
     match = selector.get("matchLabels") or {}
     expressions = selector.get("matchExpressions") or []
     if not all(labels.get(k) == v for k, v in match.items()):
         return False
     for expression in expressions:
-        key, op = expression.get("key"), expression.get("operator")
+        key, op = expression.get("key") or "", expression.get("operator")
         values = expression.get("values") or []
         present = key in labels
         if (op == "In" and labels.get(key) not in values) or (
@@ -126,7 +134,7 @@ def _container_level(w: Workload) -> Iterator[Finding]:
     res, c, base = w.resource, w.container, w.container_path
     pod_ctx = w.pod.get("securityContext") or {}
     ctx = c.get("securityContext") or {}
-    name = c.get("name", w.index)
+    name = c.get("name", str(w.index))
     if ctx.get("privileged"):
         yield _pss(w, f"container {name} is privileged", (*base, "securityContext"))
     if ctx.get("allowPrivilegeEscalation") is not False:
@@ -151,11 +159,11 @@ def _container_level(w: Workload) -> Iterator[Finding]:
             w, f"container {name} adds capabilities", (*base, "securityContext", "capabilities")
         )
     for i, port in enumerate(c.get("ports") or []):
-        if isinstance(port, dict) and port.get("hostPort"):
+        if port.get("hostPort"):
             yield _pss(w, f"container {name} uses hostPort", (*base, "ports", i))
     # resources
-    requests = get(c, "resources", "requests") or {}
-    limits = get(c, "resources", "limits") or {}
+    requests = (c.get("resources") or {}).get("requests") or {}
+    limits = (c.get("resources") or {}).get("limits") or {}
     missing = [f"requests.{k}" for k in ("cpu", "memory") if k not in requests]
     missing += [] if "memory" in limits else ["limits.memory"]
     if missing:
@@ -167,7 +175,7 @@ def _container_level(w: Workload) -> Iterator[Finding]:
             (*base, "resources"),
         )
     # image
-    image = str(c.get("image") or "")
+    image = c.get("image") or ""
     reference = image.split("@", 1)[0]
     tag = reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else None
     if "@" not in image and tag in (None, "latest"):
@@ -190,11 +198,7 @@ def _container_level(w: Workload) -> Iterator[Finding]:
         )
     # literals
     for i, entry in enumerate(c.get("env") or []):
-        if (
-            isinstance(entry, dict)
-            and SECRET_NAME.search(str(entry.get("name", "")))
-            and entry.get("value")
-        ):
+        if SECRET_NAME.search(entry.get("name", "")) and entry.get("value"):
             yield finding(
                 res,
                 "policy/secret-literal",
@@ -207,8 +211,8 @@ def _container_level(w: Workload) -> Iterator[Finding]:
 
 def _secrets(ctx: Context) -> Iterator[Finding]:
     for secret in ctx.of_kind("Secret"):
-        if secret.doc.get("data") or secret.doc.get("stringData"):
-            key = "data" if secret.doc.get("data") else "stringData"
+        if secret.view.get("data") or secret.view.get("stringData"):
+            key = "data" if secret.view.get("data") else "stringData"
             yield finding(
                 secret,
                 "policy/secret-literal",
@@ -218,17 +222,17 @@ def _secrets(ctx: Context) -> Iterator[Finding]:
                 (key,),
             )
     for config_map in ctx.of_kind("ConfigMap"):
-        for key, value in (config_map.doc.get("data") or {}).items():
-            if SECRET_NAME.search(str(key)) and value:
+        for key, value in (config_map.view.get("data") or {}).items():
+            if SECRET_NAME.search(key) and value:
                 yield finding(
                     config_map,
                     "policy/secret-literal",
                     f"ConfigMap key {key} looks like a secret, and a ConfigMap is plaintext",
                     "move it to a sealed Secret",
-                    ("data", str(key)),
+                    ("data", key),
                 )
     for sealed in ctx.of_kind("SealedSecret"):
-        encrypted = get(sealed.doc, "spec", "encryptedData") or {}
+        encrypted = sealed.view.get("spec", {}).get("encryptedData") or {}
         if PLACEHOLDER_ANNOTATION in sealed.annotations or PLACEHOLDER_VALUE in encrypted.values():
             yield finding(
                 sealed,

@@ -8,8 +8,9 @@ from fnmatch import fnmatchcase
 from typing import Final
 
 from pocketid_k8s.check.context import Context, Workload, ingress_backends
-from pocketid_k8s.check.model import Finding, Path, Resource, Severity, get
+from pocketid_k8s.check.model import Finding, Path, Resource, Severity
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.check.view import IngressTLS, KeyToPath
 from pocketid_k8s.contract import DATA_DIR, argocd
 from pocketid_k8s.contract import sealed_secrets as ss
 
@@ -33,8 +34,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _services(ctx: Context) -> Iterator[Finding]:
     for service in ctx.of_kind("Service"):
-        selector = get(service.doc, "spec", "selector")
-        if not isinstance(selector, dict) or not selector:
+        selector = service.view.get("spec", {}).get("selector")
+        if not selector:
             continue
         pods = [
             w
@@ -58,15 +59,14 @@ def _services(ctx: Context) -> Iterator[Finding]:
                 )
             continue
         ports = {
-            str(p.get(key))
+            str(value)
             for w in pods
             for p in w.container.get("ports") or []
-            if isinstance(p, dict)
-            for key in ("name", "containerPort")
-            if p.get(key) is not None
+            for value in (p.get("name"), p.get("containerPort"))
+            if value is not None
         }
-        for i, port in enumerate(get(service.doc, "spec", "ports") or []):
-            target = port.get("targetPort", port.get("port")) if isinstance(port, dict) else None
+        for i, port in enumerate(service.view.get("spec", {}).get("ports") or []):
+            target = port.get("targetPort", port.get("port"))
             if target is not None and str(target) not in ports:
                 yield finding(
                     service,
@@ -81,7 +81,7 @@ def _services(ctx: Context) -> Iterator[Finding]:
 def _ingresses(ctx: Context) -> Iterator[Finding]:
     for ingress in ctx.of_kind("Ingress"):
         for path, backend in ingress_backends(ingress):
-            name = get(backend, "service", "name")
+            name = (backend.get("service") or {}).get("name")
             if name is None:
                 continue
             service = ctx.find(("Service",), str(name), ingress.namespace)
@@ -94,14 +94,13 @@ def _ingresses(ctx: Context) -> Iterator[Finding]:
                     (*path, "service", "name"),
                 )
                 continue
-            port = get(backend, "service", "port") or {}
+            port = (backend.get("service") or {}).get("port") or {}
             wanted = port.get("number", port.get("name"))
             offered = {
-                str(p.get(k))
-                for p in get(service.doc, "spec", "ports") or []
-                if isinstance(p, dict)
-                for k in ("port", "name")
-                if p.get(k) is not None
+                str(value)
+                for p in service.view.get("spec", {}).get("ports") or []
+                for value in (p.get("port"), p.get("name"))
+                if value is not None
             }
             if wanted is not None and str(wanted) not in offered:
                 yield finding(
@@ -112,18 +111,18 @@ def _ingresses(ctx: Context) -> Iterator[Finding]:
                     (*path, "service", "port"),
                 )
         issuer = any(k.startswith("cert-manager.io/") for k in ingress.annotations)
-        for t, tls in enumerate(get(ingress.doc, "spec", "tls") or []):
+        for t, tls in enumerate(ingress.view.get("spec", {}).get("tls") or []):
             yield from _tls(ctx, ingress, t, tls, issuer)
 
 
-def _tls(ctx: Context, ingress: Resource, t: int, tls: object, shim: bool) -> Iterator[Finding]:
-    secret = get(tls, "secretName")
+def _tls(ctx: Context, ingress: Resource, t: int, tls: IngressTLS, shim: bool) -> Iterator[Finding]:
+    secret = tls.get("secretName")
     if not secret:
         return
     certs = [
         c
         for c in ctx.of_kind("Certificate")
-        if get(c.doc, "spec", "secretName") == secret
+        if c.view.get("spec", {}).get("secretName") == secret
         and (not c.namespace or not ingress.namespace or c.namespace == ingress.namespace)
     ]
     if not certs:
@@ -140,8 +139,8 @@ def _tls(ctx: Context, ingress: Resource, t: int, tls: object, shim: bool) -> It
                 severity=Severity.WARNING,
             )
         return
-    names = [str(n) for c in certs for n in get(c.doc, "spec", "dnsNames") or []]
-    for h, host in enumerate(get(tls, "hosts") or []):
+    names = [str(n) for c in certs for n in c.view.get("spec", {}).get("dnsNames") or []]
+    for h, host in enumerate(tls.get("hosts") or []):
         if not any(_covers(name, str(host)) for name in names):
             yield finding(
                 ingress,
@@ -161,11 +160,9 @@ def _covers(name: str, host: str) -> bool:
 
 def _volume_mounts(w: Workload) -> Iterator[Finding]:
     """Each mount names a volume of the pod, and no two share a mountPath (API server rules)."""
-    volumes = {v.get("name") for v in w.pod.get("volumes") or [] if isinstance(v, dict)}
+    volumes = {v.get("name") for v in w.pod.get("volumes") or []}
     seen: dict[str, str] = {}
     for i, mount in enumerate(w.container.get("volumeMounts") or []):
-        if not isinstance(mount, dict):
-            continue
         name, where = mount.get("name"), mount.get("mountPath")
         path: Path = (*w.container_path, "volumeMounts", i)
         if name not in volumes:
@@ -194,12 +191,11 @@ def _volume_mounts(w: Workload) -> Iterator[Finding]:
 def _pod_references(ctx: Context, w: Workload) -> Iterator[Finding]:
     ns, base = w.resource.namespace, w.container_path
     for i, source in enumerate(w.container.get("envFrom") or []):
-        for ref_key, kinds in (
-            ("configMapRef", ("ConfigMap",)),
-            ("secretRef", ("Secret", "SealedSecret")),
+        for ref_key, ref, kinds in (
+            ("configMapRef", source.get("configMapRef"), ("ConfigMap",)),
+            ("secretRef", source.get("secretRef"), ("Secret", "SealedSecret")),
         ):
-            ref = get(source, ref_key)
-            if isinstance(ref, dict) and not ref.get("optional"):
+            if ref is not None and not ref.get("optional"):
                 yield from _exists(
                     ctx,
                     w.resource,
@@ -209,41 +205,48 @@ def _pod_references(ctx: Context, w: Workload) -> Iterator[Finding]:
                     (*base, "envFrom", i, ref_key, "name"),
                 )
     for i, entry in enumerate(w.container.get("env") or []):
-        for ref_key, kinds in (
-            ("secretKeyRef", ("Secret", "SealedSecret")),
-            ("configMapKeyRef", ("ConfigMap",)),
+        value_from = entry.get("valueFrom") or {}
+        for ref_key, key_ref, kinds in (
+            ("secretKeyRef", value_from.get("secretKeyRef"), ("Secret", "SealedSecret")),
+            ("configMapKeyRef", value_from.get("configMapKeyRef"), ("ConfigMap",)),
         ):
-            ref = get(entry, "valueFrom", ref_key)
-            if isinstance(ref, dict) and not ref.get("optional"):
+            if key_ref is not None and not key_ref.get("optional"):
                 yield from _exists(
                     ctx,
                     w.resource,
                     kinds,
-                    str(ref.get("name")),
+                    str(key_ref.get("name")),
                     ns,
                     (*base, "env", i, "valueFrom", ref_key),
-                    key=str(ref.get("key")),
+                    key=str(key_ref.get("key")),
                 )
     if w.index != 0 or w.init:
         return  # pod-level references once per pod
     for i, volume in enumerate(w.pod.get("volumes") or []):
-        if not isinstance(volume, dict):
-            continue
         path: Path = (*w.pod_path, "volumes", i)
-        if isinstance(volume.get("persistentVolumeClaim"), dict):
+        if "persistentVolumeClaim" in volume:
             claim = str(volume["persistentVolumeClaim"].get("claimName"))
             yield from _exists(ctx, w.resource, ("PersistentVolumeClaim",), claim, ns, path)
-        for ref_key, kinds, name_key in (
-            ("secret", ("Secret", "SealedSecret"), "secretName"),
-            ("configMap", ("ConfigMap",), "name"),
+        secret, config_map = volume.get("secret"), volume.get("configMap")
+        for kinds, optional, holder, items in (
+            (
+                ("Secret", "SealedSecret"),
+                secret is None or secret.get("optional"),
+                str((secret or {}).get("secretName")),
+                (secret or {}).get("items"),
+            ),
+            (
+                ("ConfigMap",),
+                config_map is None or config_map.get("optional"),
+                str((config_map or {}).get("name")),
+                (config_map or {}).get("items"),
+            ),
         ):
-            ref = volume.get(ref_key)
-            if isinstance(ref, dict) and not ref.get("optional"):
-                for item in ref.get("items") or [None]:
-                    key = str(item.get("key")) if isinstance(item, dict) else None
-                    yield from _exists(
-                        ctx, w.resource, kinds, str(ref.get(name_key)), ns, path, key=key
-                    )
+            if not optional:
+                entries: list[KeyToPath | None] = [*items] if items else [None]
+                for item in entries:
+                    key = str(item.get("key")) if item is not None else None
+                    yield from _exists(ctx, w.resource, kinds, holder, ns, path, key=key)
     account = w.pod.get("serviceAccountName")
     if account:
         yield from _exists(
@@ -275,7 +278,12 @@ def _exists(
             f"add {kinds[0]} {name}, or check the files that hold it too",
             path,
         )
-    elif key is not None and holder.kind != "Certificate" and key not in ctx.keys_of(holder):
+    elif (
+        key is not None
+        and holder.kind != "Certificate"
+        and not holder.problems  # its keys were not read: input/shape says why
+        and key not in ctx.keys_of(holder)
+    ):
         yield finding(
             res,
             "refs/missing-key",
@@ -326,7 +334,7 @@ def _prune_protection(ctx: Context) -> Iterator[Finding]:
 
 def _sealed_scopes(ctx: Context) -> Iterator[Finding]:
     for sealed in ctx.of_kind("SealedSecret"):
-        template = get(sealed.doc, "spec", "template", "metadata") or {}
+        template = (sealed.view.get("spec", {}).get("template") or {}).get("metadata") or {}
         outer = {a: sealed.annotations.get(a) == "true" for a in SCOPE_ANNOTATIONS}
         inner_annotations = template.get("annotations") or {}
         inner = {a: inner_annotations.get(a) == "true" for a in SCOPE_ANNOTATIONS}
@@ -348,7 +356,8 @@ def _sealed_scopes(ctx: Context) -> Iterator[Finding]:
             if outer[SCOPE_ANNOTATIONS[0]]
             else ()
         ):
-            mine, theirs = getattr(sealed, field), template.get(field)
+            mine = sealed.name if field == "name" else sealed.namespace
+            theirs = template.get("name") if field == "name" else template.get("namespace")
             if theirs and mine and theirs != mine:
                 yield finding(
                     sealed,
@@ -363,10 +372,11 @@ def _sealed_scopes(ctx: Context) -> Iterator[Finding]:
 
 def _argocd_destinations(ctx: Context) -> Iterator[Finding]:
     for app in ctx.of_kind("Application"):
-        project_name = str(get(app.doc, "spec", "project") or argocd.DEFAULT_PROJECT)
+        app_spec = app.view.get("spec") or {}
+        project_name = app_spec.get("project") or argocd.DEFAULT_PROJECT
         project = next((p for p in ctx.of_kind("AppProject") if p.name == project_name), None)
-        destination = get(app.doc, "spec", "destination") or {}
-        namespace = str(destination.get("namespace") or "")
+        destination = app_spec.get("destination") or {}
+        namespace = destination.get("namespace") or ""
         if project is None:
             yield finding(
                 app,
@@ -379,10 +389,9 @@ def _argocd_destinations(ctx: Context) -> Iterator[Finding]:
             )
             continue
         server, name = destination.get("server"), destination.get("name")
-        dst = argocd.Destination(
-            namespace, str(server) if server else None, str(name) if name else None
-        )
-        verdict = argocd.match_destination(get(project.doc, "spec", "destinations") or [], dst)
+        dst = argocd.Destination(namespace, server or None, name or None)
+        spec = project.view.get("spec") or {}
+        verdict = argocd.match_destination(spec.get("destinations") or [], dst)
         if not verdict.admitted:
             why = (
                 f"its destination {verdict.deny_pattern!r} denies it (deny entries win in any "
@@ -400,7 +409,6 @@ def _argocd_destinations(ctx: Context) -> Iterator[Finding]:
                 else "remove or narrow that deny entry in the project",
                 ("spec", "destination"),
             )
-        spec = get(project.doc, "spec") or {}
         for kind in _cluster_kinds(ctx):
             allowed = argocd.kind_permitted(spec, *kind, namespaced=False)
             if not allowed.admitted:

@@ -22,6 +22,8 @@ RULES: Final[dict[str, Rule]] = {
         ),
         Rule("input/too-complex", E, "The document expands too far (YAML bomb)"),
         Rule("input/not-an-object", E, "A document is not a Kubernetes object"),
+        Rule("input/shape", E, "A field the rules read is of the wrong shape"),
+        Rule("input/duplicate", E, "One object, or one mapping key, is given twice"),
         Rule("input/empty", INFO, "The input holds no document"),
         Rule("input/no-pocket-id", W, "No Pocket-ID container was found"),
         # the Pocket-ID runtime contract

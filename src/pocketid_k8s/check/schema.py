@@ -17,7 +17,7 @@ import os
 import re
 from functools import cache
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from pocketid_k8s.check.apivalidation import api_rules
 from pocketid_k8s.check.model import Finding, Resource, dotted
@@ -127,7 +127,7 @@ class SchemaChecker:
                     "",
                 )
             ]
-        if core_file.is_file():
+        if _is_file(core_file):
             found = self._errors(
                 resource, "schema/core", self._core_validator(core_file, kind, api)
             )
@@ -226,7 +226,9 @@ class SchemaChecker:
 
     def _errors(self, resource: Resource, rule: str, validator: _Validator) -> list[Finding]:
         errors = sorted(
-            validator.iter_errors(resource.doc), key=lambda e: list(map(str, e.absolute_path))
+            # the schema reads the raw document (the rules read the view)
+            validator.iter_errors(cast("dict[str, Any]", resource.doc)),
+            key=lambda e: list(map(str, e.absolute_path)),
         )
         findings = []
         for error in errors[:MAX_ERRORS_PER_OBJECT]:
@@ -242,6 +244,14 @@ class SchemaChecker:
                 )
             )
         return findings
+
+
+def _is_file(path: FsPath) -> bool:
+    """Whether ``path`` is a file; a name too long or otherwise impossible is none."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _check_location(location: str) -> None:

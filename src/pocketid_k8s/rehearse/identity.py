@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocketid_k8s.check.context import Workload
-from pocketid_k8s.check.model import get
 from pocketid_k8s.contract import pocketid
 
 __all__ = ["Identity", "give_group", "identity_of"]
@@ -44,8 +43,8 @@ class Identity:
 
 
 def identity_of(workload: Workload, env: dict[str, str]) -> Identity:
-    pod_context = get(workload.pod, "securityContext") or {}
-    container_context = get(workload.container, "securityContext") or {}
+    pod_context = workload.pod.get("securityContext") or {}
+    container_context = workload.container.get("securityContext") or {}
 
     def pick(key: str) -> int | None:
         value = container_context.get(key, pod_context.get(key))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Final
 from urllib.parse import urlsplit
 
-from pocketid_k8s.check.model import Resource, get
+from pocketid_k8s.check.model import Resource
 from pocketid_k8s.contract import api
 from pocketid_k8s.live.report import Status
 from pocketid_k8s.rehearse.browser import Browser, Response
@@ -34,15 +34,15 @@ def ingress_hosts(resources: list[Resource], app_host: str) -> dict[str, bool]:
     redirecting = {
         f"{m.namespace}-{m.name}@kubernetescrd"
         for m in resources
-        if m.kind == "Middleware" and isinstance(get(m.doc, "spec", "redirectRegex"), dict)
+        if m.kind == "Middleware" and "redirectRegex" in m.view.get("spec", {})
     }
     found: dict[str, bool] = {}
     for ingress in resources:
         if ingress.kind != "Ingress":
             continue
         used = {s.strip() for s in str(ingress.annotations.get(MIDDLEWARES, "")).split(",")}
-        for rule in get(ingress.doc, "spec", "rules") or []:
-            host = str(rule.get("host") or "").lower()
+        for rule in ingress.view.get("spec", {}).get("rules") or []:
+            host = (rule.get("host") or "").lower()
             if host and host != app_host:
                 found[host] = bool(used & redirecting)
     return found

@@ -9,13 +9,16 @@ the bundle holds only sealed.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Final
+from typing import Final
 
 from pocketid_k8s.check.context import Context, Environment, Workload
-from pocketid_k8s.check.model import Resource, get
+from pocketid_k8s.check.model import Resource, dotted
+from pocketid_k8s.check.view import Probe as ProbeSpec
+from pocketid_k8s.check.view import VolumeMount
 from pocketid_k8s.contract import env as names
 from pocketid_k8s.contract import image, pocketid, table
 from pocketid_k8s.contract import sealed_secrets as ss
@@ -26,6 +29,16 @@ from pocketid_k8s.rehearse.identity import Identity, identity_of
 __all__ = ["ManifestError", "Mount", "Pod", "PodError", "Probe", "pod_from"]
 
 PROBES: Final = ("startupProbe", "readinessProbe", "livenessProbe")
+READ_KINDS: Final = ("ConfigMap", "Secret", ss.KIND, "Service", "Ingress", "Middleware")
+"""Kinds besides the workload whose fields a rehearsal reads."""
+NAME_PART_BYTES: Final = 255
+"""The longest file name a Linux filesystem takes: a longer path part cannot be laid out."""
+PATH_BYTES: Final = 1024
+"""The longest path in the pod laid out (under the sandbox, within Linux's 4096)."""
+CLAIM_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+"""A PersistentVolumeClaim's name, as the API server takes it (a DNS subdomain)."""
+VOLUME_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+"""A pod volume's name, as the API server takes it (a DNS label)."""
 
 
 class PodError(PocketIdK8sError):
@@ -35,6 +48,27 @@ class PodError(PocketIdK8sError):
 class ManifestError(PodError):
     """A field of the manifests holds a value the API server would not accept; the message
     names the object and the field (never a Secret's value), the caller adds the fix."""
+
+
+def _shaped(resource: Resource) -> None:
+    """A ManifestError naming the first field of ``resource`` that is of the wrong shape
+    (left out of its view, so never read here): the value is shown only where it cannot be
+    a secret."""
+    if not resource.problems:
+        return
+    problem = resource.problems[0]
+    owner = f"{resource.kind}/{resource.name}" if resource.name else resource.kind
+    if not problem.path:
+        raise ManifestError(f"{owner}: {problem.found}, not {problem.expected}")
+    value = resource.raw_at(problem.path)
+    secret = resource.kind in ("Secret", ss.KIND) or {"env", "data", "stringData"} & {
+        str(p) for p in problem.path
+    }
+    shown = repr(value)
+    if secret or len(shown) > 40:
+        shown = problem.found
+    expected = "a whole number" if problem.expected == "an integer" else problem.expected
+    raise ManifestError(f"{owner}: {dotted(problem.path)} is {shown}, not {expected}")
 
 
 def _whole(value: object, default: int, where: str) -> int:
@@ -69,6 +103,15 @@ def _no_dotdot(path: str, where: str, *, relative: bool = False) -> str:
     if ".." in PurePosixPath(path).parts:
         raise PodError(
             f"{where} has a '..' part ({path!r}); fix: write the path without '..' parts"
+        )
+    if "\x00" in path:
+        raise ManifestError(f"{where} holds a NUL character, which no file name may")
+    if len(path.encode()) > PATH_BYTES or any(
+        len(part.encode()) > NAME_PART_BYTES for part in PurePosixPath(path).parts
+    ):
+        raise ManifestError(
+            f"{where} is longer than {PATH_BYTES} bytes or has a part longer than "
+            f"{NAME_PART_BYTES}, which no filesystem takes as a file name"
         )
     return path
 
@@ -155,6 +198,10 @@ def pod_from(resources: list[Resource]) -> Pod:
             "manifests; fix: point --from at the folder that holds its Deployment or StatefulSet"
         )
     workload = found[0]
+    _shaped(workload.resource)
+    for resource in resources:
+        if resource.kind in READ_KINDS:
+            _shaped(resource)
     notes = []
     if len(found) > 1:
         notes.append(f"{len(found)} Pocket-ID containers found; rehearsing the first")
@@ -165,20 +212,21 @@ def pod_from(resources: list[Resource]) -> Pod:
     mounts = [_mount(context, workload, m, sealed) for m in container.get("volumeMounts") or []]
     owner = f"{workload.resource.kind}/{workload.resource.name}"
     working_dir = _no_dotdot(
-        str(container.get("workingDir") or pocketid.WORKDIR),
+        container.get("workingDir") or pocketid.WORKDIR,
         f"{owner}: container {container.get('name')!r} workingDir",
     )
     ports = {
-        str(p.get("name") or p.get("containerPort")): int(p["containerPort"])
+        str(p.get("name") or p["containerPort"]): p["containerPort"]
         for p in container.get("ports") or []
-        if isinstance(p, dict) and isinstance(p.get("containerPort"), int)
+        if "containerPort" in p
     }
-    strategy = get(workload.resource.doc, "spec", "strategy") or {}
+    spec = workload.resource.view.get("spec") or {}
+    strategy = spec.get("strategy") or {}
     kind = workload.resource.kind
-    strategy_type = str(strategy.get("type") or ("RollingUpdate" if kind == "Deployment" else ""))
+    strategy_type = strategy.get("type") or ("RollingUpdate" if kind == "Deployment" else "")
     if kind == "StatefulSet":
         strategy_type = "StatefulSet (one pod at a time)"
-    surge = get(strategy, "rollingUpdate", "maxSurge")
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge")
     resources_ = container.get("resources") or {}
     return Pod(
         workload=workload,
@@ -190,16 +238,13 @@ def pod_from(resources: list[Resource]) -> Pod:
         working_dir=working_dir,
         mounts=mounts,
         probes={
-            k: _probe(k, container[k], ports, f"{owner}: container {container.get('name')!r} {k}")
-            for k in PROBES
-            if isinstance(container.get(k), dict)
+            k: _probe(k, spec_, ports, f"{owner}: container {container.get('name')!r} {k}")
+            for k, spec_ in workload.probes
+            if spec_ is not None
         },
         strategy=strategy_type,
         max_surge="25%" if surge is None else str(surge),
-        replicas=_whole(
-            get(workload.resource.doc, "spec", "replicas"), 1, f"{owner}: spec.replicas"
-        )
-        or 1,
+        replicas=_whole(spec.get("replicas"), 1, f"{owner}: spec.replicas") or 1,
         grace_seconds=_whole(
             pod.get("terminationGracePeriodSeconds"),
             30,
@@ -263,55 +308,63 @@ class _Sealed:
 
 def _data(holder: Resource, sealed: _Sealed) -> dict[str, bytes]:
     """A holder's keys and values; a sealed value is replaced by a throwaway one."""
+    _shaped(holder)
+    view = holder.view
     if holder.kind == "ConfigMap":
-        plain = {str(k): str(v).encode() for k, v in (holder.doc.get("data") or {}).items()}
-        binary = holder.doc.get("binaryData") or {}
-        return {
-            **plain,
-            **{str(k): _decoded(holder, "binaryData", k, v) for k, v in binary.items()},
-        }
+        plain = {k: str(v).encode() for k, v in (view.get("data") or {}).items()}
+        binary = view.get("binaryData") or {}
+        return {**plain, **{k: _decoded(holder, "binaryData", k, v) for k, v in binary.items()}}
     if holder.kind == ss.KIND:
         label = f"SealedSecret {holder.name}"
         if label not in sealed.labels:
             sealed.labels.append(label)
         return {
             str(key): sealed.values.setdefault((holder.name, str(key)), throwaway_value().encode())
-            for key in get(holder.doc, "spec", "encryptedData") or {}
+            for key in view.get("spec", {}).get("encryptedData") or {}
         }
-    data = {
-        str(k): _decoded(holder, "data", k, v) for k, v in (holder.doc.get("data") or {}).items()
-    }
-    data.update({str(k): str(v).encode() for k, v in (holder.doc.get("stringData") or {}).items()})
+    data = {k: _decoded(holder, "data", k, v) for k, v in (view.get("data") or {}).items()}
+    data.update({k: str(v).encode() for k, v in (view.get("stringData") or {}).items()})
     return data
 
 
-def _mount(context: Context, workload: Workload, mount: dict[str, Any], sealed: _Sealed) -> Mount:
-    name = str(mount.get("name") or "")
+def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Sealed) -> Mount:
+    name = mount.get("name") or ""
     owner = f"{workload.resource.kind}/{workload.resource.name}"
+    if not VOLUME_NAME.match(name):
+        raise ManifestError(
+            f"{owner}: volumeMount name {name[:40]!r} is not a volume name (at most 63 "
+            "lower-case letters, digits and '-')"
+        )
     where = f"{owner}: volumeMount {name!r} mountPath"
-    path = _no_dotdot(str(mount.get("mountPath") or "").rstrip("/") or "/", where)
+    path = _no_dotdot((mount.get("mountPath") or "").rstrip("/") or "/", where)
     volume = workload.volume(name) or {}
     read_only = bool(mount.get("readOnly"))
     source = next((k for k in volume if k != "name"), "missing")
-    if source == "persistentVolumeClaim":
-        claim = str(get(volume, source, "claimName") or name)
-        return Mount(path, name, source, claim=claim, read_only=read_only)
-    if source in ("secret", "configMap"):
-        spec = volume[source] or {}
-        holder_name = str(spec.get("secretName" if source == "secret" else "name") or "")
+    if "persistentVolumeClaim" in volume:
+        claim = volume["persistentVolumeClaim"].get("claimName") or name
+        if not CLAIM_NAME.match(claim):
+            raise ManifestError(
+                f"{owner}: volume {name!r} persistentVolumeClaim.claimName {claim[:40]!r}"
+                f"{'...' if len(claim) > 40 else ''} is not a claim name (at most 253 "
+                "lower-case letters, digits, '-' and '.')"
+            )
+        return Mount(path, name, "persistentVolumeClaim", claim=claim, read_only=read_only)
+    if "secret" in volume or "configMap" in volume:
+        source = "secret" if "secret" in volume else "configMap"
+        secret, config_map = volume.get("secret") or {}, volume.get("configMap") or {}
+        holder_name = secret.get("secretName") if source == "secret" else config_map.get("name")
         kinds = ("Secret", ss.KIND) if source == "secret" else ("ConfigMap",)
-        holder = context.find(kinds, holder_name, workload.resource.namespace)
+        holder = context.find(kinds, holder_name or "", workload.resource.namespace)
         data = _data(holder, sealed) if holder is not None else {}
-        default_mode = _whole(
-            spec.get("defaultMode"), 0o644, f"{owner}: volume {name!r} {source}.defaultMode"
-        )
-        items = spec.get("items")
+        mode = secret.get("defaultMode") if source == "secret" else config_map.get("defaultMode")
+        default_mode = _whole(mode, 0o644, f"{owner}: volume {name!r} {source}.defaultMode")
+        items = secret.get("items") if source == "secret" else config_map.get("items")
         files: dict[str, tuple[bytes, int]] = {}
-        if isinstance(items, list):
+        if items is not None:
             for item in items:
                 key = str(item.get("key"))
                 relative = _no_dotdot(
-                    str(item.get("path") or key),
+                    item.get("path") or key,
                     f"{owner}: volume {name!r} {source} items[key={key!r}].path",
                     relative=True,
                 )
@@ -336,12 +389,12 @@ def _mount(context: Context, workload: Workload, mount: dict[str, Any], sealed: 
     return Mount(path, name, source, read_only=read_only)
 
 
-def _probe(kind: str, spec: dict[str, Any], ports: dict[str, int], where: str) -> Probe:
+def _probe(kind: str, spec: ProbeSpec, ports: dict[str, int], where: str) -> Probe:
     http = spec.get("httpGet")
     port: int | None = None
     path: str | None = None
-    if isinstance(http, dict):
-        path = str(http.get("path") or "/")
+    if http is not None:
+        path = http.get("path") or "/"
         raw = http.get("port")
         port = raw if isinstance(raw, int) else ports.get(str(raw))
     return Probe(

@@ -11,7 +11,7 @@ import yaml
 
 from pocketid_k8s.bundle import KUSTOMIZATION, build_bundle
 from pocketid_k8s.check.loader import load
-from pocketid_k8s.check.model import Severity
+from pocketid_k8s.check.model import Resource, Severity, dotted
 from pocketid_k8s.config import Config
 from pocketid_k8s.contract.sealed_secrets import CONTROLLER_NAMES, CONTROLLER_NAMESPACE
 from pocketid_k8s.errors import PocketIdK8sError
@@ -95,7 +95,9 @@ def plan_from_folder(config: Config, folder: Path) -> Plan:
         raise PlanError(
             f"{kustomization}: larger than {size_text(MAX_CONFIG_BYTES)}, not a kustomization"
         ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, TypeError, RecursionError, yaml.YAMLError) as exc:
+        # ValueError: a tag that cannot be built (!!int x), UnicodeDecodeError too;
+        # RecursionError: a merge key that includes itself
         raise PlanError(f"{kustomization}: cannot be read ({_why(exc)})") from None
     resources = listed.get("resources") if isinstance(listed, dict) else None
     if not isinstance(resources, list):
@@ -118,8 +120,25 @@ def plan_from_folder(config: Config, folder: Path) -> Plan:
             if first is not None:
                 why = first.message + (f" (line {first.line})" if first.line else "")
             raise PlanError(f"{why}; fix: run 'pocketid-k8s check {path}'")
-        items += [Item(str(name), resource.doc) for resource in loaded.resources]
+        for resource in loaded.resources:
+            _shaped(resource, path)
+            items.append(Item(str(name), dict(resource.doc)))
     return _plan(config, items, str(folder))
+
+
+def _shaped(resource: Resource, path: Path) -> None:
+    """A PlanError naming the first field of ``resource`` of the wrong shape (check's view
+    leaves it out, so preflight would meet a shape it does not expect)."""
+    if not resource.problems:
+        return
+    problem = resource.problems[0]
+    owner = f"{resource.kind}/{resource.name}" if resource.name else resource.kind
+    where = f"{dotted(problem.path)} is " if problem.path else ""
+    line = resource.line(problem.path)
+    raise PlanError(
+        f"{path}{f' line {line}' if line else ''}: {owner}: {where}{problem.found}, not "
+        f"{problem.expected}; fix: run 'pocketid-k8s check {path}'"
+    )
 
 
 def _why(exc: Exception) -> str:
@@ -130,4 +149,8 @@ def _why(exc: Exception) -> str:
         return "not UTF-8 text"
     if isinstance(exc, OSError):
         return exc.strerror or type(exc).__name__
+    if isinstance(exc, RecursionError):
+        return "an alias that includes itself"
+    if isinstance(exc, ValueError | TypeError):
+        return "a value that does not match its tag"
     return type(exc).__name__
