@@ -538,11 +538,11 @@ def test_args_run_through_a_launcher_with_the_pods_variables_expanded(
 ) -> None:
     """command and args with $(APP_URL): expanded from the pod's environment, run by a launcher."""
     oci.push_double(crane_registry, tag="v2.2.0-args")
-    bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
-    deployment = next(r for r in bundle if r.kind == "Deployment")
-    doc: Any = deployment.doc  # the rendered dict, edited as YAML data
+    rendered = render(load_config(ROOT / "pocket-id.toml"))
+    doc: Any = next(d for _, d in rendered if d["kind"] == "Deployment")  # edited before read
     container = doc["spec"]["template"]["spec"]["containers"][0]
     container.update(command=["/app/pocket-id"], args=["--x", "$(APP_URL)"])
+    bundle = [Resource(d, n) for n, d in rendered]
     with prepared(f"{crane_registry}/pocket-id/pocket-id:v2.2.0-args", bundle) as done:
         assert done.argv == ["/app/pocket-id", "--x", "https://auth.mulliken.net"]
         launcher = done.program.read_text()
@@ -695,14 +695,13 @@ def test_an_unwritable_cache_is_named_with_the_fix(
 
 def bundle_without_users() -> list[Resource]:
     """The rendered bundle with no runAsUser/runAsGroup anywhere (the image decides)."""
-    bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
-    deployment = next(r for r in bundle if r.kind == "Deployment")
-    doc: Any = deployment.doc  # the rendered dict, edited as YAML data
+    rendered = render(load_config(ROOT / "pocket-id.toml"))
+    doc: Any = next(d for _, d in rendered if d["kind"] == "Deployment")  # edited before read
     spec = doc["spec"]["template"]["spec"]
     for context in (spec.get("securityContext"), spec["containers"][0].get("securityContext")):
         for key in ("runAsUser", "runAsGroup"):
             (context or {}).pop(key, None)
-    return bundle
+    return [Resource(d, n) for n, d in rendered]
 
 
 def prepared_with(**facts: object) -> Prepared:

@@ -169,6 +169,8 @@ class Resources(TypedDict, total=False):
 class Container(TypedDict, total=False):
     name: str
     image: str
+    command: list[str]
+    args: list[str]
     workingDir: str
     ports: list[ContainerPort]
     env: list[EnvVar]
