@@ -38,6 +38,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from pocketid_k8s.contract import env as E
+from pocketid_k8s.contract import kubernetes
 from pocketid_k8s.contract.argocd import IN_CLUSTER
 from pocketid_k8s.contract.image import (
     DEFAULT_IMAGE,
@@ -131,7 +132,6 @@ class BackupMode(StrEnum):
 # Each raises ValueError("<problem>; fix: <fix>"); load_config prefixes file and field.
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 _MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
@@ -231,7 +231,7 @@ def _optional_host(value: str) -> str:
 
 
 def _label_value(value: str) -> str:
-    if not _LABEL_VALUE.match(value):
+    if kubernetes.label_value_problem(value):
         raise ValueError(
             f"{value!r} is not a valid label value; fix: use at most 63 letters, digits, "
             "'-', '_' and '.', starting and ending with a letter or digit"

@@ -14,9 +14,13 @@ from typing import Any, Final
 
 from pocketid_k8s.check.model import POD_SPEC_PATHS, Finding, Path, Resource, dotted
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.contract import kubernetes as k8s
 from pocketid_k8s.quantity import parse_quantity
 
-__all__ = ["api_rules"]
+__all__ = ["api_rules", "meta_rules"]
+
+MAX_LABEL_FINDINGS: Final = 10
+"""Labels refused in one object, at the most (a generated object may carry thousands)."""
 
 PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
 ENUMS: Final[dict[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {
@@ -77,10 +81,10 @@ def _reach(doc: Any, base: Path, pattern: str) -> Iterator[tuple[Path, Any]]:  #
         yield from _walk(node, pattern.split("."), base)
 
 
-def _refused(resource: Resource, path: Path, message: str) -> Finding:
+def _refused(resource: Resource, path: Path, message: str, rule: str = "schema/core") -> Finding:
     return finding(
         resource,
-        "schema/core",
+        rule,
         f"{dotted(path)}: {message} (the API server refuses it; its schema does not say so)",
         "correct the field as the message says",
         path,
@@ -108,6 +112,49 @@ def _selector(resource: Resource) -> list[Finding]:
     ]
 
 
+def meta_rules(resource: Resource, rule: str) -> list[Finding]:
+    """Labels (the object's, its pod template's, its selector's) that the API server refuses
+    for any kind, core or custom: a valid key, and a value of at most 63 characters of the
+    allowed alphabet (an image tag such as ``v2.2.0_beta-`` made into a label is not one)."""
+    found: list[Finding] = []
+    places: list[tuple[str, Path]] = [("metadata.labels", ())]
+    base = POD_SPEC_PATHS.get(resource.kind)
+    if base is not None and resource.kind != "Pod":
+        places += [("metadata.labels", base[:-1]), ("selector.matchLabels", base[:-2])]
+    for pattern, where in places:
+        for path, labels in _reach(resource.doc, where, pattern):
+            if not isinstance(labels, dict):
+                continue  # a shape the schema reports
+            for key, value in labels.items():
+                problem = k8s.label_key_problem(key) if isinstance(key, str) else None
+                if problem:
+                    found.append(_refused(resource, path, f"label key {key!r}: {problem}", rule))
+                if isinstance(value, str) and k8s.label_value_problem(value):
+                    found.append(
+                        _refused(
+                            resource,
+                            (*path, key),
+                            f"label value {value[:80]!r}: {k8s.label_value_problem(value)}",
+                            rule,
+                        )
+                    )
+                if len(found) >= MAX_LABEL_FINDINGS:
+                    return found
+    return found
+
+
+def _ingress_hosts(resource: Resource) -> list[Finding]:
+    """An Ingress rule's host is a DNS name: not an IP address, not Unicode, lower case."""
+    found = []
+    for path, host in _reach(resource.doc, (), "spec.rules.*.host"):
+        if isinstance(host, str) and host and k8s.ingress_host_problem(host):
+            reason = k8s.ingress_host_problem(host)
+            if reason == k8s.INGRESS_HOST_IP:
+                reason += " (and passkeys need a domain: browsers refuse WebAuthn on an IP)"
+            found.append(_refused(resource, path, f"{host[:100]!r}: {reason}"))
+    return found
+
+
 def api_rules(resource: Resource) -> list[Finding]:
     """Findings for what the API server's validation of this core kind refuses."""
     doc, kind = resource.doc, resource.kind
@@ -118,6 +165,8 @@ def api_rules(resource: Resource) -> list[Finding]:
                 found.append(
                     _refused(resource, path, f"{value!r} is not one of {', '.join(allowed)}")
                 )
+    if kind == "Ingress":
+        found += _ingress_hosts(resource)
     if kind == "PersistentVolumeClaim":
         for path, value in _reach(doc, (), "spec.resources.requests.*"):
             if parse_quantity(str(value)) is None:

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from pocketid_k8s.check.apivalidation import api_rules
+from pocketid_k8s.check.apivalidation import api_rules, meta_rules
 from pocketid_k8s.check.model import Finding, Resource, dotted
 from pocketid_k8s.check.rules import finding
 
@@ -131,7 +131,8 @@ class SchemaChecker:
             found = self._errors(
                 resource, "schema/core", self._core_validator(core_file, kind, api)
             )
-            return found + api_rules(resource)[: MAX_ERRORS_PER_OBJECT - len(found)]
+            found += api_rules(resource) + meta_rules(resource, "schema/core")
+            return found[:MAX_ERRORS_PER_OBJECT]
         schema, where = self._custom_schema(group, kind, version)
         if schema is None and self.offline is not None:
             return [
@@ -153,7 +154,8 @@ class SchemaChecker:
                     "add its CRD schema to the schema location",
                 )
             ]
-        return self._errors(resource, "schema/custom", schema)
+        found = self._errors(resource, "schema/custom", schema)
+        return (found + meta_rules(resource, "schema/custom"))[:MAX_ERRORS_PER_OBJECT]
 
     # --- core ---------------------------------------------------------------------------
 

@@ -7,12 +7,12 @@ from typing import Any, Final
 
 from pocketid_k8s.config import Config
 from pocketid_k8s.contract.argocd import KEEP_ON_PRUNE, SYNC_OPTIONS
+from pocketid_k8s.contract.kubernetes import LABEL_VALUE_MAX
 
 Manifest = dict[str, Any]
 """A Kubernetes object as plain data, ready for a safe YAML emitter."""
 
 APP_NAME: Final = "pocket-id"
-_LABEL_MAX: Final = 63
 _LABEL_EDGE: Final = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
 ARGOCD_SYNC_OPTIONS: Final = SYNC_OPTIONS
 __all__ = ["ARGOCD_SYNC_OPTIONS", "KEEP_ON_PRUNE", "Manifest", "common_labels", "metadata"]
@@ -27,7 +27,7 @@ def version_label(tag: str) -> str | None:
     """An image tag as a label value: tags may be 128 characters and start with '_' or end
     with '-' or '.', which a label value (and so the API server) refuses; the value keeps the
     tag's first 63 characters between its first and last letter or digit (None: none left)."""
-    value = _LABEL_EDGE.sub("", _LABEL_EDGE.sub("", tag)[:_LABEL_MAX])
+    value = _LABEL_EDGE.sub("", _LABEL_EDGE.sub("", tag)[:LABEL_VALUE_MAX])
     return value or None
 
 
