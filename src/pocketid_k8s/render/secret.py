@@ -1,4 +1,5 @@
-"""The SealedSecret holding the encryption key: one builder, for the placeholder and the key.
+"""The SealedSecret holding the encryption key (and the secret settings): one builder, for
+the placeholder and the sealed values.
 
 Until ``pocketid-k8s seal`` runs, ``render`` writes a placeholder that is
 deliberately not decryptable: the controller reports it as broken, no Secret
@@ -20,13 +21,16 @@ def sealed_secret(
     *,
     annotations: dict[str, str] | None = None,
     scope_annotations: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Manifest:
-    """The SealedSecret with ``encrypted`` under ``[secret] key``.
+    """The SealedSecret with ``encrypted`` under ``[secret] key``, and ``settings`` (Secret
+    key -> sealed value) beside it.
 
     ``scope_annotations`` go on both the object and its template (the controller
     and kubeseal read them from either); ``annotations`` on the object only.
     """
     secret = config.secret
+    data = {secret.key: encrypted, **(settings or {})}
     outer = {**(annotations or {}), **(scope_annotations or {})}
     template_meta: Manifest = {
         "name": secret.name,
@@ -42,17 +46,19 @@ def sealed_secret(
             config, secret.name, component="server", annotations=dict(sorted(outer.items()))
         ),
         "spec": {
-            "encryptedData": {secret.key: encrypted},
+            "encryptedData": data,
             "template": {"metadata": template_meta, "type": "Opaque"},
         },
     }
 
 
 def sealed_secret_placeholder(config: Config) -> Manifest:
+    """Nothing sealed yet: the placeholder under ``[secret] key`` and each setting's key."""
     return sealed_secret(
         config,
         ss.PLACEHOLDER_VALUE,
         annotations={
             ss.PLACEHOLDER_ANNOTATION: "not sealed yet; run: pocketid-k8s seal --cert CERT.pem"
         },
+        settings={key: ss.PLACEHOLDER_VALUE for _, key in sorted(config.secret.keys().items())},
     )

@@ -1,0 +1,75 @@
+"""[secret] settings: Pocket-ID's other secrets, sealed beside the encryption key and read
+from their NAME_FILE, never plaintext in the bundle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pocketid_k8s.config import Config, KeyDelivery
+from pocketid_k8s.contract import sealed_secrets as ss
+from pocketid_k8s.render import Manifest, render
+from tests.conftest import config_with
+
+SETTINGS: dict[str, dict[str, object]] = {
+    "secret": {"settings": ["SMTP_PASSWORD", "MAXMIND_LICENSE_KEY"]}
+}
+
+
+def objects(config: Config) -> dict[str, Manifest]:
+    return dict(render(config))
+
+
+def container(config: Config) -> dict[str, Any]:
+    spec: dict[str, Any] = objects(config)["deployment.yaml"]["spec"]["template"]["spec"]
+    containers: list[dict[str, Any]] = spec["containers"]
+    return containers[0]
+
+
+def secrets_volume(config: Config) -> dict[str, Any]:
+    spec: dict[str, Any] = objects(config)["deployment.yaml"]["spec"]["template"]["spec"]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "secrets"]
+    found: dict[str, Any] = volume
+    return found
+
+
+def test_each_setting_is_read_from_its_file_in_the_secrets_folder() -> None:
+    """NAME_FILE points at the setting's key in the read-only secrets folder, by name."""
+    env = container(config_with(**SETTINGS))["env"]
+    assert env[1:] == [
+        {"name": "MAXMIND_LICENSE_KEY_FILE", "value": "/run/secrets/pocket-id/maxmind-license-key"},
+        {"name": "SMTP_PASSWORD_FILE", "value": "/run/secrets/pocket-id/smtp-password"},
+    ]
+
+
+def test_the_secrets_volume_projects_each_settings_key() -> None:
+    """The one Secret volume gives the encryption key and each setting its own file."""
+    items = secrets_volume(config_with(**SETTINGS))["secret"]["items"]
+    assert [item["key"] for item in items] == [
+        "encryption-key",
+        "maxmind-license-key",
+        "smtp-password",
+    ]
+
+
+def test_settings_are_mounted_whatever_the_key_delivery() -> None:
+    """With the key from a secretKeyRef, the settings still get the folder, the key not."""
+    config = config_with(deployment={"key_delivery": KeyDelivery.ENV.value}, **SETTINGS)
+    items = secrets_volume(config)["secret"]["items"]
+    assert [item["key"] for item in items] == ["maxmind-license-key", "smtp-password"]
+    mounts = container(config)["volumeMounts"]
+    assert {"name": "secrets", "mountPath": "/run/secrets/pocket-id", "readOnly": True} in mounts
+
+
+def test_the_placeholder_holds_a_placeholder_for_each_setting() -> None:
+    """Until sealed, each setting's key is the undecryptable placeholder, so the pod waits."""
+    data = objects(config_with(**SETTINGS))["sealedsecret.yaml"]["spec"]["encryptedData"]
+    assert data == {
+        "encryption-key": ss.PLACEHOLDER_VALUE,
+        "maxmind-license-key": ss.PLACEHOLDER_VALUE,
+        "smtp-password": ss.PLACEHOLDER_VALUE,
+    }
+
+
+def test_no_setting_no_change() -> None:
+    """An empty [secret] settings renders exactly the bundle without it."""
+    assert render(config_with(secret={"settings": []})) == render(Config())
