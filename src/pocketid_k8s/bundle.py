@@ -90,6 +90,8 @@ class Bundle:
     [site] app_dir), which the user moves here rather than sealing a second key."""
     retired: list[PurePosixPath] = field(default_factory=list)
     """Files outside the app folder that an earlier config rendered and this one does not."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user must hear about the folder (a setting not sealed yet)."""
 
     def changes(self, root: Path) -> list[Change]:
         """Compare with the files under ``root``, including our stale files to delete.
@@ -166,7 +168,7 @@ def build_bundle(config: Config, root: Path) -> Bundle:
     for name, manifest in render(config):
         text = _within_limit(app_dir / name, HEADER + dump_yaml([manifest]))
         if name == SEALED_SECRET_FILE:
-            kept = _sealed_file(config, root / app_dir / name)
+            kept = _sealed_file(config, root / app_dir / name, bundle.warnings)
             if kept is not None:
                 text, bundle.kept_sealed = kept, True
             else:
@@ -236,8 +238,9 @@ def _ours(path: Path, current: str) -> None:
         )
 
 
-def _sealed_file(config: Config, path: Path) -> str | None:
-    """The text of a sealed key file to keep; None when there is none or a placeholder."""
+def _sealed_file(config: Config, path: Path, warnings: list[str]) -> str | None:
+    """The text of a sealed key file to keep; None when there is none or a placeholder.
+    A [secret] settings entry it lacks is added to ``warnings`` (only seal can add it)."""
     found = inspect_sealed_file(path, config.secret.name, config.site.namespace)
     if found.state is not State.SEALED:
         return None
@@ -247,6 +250,13 @@ def _sealed_file(config: Config, path: Path) -> str | None:
             f"reads {config.secret.key!r} ([secret] key); fix: set [secret] key to the sealed "
             "key's name, or seal the key under the new name"
         )
+    for name, key in config.secret.keys().items():
+        if key not in found.keys:
+            warnings.append(
+                f"{path}: has no {key!r} for [secret] settings {name}, so the pod cannot "
+                f"mount its secrets and waits (the kubelet reports the missing key); fix: "
+                f"pocketid-k8s seal --cert sealed-secrets.pem --set {name} --from-file FILE"
+            )
     return found.text
 
 
