@@ -183,12 +183,47 @@ def build_bundle(config: Config, root: Path) -> Bundle:
         "resources": names,
     }
     bundle.files[app_dir / KUSTOMIZATION] = HEADER + dump_yaml([kustomization])
+    bundle.warnings += [_unlisted_warning(root, path) for path in _unlisted(root, bundle)]
     path = PurePosixPath(config.argocd.application_dir) / f"{config.site.name}.yaml"
     if config.argocd.application:
         bundle.files[path] = HEADER + dump_yaml([application(config)])
     else:  # turned off: our Application file from before is stale
         bundle.retired.append(path)
     return bundle
+
+
+def _unlisted(root: Path, bundle: Bundle) -> list[PurePosixPath]:
+    """YAML files in the app folder that kustomization.yaml will not list: neither ours
+    (rendered now, or stale ones, which are deleted) nor the sealed key: the user's own."""
+    folder = root / bundle.app_dir
+    try:
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
+        return []
+    found = []
+    for path in entries[:MAX_FOLDER_ENTRIES]:
+        relative = bundle.app_dir / path.name
+        if path.suffix not in (".yaml", ".yml") or relative in bundle.files:
+            continue
+        text = _read_text(path)
+        if text is not None and not _lf(text).startswith(HEADER):
+            found.append(relative)
+    return found
+
+
+MAX_FOLDER_ENTRIES: Final = 1000
+"""How many entries of the app folder are looked at for files it does not deploy."""
+
+
+def _unlisted_warning(root: Path, path: PurePosixPath) -> str:
+    sibling = f"{path.parent}-extra"
+    return (
+        f"{root / path}: is not listed in {KUSTOMIZATION}, so Argo CD never deploys it "
+        f"(render writes that list from pocket-id.toml and keeps no entry of yours); fix: "
+        f"move it to a folder of your own beside the app folder, e.g. {sibling}/ with its "
+        "own kustomization.yaml (an ApplicationSet over the parent folder picks it up), or "
+        "delete it if it is not needed"
+    )
 
 
 def _crlf(text: str) -> bool:
