@@ -3,10 +3,15 @@ from their NAME_FILE, never plaintext in the bundle."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from pocketid_k8s.config import Config, KeyDelivery
+from pocketid_k8s.bundle import build_bundle, write_bundle
+from pocketid_k8s.check import run_check
+from pocketid_k8s.check.model import Resource, Severity
+from pocketid_k8s.config import SECRET_MOUNT_PATH, Config, KeyDelivery
 from pocketid_k8s.contract import sealed_secrets as ss
+from pocketid_k8s.rehearse.pod import pod_from
 from pocketid_k8s.render import Manifest, render
 from tests.conftest import config_with
 
@@ -73,3 +78,40 @@ def test_the_placeholder_holds_a_placeholder_for_each_setting() -> None:
 def test_no_setting_no_change() -> None:
     """An empty [secret] settings renders exactly the bundle without it."""
     assert render(config_with(secret={"settings": []})) == render(Config())
+
+
+def written(config: Config, root: Path) -> Path:
+    """``config``'s bundle written under ``root``; the app folder."""
+    write_bundle(build_bundle(config, root), root)
+    return root / config.site.app_dir
+
+
+def test_check_accepts_the_rendered_settings(tmp_path: Path) -> None:
+    """check finds no error in a bundle with settings: each NAME_FILE has its file."""
+    folder = written(config_with(**SETTINGS), tmp_path)
+    report = run_check([str(folder)])
+    errors = [f.rule for f in report.findings if f.severity is Severity.ERROR]
+    assert errors == []
+
+
+def test_check_names_a_setting_whose_file_no_volume_provides(tmp_path: Path) -> None:
+    """A NAME_FILE without its key in the secrets volume is a pocketid/env-file error."""
+    folder = written(config_with(**SETTINGS), tmp_path)
+    deployment = folder / "deployment.yaml"
+    text = deployment.read_text()
+    item = "          - key: smtp-password\n            path: smtp-password\n"
+    broken = text.replace(item, "")
+    assert broken != text
+    deployment.write_text(broken)
+    report = run_check([str(folder)])
+    assert "pocketid/env-file" in {f.rule for f in report.findings}
+
+
+def test_rehearse_gives_each_sealed_setting_a_throwaway_file() -> None:
+    """The rehearsed pod reads a random stand-in for each sealed setting, never a value."""
+    pod = pod_from([Resource(doc, name) for name, doc in render(config_with(**SETTINGS))])
+    (mount,) = [m for m in pod.mounts if m.path == SECRET_MOUNT_PATH]
+    assert sorted(mount.files) == ["encryption-key", "maxmind-license-key", "smtp-password"]
+    content, _ = mount.files["smtp-password"]
+    assert len(content) == 43
+    assert pod.env["SMTP_PASSWORD_FILE"] == f"{SECRET_MOUNT_PATH}/smtp-password"
