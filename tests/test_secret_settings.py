@@ -4,16 +4,23 @@ from their NAME_FILE, never plaintext in the bundle."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from pocketid_k8s.bundle import build_bundle, write_bundle
+from pocketid_k8s import sealing
+from pocketid_k8s.bundle import build_bundle, dump_yaml, write_bundle
 from pocketid_k8s.check import run_check
 from pocketid_k8s.check.model import Resource, Severity
 from pocketid_k8s.config import SECRET_MOUNT_PATH, Config, KeyDelivery
 from pocketid_k8s.contract import sealed_secrets as ss
+from pocketid_k8s.live.kube import Kube
+from pocketid_k8s.live.preflight.context import Context
+from pocketid_k8s.live.preflight.load import plan_from_config
+from pocketid_k8s.live.preflight.sealed import scope
+from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse.pod import pod_from
 from pocketid_k8s.render import Manifest, render
-from tests.conftest import config_with
+from pocketid_k8s.sealing import load_certificate
+from tests.conftest import Controller, config_with
 
 SETTINGS: dict[str, dict[str, object]] = {
     "secret": {"settings": ["SMTP_PASSWORD", "MAXMIND_LICENSE_KEY"]}
@@ -115,3 +122,46 @@ def test_rehearse_gives_each_sealed_setting_a_throwaway_file() -> None:
     content, _ = mount.files["smtp-password"]
     assert len(content) == 43
     assert pod.env["SMTP_PASSWORD_FILE"] == f"{SECRET_MOUNT_PATH}/smtp-password"
+
+
+class _NoCluster:
+    """Test double for the cluster client: the sealed-secret row never asks the cluster."""
+
+
+def sealed_secret_row(config: Config, root: Path) -> Row:
+    plan = plan_from_config(config, root)
+    (row,) = scope(Context(cast(Kube, _NoCluster()), plan))
+    return row
+
+
+def test_preflight_fails_a_sealed_secret_without_a_setting(
+    tmp_path: Path, controller: Controller
+) -> None:
+    """A sealed key without the setting's key: the row fails and names the seal --set fix."""
+    config = config_with(**SETTINGS)
+    folder = written(config, tmp_path)
+    cert = load_certificate(controller.cert)
+    sealed = sealing.sealed_secret(config, cert, b"k" * 32)
+    (folder / "sealedsecret.yaml").write_text(sealing.SEALED_HEADER + dump_yaml([sealed]))
+    row = sealed_secret_row(config, tmp_path)
+    assert row.status is Status.FAIL
+    assert row.detail == (
+        "sealedsecret.yaml has no 'smtp-password' ([secret] settings SMTP_PASSWORD), "
+        "'maxmind-license-key' ([secret] settings MAXMIND_LICENSE_KEY): the pod could not "
+        "mount its secrets and would wait"
+    )
+    assert "seal --cert CERT.pem --set SMTP_PASSWORD --from-file FILE" in row.hint
+
+
+def test_preflight_passes_a_sealed_secret_with_every_setting(
+    tmp_path: Path, controller: Controller
+) -> None:
+    """Every setting sealed beside the key: the row passes."""
+    config = config_with(**SETTINGS)
+    folder = written(config, tmp_path)
+    cert = load_certificate(controller.cert)
+    sealed = sealing.sealed_secret(config, cert, b"k" * 32)
+    for key in ("smtp-password", "maxmind-license-key"):
+        sealed = sealing.with_setting(sealed, config, cert, key, b"value", sealing.Scope.STRICT)
+    (folder / "sealedsecret.yaml").write_text(sealing.SEALED_HEADER + dump_yaml([sealed]))
+    assert sealed_secret_row(config, tmp_path).status is Status.PASS
