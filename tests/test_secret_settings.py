@@ -165,3 +165,22 @@ def test_preflight_passes_a_sealed_secret_with_every_setting(
         sealed = sealing.with_setting(sealed, config, cert, key, b"value", sealing.Scope.STRICT)
     (folder / "sealedsecret.yaml").write_text(sealing.SEALED_HEADER + dump_yaml([sealed]))
     assert sealed_secret_row(config, tmp_path).status is Status.PASS
+
+
+def test_a_sealed_database_string_warns_of_the_network_policy(tmp_path: Path) -> None:
+    """A sealed DB_CONNECTION_STRING: the NetworkPolicy's ports need PostgreSQL's."""
+    config = config_with(secret={"settings": ["DB_CONNECTION_STRING"]})
+    assert build_bundle(config, tmp_path).warnings == [
+        "[secret] settings: DB_CONNECTION_STRING is sealed, so render cannot see the database's "
+        "port, and the NetworkPolicy lets the pod reach only TCP ports [443, 465, 587]; fix: "
+        "add the PostgreSQL port (5432 unless yours differs) to [network_policy] egress_ports"
+    ]
+
+
+def test_the_postgres_port_in_the_policy_is_not_warned_about(tmp_path: Path) -> None:
+    """With 5432 among the egress ports there is nothing to say."""
+    config = config_with(
+        secret={"settings": ["DB_CONNECTION_STRING"]},
+        network_policy={"egress_ports": [443, 5432]},
+    )
+    assert build_bundle(config, tmp_path).warnings == []

@@ -28,6 +28,7 @@ from pocketid_k8s.limits import (
     size_text,
 )
 from pocketid_k8s.render import SEALED_SECRET_FILE, Manifest, application, render
+from pocketid_k8s.render.secret import settings_warnings
 
 __all__ = [
     "HEADER",
@@ -163,7 +164,7 @@ class Bundle:
 def build_bundle(config: Config, root: Path) -> Bundle:
     """Render ``config`` into file texts; keep a sealed key found under ``root``."""
     app_dir = PurePosixPath(config.site.app_dir)
-    bundle = Bundle(app_dir=app_dir)
+    bundle = Bundle(app_dir=app_dir, warnings=settings_warnings(config))
     names: list[str] = []
     for name, manifest in render(config):
         text = _within_limit(app_dir / name, HEADER + dump_yaml([manifest]))

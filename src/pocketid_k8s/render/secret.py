@@ -10,7 +10,10 @@ same object with the sealed key, its scope and the certificate it used.
 
 from __future__ import annotations
 
+from typing import Final
+
 from pocketid_k8s.config import Config
+from pocketid_k8s.contract import env as E
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.render._meta import Manifest, common_labels, metadata
 
@@ -62,3 +65,24 @@ def sealed_secret_placeholder(config: Config) -> Manifest:
         },
         settings={key: ss.PLACEHOLDER_VALUE for _, key in sorted(config.secret.keys().items())},
     )
+
+
+POSTGRES_PORT: Final = 5432
+"""PostgreSQL's default port, which a sealed connection string most likely names."""
+
+
+def settings_warnings(config: Config) -> list[str]:
+    """What a sealed setting hides from render that the rest of the bundle depends on."""
+    policy = config.network_policy
+    if (
+        E.DB_CONNECTION_STRING in config.secret.settings
+        and policy.enabled
+        and POSTGRES_PORT not in policy.egress_ports
+    ):
+        return [
+            f"[secret] settings: {E.DB_CONNECTION_STRING} is sealed, so render cannot see the "
+            f"database's port, and the NetworkPolicy lets the pod reach only TCP ports "
+            f"{policy.egress_ports}; fix: add the PostgreSQL port ({POSTGRES_PORT} unless "
+            "yours differs) to [network_policy] egress_ports"
+        ]
+    return []
