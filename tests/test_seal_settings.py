@@ -218,3 +218,17 @@ def test_set_uses_the_files_scope(
     assert set_password(site, controller, capsys)[0] == 0
     value = encrypted(site / SEALED)["smtp-password"]
     assert unseal_cryptography(controller.key, value, LABELS[Scope.NAMESPACE_WIDE]) == PASSWORD
+
+
+def test_set_into_a_file_without_the_encryption_key_is_refused(
+    sealed_site: Path, controller: Controller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sealed file lacking [secret] key (or its spec): exit 2, unchanged, never a crash."""
+    manifest = yaml.safe_load((sealed_site / SEALED).read_text())
+    del manifest["spec"]
+    (sealed_site / SEALED).write_text(yaml.safe_dump(manifest))
+    before = (sealed_site / SEALED).read_bytes()
+    code, _, err = set_password(sealed_site, controller, capsys)
+    assert code == 2
+    assert "holds no sealed 'encryption-key' ([secret] key)" in err
+    assert (sealed_site / SEALED).read_bytes() == before

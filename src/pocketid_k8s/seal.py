@@ -169,6 +169,12 @@ def _seal_setting(
             f"written; fix: seal the encryption key first ('{PROG} seal --cert "
             f"{request.cert}'), then run this again"
         )
+    if config.secret.key not in found.keys:
+        raise SettingError(
+            f"{out}: holds no sealed {config.secret.key!r} ([secret] key), so it is not the "
+            f"Secret Pocket-ID's key is sealed in; nothing was written; fix: set [secret] key "
+            "to the sealed key's name, or seal the encryption key first"
+        )
     manifest = yaml.safe_load(found.text)
     annotations = (manifest.get("metadata") or {}).get("annotations") or {}
     scope = sealing.scope_of({str(k): str(v) for k, v in annotations.items()})
