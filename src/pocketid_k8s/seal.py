@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
-
-import yaml
+from typing import Any, BinaryIO
 
 from pocketid_k8s import sealing
 from pocketid_k8s.atomic import write_text
@@ -34,6 +32,7 @@ from pocketid_k8s.limits import (
 )
 from pocketid_k8s.render import SEALED_SECRET_FILE
 from pocketid_k8s.render.version import rendered_for
+from pocketid_k8s.yamlread import load_documents
 
 __all__ = ["SealRequest", "Sealed", "seal"]
 
@@ -175,7 +174,7 @@ def _seal_setting(
             f"Secret Pocket-ID's key is sealed in; nothing was written; fix: set [secret] key "
             "to the sealed key's name, or seal the encryption key first"
         )
-    manifest = yaml.safe_load(found.text)
+    manifest = _document(found.text)
     annotations = (manifest.get("metadata") or {}).get("annotations") or {}
     scope = sealing.scope_of({str(k): str(v) for k, v in annotations.items()})
     if request.scope not in (scope.value, sealing.Scope.STRICT.value):
@@ -226,7 +225,7 @@ def _sealed_settings(
         return {}  # replaced on request (--rotate) although unrecognised: nothing to keep
     if found.state is not State.SEALED:
         return {}
-    manifest = yaml.safe_load(found.text)
+    manifest = _document(found.text)
     data = (manifest.get("spec") or {}).get("encryptedData") or {}
     annotations = (manifest.get("metadata") or {}).get("annotations") or {}
     was = sealing.scope_of({str(k): str(v) for k, v in annotations.items()})
@@ -240,6 +239,14 @@ def _sealed_settings(
         )
         return {}
     return kept
+
+
+def _document(text: str) -> dict[str, Any]:
+    """The one SealedSecret of a file :func:`inspect_sealed_file` found sealed (it read it
+    with the same bounded reader, so this cannot fail)."""
+    (document,) = load_documents(text)
+    assert isinstance(document, dict)  # noqa: S101 - inspect_sealed_file checked its shape
+    return document
 
 
 def _check_target(out: Path) -> None:
