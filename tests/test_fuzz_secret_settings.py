@@ -1,10 +1,12 @@
 """Properties of sealing one [secret] settings value: any file content is sealed or refused
-without being shown, and adding a value never changes another key of the SealedSecret."""
+without being shown, adding a value never changes another key of the SealedSecret, and no
+sealed file, however mangled, makes ``seal --set`` crash or change a file it refuses."""
 
 from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,6 +17,7 @@ from pocketid_k8s.contract.table import lookup
 from pocketid_k8s.sealing import KeyFileError, Scope
 from tests.conftest import Controller, config_with
 from tests.oracles import unseal_cryptography
+from tests.test_fuzz_files import SEALED_TEMPLATE, cli, mutated_yaml
 from tests.test_sealing import LABELS
 
 NAMES = ["SMTP_PASSWORD", "STATIC_API_KEY", "DB_CONNECTION_STRING"]
@@ -72,3 +75,23 @@ def test_fuzz_adding_a_value_changes_only_its_key(
     }
     assert unseal_cryptography(controller.key, data[key], LABELS[scope]) == value
     assert manifest["spec"]["encryptedData"] == before  # the input is not changed
+
+
+@given(data=st.data())
+def test_fuzz_set_on_any_sealed_file(
+    tmp_path_factory: pytest.TempPathFactory, controller: Controller, data: st.DataObject
+) -> None:
+    """seal --set on a mutated sealedsecret.yaml: exit 0/1/2, a refused file unchanged."""
+    root = tmp_path_factory.mktemp("set")
+    config = root / "pocket-id.toml"
+    config.write_text('[secret]\nsettings = ["SMTP_PASSWORD"]\n')
+    (root / "pw").write_bytes(b"a password")
+    sealed = root / "sealedsecret.yaml"
+    text = data.draw(mutated_yaml(SEALED_TEMPLATE))
+    sealed.write_bytes(text.encode("utf-8", "surrogatepass"))
+    before = sealed.read_bytes()
+    argv = ["--config", str(config), "--out", str(sealed), "--from-file", str(root / "pw")]
+    code, output = cli("seal", "--cert", str(controller.cert), "--set", "SMTP_PASSWORD", *argv)
+    assert "a password" not in output
+    if code != 0:
+        assert sealed.read_bytes() == before
