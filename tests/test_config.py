@@ -218,9 +218,63 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "[pocket_id]\nenv = { SMTP_PASSWORD = 'x' }\n",
-        "cfg.toml: [pocket_id] env: SMTP_PASSWORD looks like a secret, and this ConfigMap is "
-        "plaintext in git; fix: remove it here and put it in a sealed Secret",
+        "cfg.toml: [pocket_id] env: SMTP_PASSWORD is a secret, and this ConfigMap is "
+        "plaintext in git; fix: remove it here, list it in [secret] settings = "
+        "['SMTP_PASSWORD'] and seal its value with 'pocketid-k8s seal --cert CERT.pem --set "
+        "SMTP_PASSWORD --from-file FILE'",
         id="secret-in-configmap",
+    ),
+    pytest.param(
+        "[pocket_id]\nenv = { MY_TOKEN = 'x' }\n",
+        "cfg.toml: [pocket_id] env: MY_TOKEN looks like a secret, and this ConfigMap is "
+        "plaintext in git; fix: remove it here and put it in a sealed Secret",
+        id="unknown-secret-in-configmap",
+    ),
+    pytest.param(
+        "[secret]\nsettings = ['LOG_LEVEL']\n",
+        "cfg.toml: [secret] settings: LOG_LEVEL is not a secret Pocket-ID v2.2.0 reads from a "
+        "file (NAME_FILE); fix: list only DB_CONNECTION_STRING, LDAP_BIND_PASSWORD, "
+        "MAXMIND_LICENSE_KEY, SMTP_PASSWORD, STATIC_API_KEY",
+        id="secret-setting-not-a-secret",
+    ),
+    pytest.param(
+        "[secret]\nsettings = ['ENCRYPTION_KEY']\n",
+        "cfg.toml: [secret] settings: ENCRYPTION_KEY is delivered by [secret] key and "
+        "[deployment] key_delivery; fix: remove it here",
+        id="secret-setting-encryption-key",
+    ),
+    pytest.param(
+        "[secret]\nsettings = ['SMTP_PASSWORD_FILE']\n",
+        "cfg.toml: [secret] settings: 'SMTP_PASSWORD_FILE' is the file form; fix: name the "
+        "variable itself, 'SMTP_PASSWORD' (the bundle sets SMTP_PASSWORD_FILE to the mounted "
+        "file)",
+        id="secret-setting-file-form",
+    ),
+    pytest.param(
+        "[secret]\nsettings = ['SMTP_PASSWORD', 'SMTP_PASSWORD']\n",
+        "cfg.toml: [secret] settings: SMTP_PASSWORD listed twice; fix: list each setting once",
+        id="secret-setting-twice",
+    ),
+    pytest.param(
+        "[pocket_id]\nui_config_disabled = false\n[secret]\nsettings = ['SMTP_PASSWORD']\n",
+        "cfg.toml: [secret] settings: SMTP_PASSWORD is a UI setting, which Pocket-ID reads from "
+        "the database, not the environment, while [pocket_id] ui_config_disabled = false; "
+        "fix: set ui_config_disabled = true, or remove it here and set it in the admin UI",
+        id="secret-setting-ui-from-database",
+    ),
+    pytest.param(
+        "[pocket_id]\nenv = { DB_CONNECTION_STRING = 'data/x.db' }\n"
+        "[secret]\nsettings = ['DB_CONNECTION_STRING']\n",
+        "cfg.toml: [secret] settings: DB_CONNECTION_STRING is also set in [pocket_id] env; fix: "
+        "remove it from [pocket_id] env (the sealed Secret delivers it)",
+        id="secret-setting-also-in-env",
+    ),
+    pytest.param(
+        "[secret]\nkey = 'smtp-password'\nsettings = ['SMTP_PASSWORD']\n",
+        "cfg.toml: [secret] settings: SMTP_PASSWORD is kept under the Secret key "
+        "'smtp-password', which [secret] key already uses for the encryption key; fix: rename "
+        "[secret] key",
+        id="secret-setting-key-clash",
     ),
     pytest.param(
         "[ingress]\npublic_host = 'login.example.com'\n",

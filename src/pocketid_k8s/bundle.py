@@ -28,6 +28,7 @@ from pocketid_k8s.limits import (
     size_text,
 )
 from pocketid_k8s.render import SEALED_SECRET_FILE, Manifest, application, render
+from pocketid_k8s.render.secret import settings_warnings
 
 __all__ = [
     "HEADER",
@@ -90,6 +91,8 @@ class Bundle:
     [site] app_dir), which the user moves here rather than sealing a second key."""
     retired: list[PurePosixPath] = field(default_factory=list)
     """Files outside the app folder that an earlier config rendered and this one does not."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user must hear about the folder (a setting not sealed yet)."""
 
     def changes(self, root: Path) -> list[Change]:
         """Compare with the files under ``root``, including our stale files to delete.
@@ -161,12 +164,12 @@ class Bundle:
 def build_bundle(config: Config, root: Path) -> Bundle:
     """Render ``config`` into file texts; keep a sealed key found under ``root``."""
     app_dir = PurePosixPath(config.site.app_dir)
-    bundle = Bundle(app_dir=app_dir)
+    bundle = Bundle(app_dir=app_dir, warnings=settings_warnings(config))
     names: list[str] = []
     for name, manifest in render(config):
         text = _within_limit(app_dir / name, HEADER + dump_yaml([manifest]))
         if name == SEALED_SECRET_FILE:
-            kept = _sealed_file(config, root / app_dir / name)
+            kept = _sealed_file(config, root / app_dir / name, bundle.warnings)
             if kept is not None:
                 text, bundle.kept_sealed = kept, True
             else:
@@ -181,12 +184,47 @@ def build_bundle(config: Config, root: Path) -> Bundle:
         "resources": names,
     }
     bundle.files[app_dir / KUSTOMIZATION] = HEADER + dump_yaml([kustomization])
+    bundle.warnings += [_unlisted_warning(root, path) for path in _unlisted(root, bundle)]
     path = PurePosixPath(config.argocd.application_dir) / f"{config.site.name}.yaml"
     if config.argocd.application:
         bundle.files[path] = HEADER + dump_yaml([application(config)])
     else:  # turned off: our Application file from before is stale
         bundle.retired.append(path)
     return bundle
+
+
+def _unlisted(root: Path, bundle: Bundle) -> list[PurePosixPath]:
+    """YAML files in the app folder that kustomization.yaml will not list: neither ours
+    (rendered now, or stale ones, which are deleted) nor the sealed key: the user's own."""
+    folder = root / bundle.app_dir
+    try:
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
+        return []
+    found = []
+    for path in entries[:MAX_FOLDER_ENTRIES]:
+        relative = bundle.app_dir / path.name
+        if path.suffix not in (".yaml", ".yml") or relative in bundle.files:
+            continue
+        text = _read_text(path)
+        if text is not None and not _lf(text).startswith(HEADER):
+            found.append(relative)
+    return found
+
+
+MAX_FOLDER_ENTRIES: Final = 1000
+"""How many entries of the app folder are looked at for files it does not deploy."""
+
+
+def _unlisted_warning(root: Path, path: PurePosixPath) -> str:
+    sibling = f"{path.parent}-extra"
+    return (
+        f"{root / path}: is not listed in {KUSTOMIZATION}, so Argo CD never deploys it "
+        f"(render writes that list from pocket-id.toml and keeps no entry of yours); fix: "
+        f"move it to a folder of your own beside the app folder, e.g. {sibling}/ with its "
+        "own kustomization.yaml (an ApplicationSet over the parent folder picks it up), or "
+        "delete it if it is not needed"
+    )
 
 
 def _crlf(text: str) -> bool:
@@ -236,8 +274,9 @@ def _ours(path: Path, current: str) -> None:
         )
 
 
-def _sealed_file(config: Config, path: Path) -> str | None:
-    """The text of a sealed key file to keep; None when there is none or a placeholder."""
+def _sealed_file(config: Config, path: Path, warnings: list[str]) -> str | None:
+    """The text of a sealed key file to keep; None when there is none or a placeholder.
+    A [secret] settings entry it lacks is added to ``warnings`` (only seal can add it)."""
     found = inspect_sealed_file(path, config.secret.name, config.site.namespace)
     if found.state is not State.SEALED:
         return None
@@ -247,6 +286,13 @@ def _sealed_file(config: Config, path: Path) -> str | None:
             f"reads {config.secret.key!r} ([secret] key); fix: set [secret] key to the sealed "
             "key's name, or seal the key under the new name"
         )
+    for name, key in config.secret.keys().items():
+        if key not in found.keys:
+            warnings.append(
+                f"{path}: has no {key!r} for [secret] settings {name}, so the pod cannot "
+                f"mount its secrets and waits (the kubelet reports the missing key); fix: "
+                f"pocketid-k8s seal --cert sealed-secrets.pem --set {name} --from-file FILE"
+            )
     return found.text
 
 

@@ -349,6 +349,13 @@ def _add_seal(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         action="store_true",
         help="also print the plaintext key on stdout, for your password manager",
     )
+    seal.add_argument(
+        "--set",
+        metavar="NAME",
+        dest="setting",
+        help="seal the value in --from-file as this [secret] settings entry (e.g. "
+        "SMTP_PASSWORD), beside the sealed encryption key, which is left as it is",
+    )
     seal.set_defaults(handler=_seal)
 
 
@@ -649,7 +656,7 @@ def _render(args: argparse.Namespace) -> int:
     root: Path = args.out if args.out is not None else config_root(config_path)
     bundle = build_bundle(config, root)
     note = spec_site_note(config) if config_path is not None else None
-    for warning in ([note] if note else []) + deviations(config):
+    for warning in ([note] if note else []) + deviations(config) + bundle.warnings:
         _err(f"warning: {warning}")
     crlf = sum(change.crlf for change in bundle.changes(root))
     if crlf:
@@ -941,6 +948,7 @@ def _seal(args: argparse.Namespace) -> int:
         from_file=args.from_file,
         scope=args.scope,
         print_key=args.print_key,
+        setting=args.setting,
     )
     done = seal(request, warn=lambda text: _err(f"warning: {text}"))
     if args.print_key:  # stdout held the key: the summary goes where the warnings went

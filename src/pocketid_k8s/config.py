@@ -44,6 +44,7 @@ from pocketid_k8s.contract.image import (
     DEFAULT_IMAGE,
     REGISTRY,
     REPOSITORY,
+    Version,
     parse_image,
     show_version,
 )
@@ -58,7 +59,9 @@ from pocketid_k8s.contract.table import (
     DEAD_ENV,
     FIRST_V2,
     NEWEST,
+    ROWS,
     VERIFIED_FROM,
+    FileVariant,
     facts_for,
     lookup,
 )
@@ -81,6 +84,8 @@ __all__ = [
     "config_root",
     "load_config",
     "parse_config",
+    "sealable_settings",
+    "setting_key",
     "spec_site_note",
 ]
 
@@ -410,7 +415,7 @@ TMP_MOUNT_PATH: Final = "/tmp"  # noqa: S108 - the pod's own emptyDir, not the h
 SECRET_MOUNT_PATH: Final = "/run/secrets/pocket-id"
 BUNDLE_MOUNTS: Final = {
     TMP_MOUNT_PATH: "its emptyDir for temporary files (the root filesystem is read-only)",
-    SECRET_MOUNT_PATH: "the Secret holding the encryption key",
+    SECRET_MOUNT_PATH: "the Secret holding the encryption key and the secret settings",
 }
 """The bundle's own mounts, which the data volume must not take."""
 MIN_VOLUME_BYTES: Final = 64 * 1024**2
@@ -461,7 +466,15 @@ def _extra_env(value: dict[str, str]) -> dict[str, str]:
             raise ValueError(
                 f"{name} does nothing in Pocket-ID v2 ({DEAD_ENV[name]}); fix: remove it"
             )
-        if name.endswith(("_FILE", "PASSWORD", "SECRET", "_KEY", "TOKEN")):
+        base = name.removesuffix("_FILE")
+        secret_like = name.endswith(("_FILE", "PASSWORD", "SECRET", "_KEY", "TOKEN"))
+        if secret_like and base in sealable_settings(NEWEST):
+            raise ValueError(
+                f"{name} is a secret, and this ConfigMap is plaintext in git; fix: remove it "
+                f"here, list it in [secret] settings = [{base!r}] and seal its value with "
+                f"'pocketid-k8s seal --cert CERT.pem --set {base} --from-file FILE'"
+            )
+        if secret_like:
             raise ValueError(
                 f"{name} looks like a secret, and this ConfigMap is plaintext in git; fix: "
                 "remove it here and put it in a sealed Secret"
@@ -631,11 +644,65 @@ class Storage(_Section):
         return self
 
 
+def _secret_settings(value: list[str]) -> list[str]:
+    for name in value:
+        if not _ENV_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid environment variable name; fix: name the variable "
+                "Pocket-ID reads, e.g. 'SMTP_PASSWORD'"
+            )
+        if name.endswith("_FILE"):
+            raise ValueError(
+                f"{name!r} is the file form; fix: name the variable itself, "
+                f"{name.removesuffix('_FILE')!r} (the bundle sets {name} to the mounted file)"
+            )
+        if name == E.ENCRYPTION_KEY:
+            raise ValueError(
+                f"{name} is delivered by [secret] key and [deployment] key_delivery; fix: "
+                "remove it here"
+            )
+    duplicates = sorted({name for name in value if value.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{', '.join(duplicates)} listed twice; fix: list each setting once")
+    return value
+
+
+_SEALABLE_FILES: Final = (FileVariant.TRIMMED, FileVariant.UNTRIMMED)
+
+
+def sealable_settings(version: Version) -> list[str]:
+    """The secrets ``version`` reads from a file named by ``NAME_FILE`` (the contract table's
+    secret rows with a file form), which [secret] settings may list."""
+    return sorted(
+        {
+            row.name
+            for row in ROWS
+            if row.secret
+            and row.file in _SEALABLE_FILES
+            and row.applies(version)
+            and row.name != E.ENCRYPTION_KEY
+        }
+    )
+
+
+def setting_key(name: str) -> str:
+    """The Secret key (and file name in the mounted folder) holding setting ``name``:
+    ``SMTP_PASSWORD`` -> ``smtp-password``, as the encryption key's ``encryption-key``."""
+    return name.lower().replace("_", "-")
+
+
 class Secret(_Section):
-    """[secret]: the sealed Secret holding the encryption key."""
+    """[secret]: the sealed Secret holding the encryption key and the secret settings."""
 
     name: Subdomain = "pocket-id-secrets"
     key: Annotated[str, AfterValidator(_secret_key)] = "encryption-key"
+    # Secrets Pocket-ID reads (SMTP_PASSWORD, ...): each sealed into the same Secret by
+    # 'pocketid-k8s seal --set NAME' and delivered through NAME_FILE, never as plaintext.
+    settings: Annotated[list[str], AfterValidator(_secret_settings)] = Field(default_factory=list)
+
+    def keys(self) -> dict[str, str]:
+        """Setting name -> its Secret key, in the order listed."""
+        return {name: setting_key(name) for name in self.settings}
 
 
 class Certificates(_Section):
@@ -764,7 +831,42 @@ class Config(_Section):
                 "[certificates] internal_secret and public_secret are the same Secret, so "
                 "two Certificates would fight over it; fix: give them different names"
             )
+        self._check_secret_settings()
         return self
+
+    def _check_secret_settings(self) -> None:
+        """Each [secret] settings entry is a secret the image's version reads from a file,
+        read at all with this config, set nowhere else, and in a Secret key of its own."""
+        image = parse_image(self.pocket_id.image)
+        version, _ = facts_for(image.version if image else None)
+        allowed = sealable_settings(version)
+        env = self.pocket_id.env
+        for name, key in self.secret.keys().items():
+            row = lookup(name, version)
+            if name not in allowed or row is None:
+                raise ValueError(
+                    f"[secret] settings: {name} is not a secret Pocket-ID "
+                    f"{show_version(version)} reads from a file (NAME_FILE); fix: list only "
+                    f"{', '.join(allowed)}"
+                )
+            if row.ui and not self.pocket_id.ui_config_disabled:
+                raise ValueError(
+                    f"[secret] settings: {name} is a UI setting, which Pocket-ID reads from "
+                    "the database, not the environment, while [pocket_id] ui_config_disabled "
+                    "= false; fix: set ui_config_disabled = true, or remove it here and set "
+                    "it in the admin UI"
+                )
+            if name in env or f"{name}_FILE" in env:
+                raise ValueError(
+                    f"[secret] settings: {name} is also set in [pocket_id] env; fix: remove "
+                    "it from [pocket_id] env (the sealed Secret delivers it)"
+                )
+            if key == self.secret.key:
+                raise ValueError(
+                    f"[secret] settings: {name} is kept under the Secret key {key!r}, which "
+                    "[secret] key already uses for the encryption key; fix: rename [secret] "
+                    "key"
+                )
 
     @property
     def public_host(self) -> str:

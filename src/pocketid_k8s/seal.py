@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pocketid_k8s import sealing
 from pocketid_k8s.atomic import write_text
 from pocketid_k8s.bundle import dump_yaml
-from pocketid_k8s.config import config_root, load_config
+from pocketid_k8s.config import DEFAULT_CONFIG_NAME, Config, config_root, load_config
+from pocketid_k8s.contract.table import lookup
 from pocketid_k8s.delivery import deliver
-from pocketid_k8s.errors import OutputError, RefusedError, SealedKeyError
+from pocketid_k8s.errors import OutputError, PocketIdK8sError, RefusedError, SealedKeyError
 from pocketid_k8s.keyfile import State, inspect_sealed_file, moved_key_hint, sealed_elsewhere
 from pocketid_k8s.limits import (
     MAX_OBJECT_BYTES,
@@ -30,10 +31,16 @@ from pocketid_k8s.limits import (
     size_text,
 )
 from pocketid_k8s.render import SEALED_SECRET_FILE
+from pocketid_k8s.render.version import rendered_for
+from pocketid_k8s.yamlread import load_documents
 
 __all__ = ["SealRequest", "Sealed", "seal"]
 
 PROG = "pocketid-k8s"
+
+
+class SettingError(PocketIdK8sError):
+    """``seal --set``: the setting or its file cannot be sealed as asked; nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class SealRequest:
     """A file holding the key, or ``-`` for standard input; None makes a new key."""
     scope: str = "strict"
     print_key: bool = False
+    setting: str | None = None
+    """A [secret] settings name: seal its value (from ``from_file``) beside the key instead."""
 
 
 @dataclass
@@ -67,10 +76,14 @@ def seal(
     """Seal the key into the app folder's ``sealedsecret.yaml`` (or ``request.out``).
     ``warn`` is told, before the key is printed, whatever the user must read first."""
     config = load_config(request.config)
+    if request.setting is not None:
+        _check_setting_request(request, config)
     cert = sealing.load_certificate(request.cert)
     root = config_root(request.config)
     out = request.out or root / config.site.app_dir / SEALED_SECRET_FILE
     _check_target(out)
+    if request.setting is not None:
+        return _seal_setting(request, request.setting, config, cert, out, warn, stdin)
     replacing = _replacing(request, out, config.secret.name, config.site.namespace)
     if not (replacing or request.rotate or request.out):
         _refuse_a_second_key(root, out, config.secret.name, config.site.namespace)
@@ -80,7 +93,9 @@ def seal(
     else:
         key, more = sealing.read_key(*_read_key_source(request.from_file, stdin))
         warnings += more
-    manifest = sealing.sealed_secret(config, cert, key, sealing.Scope(request.scope))
+    scope = sealing.Scope(request.scope)
+    settings = _sealed_settings(out, config, scope, warnings) if replacing else {}
+    manifest = sealing.sealed_secret(config, cert, key, scope, settings)
     for warning in warnings:
         warn(warning)
     text = sealing.SEALED_HEADER + dump_yaml([manifest])
@@ -109,6 +124,129 @@ def seal(
             f"-o jsonpath='{{.data.{config.secret.key}}}' | base64 -d"
         )
     return done
+
+
+def _check_setting_request(request: SealRequest, config: Config) -> None:
+    """--set NAME: a value of the user's (never a made-up one) for a listed setting."""
+    name = request.setting
+    config_file = request.config or DEFAULT_CONFIG_NAME
+    if name not in config.secret.settings:
+        listed = ", ".join(config.secret.settings) or "none"
+        raise SettingError(
+            f"--set {name}: not in [secret] settings of {config_file} (listed: {listed}), so "
+            "the Deployment would never read it; nothing was written; fix: add it, e.g. "
+            f"[secret] settings = {[*config.secret.settings, name]!r}, render, then seal it"
+        )
+    if request.from_file is None:
+        raise SettingError(
+            f"--set {name} needs --from-file FILE (or '-' for standard input): its value "
+            "is yours, never made up; nothing was written"
+        )
+    if request.rotate or request.print_key:
+        raise SettingError(
+            f"--set {name}: --rotate and --print-key are about the encryption key; a "
+            "setting's value is added or replaced without them; nothing was written"
+        )
+
+
+def _seal_setting(
+    request: SealRequest,
+    name: str,
+    config: Config,
+    cert: sealing.ControllerCertificate,
+    out: Path,
+    warn: Callable[[str], None],
+    stdin: BinaryIO | None,
+) -> Sealed:
+    """Add (or replace) one setting's key in the sealed file, leaving every other key as
+    it is; the encryption key must be sealed first (a placeholder is replaced by render)."""
+    found = inspect_sealed_file(out, config.secret.name, config.site.namespace)
+    if found.state is not State.SEALED:
+        what = "does not exist" if found.state is State.ABSENT else "is the placeholder"
+        raise SettingError(
+            f"{out}: {what}, so there is no sealed Secret to add {name} to; nothing was "
+            f"written; fix: seal the encryption key first ('{PROG} seal --cert "
+            f"{request.cert}'), then run this again"
+        )
+    if config.secret.key not in found.keys:
+        raise SettingError(
+            f"{out}: holds no sealed {config.secret.key!r} ([secret] key), so it is not the "
+            f"Secret Pocket-ID's key is sealed in; nothing was written; fix: set [secret] key "
+            "to the sealed key's name, or seal the encryption key first"
+        )
+    manifest = _document(found.text)
+    annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+    scope = sealing.scope_of({str(k): str(v) for k, v in annotations.items()})
+    if request.scope not in (scope.value, sealing.Scope.STRICT.value):
+        raise SettingError(
+            f"{out}: is sealed with scope {scope.value}, and a value sealed with scope "
+            f"{request.scope} in the same Secret could not be decrypted with it; nothing "
+            "was written; fix: omit --scope (the file's scope is used)"
+        )
+    row = lookup(name, rendered_for(config))
+    assert row is not None  # noqa: S101 - the config checked it against the same table
+    value, warnings = sealing.read_setting(
+        *_read_key_source(request.from_file or "-", stdin), name, row
+    )
+    key = config.secret.keys()[name]
+    replaced = key in found.keys
+    merged = sealing.with_setting(manifest, config, cert, key, value, scope)
+    for warning in [*cert.warnings, *warnings]:
+        warn(warning)
+    text = sealing.SEALED_HEADER + dump_yaml([merged])
+    if len(text.encode()) > MAX_OBJECT_BYTES:
+        raise sealing.KeyFileError(
+            f"the SealedSecret would be {len(text.encode())} bytes, and Kubernetes objects are "
+            f"limited to about {size_text(MAX_OBJECT_BYTES)}; nothing was written; fix: seal "
+            f"a shorter value for {name}"
+        )
+    write_text(out, text)
+    return Sealed(
+        out,
+        f"sealed {name} as {key!r} into {out} ({'replaced' if replaced else 'added'}; scope "
+        f"{scope.value}, controller key {cert.fingerprint}; the other keys are unchanged)",
+        notes=[
+            f"Pocket-ID reads it at start: after Argo CD syncs, restart it with kubectl -n "
+            f"{config.site.namespace} rollout restart deploy/{config.site.name}"
+        ]
+        if replaced
+        else [],
+    )
+
+
+def _sealed_settings(
+    out: Path, config: Config, scope: sealing.Scope, warnings: list[str]
+) -> dict[str, str]:
+    """The sealed [secret] settings values of the file a rotation replaces, kept as they are
+    (each key is decrypted on its own) when the scope stays the same."""
+    try:
+        found = inspect_sealed_file(out, config.secret.name, config.site.namespace)
+    except SealedKeyError:
+        return {}  # replaced on request (--rotate) although unrecognised: nothing to keep
+    if found.state is not State.SEALED:
+        return {}
+    manifest = _document(found.text)
+    data = (manifest.get("spec") or {}).get("encryptedData") or {}
+    annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+    was = sealing.scope_of({str(k): str(v) for k, v in annotations.items()})
+    kept = {key: str(data[key]) for key in config.secret.keys().values() if key in data}
+    if kept and was is not scope:
+        warnings.append(
+            f"{out}: the sealed settings ({', '.join(kept)}) were sealed with scope "
+            f"{was.value} and cannot be decrypted with scope {scope.value}, so they were "
+            f"dropped; fix: seal each again with '{PROG} seal --cert CERT.pem --set NAME "
+            "--from-file FILE'"
+        )
+        return {}
+    return kept
+
+
+def _document(text: str) -> dict[str, Any]:
+    """The one SealedSecret of a file :func:`inspect_sealed_file` found sealed (it read it
+    with the same bounded reader, so this cannot fail)."""
+    (document,) = load_documents(text)
+    assert isinstance(document, dict)  # noqa: S101 - inspect_sealed_file checked its shape
+    return document
 
 
 def _check_target(out: Path) -> None:

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pocketid_k8s.config import Config
 from pocketid_k8s.contract import pocketid as pid
 from pocketid_k8s.contract import sealed_secrets as ss
+from pocketid_k8s.contract.table import FileVariant, Var
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.limits import MAX_PEM_BYTES, TooLarge, read_capped, size_text
 from pocketid_k8s.render import Manifest
@@ -51,7 +52,10 @@ __all__ = [
     "hybrid_encrypt",
     "load_certificate",
     "read_key",
+    "read_setting",
+    "scope_of",
     "sealed_secret",
+    "with_setting",
 ]
 
 PROG: Final = "pocketid-k8s"
@@ -268,8 +272,10 @@ def sealed_secret(
     cert: ControllerCertificate,
     key: bytes,
     scope: Scope = Scope.STRICT,
+    settings: dict[str, str] | None = None,
 ) -> Manifest:
-    """The SealedSecret holding ``key`` under ``[secret] key``, for the given scope.
+    """The SealedSecret holding ``key`` under ``[secret] key``, for the given scope, and the
+    already sealed ``settings`` (Secret key -> sealed value, sealed with the same scope).
 
     It records the certificate it was sealed for (``pocketid-k8s/cert-sha256``), so
     that preflight can tell when the controller's key has changed since.
@@ -284,4 +290,74 @@ def sealed_secret(
         encrypted,
         annotations={ss.CERT_SHA256_ANNOTATION: cert.sha256},
         scope_annotations=scope_annotations,
+        settings=settings,
     )
+
+
+def read_setting(data: bytes, source: str, name: str, row: Var) -> tuple[bytes, list[str]]:
+    """Check a secret setting's value read from a file: a UTF-8 byte-order mark and one
+    trailing newline are removed (each with a warning where Pocket-ID would keep it); an env
+    file's ``NAME=`` line and an empty value are refused. No message quotes the value."""
+    warnings = []
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+        warnings.append(
+            f"{source}: a UTF-8 byte-order mark (added by some editors) was removed from the "
+            f"start of {name} (Pocket-ID would take its 3 bytes as part of it)"
+        )
+    ending = b"\r\n" if data.endswith(b"\r\n") else b"\n" if data.endswith(b"\n") else b""
+    if ending:
+        data = data[: -len(ending)]
+        if row.file is FileVariant.UNTRIMMED:
+            warnings.append(
+                f"{source}: one trailing newline was removed from {name} (Pocket-ID reads "
+                f"{name}_FILE untrimmed and would take it as part of the value)"
+            )
+    file = source if source != "standard input" else "FILE"
+    if re.match(rb"^(?:export[ \t]+)?" + re.escape(name.encode()) + rb"[ \t]*=", data):
+        raise KeyFileError(
+            f"{source}: starts with '{name}=', as an env file does, so it is not the value "
+            "alone (it was not sealed and is not shown); fix: give only the value, e.g. "
+            f"sed -n 's/^\\(export \\)*{name}=//p' {file} | "
+            f"{PROG} seal --cert CERT.pem --set {name} --from-file -"
+        )
+    if not data.strip():
+        raise KeyFileError(
+            f"{source}: holds no value for {name} (empty or blank), so nothing was sealed; "
+            f"fix: put the value in the file, or remove {name} from [secret] settings"
+        )
+    if row.min_bytes is not None and len(data) < row.min_bytes:
+        raise KeyFileError(
+            f"{source}: {name} has {len(data)} bytes, but Pocket-ID needs at least "
+            f"{row.min_bytes}; nothing was sealed; fix: use a longer value, e.g. "
+            "openssl rand -base64 32"
+        )
+    return data, warnings
+
+
+def scope_of(annotations: dict[str, str]) -> Scope:
+    """The scope a SealedSecret was sealed with, from its annotations (strict without)."""
+    if annotations.get(ss.CLUSTER_WIDE) == "true":
+        return Scope.CLUSTER_WIDE
+    if annotations.get(ss.NAMESPACE_WIDE) == "true":
+        return Scope.NAMESPACE_WIDE
+    return Scope.STRICT
+
+
+def with_setting(
+    manifest: Manifest,
+    config: Config,
+    cert: ControllerCertificate,
+    key: str,
+    value: bytes,
+    scope: Scope,
+) -> Manifest:
+    """``manifest`` (a sealed SealedSecret) with ``value`` sealed under ``key``, added or
+    replacing that key alone: sealed-secrets decrypts each key on its own, so the encryption
+    key and the other values stay as they were. ``scope`` must be the one the file was
+    sealed with (:func:`scope_of` its annotations)."""
+    label = encryption_label(config.site.namespace, config.secret.name, scope)
+    encrypted = base64.b64encode(hybrid_encrypt(cert.public_key, value, label)).decode()
+    spec = dict(manifest["spec"])
+    spec["encryptedData"] = {**spec["encryptedData"], key: encrypted}
+    return {**manifest, "spec": spec}

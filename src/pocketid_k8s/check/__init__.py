@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from pocketid_k8s.check import environment, pocketid, policy, refs
+from pocketid_k8s.check import environment, pocketid, policy, refs, unlisted
 from pocketid_k8s.check.context import Context
 from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Finding, Severity
@@ -100,5 +100,6 @@ def run_check(
         findings += (
             f for f in family.check(ctx) if (f.file, f.kind, f.namespace, f.name) not in unchecked
         )
+    findings += unlisted.check(loaded.resources)
     findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
     return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable, loaded.skipped)

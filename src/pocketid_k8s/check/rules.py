@@ -72,6 +72,7 @@ RULES: Final[dict[str, Rule]] = {
         Rule(
             "refs/argocd-destination", E, "The Application's destination is allowed by its project"
         ),
+        Rule("refs/unlisted-file", W, "Every YAML file of a kustomization's folder is listed"),
     )
 }
 

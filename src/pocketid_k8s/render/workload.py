@@ -136,6 +136,10 @@ def _container(config: Config) -> Manifest:
         )
     else:
         env_from.append({"secretRef": {"name": config.secret.name}})
+    env += [
+        {"name": f"{name}_FILE", "value": f"{SECRET_MOUNT_PATH}/{key}"}
+        for name, key in _settings(config)
+    ]
 
     limits = {"memory": dep.memory_limit}
     if dep.cpu_limit:
@@ -182,9 +186,20 @@ def _volume_mounts(config: Config) -> list[Manifest]:
         {"name": "data", "mountPath": config.deployment.data_mount_path},
         {"name": "tmp", "mountPath": TMP_MOUNT_PATH},
     ]
-    if config.deployment.key_delivery is KeyDelivery.FILE:
+    if _secret_files(config):
         mounts.append({"name": "secrets", "mountPath": SECRET_MOUNT_PATH, "readOnly": True})
     return mounts
+
+
+def _settings(config: Config) -> list[tuple[str, str]]:
+    """([secret] settings name, its Secret key), by name: each is read from NAME_FILE."""
+    return sorted(config.secret.keys().items())
+
+
+def _secret_files(config: Config) -> list[str]:
+    """The Secret keys the pod reads as files in the read-only secrets folder."""
+    keys = [config.secret.key] if config.deployment.key_delivery is KeyDelivery.FILE else []
+    return keys + [key for _, key in _settings(config)]
 
 
 def _volumes(config: Config) -> list[Manifest]:
@@ -192,13 +207,14 @@ def _volumes(config: Config) -> list[Manifest]:
         {"name": "data", "persistentVolumeClaim": {"claimName": config.storage.claim_name}},
         {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
     ]
-    if config.deployment.key_delivery is KeyDelivery.FILE:
+    files = _secret_files(config)
+    if files:
         volumes.append(
             {
                 "name": "secrets",
                 "secret": {
                     "secretName": config.secret.name,
-                    "items": [{"key": config.secret.key, "path": config.secret.key}],
+                    "items": [{"key": key, "path": key} for key in files],
                     "defaultMode": SECRET_FILE_MODE,
                 },
             }

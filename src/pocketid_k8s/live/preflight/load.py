@@ -53,6 +53,7 @@ def _plan(config: Config, items: list[Item], source: str) -> Plan:
         controller_namespace=CONTROLLER_NAMESPACE,
         controller_names=CONTROLLER_NAMES,
         expected_secret=config.secret.name,
+        expected_settings=tuple(config.secret.keys().items()),
         source=source,
         backup_mode=config.backup.mode.value,
     )

@@ -65,6 +65,8 @@ class Plan:
     """Names to try for the sealed-secrets controller's Deployment and Service."""
     expected_secret: str = ""
     """The Secret the Deployment reads (the SealedSecret must produce it)."""
+    expected_settings: tuple[tuple[str, str], ...] = ()
+    """([secret] settings name, its Secret key) the SealedSecret must hold sealed."""
     source: str = ""
     """Where the objects came from, for the summary line."""
     backup_mode: str = ""

@@ -154,6 +154,22 @@ def scope(ctx: Context) -> list[Row]:
                 hint="pocketid-k8s seal --cert CERT.pem (docs/runbook.md)",
             )
         ]
+    encrypted = (sealed.obj.get("spec") or {}).get("encryptedData") or {}
+    unsealed = [(name, key) for name, key in ctx.plan.expected_settings if key not in encrypted]
+    if unsealed:
+        return [
+            Row(
+                "sealed-secret",
+                Status.FAIL,
+                f"{sealed.file} has no "
+                + ", ".join(f"{key!r} ([secret] settings {name})" for name, key in unsealed)
+                + ": the pod could not mount its secrets and would wait",
+                hint="; ".join(
+                    f"pocketid-k8s seal --cert CERT.pem --set {name} --from-file FILE"
+                    for name, _ in unsealed
+                ),
+            )
+        ]
     template = ((sealed.obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
     problems = []
     wanted = ctx.plan.expected_secret
