@@ -55,7 +55,7 @@ typecheck: $(DEV)
 unit: $(DEV) peers
 	$(BIN)/pytest
 
-## fuzz: the property-based tests (tests/test_fuzz_*.py) with many more examples (about 10 min)
+## fuzz: the property-based tests (tests/test_fuzz_*.py) with 2,000 examples each (about an hour)
 fuzz: $(DEV) peers
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests -k fuzz
 
