@@ -124,6 +124,20 @@ def test_rehearse_gives_each_sealed_setting_a_throwaway_file() -> None:
     assert pod.env["SMTP_PASSWORD_FILE"] == f"{SECRET_MOUNT_PATH}/smtp-password"
 
 
+def test_rehearse_refuses_a_sealed_database_connection_string() -> None:
+    """A sealed DB_CONNECTION_STRING cannot be rehearsed: its throwaway stand-in would be a
+    SQLite file name to Pocket-ID, not the database the cluster uses."""
+    import pytest
+
+    from pocketid_k8s.rehearse.database import refuse_postgres
+    from pocketid_k8s.rehearse.pod import PodError
+
+    config = config_with(secret={"settings": ["DB_CONNECTION_STRING"]})
+    pod = pod_from([Resource(doc, name) for name, doc in render(config)])
+    with pytest.raises(PodError, match=r"the database connection string \(the file "):
+        refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version, pod.stand_ins)
+
+
 class _NoCluster:
     """Test double for the cluster client: the sealed-secret row never asks the cluster."""
 

@@ -21,12 +21,20 @@ __all__ = ["refuse_postgres"]
 
 
 def refuse_postgres(
-    env: dict[str, str], mounts: list[Mount], working_dir: str, version: Version
+    env: dict[str, str],
+    mounts: list[Mount],
+    working_dir: str,
+    version: Version,
+    stand_ins: frozenset[bytes] = frozenset(),
 ) -> None:
-    """A PodError if Pocket-ID at ``version`` would take its database for PostgreSQL."""
+    """A PodError if Pocket-ID at ``version`` would take its database for PostgreSQL, or if
+    the connection string is sealed (``stand_ins``: the throwaway values standing in for
+    sealed ones): the program would read the stand-in as a SQLite file name."""
     for name, value in env.items():
         row = table.lookup(name, version)
         if row is not None and row.parse is table.Parse.DB:
+            if value.encode() in stand_ins:
+                _refuse_sealed(name)
             if names.is_postgres(value):
                 _refuse(name)
             continue
@@ -36,6 +44,8 @@ def refuse_postgres(
         content = _file(posixpath.join(working_dir, value), mounts)
         if content is None:
             continue
+        if content.encode() in stand_ins:
+            _refuse_sealed(f"the file {value} that {name} names")
         if base.file is table.FileVariant.TRIMMED:
             content = content.strip()
         if names.is_postgres(content):
@@ -54,6 +64,16 @@ def _file(path: str, mounts: list[Mount]) -> str | None:
         return None
     found = best.files.get(str(where.relative_to(best.path)))
     return None if found is None else found[0].decode("utf-8", "replace")
+
+
+def _refuse_sealed(source: str) -> None:
+    raise PodError(
+        f"the database connection string ({source}) is sealed, so rehearse cannot know it: a "
+        "throwaway value would make Pocket-ID open a SQLite file of that name, which is not what "
+        "the cluster runs (a sealed one is usually PostgreSQL's); fix: rehearse a copy of the "
+        f"manifests without {names.DB_CONNECTION_STRING} (and its {names.FILE_SUFFIX}), so that "
+        "Pocket-ID uses its SQLite default (the rest of the pod is rehearsed the same)"
+    )
 
 
 def _refuse(source: str) -> None:

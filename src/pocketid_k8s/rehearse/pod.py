@@ -159,6 +159,8 @@ class Pod:
     """Required references the kubelet would refuse to start without."""
     throwaway: list[str]
     """Where a throwaway random value stands in for a sealed Secret."""
+    stand_ins: frozenset[bytes]
+    """The throwaway values themselves: a setting that holds one is not known here."""
     secret_env: list[str]
     """Variables whose value comes from a Secret: never shown."""
     working_dir: str
@@ -234,6 +236,7 @@ def pod_from(resources: list[Resource]) -> Pod:
         notes=notes,
         missing=missing,
         throwaway=sealed.labels,
+        stand_ins=frozenset(sealed.values.values()),
         secret_env=[n for n, v in resolved.values.items() if v.from_secret and n in env],
         working_dir=working_dir,
         mounts=mounts,

@@ -144,7 +144,7 @@ def rehearse(options: Options) -> Rehearsal:
     pod = pod_from(options.resources)
     if options.image is not None:
         options.image.play(pod)
-    refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
+    refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version, pod.stand_ins)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     play_user = os.geteuid() == 0
     started = time.monotonic()
