@@ -191,11 +191,10 @@ class Context:
 
     def find(self, kinds: tuple[str, ...], name: str, namespace: str) -> Resource | None:
         """The object of one of ``kinds`` called ``name`` in ``namespace`` (or unset)."""
-        for resource in self.of_kind(*kinds):
-            if resource.name == name and (
-                not namespace or not resource.namespace or resource.namespace == namespace
-            ):
-                return resource
+        for kind in kinds:
+            for resource in self._by_name.get((kind, name), ()):
+                if _namespace_fits(resource.namespace, namespace):
+                    return resource
         return None
 
     def find_secret(self, name: str, namespace: str) -> Resource | None:
@@ -203,12 +202,91 @@ class Context:
         found = self.find(SECRET_HOLDERS, name, namespace)
         if found is not None:
             return found
+        return next(iter(self.certificates_for(name, namespace)), None)
+
+    def certificates_for(self, secret: str, namespace: str) -> list[Resource]:
+        """The Certificates that write the Secret ``secret`` in ``namespace`` (or unset)."""
+        return [
+            cert
+            for cert in self._certificates_by_secret.get(secret, ())
+            if _namespace_fits(cert.namespace, namespace)
+        ]
+
+    # --- indexes, built once: no rule scans the whole set for each object ---------------
+
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str], list[Resource]]:
+        index: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        for resource in self.resources:
+            index[(resource.kind, resource.name)].append(resource)
+        return index
+
+    @cached_property
+    def _certificates_by_secret(self) -> dict[str, list[Resource]]:
+        index: dict[str, list[Resource]] = defaultdict(list)
         for cert in self.of_kind("Certificate"):
-            if cert.view.get("spec", {}).get("secretName") == name and (
-                not namespace or not cert.namespace or cert.namespace == namespace
-            ):
-                return cert
-        return None
+            secret = cert.view.get("spec", {}).get("secretName")
+            if secret:
+                index[secret].append(cert)
+        return index
+
+    @cached_property
+    def _services_by_pair(self) -> dict[tuple[str, Scalar], list[Resource]]:
+        """Services by one pair of their selector: a pod lacking it is not selected."""
+        index: dict[tuple[str, Scalar], list[Resource]] = defaultdict(list)
+        for service in self.of_kind("Service"):
+            selector = service.view.get("spec", {}).get("selector")
+            if selector:
+                index[_one_pair(selector)].append(service)
+        return index
+
+    @cached_property
+    def _pods_by_pair(self) -> dict[tuple[str, Scalar], list[Workload]]:
+        """Each pod template's containers (not init containers) by each of its labels."""
+        index: dict[tuple[str, Scalar], list[Workload]] = defaultdict(list)
+        for workload in self.workloads:
+            if not workload.init:
+                for pair in workload.labels.items():
+                    index[pair].append(workload)
+        return index
+
+    @cached_property
+    def _ingresses_by_service(self) -> dict[str, list[Resource]]:
+        index: dict[str, list[Resource]] = defaultdict(list)
+        for ingress in self.of_kind("Ingress"):
+            names = {(b.get("service") or {}).get("name") for _, b in ingress_backends(ingress)}
+            for name in names:
+                if name is not None:
+                    index[name].append(ingress)
+        return index
+
+    @cached_property
+    def _position(self) -> dict[int, int]:
+        return {id(resource): n for n, resource in enumerate(self.resources)}
+
+    @cached_property
+    def _by_kind_and_namespace(self) -> dict[tuple[str, str], list[Resource]]:
+        index: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        for resource in self.resources:
+            index[(resource.kind, resource.namespace)].append(resource)
+        return index
+
+    def in_namespace(self, kind: str, namespace: str) -> list[Resource]:
+        """The objects of ``kind`` in ``namespace``, and those without one (every object when
+        ``namespace`` is unset)."""
+        if not namespace:
+            return self.of_kind(kind)
+        index = self._by_kind_and_namespace
+        return [*index.get((kind, namespace), ()), *index.get((kind, ""), ())]
+
+    def pods_selected(self, selector: dict[str, Scalar], namespace: str) -> list[Workload]:
+        """The pod templates' containers that ``selector`` picks in ``namespace`` (or unset)."""
+        return [
+            w
+            for w in self._pods_by_pair.get(_one_pair(selector), ())
+            if all(w.labels.get(k) == v for k, v in selector.items())
+            and _namespace_fits(w.resource.namespace, namespace)
+        ]
 
     @cached_property
     def workloads(self) -> list[Workload]:
@@ -343,31 +421,27 @@ class Context:
     def services_for(self, workload: Workload) -> list[Resource]:
         """Services whose selector picks the workload's pods."""
         labels = workload.labels
-        found = []
-        for service in self.of_kind("Service"):
-            selector = service.view.get("spec", {}).get("selector")
-            if (
-                selector
-                and _same_namespace(service, workload.resource)
-                and all(labels.get(k) == v for k, v in selector.items())
-            ):
-                found.append(service)
-        return found
+        found = {
+            id(service): service
+            for pair in labels.items()
+            for service in self._services_by_pair.get(pair, ())
+            if _same_namespace(service, workload.resource)
+            and all(
+                labels.get(k) == v
+                for k, v in (service.view.get("spec", {}).get("selector") or {}).items()
+            )
+        }
+        return sorted(found.values(), key=lambda r: self._position[id(r)])
 
     def ingresses_for(self, services: list[Resource]) -> list[Resource]:
         """Ingresses with a rule or default backend on one of ``services``."""
-        names = {(s.name, s.namespace) for s in services}
-        found = []
-        for ingress in self.of_kind("Ingress"):
-            for _, backend in ingress_backends(ingress):
-                name = (backend.get("service") or {}).get("name")
-                if any(
-                    name == n and (not ns or not ingress.namespace or ns == ingress.namespace)
-                    for n, ns in names
-                ):
-                    found.append(ingress)
-                    break
-        return found
+        found = {
+            id(ingress): ingress
+            for service in services
+            for ingress in self._ingresses_by_service.get(service.name, ())
+            if _namespace_fits(ingress.namespace, service.namespace)
+        }
+        return sorted(found.values(), key=lambda r: self._position[id(r)])
 
 
 def ingress_backends(ingress: Resource) -> list[tuple[Path, Backend]]:
@@ -386,7 +460,17 @@ def ingress_backends(ingress: Resource) -> list[tuple[Path, Backend]]:
 
 
 def _same_namespace(a: Resource, b: Resource) -> bool:
-    return not a.namespace or not b.namespace or a.namespace == b.namespace
+    return _namespace_fits(a.namespace, b.namespace)
+
+
+def _namespace_fits(a: str, b: str) -> bool:
+    """Two namespaces are the same one, or either is unset (the namespace of the apply)."""
+    return not a or not b or a == b
+
+
+def _one_pair(selector: dict[str, Scalar]) -> tuple[str, Scalar]:
+    """The pair a selector is indexed by: any one works, since a match needs them all."""
+    return min(selector.items(), key=lambda pair: (pair[0], str(pair[1])))
 
 
 def covering_mount(mounts: dict[str, tuple[str, int]], path: str) -> str | None:

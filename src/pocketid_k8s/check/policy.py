@@ -80,8 +80,7 @@ def _pod_level(ctx: Context, w: Workload) -> Iterator[Finding]:
     labels = w.labels
     covered = any(
         _selects(policy.view.get("spec", {}).get("podSelector"), labels)
-        and (not policy.namespace or not res.namespace or policy.namespace == res.namespace)
-        for policy in ctx.of_kind("NetworkPolicy")
+        for policy in ctx.in_namespace("NetworkPolicy", res.namespace)
     )
     if not covered and any(is_pocket_id(c.get("image", "")) for c in containers):
         yield finding(

@@ -37,17 +37,7 @@ def _services(ctx: Context) -> Iterator[Finding]:
         selector = service.view.get("spec", {}).get("selector")
         if not selector:
             continue
-        pods = [
-            w
-            for w in ctx.workloads
-            if not w.init
-            and all(w.labels.get(k) == v for k, v in selector.items())
-            and (
-                not w.resource.namespace
-                or not service.namespace
-                or w.resource.namespace == service.namespace
-            )
-        ]
+        pods = ctx.pods_selected(selector, service.namespace)
         if not pods:
             if ctx.workloads:
                 yield finding(
@@ -119,12 +109,7 @@ def _tls(ctx: Context, ingress: Resource, t: int, tls: IngressTLS, shim: bool) -
     secret = tls.get("secretName")
     if not secret:
         return
-    certs = [
-        c
-        for c in ctx.of_kind("Certificate")
-        if c.view.get("spec", {}).get("secretName") == secret
-        and (not c.namespace or not ingress.namespace or c.namespace == ingress.namespace)
-    ]
+    certs = ctx.certificates_for(secret, ingress.namespace)
     if not certs:
         if (
             not shim
@@ -374,7 +359,7 @@ def _argocd_destinations(ctx: Context) -> Iterator[Finding]:
     for app in ctx.of_kind("Application"):
         app_spec = app.view.get("spec") or {}
         project_name = app_spec.get("project") or argocd.DEFAULT_PROJECT
-        project = next((p for p in ctx.of_kind("AppProject") if p.name == project_name), None)
+        project = ctx.find(("AppProject",), project_name, "")
         destination = app_spec.get("destination") or {}
         namespace = destination.get("namespace") or ""
         if project is None:
