@@ -223,6 +223,7 @@ def test_rendered_bundle_rehearses_clean_with_the_double(
         "shutdown",
         "restart",
         "surge",
+        "kill",
         "resources",
     ]
     assert result.outcome.exit_code == 0

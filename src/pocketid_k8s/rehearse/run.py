@@ -17,6 +17,7 @@ from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes
 from pocketid_k8s.rehearse.database import refuse_postgres
+from pocketid_k8s.rehearse.netns import Network, own_network
 from pocketid_k8s.rehearse.owner import PREFIX, Owned, own_sandbox
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
@@ -83,6 +84,7 @@ class _Run:
     )
     binary: Path | None = None
     """The copy of the program inside the sandbox, which the pod's user can always run."""
+    network: Network = field(default_factory=lambda: Network(False, ""))
 
     def row(
         self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
@@ -147,6 +149,13 @@ def rehearse(options: Options) -> Rehearsal:
     refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     play_user = os.geteuid() == 0
+    with own_network() as network:  # after any pull: an image's registry is outside
+        return _rehearse(options, pod, app_url, play_user, network)
+
+
+def _rehearse(
+    options: Options, pod: Pod, app_url: str, play_user: bool, network: Network
+) -> Rehearsal:
     started = time.monotonic()
     cut_short = True
     owned: Owned | None = None
@@ -159,6 +168,7 @@ def rehearse(options: Options) -> Rehearsal:
             result = Rehearsal(Outcome(), app_url)
             result.notes.extend(owned.notes)
             run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
+            run.network = network
         run.hidden = tuple(pod.env[name] for name in pod.secret_env)
         run.budget = probes.startup_budget(pod.probes)
         run.binary = owned.install(options.binary)
@@ -226,7 +236,8 @@ def _steps(run: _Run) -> None:
         Status.PASS,
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
-        f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true",
+        f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
+        f"; {run.network.detail}",
     )
     first = _start_step(run)
     if first is None:
@@ -247,6 +258,10 @@ def _steps(run: _Run) -> None:
         second = _restart_step(run, instance, kid, login)
         if second is not None:
             _surge_step(run)
+            if second[0].alive():
+                from pocketid_k8s.rehearse.kill import kill_step
+
+                kill_step(run, second[0])
     finally:
         if login is not None:
             login.close()
