@@ -492,7 +492,7 @@ def test_cli_plain_text_when_piped(double: Path) -> None:
     assert lines[1].startswith("pod ")
     assert "\x1b[" not in result.stdout
     site = load_config(ROOT / "pocket-id.toml")  # the repository's site: any user's values
-    assert f"11 pass (rehearsal of {site.pocket_id.app_url})" in lines
+    assert f"12 pass (rehearsal of {site.pocket_id.app_url})" in lines
     assert any(line.startswith("figures: ready_s ") for line in lines)
 
 

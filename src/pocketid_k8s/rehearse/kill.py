@@ -75,7 +75,7 @@ def kill_step(run: _Run, instance: Instance) -> None:
             break
         time.sleep(max(0.0, start_at - time.monotonic()))  # Ctrl-C ends the wait
         at = time.monotonic() - killed
-        second, _, prober, ready = _launch(run, f"pod-{len(run.instances) + 1}")
+        second, _, prober, ready = _launch(run, f"pod-after-kill-{len(tries) + 1}")
         if ready is not None:
             _settle(run, second, prober, ready)
             seen = prober.ready_at if prober.ready_at is not None else ready
