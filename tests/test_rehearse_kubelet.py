@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -85,13 +86,13 @@ def test_own_network_holds_only_loopback_and_goes_back() -> None:
 
 
 def test_without_root_the_network_is_the_machines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Not root: nothing is unshared, and the detail says the proxy is the only line."""
+    """Not root and not one-way (a test run): nothing is unshared, and the detail says so."""
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     before = interfaces()
     with own_network() as network:
         assert interfaces() == before
     assert not network.isolated
-    assert network.detail.startswith("network: the machine's (only root")
+    assert network.detail.startswith("network: the machine's (not root, and this caller cannot")
 
 
 def test_loopback_only_double_is_not_ready_in_the_machines_network(open_dir: Path) -> None:
@@ -135,6 +136,31 @@ def test_rehearsal_runs_in_a_loopback_only_namespace(open_dir: Path) -> None:
         "network: a namespace of its own holding only loopback"
         in row(result.outcome.rows, "pod").detail
     )
+
+
+def test_cli_as_another_user_runs_in_an_unprivileged_namespace(open_dir: Path) -> None:
+    """Not root: the command line leaves the machine's network through a user namespace."""
+    setpriv = shutil.which("setpriv")
+    if ROOT_USER and setpriv is None:
+        pytest.skip("no setpriv to run the command line as another user")
+    open_dir.chmod(0o777)
+    program = double_with(open_dir, LOOPBACK_ONLY)
+    drop = [str(setpriv), "--reuid=65534", "--regid=65534", "--clear-groups"] if ROOT_USER else []
+    result = subprocess.run(
+        [*drop, sys.executable, "-m", "pocketid_k8s.cli", "rehearse", "--binary", str(program)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(open_dir)},
+        cwd=open_dir,
+        check=False,
+        timeout=300,
+    )
+    if "refused an unprivileged user namespace" in result.stdout:
+        pytest.skip("this kernel refuses unprivileged user namespaces")
+    if result.returncode == 2 and "ermission denied" in result.stderr:
+        pytest.skip(f"the other user cannot run this Python: {result.stderr[-200:]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "holding only loopback, in an unprivileged user namespace" in result.stdout
 
 
 def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -> None:

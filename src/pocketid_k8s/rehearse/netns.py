@@ -7,7 +7,10 @@ lives there, so nothing the program sends can leave the machine, whatever the pr
 When the rehearsal ends the thread goes back (``setns``) and the namespace disappears with
 its last process. Images are pulled before (their registry is outside).
 
-Without root, or where the kernel refuses, nothing changes and the caller says so: the
+Without root, a caller that ends with the rehearsal (the command line: ``one_way``) may
+leave the machine's network for good through an unprivileged user namespace
+(``CLONE_NEWUSER | CLONE_NEWNET``, the user mapped to itself), where the kernel allows it
+and the process has one thread. Otherwise nothing changes and the caller says so: the
 closed proxy for HTTP(S) is then the only line.
 """
 
@@ -22,17 +25,25 @@ import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
-__all__ = ["Network", "interfaces", "own_network"]
+from pocketid_k8s.errors import PocketIdK8sError
+
+__all__ = ["Network", "NetworkError", "interfaces", "own_network"]
 
 CLONE_NEWNET: Final = 0x40000000
+CLONE_NEWUSER: Final = 0x10000000
 SIOCGIFFLAGS: Final = 0x8913
 SIOCSIFFLAGS: Final = 0x8914
 IFF_UP: Final = 0x1
 IFREQ: Final = "16sH14x"
 """struct ifreq as far as ifr_flags: the name, the flags, padding to 32 bytes."""
 OWN_NET: Final = "/proc/thread-self/ns/net"
+
+
+class NetworkError(PocketIdK8sError):
+    """A network namespace was made but its loopback would not come up (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -67,16 +78,50 @@ def interfaces(pid: int | str = "self") -> list[str]:
     return [line.partition(":")[0].strip() for line in lines if ":" in line]
 
 
+def _user_network(libc: ctypes.CDLL) -> None:
+    """Leave for good: a new user namespace (this user mapped to itself) owning a new
+    network namespace whose loopback is up."""
+    uid, gid = os.geteuid(), os.getegid()
+    _call(libc.unshare(CLONE_NEWUSER | CLONE_NEWNET))
+    try:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+        _loopback_up()
+    except OSError as exc:
+        raise NetworkError(
+            f"made a network namespace of its own, but its loopback would not come up "
+            f"({exc.strerror}); the program could not be reached; fix: run as root"
+        ) from None
+
+
 @contextlib.contextmanager
-def own_network() -> Iterator[Network]:
+def own_network(one_way: bool = False) -> Iterator[Network]:
     """Run the body in a new network namespace holding only loopback, when root can make
-    one; else in the machine's network, with the reason in :attr:`Network.detail`."""
+    one (or, ``one_way``, an unprivileged user namespace: the process never comes back);
+    else in the machine's network, with the reason in :attr:`Network.detail`."""
     closed = "HTTP(S) is also steered to a closed proxy"
     if os.geteuid() != 0:
+        if not one_way:
+            yield Network(
+                False,
+                f"network: the machine's (not root, and this caller cannot leave it for "
+                f"good); {closed} but other protocols could leave",
+            )
+            return
+        try:
+            _user_network(_libc())
+        except OSError as exc:
+            yield Network(
+                False,
+                f"network: the machine's (not root, and the kernel refused an unprivileged "
+                f"user namespace: {exc.strerror}); {closed} but other protocols could leave",
+            )
+            return
         yield Network(
-            False,
-            f"network: the machine's (only root can make a network namespace here); {closed} "
-            "but other protocols could leave",
+            True,
+            f"network: a namespace of its own holding only loopback, in an unprivileged user "
+            f"namespace ({closed})",
         )
         return
     libc = _libc()

@@ -55,6 +55,10 @@ class Options:
     ready (a probe with a long period or initial delay may not)."""
     surge_wait: float = 10.0
     workdir: Path | None = None
+    leave_network: bool = False
+    """Whether this process may leave the machine's network for good (the command line,
+    which ends with the rehearsal): lets a user other than root run it in a network
+    namespace of its own, through an unprivileged user namespace."""
     image: Prepared | None = None
     """The image the program comes from: its Env under the pod's variables, and its WorkingDir
     and USER where the pod sets neither."""
@@ -149,7 +153,8 @@ def rehearse(options: Options) -> Rehearsal:
     refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     play_user = os.geteuid() == 0
-    with own_network() as network:  # after any pull: an image's registry is outside
+    # After any pull (an image's registry is outside), before anything starts.
+    with own_network(options.leave_network) as network:
         return _rehearse(options, pod, app_url, play_user, network)
 
 
