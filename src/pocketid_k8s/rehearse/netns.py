@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import os
 import socket
@@ -112,10 +113,15 @@ def own_network(one_way: bool = False) -> Iterator[Network]:
         try:
             _user_network(_libc())
         except OSError as exc:
+            why = (
+                "this process runs more than one thread"
+                if exc.errno == errno.EINVAL
+                else exc.strerror
+            )
             yield Network(
                 False,
                 f"network: the machine's (not root, and the kernel refused an unprivileged "
-                f"user namespace: {exc.strerror}); {closed} but other protocols could leave",
+                f"user namespace: {why}); {closed} but other protocols could leave",
             )
             return
         yield Network(
