@@ -29,6 +29,17 @@ copy may misbehave as a program can, to test that rehearse owns what it starts:
 ``fork`` (children that live on), ``daemon`` (a grandchild that calls setsid and ignores
 SIGTERM), ``ignore-term``, ``flood`` (stdout and stderr flat out) and ``exit`` (at once,
 code 3), each ``delay`` seconds after start.
+
+Variables that play what a kubelet-like rehearsal must see (``write_double(env=...)`` writes
+them in as defaults):
+
+- ``POCKET_ID_DOUBLE_LOCK_TTL=N``: the running holder renews its lock every N/3 s, and a lock
+  whose holder is gone stays held until N s after its last renewal, as Pocket-ID's lock
+  outlives a SIGKILL (30 s, 90 s from v2.12); a refused start exits 1 with the contract's
+  message; with ``POCKET_ID_DOUBLE_LOCK_WAIT=true`` it waits for the lock instead (a program
+  that waits out the window, which a startup probe may kill);
+- ``POCKET_ID_DOUBLE_LOOPBACK_ONLY=true``: GET /healthz answers 503 unless the network
+  namespace the double runs in holds no interface but ``lo`` (read from /proc/self/net/dev).
 """
 
 from __future__ import annotations
@@ -52,14 +63,22 @@ MISBEHAVIOURS: Final = ("fork", "daemon", "ignore-term", "flood", "exit")
 CHILDREN: Final = 3
 
 
-def write_double(program: Path, python: str, misbehave: str = "", delay: float = 0.0) -> Path:
-    """Write a self-contained, executable copy of this double to ``program``."""
+def write_double(
+    program: Path,
+    python: str,
+    misbehave: str = "",
+    delay: float = 0.0,
+    env: dict[str, str] | None = None,
+) -> Path:
+    """Write a self-contained, executable copy of this double to ``program`` (``env``: its
+    variables' defaults)."""
     from pocketid_k8s.contract import pocketid
 
     settings = {
         "facts": {name: getattr(pocketid, name) for name in FACTS},
         "misbehave": misbehave,
         "delay": delay,
+        "env": env or {},
     }
     source = Path(__file__).read_text()
     placeholder = "SETTINGS: dict[str, Any] = {}"
@@ -116,6 +135,8 @@ def _later(delay: float, kind: str) -> None:
 
 def main() -> int:
     contract = _contract()
+    for name, value in SETTINGS.get("env", {}).items():
+        os.environ.setdefault(name, value)
     kind, delay = SETTINGS.get("misbehave", ""), float(SETTINGS.get("delay", 0.0))
     if kind == "ignore-term":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -148,10 +169,18 @@ def main() -> int:
         print("ERR failed to open the database: unable to open database file", flush=True)
         return 1
     lock = db.with_suffix(".lock")
-    if lock.exists() and _alive(int(lock.read_text() or 0)):
-        print(f'ERR error="failed to acquire application lock: {contract.LOCK_HELD}"', flush=True)
-        return 1
+    ttl = float(env.get("POCKET_ID_DOUBLE_LOCK_TTL", "0"))
+    while _held(lock, ttl):
+        if env.get("POCKET_ID_DOUBLE_LOCK_WAIT", "").lower() != "true":
+            print(
+                f'ERR error="failed to acquire application lock: {contract.LOCK_HELD}"',
+                flush=True,
+            )
+            return 1
+        time.sleep(0.1)
     lock.write_text(str(os.getpid()))
+    if ttl > 0:
+        threading.Thread(target=_renew, args=(lock, ttl / 3), daemon=True).start()
     if not db.exists():
         db.write_text(json.dumps({"kid": secrets.token_urlsafe(8)}))
     if not _migrate(db, env, key):
@@ -166,7 +195,7 @@ def main() -> int:
 
         def do_GET(self) -> None:
             if self.path == contract.HEALTH_PATH:
-                self.send_response(204)
+                self.send_response(204 if _network_ok(env) else 503)
                 self.end_headers()
                 return
             docs = {
@@ -228,6 +257,31 @@ def _migrate(db: Path, env: os._Environ[str], key: bytes) -> bool:
     data["schema"] = mine
     db.write_text(json.dumps(data))
     return True
+
+
+def _held(lock: Path, ttl: float) -> bool:
+    """Whether another instance holds ``lock``: alive, or gone less than ``ttl`` s after its
+    last renewal."""
+    try:
+        holder, renewed = int(lock.read_text() or 0), lock.stat().st_mtime
+    except (OSError, ValueError):
+        return False
+    return _alive(holder) or time.time() - renewed < ttl
+
+
+def _renew(lock: Path, every: float) -> None:
+    while True:
+        time.sleep(every)
+        os.utime(lock)
+
+
+def _network_ok(env: os._Environ[str]) -> bool:
+    """Whether the double may answer healthy: with POCKET_ID_DOUBLE_LOOPBACK_ONLY, only in a
+    network namespace that holds nothing but loopback."""
+    if env.get("POCKET_ID_DOUBLE_LOOPBACK_ONLY", "").lower() != "true":
+        return True
+    rows = Path("/proc/self/net/dev").read_text().splitlines()[2:]
+    return [row.partition(":")[0].strip() for row in rows] == ["lo"]
 
 
 def _alive(pid: int) -> bool:

@@ -229,6 +229,7 @@ def test_rendered_bundle_rehearses_clean_with_the_double(
         "shutdown",
         "restart",
         "surge",
+        "kill",
         "resources",
     ]
     assert result.outcome.exit_code == 0
@@ -497,7 +498,7 @@ def test_cli_plain_text_when_piped(double: Path) -> None:
     assert lines[1].startswith("pod ")
     assert "\x1b[" not in result.stdout
     site = load_config(ROOT / "pocket-id.toml")  # the repository's site: any user's values
-    assert f"11 pass (rehearsal of {site.pocket_id.app_url})" in lines
+    assert f"12 pass (rehearsal of {site.pocket_id.app_url})" in lines
     assert any(line.startswith("figures: ready_s ") for line in lines)
 
 

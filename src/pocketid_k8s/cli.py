@@ -795,7 +795,9 @@ def _rehearse(args: argparse.Namespace) -> int:
     try:
         if binary is not None:
             result = rehearse.rehearse(
-                rehearse.Options(binary, resources, source, keep=args.keep, login=args.login)
+                rehearse.Options(
+                    binary, resources, source, keep=args.keep, login=args.login, leave_network=True
+                )
             )
         else:
             from pocketid_k8s.rehearse.image import prepared
@@ -809,6 +811,7 @@ def _rehearse(args: argparse.Namespace) -> int:
                         keep=args.keep,
                         login=args.login,
                         image=image,
+                        leave_network=True,
                     )
                 )
                 result.notes[:0] = image.notes

@@ -17,6 +17,7 @@ from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes
 from pocketid_k8s.rehearse.database import refuse_postgres
+from pocketid_k8s.rehearse.netns import Network, own_network
 from pocketid_k8s.rehearse.owner import PREFIX, Owned, own_sandbox
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
@@ -54,6 +55,10 @@ class Options:
     ready (a probe with a long period or initial delay may not)."""
     surge_wait: float = 10.0
     workdir: Path | None = None
+    leave_network: bool = False
+    """Whether this process may leave the machine's network for good (the command line,
+    which ends with the rehearsal): lets a user other than root run it in a network
+    namespace of its own, through an unprivileged user namespace."""
     image: Prepared | None = None
     """The image the program comes from: its Env under the pod's variables, and its WorkingDir
     and USER where the pod sets neither."""
@@ -83,6 +88,7 @@ class _Run:
     )
     binary: Path | None = None
     """The copy of the program inside the sandbox, which the pod's user can always run."""
+    network: Network = field(default_factory=lambda: Network(False, ""))
 
     def row(
         self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
@@ -147,6 +153,14 @@ def rehearse(options: Options) -> Rehearsal:
     refuse_postgres(pod.env, pod.mounts, pod.working_dir, pod.version, pod.stand_ins)
     app_url = _app_url(pod.env.get(names.APP_URL, ""))
     play_user = os.geteuid() == 0
+    # After any pull (an image's registry is outside), before anything starts.
+    with own_network(options.leave_network) as network:
+        return _rehearse(options, pod, app_url, play_user, network)
+
+
+def _rehearse(
+    options: Options, pod: Pod, app_url: str, play_user: bool, network: Network
+) -> Rehearsal:
     started = time.monotonic()
     cut_short = True
     owned: Owned | None = None
@@ -159,6 +173,7 @@ def rehearse(options: Options) -> Rehearsal:
             result = Rehearsal(Outcome(), app_url)
             result.notes.extend(owned.notes)
             run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
+            run.network = network
         run.hidden = tuple(pod.env[name] for name in pod.secret_env)
         run.budget = probes.startup_budget(pod.probes)
         run.binary = owned.install(options.binary)
@@ -226,7 +241,8 @@ def _steps(run: _Run) -> None:
         Status.PASS,
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
-        f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true",
+        f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
+        f"; {run.network.detail}",
     )
     first = _start_step(run)
     if first is None:
@@ -247,6 +263,10 @@ def _steps(run: _Run) -> None:
         second = _restart_step(run, instance, kid, login)
         if second is not None:
             _surge_step(run)
+            if second[0].alive():
+                from pocketid_k8s.rehearse.kill import kill_step
+
+                kill_step(run, second[0])
     finally:
         if login is not None:
             login.close()

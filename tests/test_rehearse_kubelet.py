@@ -1,0 +1,193 @@
+"""rehearse as the kubelet would: a network of its own, and the restart after a SIGKILL.
+
+The Pocket-ID test double (tests/pocket_id_double.py) stands in for the program: one that
+answers healthy only in a network namespace holding nothing but loopback, and one whose
+instance lock outlives a SIGKILL for a few seconds (Pocket-ID's: 30 s, 90 s from v2.12).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pocketid_k8s.check.model import Resource
+from pocketid_k8s.contract import kubelet
+from pocketid_k8s.live.report import Row, Status
+from pocketid_k8s.rehearse import Options, rehearse
+from pocketid_k8s.rehearse.kill import expected_back
+from pocketid_k8s.rehearse.netns import interfaces, own_network
+from pocketid_k8s.rehearse.process import free_port
+from tests.pocket_id_double import write_double
+from tests.test_rehearse import ROOT_USER, bundle, interpreter, kept, open_dir, statuses
+
+__all__ = ["kept", "open_dir"]  # the fixtures, shared with tests/test_rehearse.py
+
+LOOPBACK_ONLY = {"POCKET_ID_DOUBLE_LOOPBACK_ONLY": "true"}
+LOCK_TTL = {"POCKET_ID_DOUBLE_LOCK_TTL": "2"}
+needs_root = pytest.mark.skipif(not ROOT_USER, reason="a network namespace needs root")
+
+
+def double_with(folder: Path, env: dict[str, str]) -> Path:
+    """The test double, its variables ``env`` written in."""
+    python = interpreter() if ROOT_USER else sys.executable
+    return write_double(folder / "pocket-id-test-double", python, env=env)
+
+
+def row(rows: list[Row], check: str) -> Row:
+    return next(r for r in rows if r.check == check)
+
+
+def with_startup(resources: list[Resource], period: int, failures: int) -> list[Resource]:
+    """The bundle with the Deployment's startupProbe every ``period`` s, ``failures`` times."""
+    for resource in resources:
+        if resource.doc.get("kind") == "Deployment":
+            container = resource.doc["spec"]["template"]["spec"]["containers"][0]
+            container["startupProbe"].update(periodSeconds=period, failureThreshold=failures)
+    return resources
+
+
+# --- the back-off and the network, alone -----------------------------------------------------
+
+
+def test_kubelet_restarts_at_once_then_doubles_to_the_cap() -> None:
+    """The kubelet's waits: 0, 10, 20, 40, ... seconds, never more than 300."""
+    delays = list(itertools.islice(kubelet.restart_delays(), 9))
+    assert delays == [0, 10, 20, 40, 80, 160, 300, 300, 300]
+
+
+def test_expected_return_is_the_first_try_after_the_window() -> None:
+    """30 s window: back at the try 30 s after the kill; 90 s: at 150 s (70 s is refused)."""
+    assert (expected_back(30), expected_back(90)) == (30, 150)
+
+
+@needs_root
+def test_own_network_holds_only_loopback_and_goes_back() -> None:
+    """Inside: only lo, and loopback connects; after: the machine's interfaces again."""
+    before = interfaces()
+    with own_network() as network:
+        assert network.isolated
+        assert interfaces() == ["lo"]
+        read = "print(open('/proc/self/net/dev').read(), end='')"
+        child = subprocess.run(
+            [sys.executable, "-c", read], check=True, capture_output=True, text=True
+        )
+        assert [ln.partition(":")[0].strip() for ln in child.stdout.splitlines()[2:]] == ["lo"]
+    assert interfaces() == before
+
+
+def test_without_root_the_network_is_the_machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not root and not one-way (a test run): nothing is unshared, and the detail says so."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    before = interfaces()
+    with own_network() as network:
+        assert interfaces() == before
+    assert not network.isolated
+    assert network.detail.startswith("network: the machine's (not root, and this caller cannot")
+
+
+def test_loopback_only_double_is_not_ready_in_the_machines_network(open_dir: Path) -> None:
+    """The double outside a namespace of its own: /healthz answers 503 (the test can fail)."""
+    if interfaces() == ["lo"]:
+        pytest.skip("this machine's network holds only loopback already")
+    program = double_with(open_dir, {**LOOPBACK_ONLY, "ENCRYPTION_KEY": "k" * 32})
+    port = free_port()
+    env = {"PORT": str(port), "HOST": "127.0.0.1", "PATH": os.environ.get("PATH", "")}
+    env["DB_CONNECTION_STRING"] = str(open_dir / "data" / "pocket-id.db")
+    process = subprocess.Popen([str(program)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        status = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    status = 204
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                time.sleep(0.05)
+                continue
+            break
+        assert status == 503
+    finally:
+        process.kill()
+        process.wait()
+
+
+# --- the rehearsal ---------------------------------------------------------------------------
+
+
+@needs_root
+def test_rehearsal_runs_in_a_loopback_only_namespace(open_dir: Path) -> None:
+    """The double that is ready only with nothing but lo: every step passes, the pod says so."""
+    program = double_with(open_dir, LOOPBACK_ONLY)
+    result = rehearse(Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir))
+    got = statuses(result.outcome.rows)
+    assert set(got.values()) == {"pass"}, result.outcome.rows
+    assert (
+        "network: a namespace of its own holding only loopback"
+        in row(result.outcome.rows, "pod").detail
+    )
+
+
+def test_cli_as_another_user_runs_in_an_unprivileged_namespace(open_dir: Path) -> None:
+    """Not root: the command line leaves the machine's network through a user namespace."""
+    setpriv = shutil.which("setpriv")
+    if ROOT_USER and setpriv is None:
+        pytest.skip("no setpriv to run the command line as another user")
+    open_dir.chmod(0o777)
+    program = double_with(open_dir, LOOPBACK_ONLY)
+    drop = [str(setpriv), "--reuid=65534", "--regid=65534", "--clear-groups"] if ROOT_USER else []
+    result = subprocess.run(
+        [*drop, sys.executable, "-m", "pocketid_k8s.cli", "rehearse", "--binary", str(program)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(open_dir)},
+        cwd=open_dir,
+        check=False,
+        timeout=300,
+    )
+    if "refused an unprivileged user namespace" in result.stdout:
+        pytest.skip("this kernel refuses unprivileged user namespaces")
+    if result.returncode == 2 and "ermission denied" in result.stderr:
+        pytest.skip(f"the other user cannot run this Python: {result.stderr[-200:]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "holding only loopback, in an unprivileged user namespace" in result.stdout
+
+
+def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -> None:
+    """Lock held 2 s after SIGKILL: the try at once is refused, the one 10 s later is Ready."""
+    program = double_with(open_dir, LOCK_TTL)
+    result = rehearse(Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir))
+    kill = row(result.outcome.rows, "kill")
+    assert kill.status is Status.PASS, kill
+    assert "after 1 failed start(s)" in kill.detail
+    assert '0.0 s exited with code 1: ERR error="failed to acquire application lock' in kill.detail
+    assert "v2.2.0's restart window is 30 s (the stale instance lock)" in kill.detail
+    assert "expect it back about 30 s after the kill" in kill.detail
+    assert 10.0 <= result.figures["kill_back_s"] < 30.0
+    assert result.figures["kill_restarts"] == 2
+
+
+def test_kill_step_fails_a_startup_budget_smaller_than_the_window(open_dir: Path) -> None:
+    """A 3 s startupProbe and a double that waits for the lock: killed once, fix given."""
+    program = double_with(
+        open_dir, {"POCKET_ID_DOUBLE_LOCK_TTL": "5", "POCKET_ID_DOUBLE_LOCK_WAIT": "true"}
+    )
+    resources = with_startup(bundle(), period=1, failures=3)
+    result = rehearse(Options(program, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    kill = row(result.outcome.rows, "kill")
+    assert kill.status is Status.FAIL, kill
+    assert "killed by the kubelet: not ready within 3 s" in kill.detail
+    assert "the startupProbe allows 3 s, less than the 30 s window" in kill.detail
+    # 30 s window + the first start (under a second here, rounded up) at one try a second
+    assert re.match(r"raise the startupProbe's failureThreshold to at least 3[1-3] ", kill.hint)
+    assert result.outcome.exit_code == 1
