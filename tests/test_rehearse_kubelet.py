@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,10 +51,11 @@ def row(rows: list[Row], check: str) -> Row:
 def with_startup(resources: list[Resource], period: int, failures: int) -> list[Resource]:
     """The bundle with the Deployment's startupProbe every ``period`` s, ``failures`` times."""
     for resource in resources:
-        if resource.doc.get("kind") == "Deployment":
-            container = resource.doc["spec"]["template"]["spec"]["containers"][0]
+        doc: Any = resource.doc  # the rendered dict, edited as YAML data
+        if doc.get("kind") == "Deployment":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
             container["startupProbe"].update(periodSeconds=period, failureThreshold=failures)
-    return resources
+    return [Resource(r.doc, r.file, r.lines) for r in resources]  # views read anew
 
 
 # --- the back-off and the network, alone -----------------------------------------------------
@@ -129,7 +131,9 @@ def test_loopback_only_double_is_not_ready_in_the_machines_network(open_dir: Pat
 def test_rehearsal_runs_in_a_loopback_only_namespace(open_dir: Path) -> None:
     """The double that is ready only with nothing but lo: every step passes, the pod says so."""
     program = double_with(open_dir, LOOPBACK_ONLY)
-    result = rehearse(Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir))
+    result = rehearse(
+        Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir, kill=True)
+    )
     got = statuses(result.outcome.rows)
     assert set(got.values()) == {"pass"}, result.outcome.rows
     assert (
@@ -166,7 +170,9 @@ def test_cli_as_another_user_runs_in_an_unprivileged_namespace(open_dir: Path) -
 def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -> None:
     """Lock held 2 s after SIGKILL: the try at once is refused, the one 10 s later is Ready."""
     program = double_with(open_dir, LOCK_TTL)
-    result = rehearse(Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir))
+    result = rehearse(
+        Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir, kill=True)
+    )
     kill = row(result.outcome.rows, "kill")
     assert kill.status is Status.PASS, kill
     assert "after 1 failed start(s)" in kill.detail
@@ -183,7 +189,9 @@ def test_kill_step_fails_a_startup_budget_smaller_than_the_window(open_dir: Path
         open_dir, {"POCKET_ID_DOUBLE_LOCK_TTL": "5", "POCKET_ID_DOUBLE_LOCK_WAIT": "true"}
     )
     resources = with_startup(bundle(), period=1, failures=3)
-    result = rehearse(Options(program, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    result = rehearse(
+        Options(program, resources, "bundle", stay_up=0.2, workdir=open_dir, kill=True)
+    )
     kill = row(result.outcome.rows, "kill")
     assert kill.status is Status.FAIL, kill
     assert "killed by the kubelet: not ready within 3 s" in kill.detail

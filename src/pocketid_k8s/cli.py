@@ -489,6 +489,12 @@ def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     rehearse.add_argument("--format", choices=("text", "json"), default="text")
     rehearse.add_argument("--keep", action="store_true", help="keep the sandbox for inspection")
     rehearse.add_argument(
+        "--kill",
+        action="store_true",
+        help="also SIGKILL the running instance, as an OOM kill does, and restart it on the "
+        "kubelet's back-off (waits out the restart window: about 30 s, 90 s from v2.12)",
+    )
+    rehearse.add_argument(
         "--login",
         action="store_true",
         help="also sign in with a software passkey and run an "
@@ -796,7 +802,13 @@ def _rehearse(args: argparse.Namespace) -> int:
         if binary is not None:
             result = rehearse.rehearse(
                 rehearse.Options(
-                    binary, resources, source, keep=args.keep, login=args.login, leave_network=True
+                    binary,
+                    resources,
+                    source,
+                    keep=args.keep,
+                    login=args.login,
+                    kill=args.kill,
+                    leave_network=True,
                 )
             )
         else:
@@ -810,6 +822,7 @@ def _rehearse(args: argparse.Namespace) -> int:
                         source,
                         keep=args.keep,
                         login=args.login,
+                        kill=args.kill,
                         image=image,
                         leave_network=True,
                     )

@@ -62,6 +62,9 @@ class Options:
     image: Prepared | None = None
     """The image the program comes from: its Env under the pod's variables, and its WorkingDir
     and USER where the pod sets neither."""
+    kill: bool = False
+    """Play the restart after a SIGKILL (the ``kill`` step): it waits out the program's
+    restart window (30 s, 90 s from v2.12), so it runs only when asked (--kill)."""
 
 
 @dataclass
@@ -263,10 +266,20 @@ def _steps(run: _Run) -> None:
         second = _restart_step(run, instance, kid, login)
         if second is not None:
             _surge_step(run)
-            if second[0].alive():
+            if second[0].alive() and run.options.kill:
                 from pocketid_k8s.rehearse.kill import kill_step
 
                 kill_step(run, second[0])
+            elif second[0].alive():
+                window = pocketid.restart_window_seconds(run.pod.version)
+                run.row(
+                    "kill",
+                    Status.SKIP,
+                    "not played: an OOM kill or a node crash leaves the instance lock held, and "
+                    f"this version refuses a restart for about {window} s",
+                    hint="pass --kill to SIGKILL the instance and restart it on the kubelet's "
+                    "back-off (it adds that wait to the rehearsal)",
+                )
     finally:
         if login is not None:
             login.close()
