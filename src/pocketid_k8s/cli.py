@@ -34,7 +34,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _terminated)
     run = _Run()
     real_stdout = sys.stdout
@@ -51,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run.undelivered(failed.error)
     finally:
         sys.stdout = real_stdout
+        # The command has ended and said so: a late Ctrl-C goes to the caller's handler (the
+        # script's ends the process with 130), not into a KeyboardInterrupt nobody catches.
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
 
 
