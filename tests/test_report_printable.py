@@ -90,3 +90,12 @@ def test_a_multiline_detail_keeps_its_lines_and_escapes_the_rest() -> None:
     text = plain(Outcome([row]), "x")
     assert "\x1b" not in text
     assert text.splitlines()[2] == " " * 36 + "- a b"
+
+
+def test_rehearsal_notes_are_printable() -> None:
+    """A note that names what a program started (its own process names) cannot reach the
+    terminal as an escape sequence."""
+    from pocketid_k8s.live.report import figures_and_notes
+
+    lines = figures_and_notes({"wall_s": 1.0}, ["left running: \x1b]0;owned\x07 x3"])
+    assert lines == ["figures: wall_s 1.00", "note: left running: \\x1b]0;owned\\x07 x3"]

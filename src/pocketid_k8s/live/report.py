@@ -144,6 +144,13 @@ def summary(outcome: Outcome, subject: str) -> str:
     return line
 
 
+def figures_and_notes(figures: dict[str, float], notes: list[str]) -> list[str]:
+    """The lines after a rehearsal's or an upgrade's rows: its figures, then its notes (which
+    may quote what a program printed or named: shown printable)."""
+    lines = ["figures: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items())]
+    return lines + [f"note: {printable(note)}" for note in notes]
+
+
 def _detail(row: Row) -> str:
     if not row.hint:
         return row.detail

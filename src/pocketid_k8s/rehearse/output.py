@@ -11,8 +11,7 @@ __all__ = ["plain", "table", "to_json"]
 
 
 def _figures(result: Rehearsal) -> str:
-    lines = ["figures: " + ", ".join(f"{k} {v:.2f}" for k, v in result.figures.items())]
-    lines += [f"note: {note}" for note in result.notes]
+    lines = report.figures_and_notes(result.figures, result.notes)
     if result.sandbox is not None:
         lines.append(f"sandbox kept: {result.sandbox}")
     return "\n".join(lines) + "\n"

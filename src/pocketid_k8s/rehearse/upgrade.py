@@ -649,8 +649,7 @@ def _subject(result: UpgradeResult) -> str:
 def _tail(result: UpgradeResult) -> str:
     lines = [result.diff.rstrip("\n")] if result.diff else []
     lines += [f"wrote: {item}" for item in result.written]
-    lines.append("figures: " + ", ".join(f"{k} {v:.2f}" for k, v in result.figures.items()))
-    lines += [f"note: {report.printable(note)}" for note in result.notes]
+    lines += report.figures_and_notes(result.figures, result.notes)
     return "\n".join(lines) + "\n"
 
 
