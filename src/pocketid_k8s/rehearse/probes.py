@@ -188,8 +188,14 @@ class Prober:
         self._stop.set()
         self._thread.join()
 
+    def seen_since(self, kind: str, since: float) -> list[Timed]:
+        """The ``kind`` attempts that saw the program as it is from ``since`` seconds: those
+        begun then, and any success (one begun a moment before ``since`` that the program
+        answered saw it serving)."""
+        return [t for t in self.timeline.get(kind, []) if t.at >= since or t.result.ok]
+
     def attempted_since(self, kind: str, since: float) -> bool:
-        return any(t.at >= since for t in self.timeline.get(kind, []))
+        return bool(self.seen_since(kind, since))
 
     def _due(self, kind: str) -> float | None:
         probe = self.probes[kind]

@@ -435,7 +435,7 @@ def _absent(kind: str) -> str:
 
 def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
     timeline = started.prober.timeline[probe.kind]
-    after = [t for t in timeline if t.at >= started.ready]
+    after = started.prober.seen_since(probe.kind, started.ready)
     if probe.kind == probes.STARTUP and started.prober.started_at is not None:
         # its success ends it, and may come before rehearse's own poll saw the program ready
         after = [t for t in timeline if t.at >= started.prober.started_at]
