@@ -8,6 +8,7 @@ instance lock outlives a SIGKILL for a few seconds (Pocket-ID's: 30 s, 90 s from
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -165,6 +166,55 @@ def test_cli_as_another_user_runs_in_an_unprivileged_namespace(open_dir: Path) -
         pytest.skip(f"the other user cannot run this Python: {result.stderr[-200:]}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "holding only loopback, in an unprivileged user namespace" in result.stdout
+
+
+CLI = (sys.executable, "-m", "pocketid_k8s.cli")
+
+
+def _cli_kill_rows(open_dir: Path, *flags: str) -> tuple[int, dict[str, Any]]:
+    program = double_with(open_dir, {})
+    result = subprocess.run(
+        [*CLI, "rehearse", "--binary", str(program), "--format", "json", *flags],
+        capture_output=True,
+        text=True,
+        cwd=open_dir,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    rows = {r["check"]: r for r in json.loads(result.stdout)["checks"]}
+    return result.returncode, rows
+
+
+def test_cli_plays_the_kill_step_by_default(open_dir: Path) -> None:
+    """No flag: the command line SIGKILLs the instance and reports when it is Ready again."""
+    code, rows = _cli_kill_rows(open_dir)
+    assert rows["kill"]["status"] == "pass", rows["kill"]
+    assert rows["kill"]["detail"].startswith("SIGKILL to ")
+    assert "Ready again" in rows["kill"]["detail"]
+    assert code == 0
+
+
+def test_cli_no_kill_lists_the_step_as_skipped(open_dir: Path) -> None:
+    """--no-kill: the kill row is a skip that says how to play it, and nothing else changes."""
+    code, rows = _cli_kill_rows(open_dir, "--no-kill")
+    assert rows["kill"]["status"] == "skip", rows["kill"]
+    assert "--no-kill" in rows["kill"]["detail"]
+    assert code == 0
+
+
+def test_cli_refuses_kill_and_no_kill_together(open_dir: Path) -> None:
+    """--kill with --no-kill is a usage error (exit 2), not a silent choice."""
+    result = subprocess.run(
+        [*CLI, "rehearse", "--kill", "--no-kill"],
+        capture_output=True,
+        text=True,
+        cwd=open_dir,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "not allowed with argument" in result.stderr
 
 
 def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -> None:

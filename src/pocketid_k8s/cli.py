@@ -492,11 +492,21 @@ def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     rehearse.add_argument("--format", choices=("text", "json"), default="text")
     rehearse.add_argument("--keep", action="store_true", help="keep the sandbox for inspection")
-    rehearse.add_argument(
+    kill = rehearse.add_mutually_exclusive_group()
+    kill.add_argument(
         "--kill",
+        dest="kill",
         action="store_true",
-        help="also SIGKILL the running instance, as an OOM kill does, and restart it on the "
-        "kubelet's back-off (waits out the restart window: about 30 s, 90 s from v2.12)",
+        default=True,
+        help="SIGKILL the running instance, as an OOM kill does, and restart it on the "
+        "kubelet's back-off (the default; it waits out the restart window: about 30 s, "
+        "90 s from v2.12)",
+    )
+    kill.add_argument(
+        "--no-kill",
+        dest="kill",
+        action="store_false",
+        help="skip the kill step (a quicker rehearsal that does not play the restart window)",
     )
     rehearse.add_argument(
         "--login",

@@ -64,7 +64,7 @@ class Options:
     and USER where the pod sets neither."""
     kill: bool = False
     """Play the restart after a SIGKILL (the ``kill`` step): it waits out the program's
-    restart window (30 s, 90 s from v2.12), so it runs only when asked (--kill)."""
+    restart window (30 s, 90 s from v2.12). The command line plays it unless --no-kill."""
 
 
 @dataclass
@@ -275,10 +275,10 @@ def _steps(run: _Run) -> None:
                 run.row(
                     "kill",
                     Status.SKIP,
-                    "not played: an OOM kill or a node crash leaves the instance lock held, and "
-                    f"this version refuses a restart for about {window} s",
-                    hint="pass --kill to SIGKILL the instance and restart it on the kubelet's "
-                    "back-off (it adds that wait to the rehearsal)",
+                    "not played (--no-kill): an OOM kill or a node crash leaves the instance "
+                    f"lock held, and this version refuses a restart for about {window} s",
+                    hint="rehearse without --no-kill to SIGKILL the instance and restart it on "
+                    "the kubelet's back-off (it adds that wait to the rehearsal)",
                 )
     finally:
         if login is not None:
