@@ -171,6 +171,26 @@ def test_upgrade_keeps_the_signing_key_and_shows_the_rollback_refused(
     assert seen["check"] == "pass"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="a network namespace of its own needs root here")
+def test_upgrade_runs_both_images_in_a_loopback_only_namespace(
+    crane_registry: str, site: Path, tmp_path: Path
+) -> None:
+    """Images of the double that serve only where the network holds nothing but lo (v2.3.0 ->
+    v2.4.0): both start, the upgrade passes, and the notes say where they ran."""
+    loopback_only = "POCKET_ID_DOUBLE_LOOPBACK_ONLY=true"
+    push_version(crane_registry, "v2.3.0", 1, loopback_only)
+    push_version(crane_registry, "v2.4.0", 2, loopback_only)
+    site.write_text(site.read_text().replace(f"{REPOSITORY}:v2.2.0", f"{REPOSITORY}:v2.3.0"))
+    result = upgrade_cli(
+        "--to", "v2.4.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    seen = statuses(doc)
+    assert seen["old-start"] == "pass", result.stdout
+    assert seen["upgrade"] == "pass", result.stdout
+    assert any("a namespace of its own holding only loopback" in n for n in doc["notes"])
+
+
 def test_upgrade_without_write_changes_no_file(site: Path, tmp_path: Path) -> None:
     """Without --write the bundle's diff is printed and no file is written."""
     before = sorted(p.name for p in site.parent.iterdir())

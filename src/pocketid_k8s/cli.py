@@ -871,7 +871,13 @@ def _upgrade(args: argparse.Namespace) -> int:
     resources, source = _rehearse_resources(args, config)
     result = upgrade.upgrade(
         upgrade.UpgradeOptions(
-            args.to, resources, source, config=config, login=args.login, write=args.write
+            args.to,
+            resources,
+            source,
+            config=config,
+            login=args.login,
+            write=args.write,
+            leave_network=True,
         )
     )
     if args.format == "json":

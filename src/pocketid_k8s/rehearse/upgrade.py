@@ -41,6 +41,7 @@ from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 from pocketid_k8s.live import report
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes, registry
+from pocketid_k8s.rehearse.netns import own_network
 from pocketid_k8s.rehearse.pod import pod_from
 
 # run.py's step helpers, shared within rehearse (kept private there: one owner of the steps)
@@ -148,6 +149,9 @@ class UpgradeOptions:
     stay_up: float = 1.0
     rollback_wait: float = 10.0
     """Seconds to wait for the current image to come up on the migrated data."""
+    leave_network: bool = False
+    """Whether this process may leave the machine's network for good (the command line):
+    as for rehearse, both images run in a network namespace of their own."""
 
 
 @dataclass
@@ -445,7 +449,11 @@ def upgrade(options: UpgradeOptions) -> UpgradeResult:
             prepared(None, resources, workdir=options.workdir, limits=options.limits)
         )
         result.notes += [*before.notes[:1], *after.notes[:1]]
-        _rehearse(options, resources, before, after, result, add, folder)
+        # After both pulls (the registry is outside), before anything starts: the images are
+        # untrusted programs, as in rehearse.
+        with own_network(options.leave_network) as network:
+            result.notes.append(network.detail)
+            _rehearse(options, resources, before, after, result, add, folder)
     result.figures["wall_s"] = time.monotonic() - started
     result.notes.append(
         f"before the sync, snapshot or back up the data volume, and know how to restore it: "
