@@ -27,8 +27,12 @@ The tests run a self-contained copy written by :func:`write_double` (the contrac
 written into it), so that the pod's user can run it from wherever rehearse puts it. The
 copy may misbehave as a program can, to test that rehearse owns what it starts:
 ``fork`` (children that live on), ``daemon`` (a grandchild that calls setsid and ignores
-SIGTERM), ``ignore-term``, ``flood`` (stdout and stderr flat out) and ``exit`` (at once,
-code 3), each ``delay`` seconds after start.
+SIGTERM), ``ignore-term``, ``flood`` (stdout and stderr flat out), ``exit`` (at once,
+code 3) and ``spin`` (burns ``POCKET_ID_DOUBLE_SPIN_SECONDS`` of CPU time, default 0.5,
+before it listens, as a start-up that needs the CPU), each ``delay`` seconds after start;
+and ``allocate``: ``delay`` seconds after it first answered healthy (so that it runs when
+it happens), it allocates and touches ``POCKET_ID_DOUBLE_ALLOCATE_MIB`` MiB (default 512) in
+steps of 16 MiB, then holds it, as a program that outgrows its memory limit.
 
 Variables that play what a kubelet-like rehearsal must see (``write_double(env=...)`` writes
 them in as defaults):
@@ -59,7 +63,9 @@ from typing import Any, Final
 
 SETTINGS: dict[str, Any] = {}  # write_double puts the contract's facts and the misbehaviour here
 FACTS: Final = ("KEY_TOO_SHORT", "LOCK_HELD", "HEALTH_PATH", "DEFAULT_PORT")
-MISBEHAVIOURS: Final = ("fork", "daemon", "ignore-term", "flood", "exit")
+MISBEHAVIOURS: Final = ("fork", "daemon", "ignore-term", "flood", "exit", "spin", "allocate")
+STEP_MIB: Final = 16
+HELD: list[bytes] = []  # what ``allocate`` holds
 CHILDREN: Final = 3
 
 
@@ -121,6 +127,17 @@ def _misbehave(kind: str) -> None:
                 _sleep_forever()
             os._exit(0)
         os.waitpid(middle, 0)
+    elif kind == "spin":
+        seconds = float(os.environ.get("POCKET_ID_DOUBLE_SPIN_SECONDS", "0.5"))
+        spent = time.process_time()
+        while time.process_time() - spent < seconds:
+            pass
+    elif kind == "allocate":
+        wanted = int(os.environ.get("POCKET_ID_DOUBLE_ALLOCATE_MIB", "512"))
+        for _ in range(0, wanted, STEP_MIB):
+            HELD.append(b"\x01" * (STEP_MIB * 2**20))  # written, so resident
+            time.sleep(0.01)
+        _sleep_forever()
     elif kind == "flood":
         line = b"flood " * 170 + b"\n"
         while True:
@@ -140,9 +157,9 @@ def main() -> int:
     kind, delay = SETTINGS.get("misbehave", ""), float(SETTINGS.get("delay", 0.0))
     if kind == "ignore-term":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    elif kind and delay <= 0 and kind != "flood":
+    elif kind and delay <= 0 and kind not in ("flood", "allocate"):
         _misbehave(kind)
-    elif kind:
+    elif kind and kind != "allocate":
         threading.Thread(target=_later, args=(delay, kind), daemon=True).start()
     env = os.environ
     key_file = env.get("ENCRYPTION_KEY_FILE")
@@ -188,6 +205,7 @@ def main() -> int:
         return 1
     kid = json.loads(db.read_text())["kid"]
     app_url = env.get("APP_URL", "http://localhost:1411").lower().rstrip("/")
+    allocating = threading.Event()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -195,8 +213,12 @@ def main() -> int:
 
         def do_GET(self) -> None:
             if self.path == contract.HEALTH_PATH:
-                self.send_response(204 if _network_ok(env) else 503)
+                healthy = _network_ok(env)
+                self.send_response(204 if healthy else 503)
                 self.end_headers()
+                if healthy and kind == "allocate" and not allocating.is_set():
+                    allocating.set()
+                    threading.Thread(target=_later, args=(delay, kind), daemon=True).start()
                 return
             docs = {
                 "/.well-known/openid-configuration": {"issuer": app_url},

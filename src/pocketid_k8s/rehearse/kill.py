@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pocketid_k8s.rehearse.process import Instance
     from pocketid_k8s.rehearse.run import _Run
 
-__all__ = ["expected_back", "kill_step"]
+__all__ = ["expected_back", "kill_step", "restart_after_oom"]
 
 NAME: Final = "kill"
 POLL: Final = 0.05
@@ -53,19 +53,41 @@ def _version(version: tuple[int, int, int]) -> str:
     return "v" + ".".join(map(str, version))
 
 
+def _name(instance: Instance) -> str:
+    return instance.log.path.stem.partition("-")[2] or "the pod"
+
+
 def kill_step(run: _Run, instance: Instance) -> None:
     """SIGKILL ``instance``'s whole tree, then restart it as the kubelet would until Ready
     (bounded: the restart window, the longest back-off and one start-up budget)."""
-    from pocketid_k8s.rehearse.run import _exit_reason, _launch
-
-    window = pocketid.restart_window_seconds(run.pod.version)
-    budget = run.budget
-    limit = window + kubelet.CRASH_BACKOFF_MAX_SECONDS + budget.seconds
-    name = instance.log.path.stem.partition("-")[2] or "the pod"
+    name = _name(instance)
     instance.kill()  # as the OOM killer: every process of the container, no grace
     killed = time.monotonic()
     run.stopped(instance)
     run.usage.append(instance.usage())
+    _restart(run, killed, f"SIGKILL to {name}'s whole tree (as the OOM killer does)")
+
+
+def restart_after_oom(run: _Run, instance: Instance, limit: str) -> None:
+    """``instance`` was OOM-killed while it ran: restart it as the kubelet would, as after
+    a kill (the same row, named ``kill``)."""
+    killed = time.monotonic()  # seen within a poll of the kill
+    run.stopped(instance)
+    run.usage.append(instance.usage())
+    _restart(
+        run,
+        killed,
+        f"{_name(instance)} was {kubelet.OOM_REASON} (exit code {kubelet.OOM_EXIT_CODE}) at its "
+        f"memory limit {limit}, every process of the container killed",
+    )
+
+
+def _restart(run: _Run, killed: float, what: str) -> None:
+    """Restart the container ended at ``killed`` on the kubelet's back-off until Ready."""
+    from pocketid_k8s.rehearse.run import _exit_reason, _launch
+
+    window = pocketid.restart_window_seconds(run.pod.version)
+    limit = window + kubelet.CRASH_BACKOFF_MAX_SECONDS + run.budget.seconds
     tries: list[_Try] = []
     back: float | None = None
     end = killed
@@ -93,7 +115,7 @@ def kill_step(run: _Run, instance: Instance) -> None:
         run.usage.append(second.usage())
         tries.append(_Try(at, f"{at:.1f} s {reason}", probe_killed=probe_killed))
         end = time.monotonic()
-    _row(run, name, window, tries, back, limit)
+    _row(run, what, window, tries, back, limit)
 
 
 def _settle(run: _Run, instance: Instance, prober: probes.Prober, ready: float) -> None:
@@ -104,7 +126,7 @@ def _settle(run: _Run, instance: Instance, prober: probes.Prober, ready: float) 
 
 
 def _row(
-    run: _Run, name: str, window: int, tries: list[_Try], back: float | None, limit: float
+    run: _Run, what: str, window: int, tries: list[_Try], back: float | None, limit: float
 ) -> None:
     version = _version(run.pod.version)
     failed = sum(1 for t in tries if not t.ready)
@@ -145,8 +167,7 @@ def _row(
         run.row(
             NAME,
             Status.FAIL,
-            f"SIGKILL to {name}'s whole tree (as the OOM killer does); not Ready again within "
-            f"{limit:g} s: {played}; {facts}",
+            f"{what}; not Ready again within {limit:g} s: {played}; {facts}",
             hint=fix or "fix the start-up error shown",
         )
         return
@@ -157,8 +178,8 @@ def _row(
         else "no startup or liveness probe limits start-up"
     )
     detail = (
-        f"SIGKILL to {name}'s whole tree (as the OOM killer does); the kubelet would see it "
-        f"Ready again {back:.1f} s after the kill, after {failed} failed start(s) and "
+        f"{what}; the kubelet would see it Ready again {back:.1f} s after the kill, after "
+        f"{failed} failed start(s) and "
         f"back-off: {played}; {facts}; {budget}"
     )
     if problems:

@@ -27,6 +27,7 @@ from typing import Final
 
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.rehearse.identity import Identity
+from pocketid_k8s.rehearse.limits import remove_left
 from pocketid_k8s.rehearse.tree import CGROUP_PREFIX, cgroup_base, kill_marked
 
 __all__ = ["PREFIX", "Owned", "SandboxPlaceError", "own_sandbox", "reachable", "sweep"]
@@ -194,6 +195,7 @@ def _sweep_one(root: Path) -> str:
 
 
 def _remove_cgroups(suffix: str) -> None:
+    remove_left(suffix)  # the cgroup v1 children that held its limits
     base = cgroup_base()
     if base is None:
         return

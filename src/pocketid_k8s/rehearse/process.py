@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final
 
 from pocketid_k8s.rehearse.identity import Identity
+from pocketid_k8s.rehearse.limits import Limits
 from pocketid_k8s.rehearse.log import Log
 from pocketid_k8s.rehearse.tree import Tree
 
@@ -51,11 +52,14 @@ class Instance:
         log: Path,
         user: Identity | None = None,
         tree: Tree | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.log = Log(log)
         self.started = time.monotonic()
         self._usage = Usage(0, 0.0)
         self.tree = tree
+        self.limits = limits
+        """The container's limits, enforced on it from its first instruction where they can be."""
         self.survivors = ""
         """What was still running of the program's tree after it stopped (then killed)."""
         try:
@@ -64,6 +68,8 @@ class Instance:
             self.log.abandon()
             if tree is not None:
                 tree.close()
+            if limits is not None:
+                limits.close()
             raise
         self.log.start()
 
@@ -86,9 +92,15 @@ class Instance:
                 else [g for g in [user.fs_group] if g is not None],
             )
 
+        def limited() -> subprocess.Popen[bytes]:
+            if self.limits is None:
+                return start()
+            with self.limits.placed():
+                return start()
+
         if self.tree is None:
-            return start()
-        return self.tree.spawn(start, lambda process: process.pid)
+            return limited()
+        return self.tree.spawn(limited, lambda process: process.pid)
 
     @property
     def pid(self) -> int:
@@ -100,6 +112,11 @@ class Instance:
     @property
     def returncode(self) -> int | None:
         return self.process.poll()
+
+    @property
+    def oom_killed(self) -> bool:
+        """Whether it ended because the OOM killer ended it at its memory limit."""
+        return self.limits is not None and self.limits.oom_killed(self.returncode)
 
     def usage(self) -> Usage:
         """Peak RSS and CPU time so far (the last reading once the process has ended)."""
@@ -156,13 +173,16 @@ class Instance:
             self.process.kill()
 
     def _end_tree(self) -> None:
-        """The program has ended: kill and name what it left running."""
-        if self.tree is None:
-            return
-        left = [pid for pid in self.tree.members() if pid != self.pid]
-        if left:
-            self.survivors = self.tree.describe(left)
-        self.tree.close()
+        """The program has ended: kill and name what it left running, remove its cgroups."""
+        if self.limits is not None:
+            self.limits.keep_counts()  # before the tree's cgroup (v2: the limits' too) goes
+        if self.tree is not None:
+            left = [pid for pid in self.tree.members() if pid != self.pid]
+            if left:
+                self.survivors = self.tree.describe(left)
+            self.tree.close()
+        if self.limits is not None:
+            self.limits.close()
 
     def log_text(self) -> str:
         """The output's last MiB from a line start (all of it, once the program has ended)."""

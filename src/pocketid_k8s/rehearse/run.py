@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.config import cpu_millis, memory_bytes
-from pocketid_k8s.contract import api, pocketid
+from pocketid_k8s.contract import api, kubelet, pocketid
 from pocketid_k8s.contract import env as names
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes
 from pocketid_k8s.rehearse.database import refuse_postgres
+from pocketid_k8s.rehearse.limits import Counters, Limits, Wanted, support
 from pocketid_k8s.rehearse.netns import Network, own_network
 from pocketid_k8s.rehearse.owner import PREFIX, Owned, own_sandbox
 from pocketid_k8s.rehearse.paths import map_paths
@@ -122,11 +123,13 @@ class _Run:
         log = logs / f"{count + 1}-{name}.log"
         root = self.sandbox.root
         env[MARKER_ENV] = f"{root}:{name}"
-        tree = Tree(env[MARKER_ENV], cgroup_base(), f"{root.name.removeprefix(PREFIX)}-{name}")
+        cgroup = f"{root.name.removeprefix(PREFIX)}-{name}"
+        tree = Tree(env[MARKER_ENV], cgroup_base(), cgroup)
         binary = self.binary or self.options.binary
         try:
             with deferred_signals():  # started and recorded, or not started at all
-                instance = Instance(binary, env, layout.cwd, log, user, tree)
+                limits = Limits.make(Wanted.of(self.pod.limits), cgroup, tree.cgroup)
+                instance = Instance(binary, env, layout.cwd, log, user, tree, limits)
                 self.instances.append(instance)
         except OSError as exc:
             who = f"uid {user.uid}" if user is not None else "you"
@@ -245,10 +248,12 @@ def _steps(run: _Run) -> None:
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
-        f"; {run.network.detail}",
+        f"; {run.network.detail}; {support(Wanted.of(pod.limits))}",
     )
     first = _start_step(run)
     if first is None:
+        if any(i.oom_killed for i in run.instances):
+            _resources_step(run)  # what the memory limit held it to
         return
     instance, port = first.instance, first.port
     _probe_steps(run, first)
@@ -340,11 +345,17 @@ def _start_step(run: _Run) -> _Started | None:
         return None
     run.result.figures["ready_s"] = ready
     run.result.figures["startup_cpu_s"] = instance.usage().cpu_seconds
+    if instance.limits is not None and "cpu" in instance.limits.enforced:
+        run.result.figures["startup_throttled_s"] = instance.limits.counters().throttled_s
     _watch(run, instance, prober, ready)
     prober.stop()
     if not instance.alive():
         detail = f"ready after {ready:.2f} s, then {_exit_reason(run, instance)}"
         run.row(step, Status.FAIL, detail)
+        if instance.oom_killed:  # the kubelet restarts it: play that, as the kill step does
+            from pocketid_k8s.rehearse.kill import restart_after_oom
+
+            restart_after_oom(run, instance, run.pod.limits.get("memory", "?"))
         return None
     seen = (
         f"; the kubelet saw it Ready at {prober.ready_at:.1f} s"
@@ -399,6 +410,11 @@ def _key_hint(pod: Pod) -> tuple[str, str]:
 def _exit_reason(run: _Run, instance: Instance) -> str:
     if instance.alive():
         return f"not ready within {run.budget.describe()}: {instance.last_error(run.hidden)}"
+    if instance.oom_killed:
+        return (
+            f"{kubelet.OOM_REASON} (exit code {kubelet.OOM_EXIT_CODE}): the kernel's OOM killer "
+            f"ended it at its memory limit {run.pod.limits.get('memory', '?')}"
+        )
     return f"exited with code {instance.returncode}: {instance.last_error(run.hidden)}"
 
 
@@ -528,9 +544,11 @@ def _restart_step(
     run.result.figures["shutdown_s"] = seconds
     run.sandbox.wipe("pod-1")
     how = f"SIGKILL after the {grace} s grace period" if killed else f"exit code {code}"
+    if instance.oom_killed:
+        how = f"{kubelet.OOM_REASON} (exit code {kubelet.OOM_EXIT_CODE}) before the SIGTERM"
     run.row(
         "shutdown",
-        Status.FAIL if killed else Status.PASS,
+        Status.FAIL if killed or instance.oom_killed else Status.PASS,
         f"SIGTERM: stopped in {seconds:.2f} s ({how}); writable layer and emptyDirs wiped",
         seconds * 1000,
     )
@@ -613,18 +631,28 @@ def _resources_step(run: _Run) -> None:
     parts = [f"peak RSS {peak / MIB:.0f} MiB, CPU time {cpu:.2f} s for one pod's run"]
     status = Status.PASS
     for label, table in (("request", requests), ("limit", limits)):
-        if "memory" in table:
-            value = memory_bytes(table["memory"])
+        value = _bytes(table.get("memory", ""))
+        if value:
             parts.append(f"memory {label} {table['memory']} ({peak / value:.0%} used)")
             if label == "limit" and peak >= value:
                 status = Status.FAIL
+        elif "memory" in table:
+            parts.append(f"memory {label} {str(table['memory'])[:40]!r} not a quantity read here")
         else:
             parts.append(f"no memory {label}")
         if "cpu" in table:
             parts.append(f"cpu {label} {table['cpu']}")
+    held = [i.limits for i in run.instances if i.limits is not None]
+    enforced = held[0].enforced if held else []
     startup_cpu = run.result.figures.get("startup_cpu_s", 0.0)
     ready = run.result.figures.get("ready_s")
-    if ready and "cpu" in limits:
+    if ready and "cpu" in enforced:
+        throttled = run.result.figures.get("startup_throttled_s", 0.0)
+        parts.append(
+            f"start-up under the cpu limit: ready after {ready:.2f} s, {startup_cpu:.2f} s of "
+            f"CPU, throttled {throttled:.2f} s"
+        )
+    elif ready and "cpu" in limits and Wanted.of(limits).millicores:
         cores = startup_cpu / ready
         limit = cpu_millis(limits["cpu"]) / 1000
         parts.append(
@@ -637,4 +665,48 @@ def _resources_step(run: _Run) -> None:
         )
     if "memory" not in limits:
         status = Status.WARN
+    parts.extend(_enforcement(run, held))
+    if any(i.oom_killed for i in run.instances):
+        status = Status.FAIL
     run.row("resources", status, "; ".join(parts))
+
+
+def _bytes(quantity: str) -> int | None:
+    """A memory quantity in bytes; None when there is none or it is not one."""
+    try:
+        return memory_bytes(quantity) if quantity else None
+    except ValueError:
+        return None
+
+
+def _enforcement(run: _Run, held: list[Limits]) -> list[str]:
+    """How the limits were held (and what the kernel counted), or why they were compared."""
+    if not held or not (held[0].wanted.controllers() or held[0].wanted.problems):
+        return ["no limit set, so none enforced"]
+    first = held[0]
+    total = sum((h.counters() for h in held), Counters())
+    parts = []
+    if first.enforced:
+        parts.append(f"limits enforced as the kubelet does: {first.describe()}")
+    if first.not_enforced:
+        why = "; ".join(f"{c}: {reason}" for c, reason in first.not_enforced.items())
+        parts.append(f"compared, not enforced ({why})")
+    parts.extend(f"not enforced: {problem}" for problem in first.wanted.problems)
+    if "cpu" in first.enforced:
+        run.result.figures["throttled_s"] = total.throttled_s
+        parts.append(
+            f"throttled {total.throttled_s:.2f} s in {total.throttled_periods} of "
+            f"{total.periods} periods"
+        )
+    ooms = sum(1 for i in run.instances if i.oom_killed)
+    if "memory" in first.enforced:
+        run.result.figures["oom_kills"] = float(ooms)
+        if total.memory_peak:
+            parts.append(f"the cgroup's memory peak {total.memory_peak / MIB:.0f} MiB")
+        if ooms:
+            parts.append(
+                f"{ooms} instance(s) {kubelet.OOM_REASON} (exit code {kubelet.OOM_EXIT_CODE})"
+            )
+    if run.pod.requests:
+        parts.append("requests not enforced (in a cluster they place the pod and weigh its CPU)")
+    return parts
