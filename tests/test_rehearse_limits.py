@@ -3,8 +3,8 @@ throttled by the CPU limit's CFS quota, and says so where the machine cannot.
 
 The Pocket-ID test double (tests/pocket_id_double.py) stands in for the program: one that
 ``allocate``s past its memory limit once it runs, one that ``spin``s on the CPU at start.
-The tests that need the limits enforced fail, not skip, on a machine that cannot enforce
-them, unless POCKETID_K8S_REQUIRE_PEERS=0 says this machine need not.
+The tests that need the limits enforced skip on a machine that cannot enforce them, and
+fail there in CI (POCKETID_K8S_REQUIRE_PEERS=1), as every test that needs a peer does.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pocketid_k8s.contract import kubelet
 from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, limits, rehearse
 from pocketid_k8s.rehearse.limits import Limits, Wanted, remove_left, support
+from tests.conftest import skip_or_fail
 from tests.pocket_id_double import write_double
 from tests.test_rehearse import ROOT_USER, bundle, interpreter, open_dir
 
@@ -32,18 +33,13 @@ MIB = 2**20
 
 
 def needs_enforcement(wanted: Wanted) -> None:
-    """Fail with the reason when this machine cannot enforce ``wanted`` (skip only when
-    POCKETID_K8S_REQUIRE_PEERS=0 says the machine need not)."""
+    """Skip, or fail in CI, with the reason when this machine cannot enforce ``wanted``."""
     said = support(wanted)
-    if said.startswith("limits enforced"):
-        return
-    reason = (
-        f"this machine cannot enforce the limits ({said}); run the tests as root where the "
-        "memory and cpu controllers are writable (cgroup v1 hierarchies or cgroup v2)"
-    )
-    if os.environ.get("POCKETID_K8S_REQUIRE_PEERS") == "0":
-        pytest.skip(reason)
-    pytest.fail(reason)
+    if not said.startswith("limits enforced"):
+        skip_or_fail(
+            f"this machine cannot enforce the limits ({said}); run the tests as root where "
+            "the memory and cpu controllers are writable (cgroup v1 hierarchies or cgroup v2)"
+        )
 
 
 def double_with(folder: Path, misbehave: str, delay: float, env: dict[str, str]) -> Path:
