@@ -42,6 +42,9 @@ them in as defaults):
   outlives a SIGKILL (30 s, 90 s from v2.12); a refused start exits 1 with the contract's
   message; with ``POCKET_ID_DOUBLE_LOCK_WAIT=true`` it waits for the lock instead (a program
   that waits out the window, which a startup probe may kill);
+- ``POCKET_ID_DOUBLE_VERSION=X.Y.Z``: a refused second start says that version's words
+  (from v2.5.0: "it appears that there's already one instance ..."), as the real program
+  does; unset, v2.2.0's;
 - ``POCKET_ID_DOUBLE_LOOPBACK_ONLY=true``: GET /healthz answers 503 unless the network
   namespace the double runs in holds no interface but ``lo`` (read from /proc/self/net/dev).
 """
@@ -62,7 +65,14 @@ from types import FrameType, SimpleNamespace
 from typing import Any, Final
 
 SETTINGS: dict[str, Any] = {}  # write_double puts the contract's facts and the misbehaviour here
-FACTS: Final = ("KEY_TOO_SHORT", "LOCK_HELD", "HEALTH_PATH", "DEFAULT_PORT")
+FACTS: Final = (
+    "KEY_TOO_SHORT",
+    "LOCK_HELD",
+    "SECOND_INSTANCE",
+    "SECOND_INSTANCE_SINCE",
+    "HEALTH_PATH",
+    "DEFAULT_PORT",
+)
 MISBEHAVIOURS: Final = ("fork", "daemon", "ignore-term", "flood", "exit", "spin", "allocate")
 STEP_MIB: Final = 16
 HELD: list[bytes] = []  # what ``allocate`` holds
@@ -189,10 +199,7 @@ def main() -> int:
     ttl = float(env.get("POCKET_ID_DOUBLE_LOCK_TTL", "0"))
     while _held(lock, ttl):
         if env.get("POCKET_ID_DOUBLE_LOCK_WAIT", "").lower() != "true":
-            print(
-                f'ERR error="failed to acquire application lock: {contract.LOCK_HELD}"',
-                flush=True,
-            )
+            print(f'ERR error="{_refusal(contract, env)}"', flush=True)
             return 1
         time.sleep(0.1)
     lock.write_text(str(os.getpid()))
@@ -279,6 +286,15 @@ def _migrate(db: Path, env: os._Environ[str], key: bytes) -> bool:
     data["schema"] = mine
     db.write_text(json.dumps(data))
     return True
+
+
+def _refusal(contract: Any, env: os._Environ[str]) -> str:
+    """A second instance's words: v2.2.0's, or with POCKET_ID_DOUBLE_VERSION=X.Y.Z those of
+    that version (the contract's SECOND_INSTANCE from SECOND_INSTANCE_SINCE)."""
+    version = tuple(int(p) for p in env.get("POCKET_ID_DOUBLE_VERSION", "2.2.0").split("."))
+    if version >= tuple(contract.SECOND_INSTANCE_SINCE):
+        return str(contract.SECOND_INSTANCE)
+    return f"failed to acquire application lock: {contract.LOCK_HELD}"
 
 
 def _held(lock: Path, ttl: float) -> bool:

@@ -217,6 +217,26 @@ def test_cli_refuses_kill_and_no_kill_together(open_dir: Path) -> None:
     assert "not allowed with argument" in result.stderr
 
 
+def at_version(resources: list[Resource], tag: str) -> list[Resource]:
+    """The bundle with the Deployment's image at ``tag``."""
+    for resource in resources:
+        doc: Any = resource.doc  # the rendered dict, edited as YAML data
+        if doc.get("kind") == "Deployment":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            container["image"] = container["image"].rpartition(":")[0] + ":" + tag
+    return [Resource(r.doc, r.file, r.lines) for r in resources]
+
+
+def test_surge_refusal_is_read_in_the_versions_own_words(open_dir: Path) -> None:
+    """A v2.8.0 pod whose second instance says v2.5.0+'s words: the surge row passes (found by
+    running the real v2.8.0, which the row failed while looking for v2.2.0's words)."""
+    program = double_with(open_dir, {"POCKET_ID_DOUBLE_VERSION": "2.8.0"})
+    result = rehearse(Options(program, at_version(bundle(), "v2.8.0"), "bundle", stay_up=0.2))
+    surge = row(result.outcome.rows, "surge")
+    assert "it appears that there's already one instance" in surge.detail
+    assert surge.status is Status.PASS, surge
+
+
 def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -> None:
     """Lock held 2 s after SIGKILL: the try at once is refused, the one 10 s later is Ready."""
     program = double_with(open_dir, LOCK_TTL)

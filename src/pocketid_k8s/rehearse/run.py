@@ -600,7 +600,7 @@ def _surge_step(run: _Run) -> None:
         )
     else:
         reason = surge.last_error(run.hidden)
-        refused = pocketid.LOCK_HELD in surge.log_text()
+        refused = pocketid.second_instance(run.pod.version) in surge.log_text()
         what = (
             f"{run.pod.strategy}: the old pod stops before the new one starts, so no second "
             "instance runs in a cluster"
