@@ -24,6 +24,7 @@ from pocketid_k8s.contract import image, pocketid, table
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import Version
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.rehearse.downward import Downward
 from pocketid_k8s.rehearse.identity import Identity, identity_of
 
 __all__ = ["ManifestError", "Mount", "Pod", "PodError", "Probe", "pod_from"]
@@ -176,6 +177,8 @@ class Pod:
     version: Version
     identity: Identity
     """The Pocket-ID version whose facts apply (the image's, else the checked one)."""
+    downward: str = ""
+    """What the pod row says of the fieldRef and resourceFieldRef variables ('' for none)."""
 
     @property
     def name(self) -> str:
@@ -210,7 +213,8 @@ def pod_from(resources: list[Resource]) -> Pod:
     container, pod = workload.container, workload.pod
     sealed = _Sealed()
     resolved = context.environment(workload)
-    env, missing = _environment(context, workload, resolved, notes, sealed)
+    downward = Downward(workload)
+    env, missing = _environment(context, workload, resolved, notes, sealed, downward)
     mounts = [_mount(context, workload, m, sealed) for m in container.get("volumeMounts") or []]
     owner = f"{workload.resource.kind}/{workload.resource.name}"
     working_dir = _no_dotdot(
@@ -258,7 +262,22 @@ def pod_from(resources: list[Resource]) -> Pod:
         ports=ports,
         version=table.facts_for(workload.version)[0],
         identity=identity_of(workload, env),
+        downward=_downward_detail(downward),
     )
+
+
+def _downward_detail(downward: Downward) -> str:
+    """The pod row's words on the downward API variables: how many, and the stand-ins."""
+    if not downward.count:
+        return ""
+    stand_ins = (
+        f" (stand-ins: {', '.join(downward.stand_ins)}; the pod and host IP are the loopback "
+        "address the program listens on)"
+        if downward.stand_ins
+        else ""
+    )
+    played = "fieldRef/resourceFieldRef variables played as the kubelet does"
+    return f"{downward.count} {played}{stand_ins}"
 
 
 def throwaway_value() -> str:
@@ -272,6 +291,7 @@ def _environment(
     resolved: Environment,
     notes: list[str],
     sealed: _Sealed,
+    downward: Downward,
 ) -> tuple[dict[str, str], list[str]]:
     namespace = workload.resource.namespace
     env: dict[str, str] = {}
@@ -288,7 +308,12 @@ def _environment(
             env[name] = value.value
             continue
         if value.source == "valueFrom":
-            notes.append(f"{name}: a fieldRef/resourceFieldRef value is not played; left unset")
+            entries = workload.container.get("env") or []
+            entry = entries[int(value.path[-1])] if value.path else {}
+            try:
+                env[name] = downward.value(name, dict(entry.get("valueFrom") or {}))
+            except ValueError as exc:
+                raise ManifestError(str(exc)) from None
             continue
         kinds = ("Secret", ss.KIND) if value.from_secret else ("ConfigMap",)
         holder = context.find(kinds, value.holder, namespace)

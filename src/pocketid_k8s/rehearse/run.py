@@ -245,7 +245,7 @@ def _steps(run: _Run) -> None:
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
-        f"; {run.network.detail}",
+        f"{'; ' + pod.downward if pod.downward else ''}; {run.network.detail}",
     )
     first = _start_step(run)
     if first is None:

@@ -1,0 +1,190 @@
+"""rehearse plays the rest of the pod spec: downward API variables, tcpSocket and exec probes,
+subPath mounts and a read-only root file system.
+
+The Pocket-ID TEST DOUBLE (tests/pocket_id_double.py) stands in for the program and records
+what it sees (its variables, whether its root is writable, a subPath file's content).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pocketid_k8s.check.model import Resource
+from pocketid_k8s.live.report import Row
+from pocketid_k8s.rehearse import Options, rehearse
+from pocketid_k8s.rehearse.downward import machine_allocatable
+from pocketid_k8s.rehearse.pod import ManifestError, pod_from
+from tests.test_rehearse import bundle, double, editable, kept, open_dir, statuses
+
+__all__ = ["double", "kept", "open_dir"]  # the fixtures, shared with tests/test_rehearse.py
+
+
+def edited(change: Callable[[dict[str, Any]], None]) -> list[Resource]:
+    """The rendered bundle with its Pocket-ID container changed by ``change``."""
+    docs = [editable(r) for r in bundle()]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    change(deployment["spec"]["template"]["spec"]["containers"][0])
+    return [Resource(d, "x.yaml") for d in docs]
+
+
+def with_env(*entries: dict[str, Any]) -> list[Resource]:
+    return edited(lambda c: c.setdefault("env", []).extend(entries))
+
+
+def field(name: str, path: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
+
+
+def resource(name: str, what: str, divisor: str | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"resource": what}
+    if divisor is not None:
+        ref["divisor"] = divisor
+    return {"name": name, "valueFrom": {"resourceFieldRef": ref}}
+
+
+def row(rows: list[Row], check: str) -> Row:
+    return next(r for r in rows if r.check == check)
+
+
+# --- fieldRef and resourceFieldRef -----------------------------------------------------------
+
+
+def test_pod_name_looks_like_the_deployments_generated_ones() -> None:
+    """metadata.name: <deployment>-<10-character hash>-<5 characters>, as a ReplicaSet names it."""
+    env = pod_from(with_env(field("POD", "metadata.name"))).env
+    assert re.fullmatch(
+        r"pocket-id-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}", env["POD"]
+    )
+
+
+def test_namespace_labels_and_annotations_are_the_pods() -> None:
+    """Namespace, a label, the pod-template-hash label, an annotation; a missing key is ''."""
+    pod = pod_from(
+        with_env(
+            field("NS", "metadata.namespace"),
+            field("APP", "metadata.labels['app.kubernetes.io/name']"),
+            field("HASH", "metadata.labels['pod-template-hash']"),
+            field("CONFIG", "metadata.annotations['pocketid-k8s/config-hash']"),
+            field("NONE", "metadata.labels['absent']"),
+            field("POD", "metadata.name"),
+        )
+    )
+    env = pod.env
+    assert (env["NS"], env["APP"], env["CONFIG"], env["NONE"]) == (
+        "pocket-id",
+        "pocket-id",
+        "0e692b76b09c8891",
+        "",
+    )
+    assert env["POD"].split("-")[-2] == env["HASH"]
+
+
+def test_pod_and_host_ip_are_the_loopback_the_program_listens_on() -> None:
+    """status.podIP, podIPs, hostIP, hostIPs: 127.0.0.1; the pod row names the stand-ins."""
+    pod = pod_from(
+        with_env(
+            *(
+                field(n, f"status.{n[0].lower() + n[1:]}")
+                for n in ("PodIP", "PodIPs", "HostIP", "HostIPs")
+            ),
+            field("UID", "metadata.uid"),
+            field("NODE", "spec.nodeName"),
+            field("SA", "spec.serviceAccountName"),
+        )
+    )
+    assert [pod.env[n] for n in ("PodIP", "PodIPs", "HostIP", "HostIPs")] == ["127.0.0.1"] * 4
+    assert pod.env["SA"] == "pocket-id"  # the rendered pod's serviceAccountName
+    assert "7 fieldRef/resourceFieldRef variables played" in pod.downward
+    assert "stand-ins: the pod's uid, the node name (this machine's)" in pod.downward
+
+
+def test_resource_values_are_rounded_up_over_the_divisor() -> None:
+    """250m over 1 is 1 (ceil), over 1m 250; 256Mi over 1Mi 256; requests.cpu 50m over 1 is 1."""
+    pod = pod_from(
+        with_env(
+            resource("CPU", "limits.cpu"),
+            resource("CPU_M", "limits.cpu", "1m"),
+            resource("MEM", "limits.memory", "1Mi"),
+            resource("REQ", "requests.cpu"),
+            resource("REQ_MEM", "requests.memory", "1M"),
+        )
+    )
+    assert [pod.env[n] for n in ("CPU", "CPU_M", "MEM", "REQ", "REQ_MEM")] == [
+        "1",
+        "250",
+        "256",
+        "1",
+        "135",
+    ]
+
+
+def test_a_limit_not_set_is_the_nodes_allocatable() -> None:
+    """No limits: limits.cpu is this machine's CPU count, limits.memory its memory in Mi (ceil)."""
+
+    def change(container: dict[str, Any]) -> None:
+        container["resources"] = {}
+        container["env"] = [
+            resource("CPU", "limits.cpu"),
+            resource("MEM", "limits.memory", "1Mi"),
+            resource("REQ", "requests.memory"),
+        ]
+
+    env = pod_from(edited(change)).env
+    node = machine_allocatable()
+    assert env["CPU"] == str(os.cpu_count())
+    assert env["MEM"] == str(-(-int(node.memory) // 2**20))
+    assert env["REQ"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        (field("X", "spec.hostname"), "fieldPath 'spec.hostname' is not one a variable can read"),
+        (resource("X", "limits.gpu"), "resource 'limits.gpu' is not one a variable can read"),
+        (
+            resource("X", "limits.cpu", "1Mi"),
+            "divisor '1Mi' is not one the API server accepts for cpu",
+        ),
+        (
+            resource("X", "limits.memory", "3"),
+            "divisor '3' is not one the API server accepts for memory",
+        ),
+    ],
+)
+def test_a_field_the_api_server_refuses_is_bad_input(entry: dict[str, Any], named: str) -> None:
+    """An unknown fieldPath, resource or divisor: one message naming the field and the fix."""
+    with pytest.raises(ManifestError, match="fix: ") as caught:
+        pod_from(with_env(entry))
+    assert named in str(caught.value)
+    assert "Deployment/pocket-id: env X valueFrom" in str(caught.value)
+
+
+def test_the_program_sees_the_downward_values(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """The double, rehearsed: its env holds the pod name, the loopback IP and the rounded limit."""
+    resources = with_env(
+        field("POD_NAME", "metadata.name"),
+        field("POD_IP", "status.podIP"),
+        resource("MEMORY_MI", "limits.memory", "1Mi"),
+    )
+    result = rehearse(
+        Options(double, resources, "bundle", keep=True, stay_up=0.2, workdir=open_dir)
+    )
+    kept.append(result.sandbox)
+    assert result.sandbox is not None
+    seen = json.loads(
+        (result.sandbox / "claims" / "pocket-id-data" / "double-env.json").read_text()
+    )
+    values = seen["values"]
+    assert values["POD_NAME"].startswith("pocket-id-")
+    assert (values["POD_IP"], values["MEMORY_MI"]) == ("127.0.0.1", "256")
+    assert "3 fieldRef/resourceFieldRef variables played" in row(result.outcome.rows, "pod").detail
+    assert statuses(result.outcome.rows)["start"] == "pass"
