@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from pocketid_k8s.check.model import Resource
-from pocketid_k8s.live.report import Row
+from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, rehearse
 from pocketid_k8s.rehearse.downward import machine_allocatable
-from pocketid_k8s.rehearse.pod import ManifestError, pod_from
+from pocketid_k8s.rehearse.pod import PodError, pod_from
 from tests.test_rehearse import bundle, double, editable, kept, open_dir, statuses
 
 __all__ = ["double", "kept", "open_dir"]  # the fixtures, shared with tests/test_rehearse.py
@@ -160,7 +160,7 @@ def test_a_limit_not_set_is_the_nodes_allocatable() -> None:
 )
 def test_a_field_the_api_server_refuses_is_bad_input(entry: dict[str, Any], named: str) -> None:
     """An unknown fieldPath, resource or divisor: one message naming the field and the fix."""
-    with pytest.raises(ManifestError, match="fix: ") as caught:
+    with pytest.raises(PodError, match="fix: ") as caught:
         pod_from(with_env(entry))
     assert named in str(caught.value)
     assert "Deployment/pocket-id: env X valueFrom" in str(caught.value)
@@ -188,3 +188,74 @@ def test_the_program_sees_the_downward_values(
     assert (values["POD_IP"], values["MEMORY_MI"]) == ("127.0.0.1", "256")
     assert "3 fieldRef/resourceFieldRef variables played" in row(result.outcome.rows, "pod").detail
     assert statuses(result.outcome.rows)["start"] == "pass"
+
+
+# --- tcpSocket and exec probes ---------------------------------------------------------------
+
+
+def with_probe(kind: str, action: dict[str, Any]) -> list[Resource]:
+    """The bundle with the probe ``kind`` doing ``action`` (its timing kept)."""
+
+    def change(container: dict[str, Any]) -> None:
+        probe = container[kind]
+        probe.pop("httpGet")
+        probe.update(action)
+
+    return edited(change)
+
+
+def test_a_tcp_socket_probe_connects_and_warns_it_proves_less(double: Path, open_dir: Path) -> None:
+    """tcpSocket on the http port: every connect accepted; the row warns a connect proves less."""
+    resources = with_probe("readinessProbe", {"tcpSocket": {"port": "http"}})
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    probe = row(result.outcome.rows, "readinessProbe")
+    assert probe.status is Status.WARN, probe
+    assert probe.detail.startswith("TCP connect to port 1411 every 5 s")
+    assert "connected" in probe.detail
+    assert "not that start-up finished" in probe.detail
+
+
+def test_a_tcp_socket_probe_on_a_closed_port_fails(double: Path, open_dir: Path) -> None:
+    """tcpSocket on a port nothing listens on: the row fails, as every connect is refused."""
+    resources = with_probe("livenessProbe", {"tcpSocket": {"port": 9999}})
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    assert row(result.outcome.rows, "livenessProbe").status is Status.FAIL
+
+
+def test_an_exec_probe_naming_the_program_runs_the_rehearsed_one(
+    double: Path, open_dir: Path
+) -> None:
+    """exec /app/pocket-id healthcheck: the double's healthcheck runs in the container, exit 0."""
+    resources = with_probe(
+        "readinessProbe", {"exec": {"command": ["/app/pocket-id", "healthcheck"]}}
+    )
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    probe = row(result.outcome.rows, "readinessProbe")
+    assert probe.detail.startswith("exec /app/pocket-id healthcheck every 5 s"), probe
+    assert "exit 0" in probe.detail
+    # v2.2.0's healthcheck exits 0 on any status: it passes but proves less
+    assert probe.status is Status.WARN
+    assert "before v2.8.0 exits 0 on any HTTP status" in probe.detail
+
+
+def test_an_exec_probe_that_exits_non_zero_fails(double: Path, open_dir: Path) -> None:
+    """exec false: every attempt exits 1, the row fails."""
+    resources = with_probe("livenessProbe", {"exec": {"command": ["false"]}})
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    probe = row(result.outcome.rows, "livenessProbe")
+    assert probe.status is Status.FAIL
+    assert "exit 1" in probe.detail
+
+
+def test_an_exec_probe_slower_than_its_timeout_fails(double: Path, open_dir: Path) -> None:
+    """exec sleep 5 with timeout 1: killed after 1 s, a failure."""
+
+    def change(container: dict[str, Any]) -> None:
+        probe = container["livenessProbe"]
+        probe.pop("httpGet")
+        probe.update(exec={"command": ["sleep", "5"]}, timeoutSeconds=1)
+
+    result = rehearse(Options(double, edited(change), "bundle", stay_up=0.2, workdir=open_dir))
+    probe = row(result.outcome.rows, "livenessProbe")
+    assert probe.status is Status.FAIL
+    assert "still running after 1 s" in probe.detail

@@ -61,6 +61,11 @@ class Prepared:
     entrypoint: bool = False
     """Whether the official entrypoint script starts the container (and is played)."""
 
+    def find(self, name: str, path_env: str) -> Path | None:
+        """The file a command's ``name`` stands for in the image (on ``path_env`` or the
+        image's PATH when bare), or None."""
+        return _find(self.folder / "rootfs", name, path_env or self.env.get("PATH", DEFAULT_PATH))
+
     def play(self, pod: Pod) -> None:
         """The image config's WorkingDir and USER where the pod sets neither, as in a cluster."""
         container = pod.workload.container

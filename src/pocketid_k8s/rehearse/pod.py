@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Final
@@ -130,6 +131,20 @@ class Probe:
     failure_threshold: int
     success_threshold: int
     initial_delay: int
+    action: str = "httpGet"
+    """httpGet, tcpSocket, exec, or grpc (not played)."""
+    command: tuple[str, ...] = ()
+    """An exec probe's command, as the container would run it (no shell)."""
+
+    def describe(self) -> str:
+        """What one attempt does, in the row's words."""
+        if self.action == "tcpSocket":
+            return f"TCP connect to port {self.port}"
+        if self.action == "exec":
+            return f"exec {shlex.join(self.command)}"
+        if self.action == "grpc":
+            return "gRPC health check"
+        return f"GET {self.path}"
 
 
 @dataclass(frozen=True)
@@ -313,7 +328,7 @@ def _environment(
             try:
                 env[name] = downward.value(name, dict(entry.get("valueFrom") or {}))
             except ValueError as exc:
-                raise ManifestError(str(exc)) from None
+                raise PodError(str(exc)) from None
             continue
         kinds = ("Secret", ss.KIND) if value.from_secret else ("ConfigMap",)
         holder = context.find(kinds, value.holder, namespace)
@@ -419,12 +434,24 @@ def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Se
 
 def _probe(kind: str, spec: ProbeSpec, ports: dict[str, int], where: str) -> Probe:
     http = spec.get("httpGet")
+    tcp = spec.get("tcpSocket")
     port: int | None = None
     path: str | None = None
+    action = "httpGet"
+    command: tuple[str, ...] = ()
     if http is not None:
         path = http.get("path") or "/"
         raw = http.get("port")
         port = raw if isinstance(raw, int) else ports.get(str(raw))
+    elif tcp is not None:
+        action = "tcpSocket"
+        raw = tcp.get("port")
+        port = raw if isinstance(raw, int) else ports.get(str(raw))
+    elif "exec" in spec:
+        action = "exec"
+        command = tuple(str(word) for word in (spec["exec"] or {}).get("command") or [])
+    elif "grpc" in spec:
+        action = "grpc"
     return Probe(
         kind=kind,
         path=path,
@@ -434,4 +461,6 @@ def _probe(kind: str, spec: ProbeSpec, ports: dict[str, int], where: str) -> Pro
         failure_threshold=_whole(spec.get("failureThreshold"), 3, f"{where}.failureThreshold"),
         success_threshold=_whole(spec.get("successThreshold"), 1, f"{where}.successThreshold"),
         initial_delay=_whole(spec.get("initialDelaySeconds"), 0, f"{where}.initialDelaySeconds"),
+        action=action,
+        command=command,
     )

@@ -53,6 +53,8 @@ class Instance:
         tree: Tree | None = None,
     ) -> None:
         self.log = Log(log)
+        self.env = env
+        """The program's variables (an exec probe's command runs with them too)."""
         self.started = time.monotonic()
         self._usage = Usage(0, 0.0)
         self.tree = tree
