@@ -101,8 +101,8 @@ def test_pod_and_host_ip_are_the_loopback_the_program_listens_on() -> None:
     )
     assert [pod.env[n] for n in ("PodIP", "PodIPs", "HostIP", "HostIPs")] == ["127.0.0.1"] * 4
     assert pod.env["SA"] == "pocket-id"  # the rendered pod's serviceAccountName
-    assert "7 fieldRef/resourceFieldRef variables played" in pod.downward
-    assert "stand-ins: the pod's uid, the node name (this machine's)" in pod.downward
+    assert "7 fieldRef/resourceFieldRef variables played" in pod.said[0]
+    assert "stand-ins: the pod's uid, the node name (this machine's)" in pod.said[0]
 
 
 def test_resource_values_are_rounded_up_over_the_divisor() -> None:
@@ -259,3 +259,92 @@ def test_an_exec_probe_slower_than_its_timeout_fails(double: Path, open_dir: Pat
     probe = row(result.outcome.rows, "livenessProbe")
     assert probe.status is Status.FAIL
     assert "still running after 1 s" in probe.detail
+
+
+# --- subPath and subPathExpr -----------------------------------------------------------------
+
+
+def with_mount(mount: dict[str, Any], volume: dict[str, Any] | None = None) -> list[Resource]:
+    """The bundle with one more volumeMount (and volume)."""
+    docs = [editable(r) for r in bundle()]
+    spec = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    spec["containers"][0]["volumeMounts"].append(mount)
+    if volume is not None:
+        spec["volumes"].append(volume)
+    return [Resource(d, "x.yaml") for d in docs]
+
+
+CONFIG_MAP = {"name": "settings", "configMap": {"name": "pocket-id-config"}}
+
+
+def test_a_sub_path_of_a_config_map_is_its_file_and_the_row_names_the_trap(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """subPath APP_URL of the ConfigMap at /app/app-url: the double reads that key's value."""
+    resources = with_mount(
+        {"name": "settings", "mountPath": "/app/app-url", "subPath": "APP_URL"}, CONFIG_MAP
+    )
+    for resource_ in resources:
+        if resource_.kind == "Deployment":
+            container = editable(resource_)["spec"]["template"]["spec"]["containers"][0]
+            container.setdefault("env", []).append(
+                {"name": "POCKET_ID_DOUBLE_READ", "value": "app-url"}
+            )
+    resources = [Resource(editable(r), "x.yaml") for r in resources]
+    result = rehearse(
+        Options(double, resources, "bundle", keep=True, stay_up=0.2, workdir=open_dir)
+    )
+    kept.append(result.sandbox)
+    assert result.sandbox is not None
+    seen = json.loads(
+        (result.sandbox / "claims" / "pocket-id-data" / "double-env.json").read_text()
+    )
+    assert seen["read"]["app-url"] == seen["values"]["APP_URL"]
+    pod_row = row(result.outcome.rows, "pod").detail
+    assert "/app/app-url is 'APP_URL' of volume 'settings'" in pod_row
+    assert "never updated when the configMap changes" in pod_row
+
+
+def test_a_missing_sub_path_folder_is_made_in_the_volume(tmp_path: Path) -> None:
+    """subPath db/one of the emptyDir: the folder is made inside the volume and mounted."""
+    from pocketid_k8s.rehearse.sandbox import Sandbox
+
+    pod = pod_from(with_mount({"name": "tmp", "mountPath": "/app/cache", "subPath": "db/one"}))
+    layout = Sandbox(tmp_path, pod, play_user=False).instance("pod-1")
+    assert (
+        layout.host("/app/cache") == tmp_path / "pods" / "pod-1" / "volumes" / "tmp" / "db" / "one"
+    )
+    assert layout.host("/app/cache").is_dir()
+
+
+@pytest.mark.parametrize("sub_path", ["../claims", "/etc", "a/../../b"])
+def test_a_sub_path_leaving_the_volume_is_refused(sub_path: str) -> None:
+    """An absolute subPath or one with '..': bad input, as the API server refuses it."""
+    refused = r"subPath (is an absolute path|has a .... part).*; fix: write"
+    with pytest.raises(PodError, match=refused):
+        pod_from(with_mount({"name": "tmp", "mountPath": "/app/x", "subPath": sub_path}))
+
+
+def test_a_sub_path_expr_expands_from_the_containers_variables() -> None:
+    """subPathExpr $(POD)/cache with POD a fieldRef: the pod's generated name, then /cache."""
+    resources = with_mount(
+        {"name": "tmp", "mountPath": "/app/cache", "subPathExpr": "$(POD)/cache"}
+    )
+    for resource_ in resources:
+        if resource_.kind == "Deployment":
+            container = editable(resource_)["spec"]["template"]["spec"]["containers"][0]
+            container.setdefault("env", []).append(field("POD", "metadata.name"))
+    pod = pod_from([Resource(editable(r), "x.yaml") for r in resources])
+    mount = next(m for m in pod.mounts if m.path == "/app/cache")
+    assert mount.sub_path == f"{pod.env['POD']}/cache"
+
+
+def test_a_sub_path_expr_that_expands_out_of_the_volume_stops_the_container() -> None:
+    """subPathExpr $(UP)/x with UP=..: the kubelet refuses to start it (the pod row fails)."""
+    resources = with_mount({"name": "tmp", "mountPath": "/app/x", "subPathExpr": "$(UP)/x"})
+    for resource_ in resources:
+        if resource_.kind == "Deployment":
+            container = editable(resource_)["spec"]["template"]["spec"]["containers"][0]
+            container.setdefault("env", []).append({"name": "UP", "value": ".."})
+    pod = pod_from([Resource(editable(r), "x.yaml") for r in resources])
+    assert any("subPathExpr '$(UP)/x' ('../x') leaves the volume" in m for m in pod.missing)

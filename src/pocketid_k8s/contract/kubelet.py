@@ -10,6 +10,7 @@ as a failed start like one that exited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import ROUND_CEILING, Decimal
 from typing import Final
@@ -22,6 +23,7 @@ __all__ = [
     "FIELD_PATHS",
     "FIELD_SUBSCRIPTED",
     "RESOURCE_FIELDS",
+    "expand_variables",
     "resource_field_value",
     "restart_delays",
 ]
@@ -110,3 +112,21 @@ def resource_field_value(amount: Decimal, divisor: Decimal, *, cpu: bool) -> int
     whole = int((amount * scale).to_integral_value(ROUND_CEILING))
     per = int((divisor * scale).to_integral_value(ROUND_CEILING))
     return _ceil_div(whole, per)
+
+
+# --- $(VAR) references ------------------------------------------------------------------------
+
+_VARIABLE: Final = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def expand_variables(value: str, env: dict[str, str]) -> str:
+    """Kubernetes' ``$(VAR)`` expansion (command, args, a volumeMount's ``subPathExpr``):
+    ``$$`` is a literal ``$``, a variable the container does not have stays as written."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "$"
+        return env.get(name, match.group(0))
+
+    return _VARIABLE.sub(one, value)

@@ -12,7 +12,7 @@ import base64
 import re
 import secrets
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Final
 
@@ -21,7 +21,7 @@ from pocketid_k8s.check.model import Resource, dotted
 from pocketid_k8s.check.view import Probe as ProbeSpec
 from pocketid_k8s.check.view import VolumeMount
 from pocketid_k8s.contract import env as names
-from pocketid_k8s.contract import image, pocketid, table
+from pocketid_k8s.contract import image, kubelet, pocketid, table
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import Version
 from pocketid_k8s.errors import PocketIdK8sError
@@ -159,6 +159,8 @@ class Mount:
     read_only: bool = False
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     """For secret and configMap volumes: relative path -> (content, mode)."""
+    sub_path: str = ""
+    """The sub-folder (or file) of the volume mounted here ('' for the whole volume)."""
 
     @property
     def persists(self) -> bool:
@@ -192,8 +194,9 @@ class Pod:
     version: Version
     identity: Identity
     """The Pocket-ID version whose facts apply (the image's, else the checked one)."""
-    downward: str = ""
-    """What the pod row says of the fieldRef and resourceFieldRef variables ('' for none)."""
+    said: list[str] = field(default_factory=list)
+    """What the pod row says of what was played beyond the basics (downward API variables,
+    subPath mounts)."""
 
     @property
     def name(self) -> str:
@@ -231,6 +234,7 @@ def pod_from(resources: list[Resource]) -> Pod:
     downward = Downward(workload)
     env, missing = _environment(context, workload, resolved, notes, sealed, downward)
     mounts = [_mount(context, workload, m, sealed) for m in container.get("volumeMounts") or []]
+    mounts = [_expanded(m, env, missing, workload) for m in mounts]
     owner = f"{workload.resource.kind}/{workload.resource.name}"
     working_dir = _no_dotdot(
         container.get("workingDir") or pocketid.WORKDIR,
@@ -277,14 +281,12 @@ def pod_from(resources: list[Resource]) -> Pod:
         ports=ports,
         version=table.facts_for(workload.version)[0],
         identity=identity_of(workload, env),
-        downward=_downward_detail(downward),
+        said=[*([_downward_detail(downward)] if downward.count else []), *_sub_paths(mounts)],
     )
 
 
 def _downward_detail(downward: Downward) -> str:
     """The pod row's words on the downward API variables: how many, and the stand-ins."""
-    if not downward.count:
-        return ""
     stand_ins = (
         f" (stand-ins: {', '.join(downward.stand_ins)}; the pod and host IP are the loopback "
         "address the program listens on)"
@@ -380,6 +382,7 @@ def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Se
         )
     where = f"{owner}: volumeMount {name!r} mountPath"
     path = _no_dotdot((mount.get("mountPath") or "").rstrip("/") or "/", where)
+    sub_path = _sub_path(mount, f"{owner}: volumeMount {name!r}")
     volume = workload.volume(name) or {}
     read_only = bool(mount.get("readOnly"))
     source = next((k for k in volume if k != "name"), "missing")
@@ -391,7 +394,14 @@ def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Se
                 f"{'...' if len(claim) > 40 else ''} is not a claim name (at most 253 "
                 "lower-case letters, digits, '-' and '.')"
             )
-        return Mount(path, name, "persistentVolumeClaim", claim=claim, read_only=read_only)
+        return Mount(
+            path,
+            name,
+            "persistentVolumeClaim",
+            claim=claim,
+            read_only=read_only,
+            sub_path=sub_path,
+        )
     if "secret" in volume or "configMap" in volume:
         source = "secret" if "secret" in volume else "configMap"
         secret, config_map = volume.get("secret") or {}, volume.get("configMap") or {}
@@ -428,8 +438,59 @@ def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Se
                 )
                 for key, value in data.items()
             }
-        return Mount(path, name, source, read_only=True, files=files)
-    return Mount(path, name, source, read_only=read_only)
+        return Mount(path, name, source, read_only=True, files=files, sub_path=sub_path)
+    return Mount(path, name, source, read_only=read_only, sub_path=sub_path)
+
+
+SUB_PATH_EXPR: Final = "$(expr)"
+"""Marks a Mount whose sub_path is a subPathExpr still to expand with the container's env."""
+
+
+def _sub_path(mount: VolumeMount, where: str) -> str:
+    """The volumeMount's subPath (checked as the API server checks it), or its subPathExpr
+    marked for expansion; '' for neither."""
+    sub_path, expression = mount.get("subPath") or "", mount.get("subPathExpr") or ""
+    if sub_path and expression:
+        raise PodError(f"{where}: subPath and subPathExpr are mutually exclusive; fix: keep one")
+    if sub_path:
+        return _no_dotdot(sub_path, f"{where} subPath", relative=True).strip("/")
+    return SUB_PATH_EXPR + expression if expression else ""
+
+
+def _expanded(mount: Mount, env: dict[str, str], missing: list[str], workload: Workload) -> Mount:
+    """``mount`` with its subPathExpr expanded from the container's variables, as the kubelet
+    does at start; one that then leaves the volume stops the container (listed in
+    ``missing``, mounted whole here)."""
+    if not mount.sub_path.startswith(SUB_PATH_EXPR):
+        return mount
+    expression = mount.sub_path.removeprefix(SUB_PATH_EXPR)
+    value = kubelet.expand_variables(expression, env)
+    owner = f"{workload.resource.kind}/{workload.resource.name}"
+    where = f"{owner}: volumeMount {mount.volume!r} subPathExpr {expression!r} ({value!r})"
+    try:
+        _no_dotdot(value, where, relative=True)
+    except PodError:
+        missing.append(
+            f"{where} leaves the volume: the kubelet refuses it (an absolute path or a '..' part)"
+        )
+        return replace(mount, sub_path="")
+    return replace(mount, sub_path=value.strip("/"))
+
+
+def _sub_paths(mounts: list[Mount]) -> list[str]:
+    """The pod row's words on subPath mounts, with the trap of a ConfigMap's or Secret's."""
+    said = []
+    for mount in mounts:
+        if not mount.sub_path:
+            continue
+        stale = (
+            f": a subPath of a {mount.source} volume is copied once, never updated when the "
+            f"{mount.source} changes (the program sees the old value until the pod is replaced)"
+            if mount.source in ("configMap", "secret", "projected", "downwardAPI")
+            else ""
+        )
+        said.append(f"{mount.path} is {mount.sub_path!r} of volume {mount.volume!r}{stale}")
+    return said
 
 
 def _probe(kind: str, spec: ProbeSpec, ports: dict[str, int], where: str) -> Probe:

@@ -246,7 +246,7 @@ def _steps(run: _Run) -> None:
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
-        f"{'; ' + pod.downward if pod.downward else ''}; {run.network.detail}",
+        f"{''.join('; ' + said for said in pod.said)}; {run.network.detail}",
     )
     first = _start_step(run)
     if first is None:
