@@ -21,7 +21,8 @@ from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, rehearse
 from pocketid_k8s.rehearse.downward import machine_allocatable
 from pocketid_k8s.rehearse.pod import PodError, pod_from
-from tests.test_rehearse import bundle, double, editable, kept, open_dir, statuses
+from pocketid_k8s.rehearse.run import Rehearsal
+from tests.test_rehearse import ROOT_USER, bundle, double, editable, kept, open_dir, statuses
 
 __all__ = ["double", "kept", "open_dir"]  # the fixtures, shared with tests/test_rehearse.py
 
@@ -348,3 +349,75 @@ def test_a_sub_path_expr_that_expands_out_of_the_volume_stops_the_container() ->
             container.setdefault("env", []).append({"name": "UP", "value": ".."})
     pod = pod_from([Resource(editable(r), "x.yaml") for r in resources])
     assert any("subPathExpr '$(UP)/x' ('../x') leaves the volume" in m for m in pod.missing)
+
+
+# --- readOnlyRootFilesystem as a read-only mount ---------------------------------------------
+
+needs_root = pytest.mark.skipif(not ROOT_USER, reason="a mount namespace needs root")
+
+
+def seen_by_double(result: Rehearsal) -> dict[str, Any]:
+    assert result.sandbox is not None
+    found: dict[str, Any] = json.loads(
+        (result.sandbox / "claims" / "pocket-id-data" / "double-env.json").read_text()
+    )
+    return found
+
+
+@needs_root
+def test_a_write_outside_the_volumes_fails_with_erofs(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """readOnlyRootFilesystem: the double's write in /app fails with EROFS, as in the pod."""
+    result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=open_dir))
+    kept.append(result.sandbox)
+    assert seen_by_double(result)["root_write"] == "EROFS"
+    assert (
+        "the root is a read-only mount in a mount namespace"
+        in row(result.outcome.rows, "pod").detail
+    )
+
+
+@needs_root
+def test_the_volumes_stay_writable_under_the_read_only_root(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """Under the read-only root the data volume and the emptyDir /tmp take writes: all pass."""
+    result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=open_dir))
+    kept.append(result.sandbox)
+    got = statuses(result.outcome.rows)
+    assert {v for k, v in got.items() if k != "kill"} == {"pass"}, result.outcome.rows
+
+
+@needs_root
+def test_where_no_mount_can_be_made_permissions_stand_in_and_the_row_says_so(
+    double: Path, open_dir: Path, kept: list[Path | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel refuses (played): the write fails with EACCES, and the pod row says why."""
+    from pocketid_k8s.rehearse import mountns
+
+    monkeypatch.setattr(mountns, "available", lambda folder: "the kernel refused: played")
+    result = rehearse(Options(double, bundle(), "bundle", keep=True, stay_up=0.2, workdir=open_dir))
+    kept.append(result.sandbox)
+    assert seen_by_double(result)["root_write"] == "EACCES"
+    assert (
+        "approximated with permissions (the kernel refused: played: no read-only mount)"
+        in row(result.outcome.rows, "pod").detail
+    )
+
+
+def test_without_read_only_root_no_mount_is_read_only(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """readOnlyRootFilesystem false: no read-only mount; a write in /app meets only the layer's
+    ownership (root's: EACCES for uid 1000; yours when not root: it succeeds)."""
+
+    def change(container: dict[str, Any]) -> None:
+        container["securityContext"]["readOnlyRootFilesystem"] = False
+
+    result = rehearse(
+        Options(double, edited(change), "bundle", keep=True, stay_up=0.2, workdir=open_dir)
+    )
+    kept.append(result.sandbox)
+    assert "readOnlyRootFilesystem" not in row(result.outcome.rows, "pod").detail
+    assert seen_by_double(result)["root_write"] == ("EACCES" if ROOT_USER else "ok")

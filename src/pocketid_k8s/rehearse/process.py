@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -51,7 +52,10 @@ class Instance:
         log: Path,
         user: Identity | None = None,
         tree: Tree | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
+        """``wrap``: what starts the program in the container's mounts (it then also drops
+        to the pod's user: ``user`` is None)."""
         self.log = Log(log)
         self.env = env
         """The program's variables (an exec probe's command runs with them too)."""
@@ -61,7 +65,9 @@ class Instance:
         self.survivors = ""
         """What was still running of the program's tree after it stopped (then killed)."""
         try:
-            self.process = self._popen(binary, env, cwd, user)
+            self.process = self._popen(
+                wrap([str(binary)]) if wrap else [str(binary)], env, cwd, user
+            )
         except OSError:
             self.log.abandon()
             if tree is not None:
@@ -70,11 +76,11 @@ class Instance:
         self.log.start()
 
     def _popen(
-        self, binary: Path, env: dict[str, str], cwd: Path, user: Identity | None
+        self, argv: list[str], env: dict[str, str], cwd: Path, user: Identity | None
     ) -> subprocess.Popen[bytes]:
         def start() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
-                [str(binary)],
+                argv,
                 env=env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,

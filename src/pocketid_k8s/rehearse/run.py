@@ -16,7 +16,7 @@ from pocketid_k8s.contract import api, pocketid
 from pocketid_k8s.contract import env as names
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
-from pocketid_k8s.rehearse import probes
+from pocketid_k8s.rehearse import mountns, probes
 from pocketid_k8s.rehearse.database import refuse_postgres
 from pocketid_k8s.rehearse.netns import Network, own_network
 from pocketid_k8s.rehearse.owner import PREFIX, Owned, own_sandbox
@@ -93,6 +93,23 @@ class _Run:
     binary: Path | None = None
     """The copy of the program inside the sandbox, which the pod's user can always run."""
     network: Network = field(default_factory=lambda: Network(False, ""))
+    read_only_root: str | None = None
+    """Why a read-only root is not a read-only mount here (None: it is, or none is asked)."""
+
+    def wrap(self, layout: Layout) -> Callable[[list[str]], list[str]] | None:
+        """How a process starts in this instance's container mounts: through the launcher
+        that mounts the root read-only and drops to the pod's user; None when not played."""
+        if not self.pod.identity.read_only_root or self.read_only_root is not None:
+            return None
+        identity = self.pod.identity
+        plan = mountns.Plan(
+            str(layout.rootfs),
+            str(layout.cwd),
+            identity.uid,
+            identity.gid,
+            [g for g in [identity.fs_group] if g is not None],
+        )
+        return lambda argv: mountns.command(plan, argv)
 
     def row(
         self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
@@ -125,9 +142,12 @@ class _Run:
         env[MARKER_ENV] = f"{root}:{name}"
         tree = Tree(env[MARKER_ENV], cgroup_base(), f"{root.name.removeprefix(PREFIX)}-{name}")
         binary = self.binary or self.options.binary
+        wrap = self.wrap(layout)
         try:
             with deferred_signals():  # started and recorded, or not started at all
-                instance = Instance(binary, env, layout.cwd, log, user, tree)
+                instance = Instance(
+                    binary, env, layout.cwd, log, None if wrap else user, tree, wrap
+                )
                 self.instances.append(instance)
         except OSError as exc:
             who = f"uid {user.uid}" if user is not None else "you"
@@ -179,6 +199,8 @@ def _rehearse(
             run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
             run.network = network
         run.hidden = tuple(pod.env[name] for name in pod.secret_env)
+        if pod.identity.read_only_root:
+            run.read_only_root = mountns.available(str(owned.root)) if play_user else "not root"
         run.budget = probes.startup_budget(pod.probes)
         run.binary = owned.install(options.binary)
         _steps(run)
@@ -240,6 +262,16 @@ def _steps(run: _Run) -> None:
         if pod.throwaway
         else ""
     )
+    if pod.identity.read_only_root and run.read_only_root is None:
+        sealed += (
+            "; readOnlyRootFilesystem: the root is a read-only mount in a mount namespace of "
+            "each instance's own, volumes writable on top (a write elsewhere fails with EROFS)"
+        )
+    elif pod.identity.read_only_root:
+        sealed += (
+            f"; readOnlyRootFilesystem: approximated with permissions ({run.read_only_root}: "
+            "no read-only mount), so a write elsewhere fails with EACCES, not EROFS"
+        )
     run.row(
         "pod",
         Status.PASS,
@@ -314,7 +346,13 @@ def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float |
         return port if probe.port in (None, run.pod.listen_port) else None
 
     user = run.pod.identity if run.sandbox.play_user else None
-    container = probes.Container(instance.env, layout.cwd, user, _resolver(run, instance.env))
+    wrap, resolver = run.wrap(layout), _resolver(run, instance.env)
+    container = probes.Container(
+        instance.env,
+        layout.cwd,
+        None if wrap else user,
+        (lambda command: wrap(resolver(command))) if wrap else resolver,
+    )
     prober = probes.Prober(run.pod.probes, port_of, instance.started, container)
     prober.start()
     return instance, port, prober, _wait_ready(instance, port, run.budget.seconds)
