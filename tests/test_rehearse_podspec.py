@@ -421,3 +421,26 @@ def test_without_read_only_root_no_mount_is_read_only(
     kept.append(result.sandbox)
     assert "readOnlyRootFilesystem" not in row(result.outcome.rows, "pod").detail
     assert seen_by_double(result)["root_write"] == ("EACCES" if ROOT_USER else "ok")
+
+
+@needs_root
+def test_a_program_the_launcher_cannot_run_raises_as_popen_would(open_dir: Path) -> None:
+    """A file that is not executable, through the launcher: OSError EACCES, no process left."""
+    import errno
+    import subprocess
+
+    from pocketid_k8s.rehearse import mountns
+
+    plain = open_dir / "not-a-program"
+    plain.write_text("data")
+    plain.chmod(0o644)
+    started: list[subprocess.Popen[bytes]] = []
+
+    def popen(argv: list[str], fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
+        started.append(subprocess.Popen(argv, pass_fds=fds, stderr=subprocess.DEVNULL))
+        return started[-1]
+
+    with pytest.raises(OSError, match="Permission denied") as caught:
+        mountns.start(mountns.Plan(str(open_dir), str(open_dir)), [str(plain)], popen)
+    assert caught.value.errno == errno.EACCES
+    assert started[0].poll() is not None

@@ -25,7 +25,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Final
 
 __all__ = ["Plan", "available", "command"]
@@ -40,6 +41,7 @@ FAILED: Final = 111
 """The launcher's exit code when the namespace or a mount could not be made (it then says why
 on stderr, which is the program's log)."""
 CHECK_SECONDS: Final = 10.0
+REPORT_BYTES: Final = 512
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,39 @@ class Plan:
     uid: int | None = None
     gid: int | None = None
     groups: list[int] = field(default_factory=list)
+    report: int | None = None
+    """A descriptor to write why the program could not be run (errno, then text) before
+    exiting: closed unwritten when it runs."""
 
 
 def command(plan: Plan, argv: list[str]) -> list[str]:
     """``argv`` started through the launcher with ``plan``."""
     return [sys.executable, "-I", "-S", __file__, json.dumps(asdict(plan)), "--", *argv]
+
+
+Popen = Callable[[list[str], tuple[int, ...]], "subprocess.Popen[bytes]"]
+"""Starts a command line, passing it the given descriptors."""
+
+
+def start(plan: Plan, argv: list[str], popen: Popen) -> subprocess.Popen[bytes]:
+    """``argv`` started through the launcher, or the OSError that running it met (as
+    ``subprocess`` raises one for a program it cannot run): the launcher reports it on a
+    pipe that closes unwritten once the program runs."""
+    read, write = os.pipe()
+    try:
+        process = popen(command(replace(plan, report=write), argv), (write,))
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        said = pipe.read(REPORT_BYTES)
+    if said:
+        process.wait()
+        number, _, text = said.decode("utf-8", "replace").partition(":")
+        raise OSError(int(number) if number.isdigit() else errno.EIO, text)
+    return process
 
 
 def available(folder: str) -> str | None:
@@ -131,9 +161,13 @@ def main(args: list[str]) -> int:
     if plan.uid is not None:
         os.setuid(plan.uid)
     argv = args[2:]
+    if plan.report is not None:
+        os.set_inheritable(plan.report, False)  # closed by a successful exec
     try:
         os.execvp(argv[0], argv)  # noqa: S606 - a bare name on PATH, as the runtime finds it
     except OSError as exc:
+        if plan.report is not None:
+            os.write(plan.report, f"{exc.errno}:{exc.strerror}".encode()[:REPORT_BYTES])
         print(f"rehearse: cannot run {argv[0]}: {exc.strerror}", file=sys.stderr)
         return 126 if exc.errno == errno.EACCES else 127
     return FAILED  # not reached: execv returns only by raising

@@ -17,7 +17,14 @@ from pocketid_k8s.rehearse.identity import Identity
 from pocketid_k8s.rehearse.log import Log
 from pocketid_k8s.rehearse.tree import Tree
 
-__all__ = ["Instance", "Usage", "free_port"]
+__all__ = ["Instance", "Launch", "Usage", "free_port"]
+
+Launch = Callable[
+    [list[str], Callable[[list[str], tuple[int, ...]], "subprocess.Popen[bytes]"]],
+    "subprocess.Popen[bytes]",
+]
+"""Starts a command line in the container's mounts with the given Popen (which passes it
+descriptors), or raises the OSError that running it met."""
 
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 PAGE: Final = 1024
@@ -52,10 +59,10 @@ class Instance:
         log: Path,
         user: Identity | None = None,
         tree: Tree | None = None,
-        wrap: Callable[[list[str]], list[str]] | None = None,
+        launch: Launch | None = None,
     ) -> None:
-        """``wrap``: what starts the program in the container's mounts (it then also drops
-        to the pod's user: ``user`` is None)."""
+        """``launch``: what starts the program in the container's mounts (it then also
+        drops to the pod's user: ``user`` is None)."""
         self.log = Log(log)
         self.env = env
         """The program's variables (an exec probe's command runs with them too)."""
@@ -65,9 +72,7 @@ class Instance:
         self.survivors = ""
         """What was still running of the program's tree after it stopped (then killed)."""
         try:
-            self.process = self._popen(
-                wrap([str(binary)]) if wrap else [str(binary)], env, cwd, user
-            )
+            self.process = self._popen([str(binary)], env, cwd, user, launch)
         except OSError:
             self.log.abandon()
             if tree is not None:
@@ -76,11 +81,17 @@ class Instance:
         self.log.start()
 
     def _popen(
-        self, argv: list[str], env: dict[str, str], cwd: Path, user: Identity | None
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        user: Identity | None,
+        launch: Launch | None,
     ) -> subprocess.Popen[bytes]:
-        def start() -> subprocess.Popen[bytes]:
+        def popen(argv: list[str], fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
             return subprocess.Popen(
                 argv,
+                pass_fds=fds,
                 env=env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
@@ -93,6 +104,9 @@ class Instance:
                 if user is None
                 else [g for g in [user.fs_group] if g is not None],
             )
+
+        def start() -> subprocess.Popen[bytes]:
+            return popen(argv) if launch is None else launch(argv, popen)
 
         if self.tree is None:
             return start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import time
@@ -22,7 +23,7 @@ from pocketid_k8s.rehearse.netns import Network, own_network
 from pocketid_k8s.rehearse.owner import PREFIX, Owned, own_sandbox
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
-from pocketid_k8s.rehearse.process import Instance, Usage, free_port
+from pocketid_k8s.rehearse.process import Instance, Launch, Usage, free_port
 from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
 from pocketid_k8s.rehearse.tree import MARKER_ENV, Tree, cgroup_base, deferred_signals
 
@@ -96,20 +97,19 @@ class _Run:
     read_only_root: str | None = None
     """Why a read-only root is not a read-only mount here (None: it is, or none is asked)."""
 
-    def wrap(self, layout: Layout) -> Callable[[list[str]], list[str]] | None:
+    def plan(self, layout: Layout) -> mountns.Plan | None:
         """How a process starts in this instance's container mounts: through the launcher
         that mounts the root read-only and drops to the pod's user; None when not played."""
         if not self.pod.identity.read_only_root or self.read_only_root is not None:
             return None
         identity = self.pod.identity
-        plan = mountns.Plan(
+        return mountns.Plan(
             str(layout.rootfs),
             str(layout.cwd),
             identity.uid,
             identity.gid,
             [g for g in [identity.fs_group] if g is not None],
         )
-        return lambda argv: mountns.command(plan, argv)
 
     def row(
         self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
@@ -142,11 +142,14 @@ class _Run:
         env[MARKER_ENV] = f"{root}:{name}"
         tree = Tree(env[MARKER_ENV], cgroup_base(), f"{root.name.removeprefix(PREFIX)}-{name}")
         binary = self.binary or self.options.binary
-        wrap = self.wrap(layout)
+        plan = self.plan(layout)
+        launch: Launch | None = None
+        if plan is not None:
+            launch = functools.partial(mountns.start, plan)
         try:
             with deferred_signals():  # started and recorded, or not started at all
                 instance = Instance(
-                    binary, env, layout.cwd, log, None if wrap else user, tree, wrap
+                    binary, env, layout.cwd, log, None if launch else user, tree, launch
                 )
                 self.instances.append(instance)
         except OSError as exc:
@@ -346,12 +349,12 @@ def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float |
         return port if probe.port in (None, run.pod.listen_port) else None
 
     user = run.pod.identity if run.sandbox.play_user else None
-    wrap, resolver = run.wrap(layout), _resolver(run, instance.env)
+    plan, resolver = run.plan(layout), _resolver(run, instance.env)
     container = probes.Container(
         instance.env,
         layout.cwd,
-        None if wrap else user,
-        (lambda command: wrap(resolver(command))) if wrap else resolver,
+        None if plan else user,
+        (lambda command: mountns.command(plan, resolver(command))) if plan else resolver,
     )
     prober = probes.Prober(run.pod.probes, port_of, instance.started, container)
     prober.start()
