@@ -248,6 +248,25 @@ def test_an_exec_probe_that_exits_non_zero_fails(double: Path, open_dir: Path) -
     assert "exit 1" in probe.detail
 
 
+def test_an_exec_probe_of_another_program_is_noted_as_run_from_this_machine(
+    double: Path, open_dir: Path
+) -> None:
+    """exec true with --binary: the notes say 'true' ran from this machine's file system."""
+    resources = with_probe("livenessProbe", {"exec": {"command": ["true"]}})
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    assert any(
+        note.startswith("livenessProbe: true runs from this machine's file system")
+        for note in result.notes
+    ), result.notes
+
+
+def test_a_grpc_probe_is_named_in_the_pod_row_as_not_played() -> None:
+    """grpc readinessProbe: the pod says it is not played and counts as failed."""
+    pod = pod_from(with_probe("readinessProbe", {"grpc": {"port": 1411}}))
+    assert pod.probes["readinessProbe"].action == "grpc"
+    assert any(s.startswith("readinessProbe: gRPC, not played") for s in pod.said)
+
+
 def test_an_exec_probe_slower_than_its_timeout_fails(double: Path, open_dir: Path) -> None:
     """exec sleep 5 with timeout 1: killed after 1 s, a failure."""
 

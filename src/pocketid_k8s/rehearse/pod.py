@@ -253,6 +253,20 @@ def pod_from(resources: list[Resource]) -> Pod:
         strategy_type = "StatefulSet (one pod at a time)"
     surge = (strategy.get("rollingUpdate") or {}).get("maxSurge")
     resources_ = container.get("resources") or {}
+    probes = {
+        k: _probe(k, spec_, ports, f"{owner}: container {container.get('name')!r} {k}")
+        for k, spec_ in workload.probes
+        if spec_ is not None
+    }
+    grpc = [k for k, p in probes.items() if p.action == "grpc"]
+    not_played = (
+        [
+            f"{', '.join(grpc)}: gRPC, not played (Pocket-ID serves no gRPC health service, so "
+            "each attempt counts as failed, as it fails in a cluster)"
+        ]
+        if grpc
+        else []
+    )
     return Pod(
         workload=workload,
         env=env,
@@ -263,11 +277,7 @@ def pod_from(resources: list[Resource]) -> Pod:
         secret_env=[n for n, v in resolved.values.items() if v.from_secret and n in env],
         working_dir=working_dir,
         mounts=mounts,
-        probes={
-            k: _probe(k, spec_, ports, f"{owner}: container {container.get('name')!r} {k}")
-            for k, spec_ in workload.probes
-            if spec_ is not None
-        },
+        probes=probes,
         strategy=strategy_type,
         max_surge="25%" if surge is None else str(surge),
         replicas=_whole(spec.get("replicas"), 1, f"{owner}: spec.replicas") or 1,
@@ -281,7 +291,11 @@ def pod_from(resources: list[Resource]) -> Pod:
         ports=ports,
         version=table.facts_for(workload.version)[0],
         identity=identity_of(workload, env),
-        said=[*([_downward_detail(downward)] if downward.count else []), *_sub_paths(mounts)],
+        said=[
+            *([_downward_detail(downward)] if downward.count else []),
+            *_sub_paths(mounts),
+            *not_played,
+        ],
     )
 
 

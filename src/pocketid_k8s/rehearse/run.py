@@ -283,6 +283,7 @@ def _steps(run: _Run) -> None:
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
         f"{''.join('; ' + said for said in pod.said)}; {run.network.detail}",
     )
+    _exec_note(run)
     first = _start_step(run)
     if first is None:
         return
@@ -376,6 +377,20 @@ def _resolver(run: _Run, env: dict[str, str]) -> Callable[[tuple[str, ...]], lis
         return [head, *command[1:]]
 
     return resolve
+
+
+def _exec_note(run: _Run) -> None:
+    """With --binary there is no image: an exec probe's command other than the program runs
+    from this machine's file system, which the notes say."""
+    if run.options.image is not None:
+        return
+    program = (pocketid.BINARY, PurePosixPath(pocketid.BINARY).name)
+    for probe in run.pod.probes.values():
+        if probe.action == "exec" and probe.command and probe.command[0] not in program:
+            run.result.notes.append(
+                f"{probe.kind}: {probe.command[0]} runs from this machine's file system (with "
+                "--binary there is no image to find it in; the image may not have it)"
+            )
 
 
 def _start_step(run: _Run) -> _Started | None:
