@@ -22,9 +22,15 @@ from pocketid_k8s.rehearse import Options, rehearse
 from pocketid_k8s.rehearse.downward import machine_allocatable
 from pocketid_k8s.rehearse.pod import PodError, pod_from
 from pocketid_k8s.rehearse.run import Rehearsal
+from tests.test_image import crane_registry
 from tests.test_rehearse import ROOT_USER, bundle, double, editable, kept, open_dir, statuses
 
-__all__ = ["double", "kept", "open_dir"]  # the fixtures, shared with tests/test_rehearse.py
+__all__ = [
+    "crane_registry",
+    "double",
+    "kept",
+    "open_dir",
+]  # the fixtures, shared with tests/test_rehearse.py
 
 
 def edited(change: Callable[[dict[str, Any]], None]) -> list[Resource]:
@@ -463,3 +469,49 @@ def test_a_program_the_launcher_cannot_run_raises_as_popen_would(open_dir: Path)
         mountns.start(mountns.Plan(str(open_dir), str(open_dir)), [str(plain)], popen)
     assert caught.value.errno == errno.EACCES
     assert started[0].poll() is not None
+
+
+# --- exec probes with an image -----------------------------------------------------------------
+
+
+def image_exec_rehearsal(registry: str, command: list[str], folder: Path) -> Row:
+    """The readinessProbe's row when it runs ``command`` and the program comes from the test
+    double's image, pulled from the loopback registry."""
+    from pocketid_k8s.rehearse.image import prepared
+    from tests import registry as oci
+
+    oci.push_double(registry, tag="v2.2.0-exec")
+    resources = with_probe("readinessProbe", {"exec": {"command": command}})
+    with prepared(
+        f"{registry}/pocket-id/pocket-id:v2.2.0-exec", resources, workdir=folder
+    ) as image:
+        options = Options(
+            image.program, resources, "image", stay_up=0.2, workdir=folder, image=image
+        )
+        return row(rehearse(options).outcome.rows, "readinessProbe")
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An image cache and Docker config of the test's own (never the user's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+
+
+@pytest.mark.usefixtures("own_cache")
+def test_with_an_image_an_exec_command_is_found_in_the_image(
+    crane_registry: str, open_dir: Path
+) -> None:
+    """exec /app/pocket-id healthcheck from the image: the image's program answers, exit 0."""
+    probe = image_exec_rehearsal(crane_registry, ["/app/pocket-id", "healthcheck"], open_dir)
+    assert "exit 0" in probe.detail, probe
+
+
+@pytest.mark.usefixtures("own_cache")
+def test_with_an_image_a_command_it_lacks_fails_as_in_the_container(
+    crane_registry: str, open_dir: Path
+) -> None:
+    """exec true: the image has no 'true', so every attempt fails (never this machine's)."""
+    probe = image_exec_rehearsal(crane_registry, ["true"], open_dir)
+    assert probe.status is Status.FAIL, probe
+    assert "No such file or directory" in probe.detail, probe

@@ -370,8 +370,10 @@ def _resolver(run: _Run, env: dict[str, str]) -> Callable[[tuple[str, ...]], lis
     def resolve(command: tuple[str, ...]) -> list[str]:
         head = command[0]
         if image is not None:
+            # Not in the image: a path there that does not exist, so it fails as it would
+            # in the container (never this machine's program of that name).
             found = image.find(head, env.get("PATH", ""))
-            head = str(found) if found is not None else head
+            head = str(found or image.folder / "rootfs" / head.lstrip("/"))
         elif head in (pocketid.BINARY, PurePosixPath(pocketid.BINARY).name):
             head = str(run.binary or run.options.binary)
         return [head, *command[1:]]
