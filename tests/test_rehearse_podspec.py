@@ -515,3 +515,13 @@ def test_with_an_image_a_command_it_lacks_fails_as_in_the_container(
     probe = image_exec_rehearsal(crane_registry, ["true"], open_dir)
     assert probe.status is Status.FAIL, probe
     assert "No such file or directory" in probe.detail, probe
+
+
+def test_without_root_the_read_only_root_is_named_as_not_played(
+    double: Path, open_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not root (played when root): the pod row says the read-only root is not played, and why."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    result = rehearse(Options(double, bundle(), "bundle", stay_up=0.2, workdir=open_dir))
+    detail = row(result.outcome.rows, "pod").detail
+    assert "readOnlyRootFilesystem: not played (not root: no read-only mount" in detail

@@ -94,8 +94,8 @@ class _Run:
     binary: Path | None = None
     """The copy of the program inside the sandbox, which the pod's user can always run."""
     network: Network = field(default_factory=lambda: Network(False, ""))
-    read_only_root: str | None = None
-    """Why a read-only root is not a read-only mount here (None: it is, or none is asked)."""
+    read_only_root: str | None = "not tried in this run"
+    """Why a read-only root is not a read-only mount here (None: it is, once tried)."""
 
     def plan(self, layout: Layout) -> mountns.Plan | None:
         """How a process starts in this instance's container mounts: through the launcher
@@ -204,6 +204,8 @@ def _rehearse(
         run.hidden = tuple(pod.env[name] for name in pod.secret_env)
         if pod.identity.read_only_root:
             run.read_only_root = mountns.available(str(owned.root)) if play_user else "not root"
+        else:
+            run.read_only_root = "not asked"
         run.budget = probes.startup_budget(pod.probes)
         run.binary = owned.install(options.binary)
         _steps(run)
@@ -270,10 +272,15 @@ def _steps(run: _Run) -> None:
             "; readOnlyRootFilesystem: the root is a read-only mount in a mount namespace of "
             "each instance's own, volumes writable on top (a write elsewhere fails with EROFS)"
         )
-    elif pod.identity.read_only_root:
+    elif pod.identity.read_only_root and run.sandbox.play_user:
         sealed += (
             f"; readOnlyRootFilesystem: approximated with permissions ({run.read_only_root}: "
             "no read-only mount), so a write elsewhere fails with EACCES, not EROFS"
+        )
+    elif pod.identity.read_only_root:
+        sealed += (
+            "; readOnlyRootFilesystem: not played (not root: no read-only mount, and the layer "
+            "is yours, so a write outside the volumes succeeds here)"
         )
     run.row(
         "pod",
