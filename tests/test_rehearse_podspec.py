@@ -25,12 +25,10 @@ from pocketid_k8s.rehearse.run import Rehearsal
 from tests.test_image import crane_registry
 from tests.test_rehearse import ROOT_USER, bundle, double, editable, kept, open_dir, statuses
 
-__all__ = [
-    "crane_registry",
-    "double",
-    "kept",
-    "open_dir",
-]  # the fixtures, shared with tests/test_rehearse.py
+# the fixtures, shared with tests/test_rehearse.py and tests/test_image.py
+__all__ = ["crane_registry", "double", "kept", "open_dir"]
+
+needs_root = pytest.mark.skipif(not ROOT_USER, reason="only root plays the user and mounts")
 
 
 def edited(change: Callable[[dict[str, Any]], None]) -> list[Resource]:
@@ -245,6 +243,19 @@ def test_an_exec_probe_naming_the_program_runs_the_rehearsed_one(
     assert "before v2.8.0 exits 0 on any HTTP status" in probe.detail
 
 
+@needs_root
+def test_an_exec_probe_runs_as_the_pods_user_in_its_working_directory(
+    double: Path, open_dir: Path
+) -> None:
+    """exec sh -c: uid 1000, and data/pocket-id.db found from the working directory /app."""
+    check = 'test "$(id -u)" = 1000 && test -f data/pocket-id.db'
+    resources = with_probe("readinessProbe", {"exec": {"command": ["/bin/sh", "-c", check]}})
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    probe = row(result.outcome.rows, "readinessProbe")
+    assert "exit 0" in probe.detail, probe
+    assert "exit 1" not in probe.detail
+
+
 def test_an_exec_probe_that_exits_non_zero_fails(double: Path, open_dir: Path) -> None:
     """exec false: every attempt exits 1, the row fails."""
     resources = with_probe("livenessProbe", {"exec": {"command": ["false"]}})
@@ -377,8 +388,6 @@ def test_a_sub_path_expr_that_expands_out_of_the_volume_stops_the_container() ->
 
 
 # --- readOnlyRootFilesystem as a read-only mount ---------------------------------------------
-
-needs_root = pytest.mark.skipif(not ROOT_USER, reason="a mount namespace needs root")
 
 
 def seen_by_double(result: Rehearsal) -> dict[str, Any]:
