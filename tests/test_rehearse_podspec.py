@@ -131,7 +131,8 @@ def test_resource_values_are_rounded_up_over_the_divisor() -> None:
 
 
 def test_a_limit_not_set_is_the_nodes_allocatable() -> None:
-    """No limits: limits.cpu is this machine's CPU count, limits.memory its memory in Mi (ceil)."""
+    """No limits: limits.cpu is this machine's CPU count, limits.memory its memory in Mi (ceil),
+    named as stand-ins."""
 
     def change(container: dict[str, Any]) -> None:
         container["resources"] = {}
@@ -141,11 +142,13 @@ def test_a_limit_not_set_is_the_nodes_allocatable() -> None:
             resource("REQ", "requests.memory"),
         ]
 
-    env = pod_from(edited(change)).env
+    pod = pod_from(edited(change))
+    env = pod.env
     node = machine_allocatable()
     assert env["CPU"] == str(os.cpu_count())
     assert env["MEM"] == str(-(-int(node.memory) // 2**20))
     assert env["REQ"] == "0"
+    assert "limits.cpu unset, so the node's allocatable (this machine's)" in pod.said[0]
 
 
 @pytest.mark.parametrize(

@@ -194,6 +194,9 @@ class Downward:
                 return "0"
             attribute = amount_of.replace("-", "_")
             amount: Decimal = getattr(self.allocatable, attribute)
+            label = f"{resource} unset, so the node's allocatable (this machine's)"
+            if label not in self.stand_ins:
+                self.stand_ins.append(label)
         else:
             parsed = parse_quantity(str(text))
             if parsed is None or parsed < 0:
