@@ -46,7 +46,13 @@ them in as defaults):
   (from v2.5.0: "it appears that there's already one instance ..."), as the real program
   does; unset, v2.2.0's;
 - ``POCKET_ID_DOUBLE_LOOPBACK_ONLY=true``: GET /healthz answers 503 unless the network
-  namespace the double runs in holds no interface but ``lo`` (read from /proc/self/net/dev).
+  namespace the double runs in holds no interface but ``lo`` (read from /proc/self/net/dev);
+- ``POCKET_ID_DOUBLE_READ=a,b``: the content of each file (or the error reading it) is
+  recorded under ``read`` in ``double-env.json`` (a subPath mount's file, say).
+
+It also records under ``root_write`` what writing a file in its working directory gave
+(``ok``, or the errno's name: ``EROFS`` on a read-only root mount), and with the argument
+``healthcheck`` it is ``pocket-id healthcheck``: GET /healthz on PORT, exit 0 on 204, else 1.
 """
 
 from __future__ import annotations
@@ -160,10 +166,49 @@ def _later(delay: float, kind: str) -> None:
     _misbehave(kind)
 
 
+def _healthcheck(contract: Any) -> int:
+    """``pocket-id healthcheck``: GET the health path on PORT; 0 on 204, else 1."""
+    import urllib.request
+
+    port = os.environ.get("PORT", contract.DEFAULT_PORT)
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}{contract.HEALTH_PATH}", timeout=5
+        ) as answer:
+            return 0 if answer.status == 204 else 1
+    except OSError as exc:
+        print(f"healthcheck failed: {exc}", flush=True)
+        return 1
+
+
+def _root_write() -> str:
+    """What writing a file in the working directory gives: 'ok' or the errno's name."""
+    import errno
+
+    try:
+        Path("double-root-write").write_text("x")
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno or 0, str(exc.errno))
+    Path("double-root-write").unlink()
+    return "ok"
+
+
+def _reads(env: os._Environ[str]) -> dict[str, str]:
+    found = {}
+    for name in filter(None, env.get("POCKET_ID_DOUBLE_READ", "").split(",")):
+        try:
+            found[name] = Path(name).read_text()[:1000]
+        except OSError as exc:
+            found[name] = f"error: {exc.strerror}"
+    return found
+
+
 def main() -> int:
     contract = _contract()
     for name, value in SETTINGS.get("env", {}).items():
         os.environ.setdefault(name, value)
+    if sys.argv[1:] == ["healthcheck"]:
+        return _healthcheck(contract)
     kind, delay = SETTINGS.get("misbehave", ""), float(SETTINGS.get("delay", 0.0))
     if kind == "ignore-term":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -189,6 +234,8 @@ def main() -> int:
                     "uid": os.getuid(),
                     "groups": sorted(os.getgroups()),
                     "values": {k: v for k, v in env.items() if k != "ENCRYPTION_KEY"},
+                    "root_write": _root_write(),
+                    "read": _reads(env),
                 }
             )
         )

@@ -18,6 +18,8 @@ from pocketid_k8s.quantity import parse_quantity
         ("250m", Decimal("0.25")),
         ("1e3", Decimal(1000)),
         ("+.5Ki", Decimal(512)),
+        ("1E", Decimal(10**18)),  # exa and exbi, not e-notation
+        ("1Ei", Decimal(2**60)),
     ],
 )
 def test_quantities(text: str, value: Decimal) -> None:

@@ -34,7 +34,7 @@ def parse_quantity(text: str) -> Decimal | None:
         return None
     number, suffix = match.group(1), match.group(2)
     try:
-        if suffix and suffix[0] in "eE":
+        if suffix and suffix not in _FACTORS:  # e-notation; "E" and "Ei" are exa and exbi
             return Decimal(number + suffix)
         return Decimal(number) * _FACTORS[suffix]
     except InvalidOperation:

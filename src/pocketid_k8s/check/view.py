@@ -110,6 +110,7 @@ class VolumeMount(TypedDict, total=False):
     mountPath: str
     readOnly: bool
     subPath: str
+    subPathExpr: str
 
 
 class Capabilities(TypedDict, total=False):

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
 
 from pocketid_k8s.check.model import Resource
-from pocketid_k8s.contract import pocketid
+from pocketid_k8s.contract import kubelet, pocketid
 from pocketid_k8s.rehearse import layers, registry
 from pocketid_k8s.rehearse.pod import Pod, pod_from
 from pocketid_k8s.rehearse.registry import ImageError
@@ -38,7 +38,6 @@ __all__ = ["ImageError", "Prepared", "command_line", "prepared", "user_ids"]
 DEFAULT_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LAUNCHER: Final = "launch"
 _NUMBER: Final = re.compile(r"[0-9]{1,10}")
-_VARIABLE: Final = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
 @dataclass
@@ -60,6 +59,11 @@ class Prepared:
     """The image's USER as uid and gid (None: it sets none, so the container starts as root)."""
     entrypoint: bool = False
     """Whether the official entrypoint script starts the container (and is played)."""
+
+    def find(self, name: str, path_env: str) -> Path | None:
+        """The file a command's ``name`` stands for in the image (on ``path_env`` or the
+        image's PATH when bare), or None."""
+        return _find(self.folder / "rootfs", name, path_env or self.env.get("PATH", DEFAULT_PATH))
 
     def play(self, pod: Pod) -> None:
         """The image config's WorkingDir and USER where the pod sets neither, as in a cluster."""
@@ -84,14 +88,7 @@ class Prepared:
 
 def _expand(value: str, env: dict[str, str]) -> str:
     """Kubernetes' ``$(VAR)`` expansion in command and args (``$$`` is a literal ``$``)."""
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "$"
-        return env.get(name, match.group(0))
-
-    return _VARIABLE.sub(one, value)
+    return kubelet.expand_variables(value, env)
 
 
 def _strings(value: Any, what: str) -> list[str] | None:  # noqa: ANN401 - from YAML

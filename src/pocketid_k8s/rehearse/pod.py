@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Final
 
@@ -20,10 +21,11 @@ from pocketid_k8s.check.model import Resource, dotted
 from pocketid_k8s.check.view import Probe as ProbeSpec
 from pocketid_k8s.check.view import VolumeMount
 from pocketid_k8s.contract import env as names
-from pocketid_k8s.contract import image, pocketid, table
+from pocketid_k8s.contract import image, kubelet, pocketid, table
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.image import Version
 from pocketid_k8s.errors import PocketIdK8sError
+from pocketid_k8s.rehearse.downward import Downward
 from pocketid_k8s.rehearse.identity import Identity, identity_of
 
 __all__ = ["ManifestError", "Mount", "Pod", "PodError", "Probe", "pod_from"]
@@ -129,6 +131,20 @@ class Probe:
     failure_threshold: int
     success_threshold: int
     initial_delay: int
+    action: str = "httpGet"
+    """httpGet, tcpSocket, exec, or grpc (not played)."""
+    command: tuple[str, ...] = ()
+    """An exec probe's command, as the container would run it (no shell)."""
+
+    def describe(self) -> str:
+        """What one attempt does, in the row's words."""
+        if self.action == "tcpSocket":
+            return f"TCP connect to port {self.port}"
+        if self.action == "exec":
+            return f"exec {shlex.join(self.command)}"
+        if self.action == "grpc":
+            return "gRPC health check"
+        return f"GET {self.path}"
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,8 @@ class Mount:
     read_only: bool = False
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     """For secret and configMap volumes: relative path -> (content, mode)."""
+    sub_path: str = ""
+    """The sub-folder (or file) of the volume mounted here ('' for the whole volume)."""
 
     @property
     def persists(self) -> bool:
@@ -176,6 +194,9 @@ class Pod:
     version: Version
     identity: Identity
     """The Pocket-ID version whose facts apply (the image's, else the checked one)."""
+    said: list[str] = field(default_factory=list)
+    """What the pod row says of what was played beyond the basics (downward API variables,
+    subPath mounts)."""
 
     @property
     def name(self) -> str:
@@ -210,8 +231,10 @@ def pod_from(resources: list[Resource]) -> Pod:
     container, pod = workload.container, workload.pod
     sealed = _Sealed()
     resolved = context.environment(workload)
-    env, missing = _environment(context, workload, resolved, notes, sealed)
+    downward = Downward(workload)
+    env, missing = _environment(context, workload, resolved, notes, sealed, downward)
     mounts = [_mount(context, workload, m, sealed) for m in container.get("volumeMounts") or []]
+    mounts = [_expanded(m, env, missing, workload) for m in mounts]
     owner = f"{workload.resource.kind}/{workload.resource.name}"
     working_dir = _no_dotdot(
         container.get("workingDir") or pocketid.WORKDIR,
@@ -230,6 +253,20 @@ def pod_from(resources: list[Resource]) -> Pod:
         strategy_type = "StatefulSet (one pod at a time)"
     surge = (strategy.get("rollingUpdate") or {}).get("maxSurge")
     resources_ = container.get("resources") or {}
+    probes = {
+        k: _probe(k, spec_, ports, f"{owner}: container {container.get('name')!r} {k}")
+        for k, spec_ in workload.probes
+        if spec_ is not None
+    }
+    grpc = [k for k, p in probes.items() if p.action == "grpc"]
+    not_played = (
+        [
+            f"{', '.join(grpc)}: gRPC, not played (Pocket-ID serves no gRPC health service, so "
+            "each attempt counts as failed, as it fails in a cluster)"
+        ]
+        if grpc
+        else []
+    )
     return Pod(
         workload=workload,
         env=env,
@@ -240,11 +277,7 @@ def pod_from(resources: list[Resource]) -> Pod:
         secret_env=[n for n, v in resolved.values.items() if v.from_secret and n in env],
         working_dir=working_dir,
         mounts=mounts,
-        probes={
-            k: _probe(k, spec_, ports, f"{owner}: container {container.get('name')!r} {k}")
-            for k, spec_ in workload.probes
-            if spec_ is not None
-        },
+        probes=probes,
         strategy=strategy_type,
         max_surge="25%" if surge is None else str(surge),
         replicas=_whole(spec.get("replicas"), 1, f"{owner}: spec.replicas") or 1,
@@ -258,7 +291,24 @@ def pod_from(resources: list[Resource]) -> Pod:
         ports=ports,
         version=table.facts_for(workload.version)[0],
         identity=identity_of(workload, env),
+        said=[
+            *([_downward_detail(downward)] if downward.count else []),
+            *_sub_paths(mounts),
+            *not_played,
+        ],
     )
+
+
+def _downward_detail(downward: Downward) -> str:
+    """The pod row's words on the downward API variables: how many, and the stand-ins."""
+    stand_ins = (
+        f" (stand-ins: {', '.join(downward.stand_ins)}; the pod and host IP are the loopback "
+        "address the program listens on)"
+        if downward.stand_ins
+        else ""
+    )
+    played = "fieldRef/resourceFieldRef variables played as the kubelet does"
+    return f"{downward.count} {played}{stand_ins}"
 
 
 def throwaway_value() -> str:
@@ -272,6 +322,7 @@ def _environment(
     resolved: Environment,
     notes: list[str],
     sealed: _Sealed,
+    downward: Downward,
 ) -> tuple[dict[str, str], list[str]]:
     namespace = workload.resource.namespace
     env: dict[str, str] = {}
@@ -288,7 +339,12 @@ def _environment(
             env[name] = value.value
             continue
         if value.source == "valueFrom":
-            notes.append(f"{name}: a fieldRef/resourceFieldRef value is not played; left unset")
+            entries = workload.container.get("env") or []
+            entry = entries[int(value.path[-1])] if value.path else {}
+            try:
+                env[name] = downward.value(name, dict(entry.get("valueFrom") or {}))
+            except ValueError as exc:
+                raise PodError(str(exc)) from None
             continue
         kinds = ("Secret", ss.KIND) if value.from_secret else ("ConfigMap",)
         holder = context.find(kinds, value.holder, namespace)
@@ -340,6 +396,7 @@ def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Se
         )
     where = f"{owner}: volumeMount {name!r} mountPath"
     path = _no_dotdot((mount.get("mountPath") or "").rstrip("/") or "/", where)
+    sub_path = _sub_path(mount, f"{owner}: volumeMount {name!r}")
     volume = workload.volume(name) or {}
     read_only = bool(mount.get("readOnly"))
     source = next((k for k in volume if k != "name"), "missing")
@@ -351,7 +408,14 @@ def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Se
                 f"{'...' if len(claim) > 40 else ''} is not a claim name (at most 253 "
                 "lower-case letters, digits, '-' and '.')"
             )
-        return Mount(path, name, "persistentVolumeClaim", claim=claim, read_only=read_only)
+        return Mount(
+            path,
+            name,
+            "persistentVolumeClaim",
+            claim=claim,
+            read_only=read_only,
+            sub_path=sub_path,
+        )
     if "secret" in volume or "configMap" in volume:
         source = "secret" if "secret" in volume else "configMap"
         secret, config_map = volume.get("secret") or {}, volume.get("configMap") or {}
@@ -388,18 +452,81 @@ def _mount(context: Context, workload: Workload, mount: VolumeMount, sealed: _Se
                 )
                 for key, value in data.items()
             }
-        return Mount(path, name, source, read_only=True, files=files)
-    return Mount(path, name, source, read_only=read_only)
+        return Mount(path, name, source, read_only=True, files=files, sub_path=sub_path)
+    return Mount(path, name, source, read_only=read_only, sub_path=sub_path)
+
+
+SUB_PATH_EXPR: Final = "$(expr)"
+"""Marks a Mount whose sub_path is a subPathExpr still to expand with the container's env."""
+
+
+def _sub_path(mount: VolumeMount, where: str) -> str:
+    """The volumeMount's subPath (checked as the API server checks it), or its subPathExpr
+    marked for expansion; '' for neither."""
+    sub_path, expression = mount.get("subPath") or "", mount.get("subPathExpr") or ""
+    if sub_path and expression:
+        raise PodError(f"{where}: subPath and subPathExpr are mutually exclusive; fix: keep one")
+    if sub_path:
+        return _no_dotdot(sub_path, f"{where} subPath", relative=True).strip("/")
+    return SUB_PATH_EXPR + expression if expression else ""
+
+
+def _expanded(mount: Mount, env: dict[str, str], missing: list[str], workload: Workload) -> Mount:
+    """``mount`` with its subPathExpr expanded from the container's variables, as the kubelet
+    does at start; one that then leaves the volume stops the container (listed in
+    ``missing``, mounted whole here)."""
+    if not mount.sub_path.startswith(SUB_PATH_EXPR):
+        return mount
+    expression = mount.sub_path.removeprefix(SUB_PATH_EXPR)
+    value = kubelet.expand_variables(expression, env)
+    owner = f"{workload.resource.kind}/{workload.resource.name}"
+    where = f"{owner}: volumeMount {mount.volume!r} subPathExpr {expression!r} ({value!r})"
+    try:
+        _no_dotdot(value, where, relative=True)
+    except PodError:
+        missing.append(
+            f"{where} leaves the volume: the kubelet refuses it (an absolute path or a '..' part)"
+        )
+        return replace(mount, sub_path="")
+    return replace(mount, sub_path=value.strip("/"))
+
+
+def _sub_paths(mounts: list[Mount]) -> list[str]:
+    """The pod row's words on subPath mounts, with the trap of a ConfigMap's or Secret's."""
+    said = []
+    for mount in mounts:
+        if not mount.sub_path:
+            continue
+        stale = (
+            f": a subPath of a {mount.source} volume is copied once, never updated when the "
+            f"{mount.source} changes (the program sees the old value until the pod is replaced)"
+            if mount.source in ("configMap", "secret", "projected", "downwardAPI")
+            else ""
+        )
+        said.append(f"{mount.path} is {mount.sub_path!r} of volume {mount.volume!r}{stale}")
+    return said
 
 
 def _probe(kind: str, spec: ProbeSpec, ports: dict[str, int], where: str) -> Probe:
     http = spec.get("httpGet")
+    tcp = spec.get("tcpSocket")
     port: int | None = None
     path: str | None = None
+    action = "httpGet"
+    command: tuple[str, ...] = ()
     if http is not None:
         path = http.get("path") or "/"
         raw = http.get("port")
         port = raw if isinstance(raw, int) else ports.get(str(raw))
+    elif tcp is not None:
+        action = "tcpSocket"
+        raw = tcp.get("port")
+        port = raw if isinstance(raw, int) else ports.get(str(raw))
+    elif "exec" in spec:
+        action = "exec"
+        command = tuple(str(word) for word in (spec["exec"] or {}).get("command") or [])
+    elif "grpc" in spec:
+        action = "grpc"
     return Probe(
         kind=kind,
         path=path,
@@ -409,4 +536,6 @@ def _probe(kind: str, spec: ProbeSpec, ports: dict[str, int], where: str) -> Pro
         failure_threshold=_whole(spec.get("failureThreshold"), 3, f"{where}.failureThreshold"),
         success_threshold=_whole(spec.get("successThreshold"), 1, f"{where}.successThreshold"),
         initial_delay=_whole(spec.get("initialDelaySeconds"), 0, f"{where}.initialDelaySeconds"),
+        action=action,
+        command=command,
     )

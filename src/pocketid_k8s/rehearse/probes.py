@@ -1,16 +1,27 @@
-"""HTTP probes as the kubelet runs them: a GET with a timeout, 200-399 is success."""
+"""Probes as the kubelet runs them: an httpGet is a GET with a timeout, 200-399 a success; a
+tcpSocket probe succeeds when the connection is accepted; an exec probe runs its command in
+the container (its variables, user and working directory) and succeeds on exit 0 within the
+timeout."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import httpx  # noqa: F401 - loaded with rehearse, not by the first probe (0.5 s late)
 
 from pocketid_k8s.contract import pocketid
+from pocketid_k8s.rehearse.identity import Identity
 from pocketid_k8s.rehearse.pod import Probe
 
 __all__ = ["Attempt", "Budget", "Prober", "Timed", "attempt", "meaning", "startup_budget"]
@@ -128,23 +139,115 @@ def attempt(port: int | None, path: str, timeout: float) -> Attempt:
     return Attempt(200 <= status < 400, status, answer.header("content-type"), _ms(start))
 
 
-def meaning(probe: Probe, result: Attempt) -> tuple[bool, str]:
-    """Whether the probe's path proves anything, and what."""
+def tcp_attempt(port: int | None, timeout: float) -> Attempt:
+    """One tcpSocket probe: a TCP connection to loopback ``port`` accepted within ``timeout``."""
+    start = time.perf_counter()
+    if port is None:
+        return Attempt(False, None, "", 0.0, "the probe's port names no container port")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return Attempt(True, None, "", _ms(start), "connected")
+    except TimeoutError:
+        return Attempt(False, None, "", _ms(start), f"no connection within {timeout:g} s")
+    except OSError as exc:
+        return Attempt(False, None, "", _ms(start), exc.strerror or str(exc))
+
+
+EXEC_OUTPUT_BYTES: Final = 10 * 1024
+"""The kubelet keeps at most 10 KiB of an exec probe's output."""
+
+
+@dataclass(frozen=True)
+class Container:
+    """How an exec probe's command runs in one instance's container."""
+
+    env: dict[str, str]
+    cwd: Path
+    user: Identity | None
+    resolve: Callable[[tuple[str, ...]], list[str]]
+    """The command as this machine starts it in the container: the program it names, and
+    the container's mounts when they are played."""
+
+
+def exec_attempt(container: Container, command: tuple[str, ...], timeout: float) -> Attempt:
+    """One exec probe: the command in the container, exit 0 within ``timeout`` a success; a
+    command still running then is killed with everything it started (a failure)."""
+    start = time.perf_counter()
+    user = container.user
+    with tempfile.TemporaryFile() as output:
+        try:
+            process = subprocess.Popen(
+                container.resolve(command),
+                env=container.env,
+                cwd=container.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                user=None if user is None else user.uid,
+                group=None if user is None else user.gid,
+                extra_groups=None
+                if user is None
+                else [g for g in [user.fs_group] if g is not None],
+            )
+        except OSError as exc:
+            return Attempt(False, None, "", _ms(start), f"could not run: {exc.strerror}")
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return Attempt(False, None, "", _ms(start), f"still running after {timeout:g} s")
+        output.seek(0)
+        said = output.read(EXEC_OUTPUT_BYTES).decode("utf-8", "replace").strip()
+    last = said.splitlines()[-1][:200] if said else ""
+    shown = f"exit {code}" + (f" ({last})" if last and code != 0 else "")
+    return Attempt(code == 0, None, "", _ms(start), shown)
+
+
+def meaning(
+    probe: Probe, result: Attempt, version: tuple[int, int, int] = (0, 0, 0)
+) -> tuple[bool, str]:
+    """Whether the probe proves anything, and what."""
+    if probe.action == "tcpSocket":
+        return False, "a TCP connect only shows that the port is open, not that start-up finished"
+    if probe.action == "exec":
+        return _exec_meaning(probe, version)
     if probe.path is None:
-        return False, "not an httpGet probe; nothing here says whether it proves start-up"
-    if probe.path.split("?")[0] == pocketid.HEALTH_PATH:
+        return False, "a gRPC probe is not played: Pocket-ID serves no gRPC health service"
+    return _http_meaning(probe.path, result)
+
+
+def _exec_meaning(probe: Probe, version: tuple[int, int, int]) -> tuple[bool, str]:
+    words = " ".join(probe.command)
+    command = f"'pocket-id {pocketid.HEALTHCHECK_COMMAND}'"
+    since = "v" + ".".join(map(str, pocketid.HEALTHCHECK_REAL_SINCE))
+    if pocketid.HEALTHCHECK_COMMAND not in words:
+        return False, "nothing here says whether the command proves start-up"
+    if version >= pocketid.HEALTHCHECK_REAL_SINCE:
+        return True, (
+            f"{command} GETs {pocketid.HEALTH_PATH}, which answers only once start-up finished"
+        )
+    return False, (
+        f"{command} before {since} exits 0 on any HTTP status: it fails only when nothing listens"
+    )
+
+
+def _http_meaning(path: str, result: Attempt) -> tuple[bool, str]:
+    if path.split("?", maxsplit=1)[0] == pocketid.HEALTH_PATH:
         return True, (
             f"{pocketid.HEALTH_PATH} answers only once the database is open, migrations ran "
             "and the instance lock is held"
         )
     if result.ok:
         return False, (
-            f"{probe.path} is not a health route: it answers {result.status} "
+            f"{path} is not a health route: it answers {result.status} "
             f"({result.content_type or 'no type'}) whatever the program's state, so the probe "
             "proves nothing"
         )
     return False, (
-        f"{probe.path} is not a health route: {result.describe()} here, as from a build "
+        f"{path} is not a health route: {result.describe()} here, as from a build "
         "without the web UI; the release binary embeds the UI and answers 200 with "
         "index.html, so there the probe passes while proving nothing"
     )
@@ -170,10 +273,16 @@ class Prober:
     """
 
     def __init__(
-        self, probes: dict[str, Probe], port_of: Callable[[Probe], int | None], started: float
+        self,
+        probes: dict[str, Probe],
+        port_of: Callable[[Probe], int | None],
+        started: float,
+        container: Container | None = None,
     ) -> None:
         self.probes = probes
         self.port_of = port_of
+        self.container = container
+        """Where an exec probe's command runs (None: an exec probe fails to start)."""
         self.started = started
         self.timeline: dict[str, list[Timed]] = {kind: [] for kind in probes}
         self.started_at: float | None = None if STARTUP in probes else 0.0
@@ -193,6 +302,18 @@ class Prober:
         begun then, and any success (one begun a moment before ``since`` that the program
         answered saw it serving)."""
         return [t for t in self.timeline.get(kind, []) if t.at >= since or t.result.ok]
+
+    def attempt(self, probe: Probe) -> Attempt:
+        """One attempt of ``probe``, whatever its action."""
+        if probe.action == "tcpSocket":
+            return tcp_attempt(self.port_of(probe), probe.timeout)
+        if probe.action == "exec":
+            if self.container is None or not probe.command:
+                return Attempt(False, None, "", 0.0, "no command to run")
+            return exec_attempt(self.container, probe.command, probe.timeout)
+        if probe.action == "grpc":
+            return Attempt(False, None, "", 0.0, "gRPC probes are not played")
+        return attempt(self.port_of(probe), probe.path or "/", probe.timeout)
 
     def attempted_since(self, kind: str, since: float) -> bool:
         return bool(self.seen_since(kind, since))
@@ -221,7 +342,7 @@ class Prober:
                 return
             probe = self.probes[kind]
             at = time.monotonic() - self.started
-            result = attempt(self.port_of(probe), probe.path or "/", probe.timeout)
+            result = self.attempt(probe)
             self.timeline[kind].append(Timed(at, result))
             if kind == STARTUP and result.ok:
                 self.started_at = at

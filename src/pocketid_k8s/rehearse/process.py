@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -17,7 +18,14 @@ from pocketid_k8s.rehearse.limits import Limits
 from pocketid_k8s.rehearse.log import Log
 from pocketid_k8s.rehearse.tree import Tree
 
-__all__ = ["Instance", "Usage", "free_port"]
+__all__ = ["Instance", "Launch", "Usage", "free_port"]
+
+Launch = Callable[
+    [list[str], Callable[[list[str], tuple[int, ...]], "subprocess.Popen[bytes]"]],
+    "subprocess.Popen[bytes]",
+]
+"""Starts a command line in the container's mounts with the given Popen (which passes it
+descriptors), or raises the OSError that running it met."""
 
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 PAGE: Final = 1024
@@ -52,9 +60,15 @@ class Instance:
         log: Path,
         user: Identity | None = None,
         tree: Tree | None = None,
+        *,
         limits: Limits | None = None,
+        launch: Launch | None = None,
     ) -> None:
+        """``launch``: what starts the program in the container's mounts (it then also
+        drops to the pod's user: ``user`` is None)."""
         self.log = Log(log)
+        self.env = env
+        """The program's variables (an exec probe's command runs with them too)."""
         self.started = time.monotonic()
         self._usage = Usage(0, 0.0)
         self.tree = tree
@@ -63,7 +77,7 @@ class Instance:
         self.survivors = ""
         """What was still running of the program's tree after it stopped (then killed)."""
         try:
-            self.process = self._popen(binary, env, cwd, user)
+            self.process = self._popen([str(binary)], env, cwd, user, launch)
         except OSError:
             self.log.abandon()
             if tree is not None:
@@ -74,11 +88,17 @@ class Instance:
         self.log.start()
 
     def _popen(
-        self, binary: Path, env: dict[str, str], cwd: Path, user: Identity | None
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        user: Identity | None,
+        launch: Launch | None,
     ) -> subprocess.Popen[bytes]:
-        def start() -> subprocess.Popen[bytes]:
+        def popen(argv: list[str], fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
             return subprocess.Popen(
-                [str(binary)],
+                argv,
+                pass_fds=fds,
                 env=env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
@@ -91,6 +111,9 @@ class Instance:
                 if user is None
                 else [g for g in [user.fs_group] if g is not None],
             )
+
+        def start() -> subprocess.Popen[bytes]:
+            return popen(argv) if launch is None else launch(argv, popen)
 
         def limited() -> subprocess.Popen[bytes]:
             if self.limits is None:

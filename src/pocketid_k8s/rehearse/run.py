@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 from pocketid_k8s.check.model import Resource
@@ -15,14 +17,14 @@ from pocketid_k8s.contract import api, kubelet, pocketid
 from pocketid_k8s.contract import env as names
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.live.report import Outcome, Row, Status
-from pocketid_k8s.rehearse import probes
+from pocketid_k8s.rehearse import mountns, probes
 from pocketid_k8s.rehearse.database import refuse_postgres
 from pocketid_k8s.rehearse.limits import Counters, Limits, Wanted, support
 from pocketid_k8s.rehearse.netns import Network, own_network
 from pocketid_k8s.rehearse.owner import PREFIX, Owned, own_sandbox
 from pocketid_k8s.rehearse.paths import map_paths
 from pocketid_k8s.rehearse.pod import Pod, Probe, pod_from, throwaway_value
-from pocketid_k8s.rehearse.process import Instance, Usage, free_port
+from pocketid_k8s.rehearse.process import Instance, Launch, Usage, free_port
 from pocketid_k8s.rehearse.sandbox import Layout, Sandbox
 from pocketid_k8s.rehearse.tree import MARKER_ENV, Tree, cgroup_base, deferred_signals
 
@@ -93,6 +95,22 @@ class _Run:
     binary: Path | None = None
     """The copy of the program inside the sandbox, which the pod's user can always run."""
     network: Network = field(default_factory=lambda: Network(False, ""))
+    read_only_root: str | None = "not tried in this run"
+    """Why a read-only root is not a read-only mount here (None: it is, once tried)."""
+
+    def plan(self, layout: Layout) -> mountns.Plan | None:
+        """How a process starts in this instance's container mounts: through the launcher
+        that mounts the root read-only and drops to the pod's user; None when not played."""
+        if not self.pod.identity.read_only_root or self.read_only_root is not None:
+            return None
+        identity = self.pod.identity
+        return mountns.Plan(
+            str(layout.rootfs),
+            str(layout.cwd),
+            identity.uid,
+            identity.gid,
+            [g for g in [identity.fs_group] if g is not None],
+        )
 
     def row(
         self, check: str, status: Status, detail: str, ms: float | None = None, hint: str = ""
@@ -126,10 +144,23 @@ class _Run:
         cgroup = f"{root.name.removeprefix(PREFIX)}-{name}"
         tree = Tree(env[MARKER_ENV], cgroup_base(), cgroup)
         binary = self.binary or self.options.binary
+        plan = self.plan(layout)
+        launch: Launch | None = None
+        if plan is not None:
+            launch = functools.partial(mountns.start, plan)
         try:
             with deferred_signals():  # started and recorded, or not started at all
                 limits = Limits.make(Wanted.of(self.pod.limits), cgroup, tree.cgroup)
-                instance = Instance(binary, env, layout.cwd, log, user, tree, limits)
+                instance = Instance(
+                    binary,
+                    env,
+                    layout.cwd,
+                    log,
+                    None if launch else user,
+                    tree,
+                    limits=limits,
+                    launch=launch,
+                )
                 self.instances.append(instance)
         except OSError as exc:
             who = f"uid {user.uid}" if user is not None else "you"
@@ -181,6 +212,10 @@ def _rehearse(
             run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
             run.network = network
         run.hidden = tuple(pod.env[name] for name in pod.secret_env)
+        if pod.identity.read_only_root:
+            run.read_only_root = mountns.available(str(owned.root)) if play_user else "not root"
+        else:
+            run.read_only_root = "not asked"
         run.budget = probes.startup_budget(pod.probes)
         run.binary = owned.install(options.binary)
         _steps(run)
@@ -242,14 +277,31 @@ def _steps(run: _Run) -> None:
         if pod.throwaway
         else ""
     )
+    if pod.identity.read_only_root and run.read_only_root is None:
+        sealed += (
+            "; readOnlyRootFilesystem: the root is a read-only mount in a mount namespace of "
+            "each instance's own, volumes writable on top (a write elsewhere fails with EROFS)"
+        )
+    elif pod.identity.read_only_root and run.sandbox.play_user:
+        sealed += (
+            f"; readOnlyRootFilesystem: approximated with permissions ({run.read_only_root}: "
+            "no read-only mount), so a write elsewhere fails with EACCES, not EROFS"
+        )
+    elif pod.identity.read_only_root:
+        sealed += (
+            "; readOnlyRootFilesystem: not played (not root: no read-only mount, and the layer "
+            "is yours, so a write outside the volumes succeeds here)"
+        )
     run.row(
         "pod",
         Status.PASS,
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
-        f"; {run.network.detail}; {support(Wanted.of(pod.limits))}",
+        f"{''.join('; ' + said for said in pod.said)}; {run.network.detail}; "
+        f"{support(Wanted.of(pod.limits))}",
     )
+    _exec_note(run)
     first = _start_step(run)
     if first is None:
         if any(i.oom_killed for i in run.instances):
@@ -312,14 +364,55 @@ class _Started:
 
 
 def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float | None]:
-    instance, _, port = run.start(name)
+    instance, layout, port = run.start(name)
 
     def port_of(probe: Probe) -> int | None:
         return port if probe.port in (None, run.pod.listen_port) else None
 
-    prober = probes.Prober(run.pod.probes, port_of, instance.started)
+    user = run.pod.identity if run.sandbox.play_user else None
+    plan, resolver = run.plan(layout), _resolver(run, instance.env)
+    container = probes.Container(
+        instance.env,
+        layout.cwd,
+        None if plan else user,
+        (lambda command: mountns.command(plan, resolver(command))) if plan else resolver,
+    )
+    prober = probes.Prober(run.pod.probes, port_of, instance.started, container)
     prober.start()
     return instance, port, prober, _wait_ready(instance, port, run.budget.seconds)
+
+
+def _resolver(run: _Run, env: dict[str, str]) -> Callable[[tuple[str, ...]], list[str]]:
+    """How an exec probe's command starts here: a command naming the program runs the
+    rehearsed one; with an image, a command is found in the image's file system."""
+    image = run.options.image
+
+    def resolve(command: tuple[str, ...]) -> list[str]:
+        head = command[0]
+        if image is not None:
+            # Not in the image: a path there that does not exist, so it fails as it would
+            # in the container (never this machine's program of that name).
+            found = image.find(head, env.get("PATH", ""))
+            head = str(found or image.folder / "rootfs" / head.lstrip("/"))
+        elif head in (pocketid.BINARY, PurePosixPath(pocketid.BINARY).name):
+            head = str(run.binary or run.options.binary)
+        return [head, *command[1:]]
+
+    return resolve
+
+
+def _exec_note(run: _Run) -> None:
+    """With --binary there is no image: an exec probe's command other than the program runs
+    from this machine's file system, which the notes say."""
+    if run.options.image is not None:
+        return
+    program = (pocketid.BINARY, PurePosixPath(pocketid.BINARY).name)
+    for probe in run.pod.probes.values():
+        if probe.action == "exec" and probe.command and probe.command[0] not in program:
+            run.result.notes.append(
+                f"{probe.kind}: {probe.command[0]} runs from this machine's file system (with "
+                "--binary there is no image to find it in; the image may not have it)"
+            )
 
 
 def _start_step(run: _Run) -> _Started | None:
@@ -456,8 +549,8 @@ def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
         # its success ends it, and may come before rehearse's own poll saw the program ready
         after = [t for t in timeline if t.at >= started.prober.started_at]
     # What the path answers once the program is up, for the verdict on what it proves.
-    sample = after[-1].result if after else probes.attempt(started.port, probe.path or "/", 1.0)
-    proves, why = probes.meaning(probe, sample)
+    sample = after[-1].result if after else started.prober.attempt(probe)
+    proves, why = probes.meaning(probe, sample, run.pod.version)
     budget = probe.period * probe.failure_threshold
     consequence = {
         probes.STARTUP: f"killed after {budget} s without success",
@@ -468,15 +561,18 @@ def _probe_row(run: _Run, probe: Probe, started: _Started) -> None:
     if not after:
         seen += f" (none since the program was ready at {started.ready:.1f} s)"
     slowest = max((t.result.ms for t in timeline), default=0.0)
-    ok = bool(after) and all(t.result.ok for t in after) and proves
+    passed = bool(after) and all(t.result.ok for t in after)
     if probe.kind == probes.STARTUP and started.prober.started_at is None:
-        ok = False
+        passed = False
     detail = (
-        f"GET {probe.path} every {probe.period} s (timeout {probe.timeout} s, {consequence}): "
+        f"{probe.describe()} every {probe.period} s (timeout {probe.timeout} s, {consequence}): "
         f"{seen}; {why}"
     )
     hint = "" if proves else f"probe {pocketid.HEALTH_PATH} (on the program's port)"
-    run.row(probe.kind, Status.PASS if ok else Status.FAIL, detail, slowest, hint)
+    status = Status.PASS if passed and proves else Status.FAIL
+    if passed and not proves and probe.action in ("tcpSocket", "exec"):
+        status = Status.WARN  # it passes in the cluster too; it only proves less
+    run.row(probe.kind, status, detail, slowest, hint)
 
 
 PROGRAM_DEADLINE: Final = 5.0

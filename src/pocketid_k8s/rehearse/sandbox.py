@@ -3,8 +3,9 @@
 Each pod instance gets its own writable layer and its own emptyDirs; a
 PersistentVolumeClaim is one folder shared by every instance that mounts it,
 which is what survives a restart. Each mount point is a symbolic link inside
-the layer to the folder that backs it, so that a relative path resolved from
-the working directory lands where it would in the container. Secret and
+the layer to the folder that backs it (its ``subPath`` when it has one, made when
+missing as the kubelet makes it), so that a relative path resolved from the working
+directory lands where it would in the container. Secret and
 ConfigMap volumes are written as files with their ``items`` and modes on
 every start.
 """
@@ -99,7 +100,7 @@ class Sandbox:
                 target.chmod(mode & 0o777)
             if self.play_user:
                 self._own(mount, folder)
-            placed.append((mount, folder))
+            placed.append((mount, self._sub_path(mount, folder)))
         for mount, folder in sorted(placed, key=lambda placed: len(placed[0].path)):
             # The mount point inside the layer, so that relative paths reach the volume too.
             point = rootfs.joinpath(*PurePosixPath(mount.path).parts[1:])
@@ -117,6 +118,25 @@ class Sandbox:
         if self.play_user:
             self._layer(layout)
         return layout
+
+    def _sub_path(self, mount: Mount, folder: Path) -> Path:
+        """What the mount shows of the volume at ``folder``: the whole of it, or its subPath
+        (a file, or a folder the kubelet makes when missing, with the volume's mode and
+        group)."""
+        if not mount.sub_path:
+            return folder
+        target = inside(self.root, folder / mount.sub_path, f"{mount.volume} subPath")
+        if not target.exists():
+            made = folder
+            for part in PurePosixPath(mount.sub_path).parts:
+                made = made / part
+                if not made.exists():
+                    made.mkdir()
+                    volume = folder.stat()
+                    made.chmod(volume.st_mode & 0o7777)
+                    if self.play_user:
+                        os.chown(made, -1, volume.st_gid)
+        return target
 
     def _own(self, mount: Mount, folder: Path) -> None:
         """The kubelet's ownership of a volume: emptyDir 0777; fsGroup on the others."""
