@@ -54,6 +54,10 @@ def gzip_bomb(megabytes: int) -> bytes:
 
 
 def _head(status: str = "200 OK", **headers: str) -> bytes:
+    """A status line and headers; ``Connection: close`` unless said otherwise, since each
+    connection serves one request (without it a client may send its next request on a
+    connection this server is closing, and see a hang-up instead of the behaviour)."""
+    headers.setdefault("connection", "close")
     lines = [f"HTTP/1.1 {status}", *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
