@@ -276,13 +276,52 @@ def test_a_surge_pod_is_told_what_it_cannot_take(tmp_path: Path, tag: str, holde
     assert f"the surge pod cannot take {holder} " in only.message
 
 
-@pytest.mark.parametrize(("version", "refused"), [((2, 8, 0), False), ((2, 14, 0), True)])
-def test_port_on_the_actor_hosts_default_port(version: tuple[int, int, int], refused: bool) -> None:
-    """PORT=1414 collides with the actor host's default port from v2.10.0."""
-    row = lookup("PORT", version)
+@pytest.mark.parametrize("port", ["1414", "1411"])
+def test_the_actor_port_and_the_http_port_do_not_clash(port: str) -> None:
+    """The actor host listens on UDP (WebTransport): PORT equal to ACTORS_PORT serves (run)."""
+    version = (2, 14, 0)
+    row, actors = lookup("PORT", version), lookup("ACTORS_PORT", version)
     assert row is not None
-    problem = validate(row, "1414", {}, version)
-    assert (problem is not None and "address already in use" in problem.says) is refused
+    assert actors is not None
+    assert validate(row, port, {"ACTORS_PORT": port}, version) is None
+    assert validate(actors, port, {"PORT": port}, version) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("0", "'failed to initialize actors: failed to create actor host: option Address is"),
+        ("abc", "'failed to initialize actors: failed to create actor host: option Address is"),
+        ("99999", "'failed to run services: error running peer WebTransport server: address"),
+    ],
+)
+def test_an_actor_port_the_actor_host_refuses(value: str, words: str) -> None:
+    """ACTORS_PORT 0, a name or past 65535: v2.14.0 exits at start, in these words (run)."""
+    row = lookup("ACTORS_PORT", (2, 14, 0))
+    assert row is not None
+    problem = validate(row, value, {}, (2, 14, 0))
+    assert problem is not None
+    assert problem.says.startswith(words)
+
+
+@pytest.mark.parametrize(
+    ("env", "refused"),
+    [
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "bogus"}, False),
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "bogus"}, False),
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "bogus"}, True),
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "bogus"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "bogus"}, True),
+    ],
+)
+def test_a_signal_protocol_is_read_by_its_own_exporter_only(
+    env: dict[str, str], refused: bool
+) -> None:
+    """A bad OTLP protocol refuses only when an otlp exporter reads it (run, v2.14.0)."""
+    name = next(n for n in env if n.endswith("_PROTOCOL"))
+    row = lookup(name, (2, 14, 0))
+    assert row is not None
+    assert (validate(row, env[name], env, (2, 14, 0)) is not None) is refused
 
 
 @pytest.mark.parametrize(
