@@ -247,7 +247,7 @@ def test_facts_for_each_kind_of_version() -> None:
 
 @pytest.mark.parametrize(
     ("version", "seconds", "observed"),
-    [((2, 2, 0), 30, 28), ((2, 8, 0), 30, 29), ((2, 14, 0), 90, 88)],
+    [((2, 2, 0), 30, 28), ((2, 8, 0), 30, 30), ((2, 14, 0), 90, 84)],
 )
 def test_the_restart_window_after_a_kill(
     version: tuple[int, int, int], seconds: int, observed: int
@@ -358,3 +358,74 @@ def test_a_key_from_a_sealed_secret_completes_the_pair(tmp_path: Path) -> None:
     )
     found = check_at(tmp_path, "v2.14.0", {"TLS_CERT": PEM_CERT}, docs)
     assert [f.message for f in found if f.message.startswith(("TLS_CERT=", "TLS_KEY="))] == []
+
+
+# --- confirmed by running v2.8.0 and v2.14.0 (pocketid.RUNS): check quotes what they said -----
+
+RUN_WORDS = [
+    (
+        "v2.8.0",
+        {"AUDIT_LOG_RETENTION_DAYS": "99999999999"},
+        "AUDIT_LOG_RETENTION_DAYS",
+        'strconv.ParseInt: parsing "99999999999": value out of range',
+    ),
+    (
+        "v2.8.0",
+        {"TLS_CERT": PEM_CERT, "TLS_KEY": PEM_KEY},
+        "TLS_CERT",
+        "'config error: TLS_CERT_FILE not found: stat -----BEGIN ...: file name too long'",
+    ),
+    (
+        "v2.14.0",
+        {"TLS_CERT": "/run/tls/tls.crt", "TLS_KEY": "/run/tls/tls.key"},
+        "TLS_CERT",
+        "tls: failed to find any PEM data in certificate input'",
+    ),
+    (
+        "v2.14.0",
+        {"ACTORS_HOST": "10.1.2.3"},
+        "ACTORS_HOST",
+        "error running peer WebTransport server: listen udp 10.1.2.3:",
+    ),
+    (
+        "v2.14.0",
+        {"ACTORS_PORT": "0"},
+        "ACTORS_PORT",
+        "'failed to initialize actors: failed to create actor host: option Address is invalid",
+    ),
+    (
+        "v2.14.0",
+        {"PROXY_PROTOCOL": "bogus"},
+        "PROXY_PROTOCOL",
+        "'Configuration error ... invalid proxy IP address or CIDR \"bogus\"'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tag", "env", "name", "words"), RUN_WORDS, ids=[c[2] for c in RUN_WORDS])
+def test_an_outage_is_one_error_in_the_words_the_program_printed(
+    tmp_path: Path, tag: str, env: dict[str, str], name: str, words: str
+) -> None:
+    """Each case the real program refused is one error quoting its printed words."""
+    found = [f for f in check_at(tmp_path, tag, env) if f.message.startswith(tuple(env))]
+    (only,) = found
+    assert only.message.startswith(f"{name}=")
+    assert only.severity is Severity.ERROR
+    assert words in only.message
+
+
+def test_mixed_tls_forms_on_v2_8_are_still_an_https_only_listener(tmp_path: Path) -> None:
+    """v2.8.0: TLS_CERT_FILE's content replaces TLS_CERT, so a PEM TLS_CERT beside it is unused."""
+    env = {
+        "TLS_CERT_FILE": "/run/tls/cert-path",
+        "TLS_KEY_FILE": "/run/tls/key-path",
+        "TLS_CERT": PEM_CERT,
+    }
+    found = check_at(tmp_path, "v2.8.0", env)
+    assert [f.rule for f in errors(found) if "serves only HTTPS" in f.message] != []
+
+
+def test_every_observed_restart_names_how_its_binary_was_built() -> None:
+    """A release with a measured restart window says how it was built and run (RUNS)."""
+    assert set(pid.RESTART_OBSERVED_SECONDS) <= set(pid.RUNS)
+    assert "replaced" in pid.RUNS[(2, 14, 0)]

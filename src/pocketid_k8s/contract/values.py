@@ -621,10 +621,14 @@ def _tls_path(row: Var, value: str, env: Env, version: Version) -> Problem | Non
             )
         return None
     if "-----BEGIN" in value or "\n" in value:
+        cert = env.get("TLS_CERT", "")
+        if row.name == "TLS_KEY" and "-----BEGIN" in cert:
+            return None  # the certificate is stat'ed first: its finding is the one
         return _refuses(
-            f"'config error: {row.name}_FILE not found: stat -----BEGIN ...: no such file or "
-            f"directory' ({show_version(version)} reads {row.name} as a file path; PEM "
-            "content is read only from v2.13.0)",
+            f"'config error: {row.name}_FILE not found: stat -----BEGIN ...: file name too long' "
+            "(or 'no such file or directory', as the PEM's '/' characters fall; "
+            f"{show_version(version)} reads {row.name} as a file path; PEM content is read only "
+            "from v2.13.0)",
             f"mount the PEM file from a Secret and set {row.name} to its path",
         )
     return None
@@ -923,6 +927,8 @@ def tls_refused(env: Env, version: Version) -> bool:
         value = env.get(name, "")
         if row is None or value in ("", SET_UNKNOWN):
             continue
+        if row.parse is Parse.TLS_PATH and _given(env, name + "_FILE"):
+            continue  # v2.6.0 to v2.12.x: the _FILE's content replaces the value (run, v2.8.0)
         if validate(row, value, env, version) is not None:
             return True
     return False
