@@ -6,7 +6,9 @@ struct tags of ``backend/internal/common/env_config.go``, the other
 the checks v2.14.0 makes on them at start, and the ``OTEL_*`` variables the
 program hands to autoexport). For v2.3.0 to v2.13.0 the rows record what
 changes a verdict (variables added or removed, parsers and messages that
-changed); every row was read from the tag's source (the row's ``source``).
+changed); every row was read from the tag's source (the row's ``source``). v2.2.0,
+v2.8.0 and v2.14.0 were also run, one variable at a time (``pocketid.RUNS``,
+docs/contract.md).
 
 What a bad value does is in :mod:`pocketid_k8s.contract.values`, which
 validates a value against its row with the program's own wording.

@@ -26,6 +26,12 @@ requested address'); a SQLite path or UPLOAD_PATH off the volumes refuses under 
 root, and POSTGRES:// (upper case) is such a SQLite path; ':memory:' starts; HOST=localhost,
 PORT=0 and UNIX_SOCKET start but are not reachable on the probed port; every _FILE variable
 naming a missing file or a folder refuses. Everything else is read from the source.
+
+v2.8.0 and v2.14.0 were run the same way (2026-12-03, issue 20; how each binary was built:
+:data:`pocketid_k8s.contract.pocketid.RUNS`; the figures: docs/contract.md): the checks marked
+"run" below (the actor host's UDP port, the OTLP protocols per signal, the TLS words) and every
+v2.14.0 UI-setting refusal, SYSTEMD_SOCKET, the lone TLS value and PROXY_PROTOCOL outcome are
+confirmed by running; the minors between are read at their tags.
 """
 
 from __future__ import annotations
@@ -612,7 +618,8 @@ def _pair_words(name: str, version: Version) -> str:
 
 
 def _tls_path(row: Var, value: str, env: Env, version: Version) -> Problem | None:
-    """v2.6.0 to v2.12.x: TLS_CERT/TLS_KEY (or their _FILE content) are paths, os.Stat at start."""
+    """v2.6.0 to v2.12.x: TLS_CERT/TLS_KEY (or their _FILE content) are paths, os.Stat at start
+    (run: v2.8.0)."""
     other = _partner(row.name)
     if not value or not _given(env, other, other + "_FILE"):
         if value:
