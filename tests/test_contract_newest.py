@@ -15,7 +15,7 @@ import yaml
 from pocketid_k8s.check import run_check
 from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.contract import pocketid as pid
-from pocketid_k8s.contract.table import facts_for, facts_note, lookup, name_at
+from pocketid_k8s.contract.table import confirmed, facts_for, facts_note, lookup, name_at
 from pocketid_k8s.contract.values import validate
 from tests.test_check import Docs, bundle, config, container
 
@@ -429,3 +429,20 @@ def test_every_observed_restart_names_how_its_binary_was_built() -> None:
     """A release with a measured restart window says how it was built and run (RUNS)."""
     assert set(pid.RESTART_OBSERVED_SECONDS) <= set(pid.RUNS)
     assert "replaced" in pid.RUNS[(2, 14, 0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "run"),
+    [
+        ("ACTORS_PORT", (2, 14, 0), True),
+        ("ACTORS_PORT", (2, 12, 0), False),
+        ("SYSTEMD_SOCKET", (2, 8, 0), True),
+        ("ACTORS_PORT", (2, 8, 0), False),
+        ("ANALYTICS_DISABLED", (2, 14, 0), False),
+    ],
+)
+def test_the_contract_says_which_rows_were_run(
+    name: str, version: tuple[int, int, int], run: bool
+) -> None:
+    """A row is confirmed by running only on a release that was run and that reads it."""
+    assert confirmed(name, version) is run
