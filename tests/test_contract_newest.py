@@ -15,7 +15,7 @@ import yaml
 from pocketid_k8s.check import run_check
 from pocketid_k8s.check.model import Finding, Severity
 from pocketid_k8s.contract import pocketid as pid
-from pocketid_k8s.contract.table import facts_for, facts_note, lookup, name_at
+from pocketid_k8s.contract.table import confirmed, facts_for, facts_note, lookup, name_at
 from pocketid_k8s.contract.values import validate
 from tests.test_check import Docs, bundle, config, container
 
@@ -247,7 +247,7 @@ def test_facts_for_each_kind_of_version() -> None:
 
 @pytest.mark.parametrize(
     ("version", "seconds", "observed"),
-    [((2, 2, 0), 30, 28), ((2, 8, 0), 30, 29), ((2, 14, 0), 90, 88)],
+    [((2, 2, 0), 30, 28), ((2, 8, 0), 30, 30), ((2, 14, 0), 90, 84)],
 )
 def test_the_restart_window_after_a_kill(
     version: tuple[int, int, int], seconds: int, observed: int
@@ -276,13 +276,52 @@ def test_a_surge_pod_is_told_what_it_cannot_take(tmp_path: Path, tag: str, holde
     assert f"the surge pod cannot take {holder} " in only.message
 
 
-@pytest.mark.parametrize(("version", "refused"), [((2, 8, 0), False), ((2, 14, 0), True)])
-def test_port_on_the_actor_hosts_default_port(version: tuple[int, int, int], refused: bool) -> None:
-    """PORT=1414 collides with the actor host's default port from v2.10.0."""
-    row = lookup("PORT", version)
+@pytest.mark.parametrize("port", ["1414", "1411"])
+def test_the_actor_port_and_the_http_port_do_not_clash(port: str) -> None:
+    """The actor host listens on UDP (WebTransport): PORT equal to ACTORS_PORT serves (run)."""
+    version = (2, 14, 0)
+    row, actors = lookup("PORT", version), lookup("ACTORS_PORT", version)
     assert row is not None
-    problem = validate(row, "1414", {}, version)
-    assert (problem is not None and "address already in use" in problem.says) is refused
+    assert actors is not None
+    assert validate(row, port, {"ACTORS_PORT": port}, version) is None
+    assert validate(actors, port, {"PORT": port}, version) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("0", "'failed to initialize actors: failed to create actor host: option Address is"),
+        ("abc", "'failed to initialize actors: failed to create actor host: option Address is"),
+        ("99999", "'failed to run services: error running peer WebTransport server: address"),
+    ],
+)
+def test_an_actor_port_the_actor_host_refuses(value: str, words: str) -> None:
+    """ACTORS_PORT 0, a name or past 65535: v2.14.0 exits at start, in these words (run)."""
+    row = lookup("ACTORS_PORT", (2, 14, 0))
+    assert row is not None
+    problem = validate(row, value, {}, (2, 14, 0))
+    assert problem is not None
+    assert problem.says.startswith(words)
+
+
+@pytest.mark.parametrize(
+    ("env", "refused"),
+    [
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "bogus"}, False),
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "bogus"}, False),
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "bogus"}, True),
+        ({"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "bogus"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "bogus"}, True),
+    ],
+)
+def test_a_signal_protocol_is_read_by_its_own_exporter_only(
+    env: dict[str, str], refused: bool
+) -> None:
+    """A bad OTLP protocol refuses only when an otlp exporter reads it (run, v2.14.0)."""
+    name = next(n for n in env if n.endswith("_PROTOCOL"))
+    row = lookup(name, (2, 14, 0))
+    assert row is not None
+    assert (validate(row, env[name], env, (2, 14, 0)) is not None) is refused
 
 
 @pytest.mark.parametrize(
@@ -319,3 +358,91 @@ def test_a_key_from_a_sealed_secret_completes_the_pair(tmp_path: Path) -> None:
     )
     found = check_at(tmp_path, "v2.14.0", {"TLS_CERT": PEM_CERT}, docs)
     assert [f.message for f in found if f.message.startswith(("TLS_CERT=", "TLS_KEY="))] == []
+
+
+# --- confirmed by running v2.8.0 and v2.14.0 (pocketid.RUNS): check quotes what they said -----
+
+RUN_WORDS = [
+    (
+        "v2.8.0",
+        {"AUDIT_LOG_RETENTION_DAYS": "99999999999"},
+        "AUDIT_LOG_RETENTION_DAYS",
+        'strconv.ParseInt: parsing "99999999999": value out of range',
+    ),
+    (
+        "v2.8.0",
+        {"TLS_CERT": PEM_CERT, "TLS_KEY": PEM_KEY},
+        "TLS_CERT",
+        "'config error: TLS_CERT_FILE not found: stat -----BEGIN ...: file name too long'",
+    ),
+    (
+        "v2.14.0",
+        {"TLS_CERT": "/run/tls/tls.crt", "TLS_KEY": "/run/tls/tls.key"},
+        "TLS_CERT",
+        "tls: failed to find any PEM data in certificate input'",
+    ),
+    (
+        "v2.14.0",
+        {"ACTORS_HOST": "10.1.2.3"},
+        "ACTORS_HOST",
+        "error running peer WebTransport server: listen udp 10.1.2.3:",
+    ),
+    (
+        "v2.14.0",
+        {"ACTORS_PORT": "0"},
+        "ACTORS_PORT",
+        "'failed to initialize actors: failed to create actor host: option Address is invalid",
+    ),
+    (
+        "v2.14.0",
+        {"PROXY_PROTOCOL": "bogus"},
+        "PROXY_PROTOCOL",
+        "'Configuration error ... invalid proxy IP address or CIDR \"bogus\"'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tag", "env", "name", "words"), RUN_WORDS, ids=[c[2] for c in RUN_WORDS])
+def test_an_outage_is_one_error_in_the_words_the_program_printed(
+    tmp_path: Path, tag: str, env: dict[str, str], name: str, words: str
+) -> None:
+    """Each case the real program refused is one error quoting its printed words."""
+    found = [f for f in check_at(tmp_path, tag, env) if f.message.startswith(tuple(env))]
+    (only,) = found
+    assert only.message.startswith(f"{name}=")
+    assert only.severity is Severity.ERROR
+    assert words in only.message
+
+
+def test_mixed_tls_forms_on_v2_8_are_still_an_https_only_listener(tmp_path: Path) -> None:
+    """v2.8.0: TLS_CERT_FILE's content replaces TLS_CERT, so a PEM TLS_CERT beside it is unused."""
+    env = {
+        "TLS_CERT_FILE": "/run/tls/cert-path",
+        "TLS_KEY_FILE": "/run/tls/key-path",
+        "TLS_CERT": PEM_CERT,
+    }
+    found = check_at(tmp_path, "v2.8.0", env)
+    assert [f.rule for f in errors(found) if "serves only HTTPS" in f.message] != []
+
+
+def test_every_observed_restart_names_how_its_binary_was_built() -> None:
+    """A release with a measured restart window says how it was built and run (RUNS)."""
+    assert set(pid.RESTART_OBSERVED_SECONDS) <= set(pid.RUNS)
+    assert "replaced" in pid.RUNS[(2, 14, 0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "run"),
+    [
+        ("ACTORS_PORT", (2, 14, 0), True),
+        ("ACTORS_PORT", (2, 12, 0), False),
+        ("SYSTEMD_SOCKET", (2, 8, 0), True),
+        ("ACTORS_PORT", (2, 8, 0), False),
+        ("ANALYTICS_DISABLED", (2, 14, 0), False),
+    ],
+)
+def test_the_contract_says_which_rows_were_run(
+    name: str, version: tuple[int, int, int], run: bool
+) -> None:
+    """A row is confirmed by running only on a release that was run and that reads it."""
+    assert confirmed(name, version) is run

@@ -28,6 +28,7 @@ from tests.test_check import Docs, bundle, config, container
 V220 = CHECKED_VERSION
 V280: Version = (2, 8, 0)
 V2140: Version = (2, 14, 0)
+V2100: Version = (2, 10, 0)
 VERSIONS = (V220, V280, V2140)
 MINORS: list[Version] = [(2, minor, 0) for minor in range(2, 15)]
 NEXT: Version = (2, 15, 0)
@@ -57,7 +58,7 @@ VALID: dict[Parse, str] = {
     Parse.OTEL_EXPORTER: "",  # replaced per row by its choices, comma-separated
     Parse.OTEL_PROTOCOL: "grpc",
     Parse.SYSTEMD: "false",
-    Parse.ACTORS_PORT: "0",
+    Parse.ACTORS_PORT: "1411",  # UDP: beside PORT's TCP 1411 it serves (run, v2.14.0)
     Parse.ACTORS_HOST: "localhost",
     Parse.TLS_PATH: "/run/tls/tls.crt",
     Parse.TLS_PEM: "",  # replaced per row by its PEM block
@@ -101,7 +102,7 @@ INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
     Parse.OTEL_PROTOCOL: [("http/json", R)],
     Parse.PROXIES: [("yes", R), ("10.0.0.300", R)],
     Parse.SYSTEMD: [("true", R), ("yes", R)],
-    Parse.ACTORS_PORT: [("abc", R), ("1411", R)],
+    Parse.ACTORS_PORT: [("abc", R), ("0", R), ("99999", R)],
     Parse.ACTORS_HOST: [("10.0.0.5", R), ("pod-name", M)],
     Parse.TLS_PATH: [(PEM_CERT, R)],
     Parse.TLS_PEM: [("/run/tls/tls.crt", R)],
@@ -225,8 +226,11 @@ def with_value(row: Var, value: str, version: Version = V220) -> Docs:
         data[row.read_when] = {"ENABLED": "true", "XPORTER": "prometheus"}.get(
             row.read_when[-7:], "/run/p.sock"
         )
-    if row.parse is Parse.OTEL_PROTOCOL:
-        data["OTEL_LOGS_EXPORTER"] = "otlp"
+    if row.parse is Parse.OTEL_PROTOCOL:  # read by its own signal's otlp exporter (run)
+        signal = row.name.removeprefix("OTEL_EXPORTER_OTLP_").removesuffix("PROTOCOL") or "LOGS_"
+        data[f"OTEL_{signal}EXPORTER"] = "otlp"
+        if version < V2100:
+            data.update({"TRACING_ENABLED": "true", "METRICS_ENABLED": "true"})
     if row.ui:
         data["UI_CONFIG_DISABLED"] = "true"
     if row.name == "ENCRYPTION_KEY":

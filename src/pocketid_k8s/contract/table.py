@@ -6,7 +6,9 @@ struct tags of ``backend/internal/common/env_config.go``, the other
 the checks v2.14.0 makes on them at start, and the ``OTEL_*`` variables the
 program hands to autoexport). For v2.3.0 to v2.13.0 the rows record what
 changes a verdict (variables added or removed, parsers and messages that
-changed); every row was read from the tag's source (the row's ``source``).
+changed); every row was read from the tag's source (the row's ``source``). v2.2.0,
+v2.8.0 and v2.14.0 were also run, one variable at a time (``pocketid.RUNS``,
+docs/contract.md).
 
 What a bad value does is in :mod:`pocketid_k8s.contract.values`, which
 validates a value against its row with the program's own wording.
@@ -25,6 +27,7 @@ from pocketid_k8s.contract.pocketid import (
     DEFAULT_APP_URL,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    RUNS,
 )
 
 ENV_GO: Final = "backend/internal/common/env_config.go"
@@ -745,6 +748,21 @@ def verified(version: Version) -> bool:
 def complete(version: Version) -> bool:
     """Whether every variable and start-up check of ``version``'s minor was read."""
     return any(version[:2] == done[:2] for done in COMPLETE)
+
+
+NOT_RUN: Final = {
+    "ENCRYPTION_KEY": "the bundle's key file stood in (its length checks were run on v2.2.0)",
+    "ANALYTICS_DISABLED": "always true in a run: the program is never let call home",
+}
+"""Variables the v2.8.0 and v2.14.0 runs did not vary, and why."""
+
+
+def confirmed(name: str, version: Version) -> bool:
+    """Whether ``name``'s row at ``version`` was confirmed by running that release (RUNS: one
+    variable at a time, valid and invalid values), not only read at the tag."""
+    if version not in RUNS or lookup(name, version) is None:
+        return False
+    return version == CHECKED_VERSION or name not in NOT_RUN
 
 
 def _show(version: Version) -> str:

@@ -26,6 +26,12 @@ requested address'); a SQLite path or UPLOAD_PATH off the volumes refuses under 
 root, and POSTGRES:// (upper case) is such a SQLite path; ':memory:' starts; HOST=localhost,
 PORT=0 and UNIX_SOCKET start but are not reachable on the probed port; every _FILE variable
 naming a missing file or a folder refuses. Everything else is read from the source.
+
+v2.8.0 and v2.14.0 were run the same way (2026-12-03, issue 20; how each binary was built:
+:data:`pocketid_k8s.contract.pocketid.RUNS`; the figures: docs/contract.md): the checks marked
+"run" below (the actor host's UDP port, the OTLP protocols per signal, the TLS words) and every
+v2.14.0 UI-setting refusal, SYSTEMD_SOCKET, the lone TLS value and PROXY_PROTOCOL outcome are
+confirmed by running; the minors between are read at their tags.
 """
 
 from __future__ import annotations
@@ -134,8 +140,9 @@ def _int(row: Var, value: str, env: Env, version: Version) -> Problem | None:
     if value == "":
         return None
     if not _INT.match(value) or not -(2**31) <= int(value) < 2**31:
+        why = "invalid syntax" if not _INT.match(value) else "value out of range"
         return _refuses(
-            f"'Configuration error ... strconv.ParseInt: parsing {_go(value)}: invalid syntax'",
+            f"'Configuration error ... strconv.ParseInt: parsing {_go(value)}: {why}'",
             "use a whole number without unit, e.g. 90",
         )
     if row.minimum is not None and int(value) < row.minimum:
@@ -308,30 +315,29 @@ def _port(row: Var, value: str, env: Env, version: Version) -> Problem | None:
             "port 0 makes it listen on a random port",
             "use a fixed port, e.g. 1411",
         )
-    actors = lookup("ACTORS_PORT", version)
-    if actors is not None and not env.get("ACTORS_PORT") and value == actors.default:
-        return _refuses(
-            f"'... listen tcp :{value}: bind: address already in use' (the actor host listens "
-            f"on ACTORS_PORT, default {actors.default}, from {show_version(actors.since)})",
-            f"use another port, e.g. 1411, or move ACTORS_PORT off {value}",
-        )
     return None
 
 
 def _actors_port(row: Var, value: str, env: Env, version: Version) -> Problem | None:
-    """The actor host's port: only other instances dial it, so any free port works (0 too)."""
+    """The actor host's port: a UDP port (francis serves WebTransport over QUIC), so it never
+    clashes with PORT's TCP listener; francis refuses 0 and anything but a number.
+
+    Confirmed by running v2.14.0 (ACTORS_PORT=1411 beside PORT=1411 serves; 0 and abc refuse,
+    99999 refuses); francis' host/local/host.go reads the same at v0.1.0-beta.6 (v2.10.0) to
+    beta.23 (v2.14.0)."""
     if value == "":
         return None
-    problem = _port_number(row, value, version, "failed to start the actor host: ... listen tcp")
-    if problem is not None:
-        return problem
-    port = lookup("PORT", version)
-    listens = env.get("PORT") or (port.default if port else "")
-    if value == listens and value != "0":
+    if not value.isdigit() or int(value) == 0:
         return _refuses(
-            f"'... listen tcp :{value}: bind: address already in use' (PORT is the same port, "
-            "so one of the two listeners cannot bind)",
-            f"give ACTORS_PORT a port of its own (default {row.default}), or remove it",
+            "'failed to initialize actors: failed to create actor host: option Address is "
+            "invalid: port is invalid'",
+            f"use a port number from 1 to 65535 (default {row.default}), or remove ACTORS_PORT",
+        )
+    if int(value) > 65535:
+        return _refuses(
+            f"'failed to run services: error running peer WebTransport server: address {value}: "
+            "invalid port'",
+            f"use a port number from 1 to 65535 (default {row.default}), or remove ACTORS_PORT",
         )
     return None
 
@@ -382,8 +388,9 @@ def _actors_host(row: Var, value: str, env: Env, version: Version) -> Problem | 
         return None
     if address is not None:
         return _refuses(
-            f"'... listen tcp {value}:...: bind: cannot assign requested address' (a pod's "
-            "address is assigned at run time, so no manifest can name it)",
+            "'failed to run services: error running peer WebTransport server: listen udp "
+            f"{value}:...: bind: cannot assign requested address' (a pod's address is assigned "
+            "at run time, so no manifest can name it)",
             "remove ACTORS_HOST (only other instances dial it; 0.0.0.0 or 127.0.0.1 both work)",
         )
     return _misbehaves(
@@ -502,7 +509,7 @@ def _proxies(row: Var, value: str, env: Env, version: Version) -> Problem | None
                 ipaddress.ip_address(item)
         except ValueError:
             words = (
-                f"'Configuration error ... invalid proxy IP address or CIDR {item!r}'"
+                f"'Configuration error ... invalid proxy IP address or CIDR {_go(item)}'"
                 if version >= PROXIES_AT_PARSE_SINCE
                 else f"'failed to configure trusted proxies: invalid IP address: {item}'"
             )
@@ -551,18 +558,43 @@ def _otel_exporter(row: Var, value: str, env: Env, version: Version) -> Problem 
     return None
 
 
+_SIGNALS: Final = {
+    "LOGS": "OTEL_LOGS_EXPORTER",
+    "TRACES": "OTEL_TRACES_EXPORTER",
+    "METRICS": "OTEL_METRICS_EXPORTER",
+}
+
+
+def _otlp_signals(env: Env, version: Version) -> list[str]:
+    """The signals (LOGS, TRACES, METRICS) whose exporter is otlp at start."""
+    used = []
+    for signal, name in _SIGNALS.items():
+        exporter = lookup(name, version)
+        if exporter is None or not _otel_read(exporter, env):
+            continue
+        if "otlp" in (e.strip() for e in env.get(name, exporter.default).split(",")):
+            used.append(signal)
+    return used
+
+
 def _otel_protocol(row: Var, value: str, env: Env, version: Version) -> Problem | None:
+    """autoexport reads OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL for that signal's otlp exporter
+    only, and OTEL_EXPORTER_OTLP_PROTOCOL for an otlp exporter whose own variable is unset
+    (confirmed by running v2.14.0: a bad TRACES or METRICS protocol serves while only the log
+    exporter is otlp; a bad LOGS or general one refuses)."""
     if value == "" or value in row.choices:
         return None
-    exporters = []
-    for name in ("OTEL_LOGS_EXPORTER", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
-        exporter = lookup(name, version)
-        if exporter is not None and _otel_read(exporter, env):
-            exporters += env.get(name, exporter.default).split(",")
-    if "otlp" not in (e.strip() for e in exporters):
+    signals = _otlp_signals(env, version)
+    own = row.name.removeprefix("OTEL_EXPORTER_OTLP_").removesuffix("_PROTOCOL")
+    if own == "PROTOCOL":  # the general variable
+        used = any(not env.get(f"OTEL_EXPORTER_OTLP_{s}_PROTOCOL") for s in signals)
+    else:
+        used = own in signals
+    if not used:
         return None
     return _refuses(
-        "'invalid OTLP protocol - should be one of ['grpc', 'http/protobuf']'",
+        "'failed to initialize OpenTelemetry: ... invalid OTLP protocol - should be one of "
+        "['grpc', 'http/protobuf']'",
         "use grpc or http/protobuf",
     )
 
@@ -586,7 +618,8 @@ def _pair_words(name: str, version: Version) -> str:
 
 
 def _tls_path(row: Var, value: str, env: Env, version: Version) -> Problem | None:
-    """v2.6.0 to v2.12.x: TLS_CERT/TLS_KEY (or their _FILE content) are paths, os.Stat at start."""
+    """v2.6.0 to v2.12.x: TLS_CERT/TLS_KEY (or their _FILE content) are paths, os.Stat at start
+    (run: v2.8.0)."""
     other = _partner(row.name)
     if not value or not _given(env, other, other + "_FILE"):
         if value:
@@ -595,10 +628,14 @@ def _tls_path(row: Var, value: str, env: Env, version: Version) -> Problem | Non
             )
         return None
     if "-----BEGIN" in value or "\n" in value:
+        cert = env.get("TLS_CERT", "")
+        if row.name == "TLS_KEY" and "-----BEGIN" in cert:
+            return None  # the certificate is stat'ed first: its finding is the one
         return _refuses(
-            f"'config error: {row.name}_FILE not found: stat -----BEGIN ...: no such file or "
-            f"directory' ({show_version(version)} reads {row.name} as a file path; PEM "
-            "content is read only from v2.13.0)",
+            f"'config error: {row.name}_FILE not found: stat -----BEGIN ...: file name too long' "
+            "(or 'no such file or directory', as the PEM's '/' characters fall; "
+            f"{show_version(version)} reads {row.name} as a file path; PEM content is read only "
+            "from v2.13.0)",
             f"mount the PEM file from a Secret and set {row.name} to its path",
         )
     return None
@@ -612,6 +649,9 @@ def _tls_pem(row: Var, value: str, env: Env, version: Version) -> Problem | None
     if not env.get(other):
         return _refuses(_pair_words(row.name, version), f"set {other} too, or remove {row.name}")
     if "-----BEGIN" not in value:
+        cert = env.get("TLS_CERT", "")
+        if row.name == "TLS_KEY" and cert not in ("", SET_UNKNOWN) and "-----BEGIN" not in cert:
+            return None  # tls.X509KeyPair reads the certificate first: its finding is the one
         what = "certificate" if row.name == "TLS_CERT" else "key"
         return _refuses(
             f"'failed to load TLS certificate: tls: failed to find any PEM data in {what} "
@@ -894,6 +934,8 @@ def tls_refused(env: Env, version: Version) -> bool:
         value = env.get(name, "")
         if row is None or value in ("", SET_UNKNOWN):
             continue
+        if row.parse is Parse.TLS_PATH and _given(env, name + "_FILE"):
+            continue  # v2.6.0 to v2.12.x: the _FILE's content replaces the value (run, v2.8.0)
         if validate(row, value, env, version) is not None:
             return True
     return False
