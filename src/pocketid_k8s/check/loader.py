@@ -282,7 +282,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             documents += 1
             lines: dict[Path, int] = {}
             try:
-                duplicates = _walk(node, lines)
+                duplicates, doc = _walk(node, lines, loader)
             except _TooComplex as exc:
                 line, why = exc.args
                 _problem(
@@ -310,7 +310,8 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
                     line=line,
                 )
             try:
-                doc = loader.construct_document(node)
+                if doc is _UNBUILT:
+                    doc = loader.construct_document(node)
             except _CONSTRUCTION_ERRORS as exc:
                 line, tag = _bad_scalar(loader, node)
                 _problem(
@@ -358,25 +359,37 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
         _problem(loaded, name, "input/empty", Severity.INFO, "holds no YAML document", "")
 
 
-def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int, int]]:
+def _walk(
+    root: yaml.Node, lines: dict[Path, int], loader: yaml.SafeLoader
+) -> tuple[list[tuple[str, Path, int, int]], object]:
     """Record the line of every path; return the duplicate keys (key, mapping's path, line,
-    line of the first one).
+    line of the first one) and the document, built on the way (or :data:`_UNBUILT`).
 
     Iterative (no recursion limit to meet), bounded in nodes (aliases count each time they
     are used) and depth; an alias inside the node it names (a merge key that includes
     itself) is a cycle, refused before anything follows it.
+
+    The document is built here as PyYAML's safe constructor would build it (each scalar by
+    that constructor, for its tag), which costs a third of PyYAML's own construction; a
+    document with what this does not build (an alias, a merge key, a key that is not a
+    scalar, a tag other than the core schema's, a scalar its tag's constructor refuses) is
+    left :data:`_UNBUILT`, for ``construct_document``, which says the same as before.
     """
     duplicates: list[tuple[str, Path, int, int]] = []
     count = 0
     inside: set[int] = set()
     """The containers on the way from the root to the node at hand."""
-    stack: list[tuple[yaml.Node, Path] | int] = [(root, ())]
+    built: set[int] = set()
+    """The containers built (a second use is an alias: left to PyYAML)."""
+    building = True
+    result: list[object] = [None]
+    stack: list[tuple[yaml.Node, Path, object, object] | int] = [(root, (), result, 0)]
     while stack:
         item = stack.pop()
         if isinstance(item, int):  # all of that container's nodes are walked
             inside.discard(item)
             continue
-        node, path = item
+        node, path, slot, key = item
         count += 1
         if count > MAX_NODES:
             raise _TooComplex(
@@ -387,6 +400,10 @@ def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int,
         line = node.start_mark.line + 1
         lines.setdefault(path, line)
         if isinstance(node, yaml.ScalarNode):
+            if building:
+                value = node.value if node.tag == _STR else _scalar(node, loader)
+                building = value is not _UNBUILT
+                slot[key] = value  # type: ignore[index]
             continue
         if len(path) >= MAX_DEPTH:
             raise _TooComplex(line, f"is nested more than {MAX_DEPTH} levels deep")
@@ -398,17 +415,87 @@ def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int,
             )
         inside.add(id(node))
         stack.append(id(node))
+        if building and id(node) in built:
+            building = False
+        built.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key, _ in node.value:
-                text = str(key.value)
-                if text in first and text != "<<" and isinstance(key, yaml.ScalarNode):
-                    duplicates.append((text, path, key.start_mark.line + 1, first[text]))
-                first.setdefault(text, key.start_mark.line + 1)
-            stack += [(value, (*path, str(key.value))) for key, value in reversed(node.value)]
+            mapping: dict[object, object] = {}
+            if building:
+                building = node.tag == _MAP
+                slot[key] = mapping  # type: ignore[index]
+            keys = _keys(node, path, duplicates, loader if building else None)
+            building = building and keys is not None
+            stack += [
+                (value, (*path, str(key_node.value)), mapping, name)
+                for (key_node, value), name in zip(
+                    reversed(node.value), reversed(keys or range(len(node.value))), strict=True
+                )
+            ]
         else:
-            stack += [(n, (*path, i)) for i, n in reversed(list(enumerate(node.value)))]
-    return duplicates
+            sequence: list[object] = [None] * len(node.value)
+            if building:
+                building = node.tag == _SEQ
+                slot[key] = sequence  # type: ignore[index]
+            stack += [
+                (n, (*path, i), sequence, i) for i, n in reversed(list(enumerate(node.value)))
+            ]
+    return duplicates, result[0] if building else _UNBUILT
+
+
+_UNBUILT: Final = object()
+"""The document was not built by :func:`_walk`: PyYAML's constructor builds it."""
+_STR: Final = "tag:yaml.org,2002:str"
+_MAP: Final = "tag:yaml.org,2002:map"
+_SEQ: Final = "tag:yaml.org,2002:seq"
+_SCALAR_TAGS: Final = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
+)
+"""The scalar tags of YAML's core schema that a manifest uses, besides str."""
+
+
+def _keys(
+    node: yaml.MappingNode,
+    path: Path,
+    duplicates: list[tuple[str, Path, int, int]],
+    loader: yaml.SafeLoader | None,
+) -> list[object] | None:
+    """Note the mapping's duplicate keys; return its keys as built (None: not built)."""
+    first: dict[str, int] = {}
+    keys: list[object] | None = [] if loader is not None else None
+    for key_node, _ in node.value:
+        text = str(key_node.value)
+        if text in first and text != "<<" and isinstance(key_node, yaml.ScalarNode):
+            duplicates.append((text, path, key_node.start_mark.line + 1, first[text]))
+        first.setdefault(text, key_node.start_mark.line + 1)
+        if keys is not None and loader is not None:
+            keys.append(_key(key_node, loader))
+            if keys[-1] is _UNBUILT:
+                keys = None
+    return keys
+
+
+def _key(node: yaml.Node, loader: yaml.SafeLoader) -> object:
+    """A mapping key as the constructor makes it, or :data:`_UNBUILT` (a merge key, a key
+    that is not a plain scalar)."""
+    if not isinstance(node, yaml.ScalarNode) or node.value == "<<" or node.tag == _MERGE:
+        return _UNBUILT
+    return _scalar(node, loader)
+
+
+def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> object:
+    """A scalar as its tag's constructor makes it, or :data:`_UNBUILT` (another tag, or a
+    value the constructor refuses: construct_document then says why)."""
+    if node.tag == _STR:
+        return node.value
+    if node.tag not in _SCALAR_TAGS:
+        return _UNBUILT
+    try:
+        return loader.yaml_constructors[node.tag](loader, node)
+    except (*_CONSTRUCTION_ERRORS, yaml.YAMLError):
+        return _UNBUILT
+
+
+_MERGE: Final = "tag:yaml.org,2002:merge"
 
 
 _CONSTRUCTION_ERRORS: Final = (ValueError, TypeError, OverflowError, LookupError, AttributeError)
