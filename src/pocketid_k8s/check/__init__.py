@@ -6,14 +6,15 @@ It reads files (never the renderer): ours, a Helm chart's output, anyone's.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from pocketid_k8s.check import environment, pocketid, policy, refs, unlisted
+from pocketid_k8s.check import environment, parallel, pocketid, policy, refs, unlisted
 from pocketid_k8s.check.context import Context
 from pocketid_k8s.check.loader import load
-from pocketid_k8s.check.model import Finding, Severity
+from pocketid_k8s.check.model import Finding, Resource, Severity
 from pocketid_k8s.check.rules import RULES
 from pocketid_k8s.check.schema import SchemaChecker, SchemaError
 from pocketid_k8s.check.shape import shape_findings
@@ -58,6 +59,19 @@ def run_check(
     stdin: BinaryIO | None = None,
 ) -> Report:
     """Check every manifest under ``paths``."""
+    collecting = gc.isenabled()
+    gc.disable()  # what a check builds is freed by reference counting; the cycle collector
+    # would walk the growing set again and again (a third of the time of 10,000 objects)
+    try:
+        return _run(paths, kube_version, schema_location, stdin)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(
+    paths: Sequence[str], kube_version: str, schema_location: str | None, stdin: BinaryIO | None
+) -> Report:
     try:
         schema = SchemaChecker(kube_version, schema_location)
     except SchemaError as exc:
@@ -89,13 +103,13 @@ def run_check(
         )
     unchecked: set[tuple[str, str, str, str]] = set()
     try:
-        for resource in loaded.resources:
-            found = schema.check(resource)
-            findings += found + shape_findings(resource, found)
-            if resource.problems:
-                unchecked.add((resource.file, resource.kind, resource.namespace, resource.name))
+        validated = _validated(schema, loaded.resources)
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
+    for resource, found in zip(loaded.resources, validated, strict=True):
+        findings += found + shape_findings(resource, found)
+        if resource.problems:
+            unchecked.add((resource.file, resource.kind, resource.namespace, resource.name))
     for family in (pocketid, environment, policy, refs):
         findings += (
             f for f in family.check(ctx) if (f.file, f.kind, f.namespace, f.name) not in unchecked
@@ -103,3 +117,20 @@ def run_check(
     findings += unlisted.check(loaded.resources)
     findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
     return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable, loaded.skipped)
+
+
+def _validated(schema: SchemaChecker, resources: list[Resource]) -> list[list[Finding]]:
+    """Each resource's schema findings. The first object of each kind is validated here, in
+    the order of the set (so each schema is loaded, or fetched, once and in the serial run's
+    order); a large set's others by the parallel workers, which inherit the compiled schemas.
+    """
+    first: dict[tuple[str, str], int] = {}
+    for index, resource in enumerate(resources):
+        first.setdefault((resource.api_version, resource.kind), index)
+    done = {index: schema.check(resources[index]) for index in sorted(first.values())}
+
+    def work(start: int, end: int) -> list[list[Finding]]:
+        return [done.get(i) or schema.check(resources[i]) for i in range(start, end)]
+
+    large = len(resources) >= parallel.PARALLEL_OBJECTS
+    return parallel.mapped(len(resources), work, parallel=large)

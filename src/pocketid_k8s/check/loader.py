@@ -19,6 +19,7 @@ from typing import BinaryIO, Final
 
 import yaml
 
+from pocketid_k8s.check import parallel
 from pocketid_k8s.check.model import Finding, Path, Resource, Severity, dotted
 from pocketid_k8s.check.rules import finding
 
@@ -67,9 +68,22 @@ def _shown(text: object) -> str:
 def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
     """Every Kubernetes object under ``paths`` ('-' is standard input)."""
     loaded = Loaded()
-    for name, data in _sources(paths, loaded, stdin or sys.stdin.buffer):
-        loaded.files += 1
-        _parse(name, data, loaded)
+    sources = list(_sources(paths, loaded, stdin or sys.stdin.buffer))
+    """All the input, read first (within MAX_TOTAL_BYTES): then parsed, in parallel if large."""
+    loaded.files = len(sources)
+
+    def parse(start: int, end: int) -> list[Loaded]:
+        part = Loaded()
+        for name, data in sources[start:end]:
+            _parse(name, data, part)
+        return [part]
+
+    large = sum(len(data) for _, data in sources) >= parallel.PARALLEL_BYTES
+    for part in parallel.mapped(len(sources), parse, parallel=large):
+        loaded.resources += part.resources
+        loaded.findings += part.findings
+        loaded.unreadable = loaded.unreadable or part.unreadable
+    sources.clear()  # the input's bytes are no longer needed
     _duplicates(loaded)
     return loaded
 
@@ -100,8 +114,9 @@ def _duplicates(loaded: Loaded) -> None:
 
 
 def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[tuple[str, bytes]]:
-    read: set[str] = set()
-    """Files already read ('check DIR DIR/file' reads the file once)."""
+    read: set[tuple[int, int]] = set()
+    """Files already read, by device and inode ('check DIR DIR/file' or a link to a file
+    reads it once), which costs one fstat where resolving the path costs a stat per part."""
     for given in paths:
         if given == "-":
             data = _read(stdin, "-", loaded)
@@ -125,12 +140,12 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
             )
             continue
         for file in files:
-            real = os.path.realpath(file)
-            if real in read:
-                continue
-            read.add(real)
             try:
                 with file.open("rb") as handle:
+                    status = os.fstat(handle.fileno())
+                    if (status.st_dev, status.st_ino) in read:
+                        continue
+                    read.add((status.st_dev, status.st_ino))
                     data = _read(handle, str(file), loaded)
             except OSError as exc:
                 _problem(

@@ -1,0 +1,48 @@
+"""check uses both cores for a large set and none of that for a small one; the findings are
+the serial run's, in the same order (issue 19)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from pocketid_k8s.check import parallel, run_check
+from tests.test_check_reference import generated
+
+
+def test_parallel_findings_are_serial_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files parsed and objects validated by the workers give the serial run's findings."""
+    generated(tmp_path / "apps", 200)
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    serial = run_check([str(tmp_path / "apps")])
+    monkeypatch.setattr(parallel, "workers", lambda: 3)
+    monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_OBJECTS", 1)
+    forks = 0
+    real = multiprocessing.get_context
+
+    def counted(method: str) -> object:
+        nonlocal forks
+        forks += 1
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", counted)
+    both = run_check([str(tmp_path / "apps")])
+    assert forks == 2  # one pool parsed, one validated
+    assert both.findings == serial.findings
+    assert (both.files, both.objects) == (serial.files, serial.objects)
+
+
+def test_small_set_starts_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundle is checked without starting a worker (a pool costs more than its check)."""
+    generated(tmp_path / "apps", 16)
+
+    def refused(method: str) -> object:
+        raise AssertionError(f"a {method} pool was started for 16 objects")
+
+    monkeypatch.setattr(multiprocessing, "get_context", refused)
+    assert run_check([str(tmp_path / "apps")]).objects == 16
