@@ -38,6 +38,10 @@ class Report:
     unreadable: bool
     skipped: list[str] = field(default_factory=list)
     """Files not checked because of their size."""
+    apps: dict[str, str] = field(default_factory=dict)
+    """The app folder of each file with an object or a finding ('' for none)."""
+    app_objects: dict[str, int] = field(default_factory=dict)
+    """Objects per app folder, when the set has more than one (then reported per folder)."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -110,13 +114,31 @@ def _run(
         findings += found + shape_findings(resource, found)
         if resource.problems:
             unchecked.add((resource.file, resource.kind, resource.namespace, resource.name))
-    for family in (pocketid, environment, policy, refs):
-        findings += (
-            f for f in family.check(ctx) if (f.file, f.kind, f.namespace, f.name) not in unchecked
-        )
+    groups: dict[str, list[Resource]] = {}
+    for resource in loaded.resources:
+        groups.setdefault(loaded.apps.folder(resource.file), []).append(resource)
+    contexts = [Context(group) for group in groups.values()] if len(groups) > 1 else [ctx]
+    for each in contexts:  # each app folder is checked on its own (check/apps.py)
+        for family in (pocketid, environment, policy, refs):
+            findings += (
+                f
+                for f in family.check(each)
+                if (f.file, f.kind, f.namespace, f.name) not in unchecked
+            )
     findings += unlisted.check(loaded.resources)
     findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
-    return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable, loaded.skipped)
+    apps = {f.file: loaded.apps.folder(f.file) for f in findings}
+    apps.update((r.file, loaded.apps.folder(r.file)) for r in loaded.resources)
+    objects = {app: len(group) for app, group in groups.items()}
+    return Report(
+        findings,
+        loaded.files,
+        len(loaded.resources),
+        loaded.unreadable,
+        loaded.skipped,
+        apps,
+        objects if len(groups) > 1 else {},
+    )
 
 
 def _validated(schema: SchemaChecker, resources: list[Resource]) -> list[list[Finding]]:

@@ -20,6 +20,7 @@ from typing import BinaryIO, Final
 import yaml
 
 from pocketid_k8s.check import parallel
+from pocketid_k8s.check.apps import Apps, namespaces
 from pocketid_k8s.check.model import Finding, Path, Resource, Severity, dotted
 from pocketid_k8s.check.rules import finding
 
@@ -54,6 +55,8 @@ class Loaded:
     """Files not checked because of their size (named in the summary)."""
     budget: int = MAX_TOTAL_BYTES
     """What is left of the total input cap."""
+    apps: Apps = field(default_factory=lambda: Apps([]))
+    """The app folder of each file: see check/apps.py."""
 
 
 class _TooComplex(Exception):
@@ -89,12 +92,21 @@ def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
 
 
 def _duplicates(loaded: Loaded) -> None:
-    """One object (kind, namespace, name) given twice: Argo CD and kustomize refuse the set."""
-    first: dict[tuple[str, str, str, str], Resource] = {}
+    """One object (kind, namespace, name) given twice: Argo CD and kustomize refuse the set.
+
+    The namespace is the one the app folder's kustomization sets, else the object's own;
+    objects with none in two app folders go to their Applications' destinations, which may
+    differ, so they are not the same object (see check/apps.py).
+    """
+    loaded.apps = Apps(loaded.resources)
+    set_by_app = namespaces(loaded.resources, loaded.apps)
+    first: dict[tuple[str, str, str, str, str], Resource] = {}
     for resource in loaded.resources:
         if not resource.name:
             continue
-        key = (resource.group, resource.kind, resource.namespace, resource.name)
+        app = loaded.apps.folder(resource.file)
+        namespace = set_by_app.get(app) or resource.namespace
+        key = (resource.group, resource.kind, namespace, resource.name, "" if namespace else app)
         seen = first.setdefault(key, resource)
         if seen is resource:
             continue
