@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final, TypeVar, cast
 
-PARALLEL_BYTES: Final = 1024 * 1024
-"""Input from this size on is parsed in parallel (the bundle is 20 KiB, 1,000 objects 1 MiB)."""
+PARALLEL_BYTES: Final = 256 * 1024
+"""Input from this size on is parsed in parallel (the bundle is 20 KiB, 1,000 objects 0.9 MiB)."""
 PARALLEL_OBJECTS: Final = 500
 """Objects from this many on are validated in parallel."""
 MAX_WORKERS: Final = 8
