@@ -96,9 +96,10 @@ def generated(folder: Path, objects: int, *, one_file: bool) -> Path:
 
 def run(command: list[str]) -> tuple[float, float]:
     """Wall seconds, and the peak memory in MiB of the program with its worker processes:
-    the larger of its own VmHWM and the highest sum of the RSS of it and its children seen
-    (read from /proc until it ends, every 5 ms; a forked child's own rusage would count this
-    Python process's pages too). Pages a worker shares with its parent count twice."""
+    the larger of its own VmHWM and the highest sum of the proportional set sizes (Pss: a
+    page shared by a forked worker and its parent counts half to each) of it and its
+    children seen, read from /proc until it ends, every 5 ms (a forked child's own rusage
+    would count this Python process's pages too)."""
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak_kib = 0
@@ -106,10 +107,9 @@ def run(command: list[str]) -> tuple[float, float]:
         own = _status(child.pid, "VmHWM")
         if own is None:
             break
-        tree = own_rss = _status(child.pid, "VmRSS") or 0
-        for pid in _children(child.pid):
-            tree += _status(pid, "VmRSS") or 0
-        peak_kib = max(peak_kib, own, tree, own_rss)
+        children = _children(child.pid)
+        tree = sum(_pss(pid) for pid in [child.pid, *children]) if children else 0
+        peak_kib = max(peak_kib, own, tree)
         time.sleep(0.005)
     child.wait()
     return time.perf_counter() - start, peak_kib / 1024
@@ -122,6 +122,16 @@ def _status(pid: int, field: str) -> int | None:
     except OSError:
         return None
     found = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def _pss(pid: int) -> int:
+    """The proportional set size in kB of a process (0 once it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^Pss:\s+(\d+) kB", text, re.MULTILINE)
     return int(found.group(1)) if found else 0
 
 

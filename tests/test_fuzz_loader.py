@@ -52,7 +52,7 @@ def test_built_document_is_pyyamls(text: str) -> None:
         loader.dispose()
     if node is None:
         return
-    built = _walk(node, {}, _Loader(""))[1]
+    built = _walk(node, {}, _Loader(""), {})[1]
     if built is _UNBUILT:
         return
     reference = yaml.SafeLoader(text)

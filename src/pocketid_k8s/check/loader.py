@@ -55,6 +55,8 @@ class Loaded:
     """Files not checked because of their size (named in the summary)."""
     budget: int = MAX_TOTAL_BYTES
     """What is left of the total input cap."""
+    paths: dict[Path, Path] = field(default_factory=dict)
+    """Each path seen, once: the objects of a set share most of theirs (memory)."""
     apps: Apps = field(default_factory=lambda: Apps([]))
     """The app folder of each file: see check/apps.py."""
 
@@ -79,6 +81,7 @@ def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
         part = Loaded()
         for name, data in sources[start:end]:
             _parse(name, data, part)
+        part.paths = {}  # not sent back (the objects' lines hold the paths)
         return [part]
 
     large = sum(len(data) for _, data in sources) >= parallel.PARALLEL_BYTES
@@ -309,7 +312,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             documents += 1
             lines: dict[Path, int] = {}
             try:
-                duplicates, doc = _walk(node, lines, loader)
+                duplicates, doc = _walk(node, lines, loader, loaded.paths)
             except _TooComplex as exc:
                 line, why = exc.args
                 _problem(
@@ -387,7 +390,10 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
 
 
 def _walk(
-    root: yaml.Node, lines: dict[Path, int], loader: yaml.SafeLoader
+    root: yaml.Node,
+    lines: dict[Path, int],
+    loader: yaml.SafeLoader,
+    paths: dict[Path, Path],
 ) -> tuple[list[tuple[str, Path, int, int]], object]:
     """Record the line of every path; return the duplicate keys (key, mapping's path, line,
     line of the first one) and the document, built on the way (or :data:`_UNBUILT`).
@@ -425,7 +431,8 @@ def _walk(
                 "laughs' YAML bomb)",
             )
         line = node.start_mark.line + 1
-        lines.setdefault(path, line)
+        # one tuple for each path, which the objects of a set mostly share (memory)
+        lines.setdefault(paths.setdefault(path, path), line)
         if isinstance(node, yaml.ScalarNode):
             if building:
                 value = node.value if node.tag == _STR else _scalar(node, loader)
@@ -506,6 +513,8 @@ def _key(node: yaml.Node, loader: yaml.SafeLoader) -> object:
     that is not a plain scalar)."""
     if not isinstance(node, yaml.ScalarNode) or node.value == "<<" or node.tag == _MERGE:
         return _UNBUILT
+    if node.tag == _STR:
+        return sys.intern(node.value)  # one string for a key that many objects have
     return _scalar(node, loader)
 
 
