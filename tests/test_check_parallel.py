@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pocketid_k8s.check import parallel, run_check
+from pocketid_k8s.check import loader, parallel, run_check
+from pocketid_k8s.check.loader import load
 from tests.test_check_reference import generated
 
 
@@ -46,3 +47,42 @@ def test_small_set_starts_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(multiprocessing, "get_context", refused)
     assert run_check([str(tmp_path / "apps")]).objects == 16
+
+
+DOCUMENT = """---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c{n}
+  namespace: ns
+data:
+  a: "1"
+"""
+
+
+@pytest.mark.parametrize(
+    ("head", "middle"),
+    [
+        ("", ""),
+        ("# a comment before the first document\n", "data: {}\ndata: {}\n"),  # duplicate key
+        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n", "---\n---\n"),  # bare, empty
+        ("", "  bad: [unclosed\n"),  # a YAML error: the file is read whole again
+    ],
+)
+def test_large_file_cut_at_documents_reads_as_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, head: str, middle: str
+) -> None:
+    """A large multi-document file parsed in pieces gives the whole file's findings, lines
+    and document numbers."""
+    documents = [DOCUMENT.format(n=n) for n in range(400)]
+    documents[150] += middle
+    (tmp_path / "all.yaml").write_text(head + "".join(documents))
+    path = str(tmp_path / "all.yaml")
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    serial, lines = run_check([path]), [r.lines for r in load([path]).resources]
+    monkeypatch.setattr(parallel, "workers", lambda: 3)
+    monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
+    assert len(loader._pieces(path, (tmp_path / "all.yaml").read_bytes())) == 12
+    both = run_check([path])
+    assert both.findings == serial.findings
+    assert [r.lines for r in load([path]).resources] == lines

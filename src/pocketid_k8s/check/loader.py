@@ -76,22 +76,94 @@ def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
     sources = list(_sources(paths, loaded, stdin or sys.stdin.buffer))
     """All the input, read first (within MAX_TOTAL_BYTES): then parsed, in parallel if large."""
     loaded.files = len(sources)
-
-    def parse(start: int, end: int) -> list[Loaded]:
-        part = Loaded()
-        for name, data in sources[start:end]:
-            _parse(name, data, part)
-        part.paths = {}  # not sent back (the objects' lines hold the paths)
-        return [part]
-
     large = sum(len(data) for _, data in sources) >= parallel.PARALLEL_BYTES
-    for part in parallel.mapped(len(sources), parse, parallel=large):
+    pieces = [
+        piece
+        for name, data in sources
+        for piece in (_pieces(name, data) if large else [_Piece(name, data)])
+    ]
+
+    def parse(start: int, end: int) -> list[tuple[Loaded, bool]]:
+        done = []
+        for piece in pieces[start:end]:
+            part = Loaded()
+            clean = _parse(piece.name, piece.data, part, piece.first, whole=piece.whole)
+            part.paths = {}  # not sent back (the objects' lines hold the paths)
+            done.append((part, clean))
+        return done
+
+    parsed = parallel.mapped(len(pieces), parse, parallel=large)
+    for index, (done, _) in enumerate(parsed):
+        piece, part = pieces[index], done
+        if not piece.whole:
+            if piece.first != 0:
+                continue  # joined with the file's first piece, below
+            end = index + 1
+            while end < len(pieces) and not pieces[end].whole and pieces[end].first != 0:
+                end += 1
+            run = parsed[index:end]
+            if all(ok for _, ok in run):
+                for other, _ in run[1:]:
+                    part.resources += other.resources
+                    part.findings += other.findings
+            else:  # a YAML error: the pieces may not say what the file says; read it whole
+                part = Loaded()
+                _parse(piece.name, dict(sources)[piece.name], part)
         loaded.resources += part.resources
         loaded.findings += part.findings
         loaded.unreadable = loaded.unreadable or part.unreadable
     sources.clear()  # the input's bytes are no longer needed
     _duplicates(loaded)
     return loaded
+
+
+@dataclass
+class _Piece:
+    """Bytes to parse: a whole file, or a run of a large file's documents, preceded by as
+    many line breaks as come before it in the file (so every line number is the file's)."""
+
+    name: str
+    data: bytes
+    first: int = 1
+    """The number of the piece's first document in the file (0: the file's first piece)."""
+    whole: bool = True
+
+
+def _pieces(name: str, data: bytes) -> list[_Piece]:
+    """A large file of many documents cut at its '---' lines into runs of documents, each
+    parsed on its own; any other file whole. Only a file that is plainly a stream of
+    documents is cut: UTF-8 without a byte order mark inside, no directive ('%') and no
+    document end ('...'), so that each '---' starts exactly one document."""
+    markers = [m.start() for m in _DOCUMENT_START.finditer(data)]
+    workers = parallel.workers()
+    wanted = workers * parallel.RUNS_PER_WORKER
+    if len(data) < parallel.PARALLEL_BYTES // 4 or len(markers) < 2 or workers < 2:
+        return [_Piece(name, data)]
+    if b"\x00" in data or _NOT_PLAIN.search(data):
+        return [_Piece(name, data)]
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return [_Piece(name, data)]
+    if "\ufeff" in text:
+        return [_Piece(name, data)]
+    before = 1 if _CONTENT.search(data, 0, markers[0]) else 0
+    """Documents before the first '---': a bare one, or none (comments, blank lines)."""
+    cuts = sorted({markers[len(markers) * i // wanted] for i in range(1, wanted)})
+    pieces = [_Piece(name, data[: cuts[0]], 0, whole=False)]
+    for cut, end in zip(cuts, [*cuts[1:], len(data)], strict=True):
+        number = before + markers.index(cut) + 1
+        pieces.append(
+            _Piece(name, b"\n" * data.count(b"\n", 0, cut) + data[cut:end], number, whole=False)
+        )
+    return pieces
+
+
+_DOCUMENT_START = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_NOT_PLAIN = re.compile(rb"^(?:%|\.\.\.(?=[ \t\r\n]|$))", re.MULTILINE)
+"""A directive or a document end: a stream that is not cut."""
+_CONTENT = re.compile(rb"^[ \t]*[^#\s]", re.MULTILINE)
+"""A line that is neither blank nor a comment."""
 
 
 def _duplicates(loaded: Loaded) -> None:
@@ -262,7 +334,9 @@ def _too_large(loaded: Loaded, name: str, message: str, hint: str) -> None:
     loaded.skipped.append(name)
 
 
-def _parse(name: str, data: bytes, loaded: Loaded) -> None:
+def _parse(name: str, data: bytes, loaded: Loaded, first: int = 1, *, whole: bool = True) -> bool:
+    """Parse one file (or one piece of it, whose first document is number ``first``, 0 for
+    the file's start); False when YAML refused it (then a piece says too little)."""
     if b"\x00" in data:
         _problem(
             loaded,
@@ -273,7 +347,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             "check only manifest files",
             unreadable=True,
         )
-        return
+        return True
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
@@ -286,7 +360,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             "save it as UTF-8",
             unreadable=True,
         )
-        return
+        return True
     bom = text.find("\ufeff")
     if bom >= 0:
         _problem(
@@ -300,9 +374,9 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             line=text.count("\n", 0, bom) + 1,
             unreadable=True,
         )
-        return
+        return True
     loader = _Loader(text)
-    documents = 0
+    documents = max(first, 1) - 1
     reported = len(loaded.findings)
     try:
         while loader.check_node():
@@ -358,6 +432,8 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
                 continue
             _add(name, documents, doc, lines, node.start_mark.line + 1, loaded)
     except yaml.YAMLError as exc:
+        if not whole:
+            return False
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         template = _TEMPLATE.search(text)
@@ -372,7 +448,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
                 line=text.count("\n", 0, template.start()) + 1,
                 unreadable=True,
             )
-            return
+            return True
         _problem(
             loaded,
             name,
@@ -385,8 +461,9 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
         )
     finally:
         loader.dispose()
-    if documents == 0 and len(loaded.findings) == reported:
+    if documents == 0 and len(loaded.findings) == reported and whole:
         _problem(loaded, name, "input/empty", Severity.INFO, "holds no YAML document", "")
+    return True
 
 
 def _walk(
