@@ -132,8 +132,9 @@ class _Piece:
 def _pieces(name: str, data: bytes) -> list[_Piece]:
     """A large file of many documents cut at its '---' lines into runs of documents, each
     parsed on its own; any other file whole. Only a file that is plainly a stream of
-    documents is cut: UTF-8 without a byte order mark inside, no directive ('%') and no
-    document end ('...'), so that each '---' starts exactly one document."""
+    documents is cut: UTF-8 without a byte order mark inside, lines broken by LF or CRLF
+    only, no directive ('%') and no document end ('...'), so that each '---' starts
+    exactly one document and the LFs before it count its lines."""
     markers = [m.start() for m in _DOCUMENT_START.finditer(data)]
     workers = parallel.workers()
     wanted = workers * parallel.RUNS_PER_WORKER
@@ -145,7 +146,7 @@ def _pieces(name: str, data: bytes) -> list[_Piece]:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         return [_Piece(name, data)]
-    if "\ufeff" in text:
+    if "\ufeff" in text or _OTHER_BREAKS.search(text):
         return [_Piece(name, data)]
     before = 1 if _CONTENT.search(data, 0, markers[0]) else 0
     """Documents before the first '---': a bare one, or none (comments, blank lines)."""
@@ -162,6 +163,8 @@ def _pieces(name: str, data: bytes) -> list[_Piece]:
 _DOCUMENT_START = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _NOT_PLAIN = re.compile(rb"^(?:%|\.\.\.(?=[ \t\r\n]|$))", re.MULTILINE)
 """A directive or a document end: a stream that is not cut."""
+_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+"""Line breaks for YAML besides LF and CRLF: counting LFs would not give the line numbers."""
 _CONTENT = re.compile(rb"^[ \t]*[^#\s]", re.MULTILINE)
 """A line that is neither blank nor a comment."""
 
