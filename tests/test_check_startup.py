@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 STARTUP = """
 import sys
 from pocketid_k8s.cli import main
