@@ -131,4 +131,3 @@ def test_application_source_path_is_an_app_folder(
     )
     monkeypatch.chdir(tmp_path)
     assert run_check(["."]).apps["apps/web/service.yaml"] == "apps/web"
-
