@@ -32,27 +32,39 @@ class Apps:
 
     def __init__(self, resources: Sequence[Resource]) -> None:
         self._sources = _application_paths(resources)
-        self._marked: dict[str, bool] = {}
         self._of: dict[str, str] = {}
+        """The app folder of each folder asked about."""
 
     def folder(self, file: str) -> str:
         """The app folder of ``file`` ('' for none, and for standard input)."""
-        if file not in self._of:
-            self._of[file] = ""
-            if file != "-":
-                for folder in PurePath(file).parents:
-                    if self._is_app(folder):
-                        self._of[file] = str(folder)
-                        break
-        return self._of[file]
+        return "" if file == "-" else self._app_of(os.path.dirname(file))
+
+    def _app_of(self, folder: str) -> str:
+        """The app folder of the files in ``folder`` ('' is the current folder): the folder
+        itself or the nearest above it, found once per folder (iteratively: no depth limit)."""
+        climbed: list[str] = []
+        found = ""
+        current = folder
+        while current not in self._of:
+            climbed.append(current)
+            path = PurePath(current or ".")
+            if self._is_app(path):
+                found = str(path)
+                break
+            parent = os.path.dirname(current)
+            if not current or parent == current:
+                break
+            current = parent
+        else:
+            found = self._of[current]
+        for each in climbed:
+            self._of[each] = found
+        return self._of[folder]
 
     def _is_app(self, folder: PurePath) -> bool:
-        key = str(folder)
-        if key not in self._marked:
-            self._marked[key] = any(os.path.isfile(folder / name) for name in MARKERS) or any(
-                _ends_with(folder, path) for path in self._sources
-            )
-        return self._marked[key]
+        return any(os.path.isfile(folder / name) for name in MARKERS) or any(
+            _ends_with(folder, path) for path in self._sources
+        )
 
 
 def namespaces(resources: Sequence[Resource], apps: Apps) -> dict[str, str]:

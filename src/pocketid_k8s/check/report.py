@@ -4,7 +4,7 @@ GitHub Actions workflow commands (inline annotations on a pull request)."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Final
 
 from pocketid_k8s.check import Report
@@ -37,10 +37,11 @@ def text(report: Report, colour: bool = False) -> str:
     for item in report.findings:
         by_app[report.apps.get(item.file, "")].append(item)
     lines = []
+    files_of = Counter(report.apps.values())
     for app in sorted(set(report.app_objects) | set(by_app), key=lambda a: (not a, a)):
         findings = by_app.get(app, [])
         lines += _files(findings, colour)
-        files = sum(folder == app for folder in report.apps.values())
+        files = files_of[app]
         counts = _counts(findings)
         lines.append(
             f"app {app or '(no app folder)'}: {counts} in {files} file{'s' if files != 1 else ''} "
