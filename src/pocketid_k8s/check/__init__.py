@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from pocketid_k8s.check import environment, parallel, pocketid, policy, refs, unlisted
+from pocketid_k8s.check import environment, pocketid, policy, refs, unlisted
 from pocketid_k8s.check.context import Context
 from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Finding, Resource, Severity
@@ -80,7 +80,7 @@ def _run(
         schema = SchemaChecker(kube_version, schema_location)
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
-    loaded = load(paths, stdin)
+    loaded = load(paths, stdin, schema.check_core)
     ctx = Context(loaded.resources)
     findings = list(loaded.findings)
     if loaded.resources and not ctx.pocket_ids:
@@ -106,8 +106,11 @@ def _run(
             )
         )
     unchecked: set[tuple[str, str, str, str]] = set()
-    try:
-        validated = _validated(schema, loaded.resources)
+    try:  # the core kinds were validated where they were parsed; the others here, in order
+        validated = [
+            found if found is not None else schema.check(resource)
+            for resource, found in zip(loaded.resources, loaded.validated, strict=True)
+        ]
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
     for resource, found in zip(loaded.resources, validated, strict=True):
@@ -139,20 +142,3 @@ def _run(
         apps,
         objects if len(groups) > 1 else {},
     )
-
-
-def _validated(schema: SchemaChecker, resources: list[Resource]) -> list[list[Finding]]:
-    """Each resource's schema findings. The first object of each kind is validated here, in
-    the order of the set (so each schema is loaded, or fetched, once and in the serial run's
-    order); a large set's others by the parallel workers, which inherit the compiled schemas.
-    """
-    first: dict[tuple[str, str], int] = {}
-    for index, resource in enumerate(resources):
-        first.setdefault((resource.api_version, resource.kind), index)
-    done = {index: schema.check(resources[index]) for index in sorted(first.values())}
-
-    def work(start: int, end: int) -> list[list[Finding]]:
-        return [done.get(i) or schema.check(resources[i]) for i in range(start, end)]
-
-    large = len(resources) >= parallel.PARALLEL_OBJECTS
-    return parallel.mapped(len(resources), work, parallel=large)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import BinaryIO, Final
@@ -55,6 +55,8 @@ class Loaded:
     """Files not checked because of their size (named in the summary)."""
     budget: int = MAX_TOTAL_BYTES
     """What is left of the total input cap."""
+    validated: list[list[Finding] | None] = field(default_factory=list)
+    """Each object's findings from ``load``'s ``validate`` (None: not validated there)."""
     paths: dict[Path, Path] = field(default_factory=dict)
     """Each path seen, once: the objects of a set share most of theirs (memory)."""
     apps: Apps = field(default_factory=lambda: Apps([]))
@@ -70,8 +72,17 @@ def _shown(text: object) -> str:
     return repr(value if len(value) <= SHOWN else value[: SHOWN - 3] + "...")
 
 
-def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
-    """Every Kubernetes object under ``paths`` ('-' is standard input)."""
+def load(
+    paths: Sequence[str],
+    stdin: BinaryIO | None = None,
+    validate: Callable[[Resource], list[Finding] | None] | None = None,
+) -> Loaded:
+    """Every Kubernetes object under ``paths`` ('-' is standard input).
+
+    ``validate`` (for each object, its findings, or None to leave it to the caller) runs
+    where the object is parsed: in the parallel workers for a large set, which return the
+    findings with the objects (:attr:`Loaded.validated`).
+    """
     loaded = Loaded()
     sources = list(_sources(paths, loaded, stdin or sys.stdin.buffer))
     """All the input, read first (within MAX_TOTAL_BYTES): then parsed, in parallel if large."""
@@ -88,6 +99,7 @@ def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
         for piece in pieces[start:end]:
             part = Loaded()
             clean = _parse(piece.name, piece.data, part, piece.first, whole=piece.whole)
+            part.validated = [validate(r) if validate else None for r in part.resources]
             part.paths = {}  # not sent back (the objects' lines hold the paths)
             done.append((part, clean))
         return done
@@ -106,10 +118,13 @@ def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
                 for other, _ in run[1:]:
                     part.resources += other.resources
                     part.findings += other.findings
+                    part.validated += other.validated
             else:  # a YAML error: the pieces may not say what the file says; read it whole
                 part = Loaded()
                 _parse(piece.name, dict(sources)[piece.name], part)
+                part.validated = [validate(r) if validate else None for r in part.resources]
         loaded.resources += part.resources
+        loaded.validated += part.validated
         loaded.findings += part.findings
         loaded.unreadable = loaded.unreadable or part.unreadable
     sources.clear()  # the input's bytes are no longer needed

@@ -1,10 +1,11 @@
-"""Both cores (or all of them) for a large set: its files parsed, and its objects validated,
-by a pool of forked workers, each given a contiguous run of the work, the results joined in
-the order of the work, so that the output is the serial run's to the byte.
+"""Both cores (or all of them) for a large set: its files parsed, and its objects of core
+kinds validated where they are parsed, by a pool of forked workers, each given a contiguous
+run of the work, the results joined in the order of the work, so that the output is the
+serial run's to the byte.
 
 Small inputs stay serial: starting a pool costs more than a bundle's whole check. Only Linux
-forks (the workers inherit the work and the compiled schemas, nothing is sent to them); on
-another system the work stays serial. Ctrl-C reaches the parent only, which ends the pool.
+forks (the workers inherit the work, nothing is sent to them); on another system the work
+stays serial. Ctrl-C reaches the parent only, which ends the pool.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from typing import Final, TypeVar, cast
 
 PARALLEL_BYTES: Final = 256 * 1024
 """Input from this size on is parsed in parallel (the bundle is 20 KiB, 1,000 objects 0.9 MiB)."""
-PARALLEL_OBJECTS: Final = 2000
-"""Objects from this many on are validated in parallel (1,000 validate in about 0.1 s, less
-than a second pool costs to start)."""
 MAX_WORKERS: Final = 8
 """Enough for any CI runner; past this, joining the results costs what the workers save."""
 RUNS_PER_WORKER: Final = 4

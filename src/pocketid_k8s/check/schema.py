@@ -121,6 +121,16 @@ class SchemaChecker:
         self._core_files: dict[tuple[str, str], FsPath | None] = {}
         self._registry: Any = None
 
+    def check_core(self, resource: Resource) -> list[Finding] | None:
+        """The findings of a core kind (Kubernetes' own schemas, on disk: nothing fetched,
+        no state changed), or None for any other kind, which :meth:`check` validates."""
+        group = resource.api_version.rpartition("/")[0]
+        if group == "kustomize.config.k8s.io":
+            return None
+        if self._core_file(resource.kind, resource.api_version) is None:
+            return None
+        return self.check(resource)
+
     def check(self, resource: Resource) -> list[Finding]:
         kind, api = resource.kind, resource.api_version
         group, _, version = api.rpartition("/")
