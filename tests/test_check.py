@@ -635,7 +635,8 @@ def literal_report(crd_schemas: Path) -> Report:
 
 
 def test_json_lists_findings_with_the_contract_fields(crd_schemas: Path) -> None:
-    """A list of findings with rule, severity, kind, namespace, name, file, path, message, hint."""
+    """A list of findings with rule, severity, kind, namespace, name, file, path, message, hint
+    and app (the finding's app folder, issue 19)."""
     data = json.loads(to_json(literal_report(crd_schemas)))
     assert isinstance(data, list)
     assert set(data[0]) == {
@@ -649,6 +650,7 @@ def test_json_lists_findings_with_the_contract_fields(crd_schemas: Path) -> None
         "path",
         "message",
         "hint",
+        "app",
     }
     probe = next(d for d in data if d["rule"] == "pocketid/health-probe")
     assert probe["severity"] == "error"

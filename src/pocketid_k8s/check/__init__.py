@@ -6,6 +6,7 @@ It reads files (never the renderer): ours, a Helm chart's output, anyone's.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -13,7 +14,7 @@ from typing import BinaryIO
 from pocketid_k8s.check import environment, pocketid, policy, refs, unlisted
 from pocketid_k8s.check.context import Context
 from pocketid_k8s.check.loader import load
-from pocketid_k8s.check.model import Finding, Severity
+from pocketid_k8s.check.model import Finding, Resource, Severity
 from pocketid_k8s.check.rules import RULES
 from pocketid_k8s.check.schema import SchemaChecker, SchemaError
 from pocketid_k8s.check.shape import shape_findings
@@ -37,6 +38,10 @@ class Report:
     unreadable: bool
     skipped: list[str] = field(default_factory=list)
     """Files not checked because of their size."""
+    apps: dict[str, str] = field(default_factory=dict)
+    """The app folder of each file with an object or a finding ('' for none)."""
+    app_objects: dict[str, int] = field(default_factory=dict)
+    """Objects per app folder, when the set has more than one (then reported per folder)."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -58,11 +63,24 @@ def run_check(
     stdin: BinaryIO | None = None,
 ) -> Report:
     """Check every manifest under ``paths``."""
+    collecting = gc.isenabled()
+    gc.disable()  # what a check builds is freed by reference counting; the cycle collector
+    # would walk the growing set again and again (a third of the time of 10,000 objects)
+    try:
+        return _run(paths, kube_version, schema_location, stdin)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(
+    paths: Sequence[str], kube_version: str, schema_location: str | None, stdin: BinaryIO | None
+) -> Report:
     try:
         schema = SchemaChecker(kube_version, schema_location)
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
-    loaded = load(paths, stdin)
+    loaded = load(paths, stdin, schema.check_core)
     ctx = Context(loaded.resources)
     findings = list(loaded.findings)
     if loaded.resources and not ctx.pocket_ids:
@@ -88,18 +106,39 @@ def run_check(
             )
         )
     unchecked: set[tuple[str, str, str, str]] = set()
-    try:
-        for resource in loaded.resources:
-            found = schema.check(resource)
-            findings += found + shape_findings(resource, found)
-            if resource.problems:
-                unchecked.add((resource.file, resource.kind, resource.namespace, resource.name))
+    try:  # the core kinds were validated where they were parsed; the others here, in order
+        validated = [
+            found if found is not None else schema.check(resource)
+            for resource, found in zip(loaded.resources, loaded.validated, strict=True)
+        ]
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
-    for family in (pocketid, environment, policy, refs):
-        findings += (
-            f for f in family.check(ctx) if (f.file, f.kind, f.namespace, f.name) not in unchecked
-        )
+    for resource, found in zip(loaded.resources, validated, strict=True):
+        findings += found + shape_findings(resource, found)
+        if resource.problems:
+            unchecked.add((resource.file, resource.kind, resource.namespace, resource.name))
+    groups: dict[str, list[Resource]] = {}
+    for resource in loaded.resources:
+        groups.setdefault(loaded.apps.folder(resource.file), []).append(resource)
+    contexts = [Context(group) for group in groups.values()] if len(groups) > 1 else [ctx]
+    for each in contexts:  # each app folder is checked on its own (check/apps.py)
+        for family in (pocketid, environment, policy, refs):
+            findings += (
+                f
+                for f in family.check(each)
+                if (f.file, f.kind, f.namespace, f.name) not in unchecked
+            )
     findings += unlisted.check(loaded.resources)
     findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
-    return Report(findings, loaded.files, len(loaded.resources), loaded.unreadable, loaded.skipped)
+    apps = {f.file: loaded.apps.folder(f.file) for f in findings}
+    apps.update((r.file, loaded.apps.folder(r.file)) for r in loaded.resources)
+    objects = {app: len(group) for app, group in groups.items()}
+    return Report(
+        findings,
+        loaded.files,
+        len(loaded.resources),
+        loaded.unreadable,
+        loaded.skipped,
+        apps,
+        objects if len(groups) > 1 else {},
+    )

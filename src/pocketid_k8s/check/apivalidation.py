@@ -10,6 +10,7 @@ kube-apiserver; each rule below is one the server enforces, as of Kubernetes 1.3
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, Final
 
 from pocketid_k8s.check.model import POD_SPEC_PATHS, Finding, Path, Resource, dotted
@@ -112,6 +113,11 @@ def _selector(resource: Resource) -> list[Finding]:
     ]
 
 
+_label_key_problem = lru_cache(maxsize=4096)(k8s.label_key_problem)
+_label_value_problem = lru_cache(maxsize=4096)(k8s.label_value_problem)
+"""Remembered: a set of many objects repeats the same few labels."""
+
+
 def meta_rules(resource: Resource, rule: str) -> list[Finding]:
     """Labels (the object's, its pod template's, its selector's) that the API server refuses
     for any kind, core or custom: a valid key, and a value of at most 63 characters of the
@@ -126,15 +132,15 @@ def meta_rules(resource: Resource, rule: str) -> list[Finding]:
             if not isinstance(labels, dict):
                 continue  # a shape the schema reports
             for key, value in labels.items():
-                problem = k8s.label_key_problem(key) if isinstance(key, str) else None
+                problem = _label_key_problem(key) if isinstance(key, str) else None
                 if problem:
                     found.append(_refused(resource, path, f"label key {key!r}: {problem}", rule))
-                if isinstance(value, str) and k8s.label_value_problem(value):
+                if isinstance(value, str) and _label_value_problem(value):
                     found.append(
                         _refused(
                             resource,
                             (*path, key),
-                            f"label value {value[:80]!r}: {k8s.label_value_problem(value)}",
+                            f"label value {value[:80]!r}: {_label_value_problem(value)}",
                             rule,
                         )
                     )

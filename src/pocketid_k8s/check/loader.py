@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import BinaryIO, Final
 
 import yaml
 
+from pocketid_k8s.check import parallel
+from pocketid_k8s.check.apps import Apps, namespaces
 from pocketid_k8s.check.model import Finding, Path, Resource, Severity, dotted
 from pocketid_k8s.check.rules import finding
 
@@ -53,6 +55,12 @@ class Loaded:
     """Files not checked because of their size (named in the summary)."""
     budget: int = MAX_TOTAL_BYTES
     """What is left of the total input cap."""
+    validated: list[list[Finding] | None] = field(default_factory=list)
+    """Each object's findings from ``load``'s ``validate`` (None: not validated there)."""
+    paths: dict[Path, Path] = field(default_factory=dict)
+    """Each path seen, once: the objects of a set share most of theirs (memory)."""
+    apps: Apps = field(default_factory=lambda: Apps([]))
+    """The app folder of each file: see check/apps.py."""
 
 
 class _TooComplex(Exception):
@@ -64,23 +72,134 @@ def _shown(text: object) -> str:
     return repr(value if len(value) <= SHOWN else value[: SHOWN - 3] + "...")
 
 
-def load(paths: Sequence[str], stdin: BinaryIO | None = None) -> Loaded:
-    """Every Kubernetes object under ``paths`` ('-' is standard input)."""
+def load(
+    paths: Sequence[str],
+    stdin: BinaryIO | None = None,
+    validate: Callable[[Resource], list[Finding] | None] | None = None,
+) -> Loaded:
+    """Every Kubernetes object under ``paths`` ('-' is standard input).
+
+    ``validate`` (for each object, its findings, or None to leave it to the caller) runs
+    where the object is parsed: in the parallel workers for a large set, which return the
+    findings with the objects (:attr:`Loaded.validated`).
+    """
     loaded = Loaded()
-    for name, data in _sources(paths, loaded, stdin or sys.stdin.buffer):
-        loaded.files += 1
-        _parse(name, data, loaded)
+    sources = list(_sources(paths, loaded, stdin or sys.stdin.buffer))
+    """All the input, read first (within MAX_TOTAL_BYTES): then parsed, in parallel if large."""
+    loaded.files = len(sources)
+    large = sum(len(data) for _, data in sources) >= parallel.PARALLEL_BYTES
+    pieces = [
+        piece
+        for name, data in sources
+        for piece in (_pieces(name, data) if large else [_Piece(name, data)])
+    ]
+
+    def parse(start: int, end: int) -> list[tuple[Loaded, bool]]:
+        done = []
+        for piece in pieces[start:end]:
+            part = Loaded()
+            clean = _parse(piece.name, piece.data, part, piece.first, whole=piece.whole)
+            part.validated = [validate(r) if validate else None for r in part.resources]
+            part.paths = {}  # not sent back (the objects' lines hold the paths)
+            done.append((part, clean))
+        return done
+
+    parsed = parallel.mapped(len(pieces), parse, parallel=large)
+    for index, (done, _) in enumerate(parsed):
+        piece, part = pieces[index], done
+        if not piece.whole:
+            if piece.first != 0:
+                continue  # joined with the file's first piece, below
+            end = index + 1
+            while end < len(pieces) and not pieces[end].whole and pieces[end].first != 0:
+                end += 1
+            run = parsed[index:end]
+            if all(ok for _, ok in run):
+                for other, _ in run[1:]:
+                    part.resources += other.resources
+                    part.findings += other.findings
+                    part.validated += other.validated
+            else:  # a YAML error: the pieces may not say what the file says; read it whole
+                part = Loaded()
+                _parse(piece.name, dict(sources)[piece.name], part)
+                part.validated = [validate(r) if validate else None for r in part.resources]
+        loaded.resources += part.resources
+        loaded.validated += part.validated
+        loaded.findings += part.findings
+        loaded.unreadable = loaded.unreadable or part.unreadable
+    sources.clear()  # the input's bytes are no longer needed
     _duplicates(loaded)
     return loaded
 
 
+@dataclass
+class _Piece:
+    """Bytes to parse: a whole file, or a run of a large file's documents, preceded by as
+    many line breaks as come before it in the file (so every line number is the file's)."""
+
+    name: str
+    data: bytes
+    first: int = 1
+    """The number of the piece's first document in the file (0: the file's first piece)."""
+    whole: bool = True
+
+
+def _pieces(name: str, data: bytes) -> list[_Piece]:
+    """A large file of many documents cut at its '---' lines into runs of documents, each
+    parsed on its own; any other file whole. Only a file that is plainly a stream of
+    documents is cut: UTF-8 without a byte order mark inside, lines broken by LF or CRLF
+    only, no directive ('%') and no document end ('...'), so that each '---' starts
+    exactly one document and the LFs before it count its lines."""
+    markers = [m.start() for m in _DOCUMENT_START.finditer(data)]
+    workers = parallel.workers()
+    wanted = workers * parallel.RUNS_PER_WORKER
+    if len(data) < parallel.PARALLEL_BYTES // 4 or len(markers) < 2 or workers < 2:
+        return [_Piece(name, data)]
+    if b"\x00" in data or _NOT_PLAIN.search(data):
+        return [_Piece(name, data)]
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return [_Piece(name, data)]
+    if "\ufeff" in text or _OTHER_BREAKS.search(text):
+        return [_Piece(name, data)]
+    before = 1 if _CONTENT.search(data, 0, markers[0]) else 0
+    """Documents before the first '---': a bare one, or none (comments, blank lines)."""
+    cuts = sorted({markers[len(markers) * i // wanted] for i in range(1, wanted)})
+    pieces = [_Piece(name, data[: cuts[0]], 0, whole=False)]
+    for cut, end in zip(cuts, [*cuts[1:], len(data)], strict=True):
+        number = before + markers.index(cut) + 1
+        pieces.append(
+            _Piece(name, b"\n" * data.count(b"\n", 0, cut) + data[cut:end], number, whole=False)
+        )
+    return pieces
+
+
+_DOCUMENT_START = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_NOT_PLAIN = re.compile(rb"^(?:%|\.\.\.(?=[ \t\r\n]|$))", re.MULTILINE)
+"""A directive or a document end: a stream that is not cut."""
+_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+"""Line breaks for YAML besides LF and CRLF: counting LFs would not give the line numbers."""
+_CONTENT = re.compile(rb"^[ \t]*[^#\s]", re.MULTILINE)
+"""A line that is neither blank nor a comment."""
+
+
 def _duplicates(loaded: Loaded) -> None:
-    """One object (kind, namespace, name) given twice: Argo CD and kustomize refuse the set."""
-    first: dict[tuple[str, str, str, str], Resource] = {}
+    """One object (kind, namespace, name) given twice: Argo CD and kustomize refuse the set.
+
+    The namespace is the one the app folder's kustomization sets, else the object's own;
+    objects with none in two app folders go to their Applications' destinations, which may
+    differ, so they are not the same object (see check/apps.py).
+    """
+    loaded.apps = Apps(loaded.resources)
+    set_by_app = namespaces(loaded.resources, loaded.apps)
+    first: dict[tuple[str, str, str, str, str], Resource] = {}
     for resource in loaded.resources:
         if not resource.name:
             continue
-        key = (resource.group, resource.kind, resource.namespace, resource.name)
+        app = loaded.apps.folder(resource.file)
+        namespace = set_by_app.get(app) or resource.namespace
+        key = (resource.group, resource.kind, namespace, resource.name, "" if namespace else app)
         seen = first.setdefault(key, resource)
         if seen is resource:
             continue
@@ -100,8 +219,9 @@ def _duplicates(loaded: Loaded) -> None:
 
 
 def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[tuple[str, bytes]]:
-    read: set[str] = set()
-    """Files already read ('check DIR DIR/file' reads the file once)."""
+    read: set[tuple[int, int]] = set()
+    """Files already read, by device and inode ('check DIR DIR/file' or a link to a file
+    reads it once), which costs one fstat where resolving the path costs a stat per part."""
     for given in paths:
         if given == "-":
             data = _read(stdin, "-", loaded)
@@ -125,12 +245,12 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
             )
             continue
         for file in files:
-            real = os.path.realpath(file)
-            if real in read:
-                continue
-            read.add(real)
             try:
                 with file.open("rb") as handle:
+                    status = os.fstat(handle.fileno())
+                    if (status.st_dev, status.st_ino) in read:
+                        continue
+                    read.add((status.st_dev, status.st_ino))
                     data = _read(handle, str(file), loaded)
             except OSError as exc:
                 _problem(
@@ -232,7 +352,9 @@ def _too_large(loaded: Loaded, name: str, message: str, hint: str) -> None:
     loaded.skipped.append(name)
 
 
-def _parse(name: str, data: bytes, loaded: Loaded) -> None:
+def _parse(name: str, data: bytes, loaded: Loaded, first: int = 1, *, whole: bool = True) -> bool:
+    """Parse one file (or one piece of it, whose first document is number ``first``, 0 for
+    the file's start); False when YAML refused it (then a piece says too little)."""
     if b"\x00" in data:
         _problem(
             loaded,
@@ -243,7 +365,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             "check only manifest files",
             unreadable=True,
         )
-        return
+        return True
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
@@ -256,7 +378,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             "save it as UTF-8",
             unreadable=True,
         )
-        return
+        return True
     bom = text.find("\ufeff")
     if bom >= 0:
         _problem(
@@ -270,9 +392,9 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             line=text.count("\n", 0, bom) + 1,
             unreadable=True,
         )
-        return
+        return True
     loader = _Loader(text)
-    documents = 0
+    documents = max(first, 1) - 1
     reported = len(loaded.findings)
     try:
         while loader.check_node():
@@ -282,7 +404,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
             documents += 1
             lines: dict[Path, int] = {}
             try:
-                duplicates = _walk(node, lines)
+                duplicates, doc = _walk(node, lines, loader, loaded.paths)
             except _TooComplex as exc:
                 line, why = exc.args
                 _problem(
@@ -310,7 +432,8 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
                     line=line,
                 )
             try:
-                doc = loader.construct_document(node)
+                if doc is _UNBUILT:
+                    doc = loader.construct_document(node)
             except _CONSTRUCTION_ERRORS as exc:
                 line, tag = _bad_scalar(loader, node)
                 _problem(
@@ -327,6 +450,8 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
                 continue
             _add(name, documents, doc, lines, node.start_mark.line + 1, loaded)
     except yaml.YAMLError as exc:
+        if not whole:
+            return False
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         template = _TEMPLATE.search(text)
@@ -341,7 +466,7 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
                 line=text.count("\n", 0, template.start()) + 1,
                 unreadable=True,
             )
-            return
+            return True
         _problem(
             loaded,
             name,
@@ -354,29 +479,45 @@ def _parse(name: str, data: bytes, loaded: Loaded) -> None:
         )
     finally:
         loader.dispose()
-    if documents == 0 and len(loaded.findings) == reported:
+    if documents == 0 and len(loaded.findings) == reported and whole:
         _problem(loaded, name, "input/empty", Severity.INFO, "holds no YAML document", "")
+    return True
 
 
-def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int, int]]:
+def _walk(
+    root: yaml.Node,
+    lines: dict[Path, int],
+    loader: yaml.SafeLoader,
+    paths: dict[Path, Path],
+) -> tuple[list[tuple[str, Path, int, int]], object]:
     """Record the line of every path; return the duplicate keys (key, mapping's path, line,
-    line of the first one).
+    line of the first one) and the document, built on the way (or :data:`_UNBUILT`).
 
     Iterative (no recursion limit to meet), bounded in nodes (aliases count each time they
     are used) and depth; an alias inside the node it names (a merge key that includes
     itself) is a cycle, refused before anything follows it.
+
+    The document is built here as PyYAML's safe constructor would build it (each scalar by
+    that constructor, for its tag), which costs a third of PyYAML's own construction; a
+    document with what this does not build (an alias, a merge key, a key that is not a
+    scalar, a tag other than the core schema's, a scalar its tag's constructor refuses) is
+    left :data:`_UNBUILT`, for ``construct_document``, which says the same as before.
     """
     duplicates: list[tuple[str, Path, int, int]] = []
     count = 0
     inside: set[int] = set()
     """The containers on the way from the root to the node at hand."""
-    stack: list[tuple[yaml.Node, Path] | int] = [(root, ())]
+    built: set[int] = set()
+    """The containers built (a second use is an alias: left to PyYAML)."""
+    building = True
+    result: list[object] = [None]
+    stack: list[tuple[yaml.Node, Path, object, object] | int] = [(root, (), result, 0)]
     while stack:
         item = stack.pop()
         if isinstance(item, int):  # all of that container's nodes are walked
             inside.discard(item)
             continue
-        node, path = item
+        node, path, slot, key = item
         count += 1
         if count > MAX_NODES:
             raise _TooComplex(
@@ -385,8 +526,13 @@ def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int,
                 "laughs' YAML bomb)",
             )
         line = node.start_mark.line + 1
-        lines.setdefault(path, line)
+        # one tuple for each path, which the objects of a set mostly share (memory)
+        lines.setdefault(paths.setdefault(path, path), line)
         if isinstance(node, yaml.ScalarNode):
+            if building:
+                value = node.value if node.tag == _STR else _scalar(node, loader)
+                building = value is not _UNBUILT
+                slot[key] = value  # type: ignore[index]
             continue
         if len(path) >= MAX_DEPTH:
             raise _TooComplex(line, f"is nested more than {MAX_DEPTH} levels deep")
@@ -398,17 +544,89 @@ def _walk(root: yaml.Node, lines: dict[Path, int]) -> list[tuple[str, Path, int,
             )
         inside.add(id(node))
         stack.append(id(node))
+        if building and id(node) in built:
+            building = False
+        built.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key, _ in node.value:
-                text = str(key.value)
-                if text in first and text != "<<" and isinstance(key, yaml.ScalarNode):
-                    duplicates.append((text, path, key.start_mark.line + 1, first[text]))
-                first.setdefault(text, key.start_mark.line + 1)
-            stack += [(value, (*path, str(key.value))) for key, value in reversed(node.value)]
+            mapping: dict[object, object] = {}
+            if building:
+                building = node.tag == _MAP
+                slot[key] = mapping  # type: ignore[index]
+            keys = _keys(node, path, duplicates, loader if building else None)
+            building = building and keys is not None
+            stack += [
+                (value, (*path, str(key_node.value)), mapping, name)
+                for (key_node, value), name in zip(
+                    reversed(node.value), reversed(keys or range(len(node.value))), strict=True
+                )
+            ]
         else:
-            stack += [(n, (*path, i)) for i, n in reversed(list(enumerate(node.value)))]
-    return duplicates
+            sequence: list[object] = [None] * len(node.value)
+            if building:
+                building = node.tag == _SEQ
+                slot[key] = sequence  # type: ignore[index]
+            stack += [
+                (n, (*path, i), sequence, i) for i, n in reversed(list(enumerate(node.value)))
+            ]
+    return duplicates, result[0] if building else _UNBUILT
+
+
+_UNBUILT: Final = object()
+"""The document was not built by :func:`_walk`: PyYAML's constructor builds it."""
+_STR: Final = "tag:yaml.org,2002:str"
+_MAP: Final = "tag:yaml.org,2002:map"
+_SEQ: Final = "tag:yaml.org,2002:seq"
+_SCALAR_TAGS: Final = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
+)
+"""The scalar tags of YAML's core schema that a manifest uses, besides str."""
+
+
+def _keys(
+    node: yaml.MappingNode,
+    path: Path,
+    duplicates: list[tuple[str, Path, int, int]],
+    loader: yaml.SafeLoader | None,
+) -> list[object] | None:
+    """Note the mapping's duplicate keys; return its keys as built (None: not built)."""
+    first: dict[str, int] = {}
+    keys: list[object] | None = [] if loader is not None else None
+    for key_node, _ in node.value:
+        text = str(key_node.value)
+        if text in first and text != "<<" and isinstance(key_node, yaml.ScalarNode):
+            duplicates.append((text, path, key_node.start_mark.line + 1, first[text]))
+        first.setdefault(text, key_node.start_mark.line + 1)
+        if keys is not None and loader is not None:
+            keys.append(_key(key_node, loader))
+            if keys[-1] is _UNBUILT:
+                keys = None
+    return keys
+
+
+def _key(node: yaml.Node, loader: yaml.SafeLoader) -> object:
+    """A mapping key as the constructor makes it, or :data:`_UNBUILT` (a merge key, a key
+    that is not a plain scalar)."""
+    if not isinstance(node, yaml.ScalarNode) or node.value == "<<" or node.tag == _MERGE:
+        return _UNBUILT
+    if node.tag == _STR:
+        return sys.intern(node.value)  # one string for a key that many objects have
+    return _scalar(node, loader)
+
+
+def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> object:
+    """A scalar as its tag's constructor makes it, or :data:`_UNBUILT` (another tag, or a
+    value the constructor refuses: construct_document then says why)."""
+    if node.tag == _STR:
+        return node.value
+    if node.tag not in _SCALAR_TAGS:
+        return _UNBUILT
+    try:
+        return loader.yaml_constructors[node.tag](loader, node)
+    except (*_CONSTRUCTION_ERRORS, yaml.YAMLError):
+        return _UNBUILT
+
+
+_MERGE: Final = "tag:yaml.org,2002:merge"
 
 
 _CONSTRUCTION_ERRORS: Final = (ValueError, TypeError, OverflowError, LookupError, AttributeError)

@@ -80,6 +80,11 @@ class Resource:
     file: str
     lines: dict[Path, int] = field(default_factory=dict)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (from a parallel worker) without the view: the view is made again where
+        it is read, faster than it is pickled and unpickled."""
+        return {key: value for key, value in self.__dict__.items() if key != "_read"}
+
     @cached_property
     def _read(self) -> tuple[Object, list[Problem]]:
         return read(self.doc, self.kind)

@@ -4,7 +4,7 @@ GitHub Actions workflow commands (inline annotations on a pull request)."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Final
 
 from pocketid_k8s.check import Report
@@ -29,13 +29,36 @@ GITHUB_LEVELS: Final = {
 
 
 def text(report: Report, colour: bool = False) -> str:
-    by_file: dict[str, list[Finding]] = defaultdict(list)
+    """The findings grouped by file; a set of several app folders is reported folder by
+    folder, each with its own summary line, and the whole set's summary ends the report."""
+    if not report.app_objects:
+        return "\n".join([*_files(report.findings, colour), summary(report)]) + "\n"
+    by_app: dict[str, list[Finding]] = defaultdict(list)
     for item in report.findings:
+        by_app[report.apps.get(item.file, "")].append(item)
+    lines = []
+    files_of = Counter(report.apps.values())
+    for app in sorted(set(report.app_objects) | set(by_app), key=lambda a: (not a, a)):
+        findings = by_app.get(app, [])
+        lines += _files(findings, colour)
+        files = files_of[app]
+        counts = _counts(findings)
+        lines.append(
+            f"app {app or '(no app folder)'}: {counts} in {files} file{'s' if files != 1 else ''} "
+            f"({report.app_objects.get(app, 0)} objects)"
+        )
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def _files(findings: list[Finding], colour: bool) -> list[str]:
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for item in findings:
         by_file[item.file].append(item)
     lines = []
-    for file, findings in by_file.items():
+    for file, in_file in by_file.items():
         lines.append(file)
-        for f in findings:
+        for f in in_file:
             level = f.severity.value
             if colour:
                 level = COLOURS[f.severity] + level + RESET
@@ -44,18 +67,21 @@ def text(report: Report, colour: bool = False) -> str:
             lines.append(f"  {where:>4}  {level}  {f.rule}  {subject}{f.message}")
             if f.hint:
                 lines.append(f"        fix: {f.hint}")
-    lines.append(summary(report))
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _counts(findings: list[Finding]) -> str:
+    parts = []
+    for severity in Severity:
+        n = sum(f.severity is severity for f in findings)
+        plural = "s" if n != 1 and severity is not Severity.INFO else ""
+        parts.append(f"{n} {severity.value}{plural}")
+    return ", ".join(parts)
 
 
 def summary(report: Report) -> str:
-    parts = []
-    for severity in Severity:
-        n = report.count(severity)
-        plural = "s" if n != 1 and severity is not Severity.INFO else ""
-        parts.append(f"{n} {severity.value}{plural}")
     files = f"{report.files} file{'s' if report.files != 1 else ''}"
-    line = f"{', '.join(parts)} in {files} ({report.objects} objects)"
+    line = f"{_counts(report.findings)} in {files} ({report.objects} objects)"
     if report.skipped:
         more = len(report.skipped) - 1
         line += f"; not checked, too large: {report.skipped[0]}"
@@ -64,7 +90,14 @@ def summary(report: Report) -> str:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps([f.to_json() for f in report.findings], indent=2) + "\n"
+    """The findings, each with the fields of Finding.to_json and ``app``: its app folder."""
+    return (
+        json.dumps(
+            [{**f.to_json(), "app": report.apps.get(f.file, "")} for f in report.findings],
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def sarif(report: Report, version: str) -> str:

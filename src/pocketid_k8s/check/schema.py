@@ -7,6 +7,8 @@ CRDs-catalog (or ``$POCKETID_K8S_SCHEMA_LOCATION``), cached on disk; offline,
 those kinds are reported as not validated, with the reason, instead of failing.
 
 Validators are built once per kind, on first use: only the kinds present are loaded.
+jsonschema-rs validates; jsonschema (imported only then) is asked only for a document whose
+errors jsonschema-rs cannot tell in jsonschema's words (see fastschema).
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from pocketid_k8s.check.apivalidation import api_rules, meta_rules
-from pocketid_k8s.check.model import Finding, Resource, dotted
+from pocketid_k8s.check.model import Finding, Path, Resource, dotted
 from pocketid_k8s.check.rules import finding
 
 if TYPE_CHECKING:
+    import jsonschema_rs
     from jsonschema.protocols import Validator as _Validator
+
+    from pocketid_k8s.check.fastschema import FastValidator
 
 MAX_ERRORS_PER_OBJECT: Final = 5
 FETCH_TIMEOUT: Final = 15
@@ -109,9 +115,21 @@ class SchemaChecker:
         self.location = location
         self.offline: str | None = None
         """Why the default location could not be reached (then it is not asked again)."""
-        self._core: dict[tuple[str, str], _Validator] = {}
-        self._custom: dict[tuple[str, str, str], _Validator | None] = {}
+        self._core: dict[tuple[str, str], _Kind] = {}
+        self._custom: dict[tuple[str, str, str], _Kind | None] = {}
+        self._definitions: Any = None
+        self._core_files: dict[tuple[str, str], FsPath | None] = {}
         self._registry: Any = None
+
+    def check_core(self, resource: Resource) -> list[Finding] | None:
+        """The findings of a core kind (Kubernetes' own schemas, on disk: nothing fetched,
+        no state changed), or None for any other kind, which :meth:`check` validates."""
+        group = resource.api_version.rpartition("/")[0]
+        if group == "kustomize.config.k8s.io":
+            return None
+        if self._core_file(resource.kind, resource.api_version) is None:
+            return None
+        return self.check(resource)
 
     def check(self, resource: Resource) -> list[Finding]:
         kind, api = resource.kind, resource.api_version
@@ -127,7 +145,7 @@ class SchemaChecker:
                     "",
                 )
             ]
-        if _is_file(core_file):
+        if core_file is not None:
             found = self._errors(
                 resource, "schema/core", self._core_validator(core_file, kind, api)
             )
@@ -159,23 +177,31 @@ class SchemaChecker:
 
     # --- core ---------------------------------------------------------------------------
 
-    def _core_file(self, kind: str, api: str) -> FsPath:
-        api_part = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api)
-        folder = _schema_root() / f"{self.version}-local-strict"
-        return folder / f"{kind.lower()}-{api_part}.json"
+    def _core_file(self, kind: str, api: str) -> FsPath | None:
+        """The core schema file of (kind, api), or None when that is no core kind."""
+        key = (kind, api)
+        if key not in self._core_files:
+            api_part = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api)
+            folder = _schema_root() / f"{self.version}-local-strict"
+            path = folder / f"{kind.lower()}-{api_part}.json"
+            self._core_files[key] = path if _is_file(path) else None
+        return self._core_files[key]
 
-    def _core_validator(self, path: FsPath, kind: str, api: str) -> _Validator:
+    def _core_validator(self, path: FsPath, kind: str, api: str) -> _Kind:
         key = (kind, api)
         if key not in self._core:
-            import jsonschema
-            from referencing import Registry, Resource
+            import jsonschema_rs
 
-            if self._registry is None:
-                definitions = json.loads((path.parent / "_definitions.json").read_text())
-                self._registry = Resource.from_contents(definitions) @ Registry()
+            if self._definitions is None:
+                self._definitions = json.loads((path.parent / "_definitions.json").read_text())
+                self._registry = jsonschema_rs.Registry(
+                    [(self._definitions["$id"], self._definitions)]
+                )
             schema = json.loads(path.read_text())
-            registry = Resource.from_contents(schema) @ self._registry
-            self._core[key] = jsonschema.Draft202012Validator(schema, registry=registry)
+            documents = {self._definitions["$id"]: self._definitions}
+            if isinstance(schema.get("$id"), str):
+                documents[schema["$id"]] = schema
+            self._core[key] = _Kind(schema, documents, self._registry, self._definitions)
         return self._core[key]
 
     # --- custom -------------------------------------------------------------------------
@@ -188,14 +214,11 @@ class SchemaChecker:
             if text is None:
                 self._custom[key] = None
             else:
-                import jsonschema
-
                 try:
                     schema = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise SchemaError(f"{where}: not a JSON schema ({exc.msg})") from None
-                cls = jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)
-                self._custom[key] = cls(schema)
+                self._custom[key] = _Kind(schema, {}, None, None)
         return self._custom[key], where
 
     def _text(self, where: str) -> str | None:
@@ -226,16 +249,10 @@ class SchemaChecker:
 
     # --- errors -------------------------------------------------------------------------
 
-    def _errors(self, resource: Resource, rule: str, validator: _Validator) -> list[Finding]:
-        errors = sorted(
-            # the schema reads the raw document (the rules read the view)
-            validator.iter_errors(cast("dict[str, Any]", resource.doc)),
-            key=lambda e: list(map(str, e.absolute_path)),
-        )
+    def _errors(self, resource: Resource, rule: str, validator: _Kind) -> list[Finding]:
         findings = []
-        for error in errors[:MAX_ERRORS_PER_OBJECT]:
-            path = tuple(error.absolute_path)
-            message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
+        for path, said in validator.errors(resource.doc)[:MAX_ERRORS_PER_OBJECT]:
+            message = said if len(said) <= 300 else said[:297] + "..."
             findings.append(
                 finding(
                     resource,
@@ -246,6 +263,61 @@ class SchemaChecker:
                 )
             )
         return findings
+
+
+class _Kind:
+    """One kind's schema: jsonschema-rs compiled at once, jsonschema built only if needed."""
+
+    def __init__(
+        self,
+        schema: dict[str, Any],
+        documents: dict[str, Any],
+        registry: jsonschema_rs.Registry | None,
+        shared: dict[str, Any] | None,
+    ) -> None:
+        from pocketid_k8s.check.fastschema import Fallback, FastValidator
+
+        self._schema = schema
+        self._shared = shared
+        """The core schemas' shared definitions (a $ref target), for jsonschema."""
+        self._slow: _Validator | None = None
+        self._fast: FastValidator | None
+        try:
+            self._fast = FastValidator(schema, documents, registry)
+        except Fallback:
+            self._fast = None
+
+    def errors(self, doc: Mapping[str, object]) -> list[tuple[Path, str]]:
+        """(path, message) of each error, jsonschema's order and words."""
+        from pocketid_k8s.check.fastschema import Fallback
+
+        if self._fast is not None:
+            try:
+                return self._fast.errors(doc)
+            except Fallback:
+                pass
+        errors = sorted(
+            # the schema reads the raw document (the rules read the view)
+            self._jsonschema().iter_errors(cast("dict[str, Any]", doc)),
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
+        return [(tuple(e.absolute_path), e.message) for e in errors]
+
+    def _jsonschema(self) -> _Validator:
+        if self._slow is None:
+            import jsonschema
+            from referencing import Registry, Resource
+
+            if self._shared is not None:
+                registry = Resource.from_contents(self._shared) @ Registry()
+                registry = Resource.from_contents(self._schema) @ registry
+                self._slow = jsonschema.Draft202012Validator(self._schema, registry=registry)
+            else:
+                cls = jsonschema.validators.validator_for(
+                    self._schema, jsonschema.Draft202012Validator
+                )
+                self._slow = cls(self._schema)
+        return self._slow
 
 
 def _is_file(path: FsPath) -> bool:

@@ -26,15 +26,17 @@ def check(resources: list[Resource]) -> list[Finding]:
     """One finding per file of a kustomization's folder that it never mentions."""
     mentioned: dict[PurePath, set[str]] = {}
     listing: dict[PurePath, PurePath] = {}
+    paths = {file: PurePath(file) for file in dict.fromkeys(r.file for r in resources)}
+    """Each file's path, made once (a set of many objects has many per file)."""
     for resource in resources:
-        path = PurePath(resource.file)
+        path = paths[resource.file]
         if resource.kind == "Kustomization" and path.name in KUSTOMIZATION_FILES:
             mentioned.setdefault(path.parent, set()).update(_names(resource.doc))
             listing.setdefault(path.parent, path)
     found: list[Finding] = []
     reported: set[str] = set()
     for resource in resources:
-        path = PurePath(resource.file)
+        path = paths[resource.file]
         names = mentioned.get(path.parent)
         if names is None or path.name in KUSTOMIZATION_FILES or resource.file in reported:
             continue
