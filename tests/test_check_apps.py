@@ -131,3 +131,54 @@ def test_application_source_path_is_an_app_folder(
     )
     monkeypatch.chdir(tmp_path)
     assert run_check(["."]).apps["apps/web/service.yaml"] == "apps/web"
+
+
+INGRESS = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: front
+  namespace: one
+spec:
+  rules:
+    - host: web.example.org
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: {service: {name: web, port: {number: 80}}}
+"""
+
+
+def _ingress_app(root: Path) -> None:
+    folder = root / "front"
+    folder.mkdir()
+    (folder / "ingress.yaml").write_text(INGRESS)
+    (folder / "kustomization.yaml").write_text(KUSTOMIZATION.replace("service", "ingress"))
+
+
+def _about_web(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.chdir(root)
+    return [
+        f"{f.rule}: {f.message}"
+        for f in run_check(["."]).findings
+        if f.file == "front/ingress.yaml" and "web" in f.message
+    ]
+
+
+def test_a_reference_to_another_apps_object_in_its_namespace_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Ingress in one app routing to a Service another app deploys in the same namespace:
+    Argo CD syncs both, so nothing is missing."""
+    _ingress_app(tmp_path)
+    _app(tmp_path, "b", own="one")
+    assert _about_web(tmp_path, monkeypatch) == []
+
+
+def test_a_reference_to_another_apps_object_elsewhere_is_still_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same Service in another namespace does not serve the Ingress: still reported."""
+    _ingress_app(tmp_path)
+    _app(tmp_path, "b", own="two")
+    assert _about_web(tmp_path, monkeypatch) != []

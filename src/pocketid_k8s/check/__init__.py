@@ -120,7 +120,7 @@ def _run(
     groups: dict[str, list[Resource]] = {}
     for resource in loaded.resources:
         groups.setdefault(loaded.apps.folder(resource.file), []).append(resource)
-    contexts = [Context(group) for group in groups.values()] if len(groups) > 1 else [ctx]
+    contexts = [Context(group, ctx) for group in groups.values()] if len(groups) > 1 else [ctx]
     for each in contexts:  # each app folder is checked on its own (check/apps.py)
         for family in (pocketid, environment, policy, refs):
             findings += (

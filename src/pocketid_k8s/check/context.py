@@ -180,8 +180,12 @@ def pod_spec(view: Object, kind: str) -> PodSpec | None:
 class Context:
     """The resource set, indexed for the rules."""
 
-    def __init__(self, resources: list[Resource]) -> None:
+    def __init__(self, resources: list[Resource], whole: Context | None = None) -> None:
         self.resources = resources
+        self.whole = whole
+        """The whole checked set, when this is one app folder of it: what the app refers to
+        may be another app's in the same namespace (Argo CD syncs them all), so a lookup that
+        finds nothing in the app looks there too."""
         self._by_kind: dict[str, list[Resource]] = defaultdict(list)
         for resource in resources:
             self._by_kind[resource.kind].append(resource)
@@ -195,7 +199,7 @@ class Context:
             for resource in self._by_name.get((kind, name), ()):
                 if _namespace_fits(resource.namespace, namespace):
                     return resource
-        return None
+        return None if self.whole is None else self.whole.find(kinds, name, namespace)
 
     def find_secret(self, name: str, namespace: str) -> Resource | None:
         """A Secret, a SealedSecret that makes it, or a Certificate that writes it."""
@@ -206,11 +210,14 @@ class Context:
 
     def certificates_for(self, secret: str, namespace: str) -> list[Resource]:
         """The Certificates that write the Secret ``secret`` in ``namespace`` (or unset)."""
-        return [
+        found = [
             cert
             for cert in self._certificates_by_secret.get(secret, ())
             if _namespace_fits(cert.namespace, namespace)
         ]
+        if found or self.whole is None:
+            return found
+        return self.whole.certificates_for(secret, namespace)
 
     # --- indexes, built once: no rule scans the whole set for each object ---------------
 
@@ -281,12 +288,15 @@ class Context:
 
     def pods_selected(self, selector: dict[str, Scalar], namespace: str) -> list[Workload]:
         """The pod templates' containers that ``selector`` picks in ``namespace`` (or unset)."""
-        return [
+        found = [
             w
             for w in self._pods_by_pair.get(_one_pair(selector), ())
             if all(w.labels.get(k) == v for k, v in selector.items())
             and _namespace_fits(w.resource.namespace, namespace)
         ]
+        if found or self.whole is None:
+            return found
+        return self.whole.pods_selected(selector, namespace)
 
     @cached_property
     def workloads(self) -> list[Workload]:
