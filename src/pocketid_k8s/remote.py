@@ -101,6 +101,25 @@ class Unreachable(RemoteError):
         self.dns = dns
 
 
+DNS_FAILED: Final = "the name does not resolve (DNS)"
+
+
+def unresolvable(url: str) -> Unreachable | None:
+    """The Unreachable a fetch of ``url`` would end with when its host name does not resolve,
+    found without importing httpx (an offline ``check`` pays no HTTP start-up); None when it
+    resolves (or is an address). The resolver's own timeout bounds it, as it bounds a fetch."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname
+    if not host:
+        return None
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return Unreachable(url, DNS_FAILED, dns=True)
+    return None
+
+
 class BadAnswer(RemoteError):
     """The server broke HTTP: a bad status line or header, a dropped connection, a corrupt
     or unasked-for encoding, a redirect loop."""
@@ -465,7 +484,7 @@ def _translated(exc: Exception, url: str, deadline: float) -> RemoteError:  # no
     if "ConnectError" in names or isinstance(exc, ConnectionRefusedError):
         dns = any(isinstance(seen, socket.gaierror) for seen in _chain(exc))
         if dns:
-            return Unreachable(url, "the name does not resolve (DNS)", dns=True)
+            return Unreachable(url, DNS_FAILED, dns=True)
         return Unreachable(url, f"connection failed ({_strerror(exc)})")
     if "RemoteProtocolError" in names or "DecodingError" in names:
         return BadAnswer(url, f"not a valid HTTP answer ({_first(str(exc))})")

@@ -394,11 +394,14 @@ def _fetch(url: str) -> str | None:
         RemoteTimeout,
         fetch,
         http_client,
+        unresolvable,
     )
     from pocketid_k8s.remote import (
         Unreachable as Unreached,
     )
 
+    if (unresolved := unresolvable(url)) is not None:  # before httpx loads: offline is common
+        raise Unreachable(f"{url}: cannot be fetched ({unresolved.reason})", unresolved.reason)
     try:
         with http_client() as client:
             answer = fetch(
