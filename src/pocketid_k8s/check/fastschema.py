@@ -31,25 +31,14 @@ _Sentence = Callable[[object, object, Mapping[str, object]], str]
 """jsonschema's message from (the instance, the keyword's value, the schema object)."""
 
 
-def _length(short: str) -> _Sentence:
-    """minLength, minItems (``short`` 'is too short') and their max kin."""
+def _sized(short: str, *, smaller: bool) -> _Sentence:
+    """minLength, minItems, minProperties (``smaller``: the instance has too few) and their
+    max kin, whose ``short`` words give way to jsonschema's at the edge (1 or 0)."""
 
     def message(instance: object, limit: object, _schema: Mapping[str, object]) -> str:
-        edge = 1 if short == "is too short" else 0
+        edge = 1 if smaller else 0
         if limit == edge:
-            said = "should be non-empty" if edge else "is expected to be empty"
-        else:
-            said = short
-        return f"{instance!r} {said}"
-
-    return message
-
-
-def _properties(short: str) -> _Sentence:
-    def message(instance: object, limit: object, _schema: Mapping[str, object]) -> str:
-        edge = 1 if short == "does not have enough properties" else 0
-        if limit == edge:
-            said = "should be non-empty" if edge else "is expected to be empty"
+            said = "should be non-empty" if smaller else "is expected to be empty"
         else:
             said = short
         return f"{instance!r} {said}"
@@ -67,12 +56,12 @@ _SENTENCES: Final[dict[str, _Sentence]] = {
     "enum": lambda i, v, _: f"{i!r} is not one of {v!r}",
     "const": lambda _i, v, _: f"{v!r} was expected",
     "pattern": lambda i, v, _: f"{i!r} does not match {v!r}",
-    "minLength": _length("is too short"),
-    "minItems": _length("is too short"),
-    "maxLength": _length("is too long"),
-    "maxItems": _length("is too long"),
-    "minProperties": _properties("does not have enough properties"),
-    "maxProperties": _properties("has too many properties"),
+    "minLength": _sized("is too short", smaller=True),
+    "minItems": _sized("is too short", smaller=True),
+    "maxLength": _sized("is too long", smaller=False),
+    "maxItems": _sized("is too long", smaller=False),
+    "minProperties": _sized("does not have enough properties", smaller=True),
+    "maxProperties": _sized("has too many properties", smaller=False),
     "minimum": lambda i, v, _: f"{i!r} is less than the minimum of {v!r}",
     "maximum": lambda i, v, _: f"{i!r} is greater than the maximum of {v!r}",
     "exclusiveMinimum": lambda i, v, _: f"{i!r} is less than or equal to the minimum of {v!r}",

@@ -38,7 +38,7 @@ from typing import Final
 
 from pocketid_k8s.config import cpu_millis, memory_bytes
 from pocketid_k8s.contract import kubelet
-from pocketid_k8s.rehearse.tree import CGROUP_PREFIX, cgroup_base
+from pocketid_k8s.rehearse.tree import CGROUP_PREFIX, cgroup_base, write_control
 
 __all__ = ["CGROUP_ROOT", "Counters", "Limits", "Wanted", "remove_left", "support"]
 
@@ -205,14 +205,6 @@ def support(wanted: Wanted) -> str:
     return f"limits compared, not enforced: {said}"
 
 
-def _write(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
 def _fields(path: Path) -> dict[str, int]:
     """A flat-keyed cgroup file (``name value`` lines) as numbers; empty when unreadable."""
     try:
@@ -300,20 +292,20 @@ class Limits:
         if group.controller == MEMORY and self.wanted.memory is not None:
             limit = str(self.wanted.memory)
             if group.how == _V2:
-                _write(folder / "memory.max", limit)
+                write_control(folder / "memory.max", limit)
                 if kubelet.SWAP_OFF and (folder / "memory.swap.max").exists():
-                    _write(folder / "memory.swap.max", "0")
+                    write_control(folder / "memory.swap.max", "0")
             else:
-                _write(folder / "memory.limit_in_bytes", limit)
+                write_control(folder / "memory.limit_in_bytes", limit)
                 if kubelet.SWAP_OFF and (folder / "memory.memsw.limit_in_bytes").exists():
-                    _write(folder / "memory.memsw.limit_in_bytes", limit)
+                    write_control(folder / "memory.memsw.limit_in_bytes", limit)
         elif group.controller == CPU and self.wanted.millicores is not None:
             quota = kubelet.cfs_quota_us(self.wanted.millicores)
             if group.how == _V2:
-                _write(folder / "cpu.max", f"{quota} {kubelet.CFS_PERIOD_US}")
+                write_control(folder / "cpu.max", f"{quota} {kubelet.CFS_PERIOD_US}")
             else:
-                _write(folder / "cpu.cfs_period_us", str(kubelet.CFS_PERIOD_US))
-                _write(folder / "cpu.cfs_quota_us", str(quota))
+                write_control(folder / "cpu.cfs_period_us", str(kubelet.CFS_PERIOD_US))
+                write_control(folder / "cpu.cfs_quota_us", str(quota))
 
     @property
     def enforced(self) -> list[str]:
@@ -343,7 +335,7 @@ class Limits:
         try:
             for group in [g for g in self.groups if g.how == _V1]:
                 try:
-                    _write(group.folder / "tasks", tid)
+                    write_control(group.folder / "tasks", tid)
                 except OSError as exc:
                     self.not_enforced[group.controller] = (
                         f"{group.folder} refused the program ({exc.strerror})"
@@ -399,7 +391,7 @@ def _leave(group: _Group, tid: str) -> None:
     home = group.home or group.folder.parent
     for folder in (home, *home.parents):
         try:
-            _write(folder / "tasks", tid)
+            write_control(folder / "tasks", tid)
         except OSError:
             if folder == CGROUP_ROOT or not (folder.parent / "tasks").exists():
                 raise

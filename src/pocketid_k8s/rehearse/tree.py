@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
 
-__all__ = ["MARKER_ENV", "Tree", "cgroup_base", "marked", "set_subreaper"]
+__all__ = ["MARKER_ENV", "Tree", "cgroup_base", "marked", "set_subreaper", "write_control"]
 
 MARKER_ENV: Final = "POCKETID_K8S_REHEARSAL"
 """In every instance's environment: ``<sandbox folder>:<instance name>``."""
@@ -85,7 +85,8 @@ def cgroup_base() -> Path | None:
     return base
 
 
-def _write(path: Path, text: str) -> None:
+def write_control(path: Path, text: str) -> None:
+    """Write ``text`` to a cgroup control file in one write(2), as the kernel wants it."""
     fd = os.open(path, os.O_WRONLY)
     try:
         os.write(fd, text.encode())
@@ -220,7 +221,7 @@ class Tree:
         home = cgroup_base()
         own = str(os.getpid())
         try:
-            _write(self.cgroup / "cgroup.procs", own)
+            write_control(self.cgroup / "cgroup.procs", own)
         except OSError:
             self._drop_cgroup()
             return self.spawn(start, pid_of)
@@ -228,7 +229,7 @@ class Tree:
             started = start()
         finally:
             try:
-                _write((home or Path("/")) / "cgroup.procs", own)
+                write_control((home or Path("/")) / "cgroup.procs", own)
             except OSError:
                 # Never stay where cgroup.kill would end this process too: forget the cgroup.
                 self.cgroup = None
@@ -279,7 +280,7 @@ class Tree:
                 break
             if self.cgroup is not None:
                 try:
-                    _write(self.cgroup / "cgroup.kill", "1")
+                    write_control(self.cgroup / "cgroup.kill", "1")
                 except OSError:
                     self._kill_each(left)
             else:
