@@ -160,3 +160,16 @@ def test_interaction_has_no_route_before_v2_10() -> None:
     """Before v2.10 there is no interaction step: the UI's JSON authorize answers the code."""
     assert Step.INTERACTION not in api.routes((2, 9, 0))
     assert api.routes((2, 9, 0))[Step.AUTHORIZE].method == "POST"
+
+
+def test_login_runs_are_runs_of_the_contract() -> None:
+    """Each release the login routes were run on is one of contract.pocketid.RUNS's binaries."""
+    from pocketid_k8s.contract import pocketid
+
+    assert set(api.LOGIN_RUNS) <= set(pocketid.RUNS)
+
+
+@pytest.mark.parametrize("route", api.ROUTES, ids=lambda r: f"{r.step.name}@{api.show(r.since)}")
+def test_each_route_form_was_confirmed_by_a_run(route: api.Route) -> None:
+    """Every form of every step was in force in at least one run of ``rehearse --login``."""
+    assert api.confirmed_by(route)

@@ -29,7 +29,8 @@ RELEASE_ASSETS: Final = ("pocket-id-linux-amd64", "pocket-id-linux-arm64")
 RELEASES: Final = "https://github.com/pocket-id/pocket-id/releases"
 ORIGIN_REFUSED: Final = "Error validating origin"
 """What the program logs when it refuses a WebAuthn response whose clientDataJSON origin is
-not APP_URL (go-webauthn's message; the client gets HTTP 500; confirmed by running v2.2.0)."""
+not APP_URL (go-webauthn's message; the client gets HTTP 500; confirmed by running v2.2.0 and
+v2.8.0). v2.14.0 answers 401 "We couldn't verify your passkey" and logs no such line (run)."""
 
 READ_FROM: Final[Version] = (2, 2, 0)
 READ_UNTIL: Final[Version] = (2, 14, 0)
@@ -43,15 +44,12 @@ AUTHORIZE_INTERACTIONS_SINCE: Final[Version] = (2, 10, 0)
 gone; the standard ``/authorize`` endpoint redirects a signed-in browser to an interaction
 (consent) the UI completes, then redirects to the callback with the code."""
 
-RUNS: Final[dict[Version, str]] = {
-    (2, 2, 0): "every step and the restart's sign-in (this project's first run, 2026-11-26)",
-    (2, 8, 0): "every step, the restart's sign-in and the internal host (2026-12-03, the "
-    "binary of contract.pocketid.RUNS)",
-    (2, 14, 0): "every step, the interaction flow and the secrets route, the restart's "
-    "sign-in and the internal host (2026-12-03, the binary of contract.pocketid.RUNS)",
-}
-"""The releases whose routes were confirmed by running ``rehearse --login`` (the binaries are
-contract.pocketid.RUNS's); the other tags' routes were read, not run."""
+LOGIN_RUNS: Final[tuple[Version, ...]] = ((2, 2, 0), (2, 8, 0), (2, 14, 0))
+"""Releases of contract.pocketid.RUNS (the binaries and how each was built) on which
+``rehearse --login`` passed every login row (admin, register, sign-out, sign-in, oidc,
+internal) and the restart's "the passkey still signs in": every route form in force at each
+was confirmed by running it (v2.2.0: 2026-11-26; v2.8.0 and v2.14.0: 2026-12-03, the site
+tests/sites/v2-14). The other tags' forms were read, not run (:func:`confirmed_by`)."""
 
 
 class Step(StrEnum):
@@ -230,6 +228,11 @@ def routes(version: Version) -> dict[Step, Route]:
         if route.since <= at:
             found[route.step] = route
     return found
+
+
+def confirmed_by(route: Route) -> tuple[Version, ...]:
+    """The releases of LOGIN_RUNS whose run used ``route`` (none: read at the tags only)."""
+    return tuple(v for v in LOGIN_RUNS if routes(v).get(route.step) == route)
 
 
 def show(version: Version) -> str:
