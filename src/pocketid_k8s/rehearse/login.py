@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Final
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.contract import api
@@ -90,7 +90,7 @@ class LoginRun:
     def call(self, step: Step, body: object = None, *, id: str = "") -> Response:
         """``step`` as the program's version has it (``id`` fills the route's ``{id}``)."""
         route = self.route(step)
-        path = route.path.format(id=id)
+        path = route.path.format(id=quote(id, safe=""))  # the program's id, as one segment
         return self.browser.request(
             route.method, self.url(path), json_body=body, origin=self.app_url
         )
