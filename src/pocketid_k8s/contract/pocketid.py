@@ -189,6 +189,15 @@ def single_holder(version: tuple[int, int, int]) -> str:
     return "the one actor-host place" if version >= ACTOR_HOSTS_SINCE else "the instance lock"
 
 
+def after_kill(version: tuple[int, int, int]) -> str:
+    """What a SIGKILLed process leaves behind that refuses its replacement for
+    :func:`restart_window_seconds`: the stale instance lock, from v2.12.0 its actor host, still
+    registered (the same facts as :func:`single_holder`)."""
+    if version >= ACTOR_HOSTS_SINCE:
+        return "the killed process's actor host, still registered"
+    return "the stale instance lock"
+
+
 def started_when(version: tuple[int, int, int]) -> str:
     """What HEALTH_PATH's 204 proves at ``version`` (the router starts after these)."""
     return f"the database is open, migrated and {single_holder(version)} held"

@@ -132,7 +132,8 @@ def _row(
     failed = sum(1 for t in tries if not t.ready)
     expected = expected_back(window)
     facts = (
-        f"{version}'s restart window is {window} s ({_why(run.pod.version)}): in a cluster "
+        f"{version}'s restart window is {window} s ({pocketid.after_kill(run.pod.version)}): "
+        "in a cluster "
         f"expect it back about {expected:g} s after the kill (back-off "
         f"{kubelet.CRASH_BACKOFF_INITIAL_SECONDS} s doubling to "
         f"{kubelet.CRASH_BACKOFF_MAX_SECONDS} s)"
@@ -185,9 +186,3 @@ def _row(
     if problems:
         detail += "; " + "; ".join(problems)
     run.row(NAME, Status.FAIL if problems else Status.PASS, detail, back * 1000, fix)
-
-
-def _why(version: tuple[int, int, int]) -> str:
-    if version >= pocketid.ACTOR_HOSTS_SINCE:
-        return "the killed process's actor host stays registered"
-    return "the stale instance lock"

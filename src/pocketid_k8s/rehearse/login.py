@@ -1,8 +1,9 @@
 """``--login``: a real sign-in through a TLS front, with a software passkey, then an OIDC flow.
 
-The calls are the ones Pocket-ID v2.2.0's web UI makes (``/api/signup/setup``,
-``/api/webauthn/...``, ``/api/oidc/...``: read from upstream's controllers).
-Every row is about the running program; nothing here is a stand-in for it.
+The calls are the ones Pocket-ID's web UI makes at the pod's version (``/api/signup/setup``,
+``/api/webauthn/...``, ``/api/oidc/...``): :mod:`pocketid_k8s.contract.api` holds each
+version's routes, read from upstream at every tag. Every row is about the running program;
+nothing here is a stand-in for it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.contract import api
+from pocketid_k8s.contract.api import Step
+from pocketid_k8s.contract.image import Version
 from pocketid_k8s.live.report import Status
 from pocketid_k8s.rehearse.browser import Browser, Response
 from pocketid_k8s.rehearse.front import Front
@@ -26,6 +29,8 @@ __all__ = ["LoginRun", "ingress_hosts"]
 
 MIDDLEWARES: Final = "traefik.ingress.kubernetes.io/router.middlewares"
 CALLBACK: Final = "https://rehearsal-client.invalid/callback"
+SCOPE: Final = "openid profile email"
+MAX_REDIRECTS: Final = 6
 Report = Callable[[str, Status, str, float | None], None]
 
 
@@ -56,8 +61,15 @@ class LoginRun:
         port: int,
         report: Report,
         log: Callable[[], str] = str,
+        *,
+        version: Version,
     ) -> None:
         self.app_url = app_url
+        self.version = version
+        """The running program's version: whose routes the calls take (an upgrade changes it
+        between the old program's steps and the new one's)."""
+        self.failure = ""
+        """Why the last :meth:`sign_in_again` or :meth:`code_flow_again` returned False."""
         self.log = log
         """The running program's log so far (to quote why it refused a request)."""
         self.host = urlsplit(app_url).hostname or "localhost"
@@ -75,8 +87,29 @@ class LoginRun:
     def url(self, path: str) -> str:
         return self.app_url + path
 
-    def call(self, method: str, path: str, body: object = None) -> Response:
-        return self.browser.request(method, self.url(path), json_body=body, origin=self.app_url)
+    def call(self, step: Step, body: object = None, *, id: str = "") -> Response:
+        """``step`` as the program's version has it (``id`` fills the route's ``{id}``)."""
+        route = self.route(step)
+        path = route.path.format(id=quote(id, safe=""))  # the program's id, as one segment
+        return self.browser.request(
+            route.method, self.url(path), json_body=body, origin=self.app_url
+        )
+
+    def route(self, step: Step) -> api.Route:
+        found = api.routes(self.version).get(step)
+        if found is None:  # a bug: the flow asked for a step its version's API has not
+            raise _Failed(f"{step}: no route at {api.show(self.version)}")
+        return found
+
+    def ok(self, response: Response, step: Step) -> Response:
+        """``response`` when it succeeded; else a failure naming the route and whose API it is."""
+        if response.status < 400:
+            return response
+        route = self.route(step)
+        raise _Failed(
+            f"{step}: {route.method} {route.path} ({api.show(self.version)}'s API"
+            f"{api.note(self.version)}) answered {response.error()}"
+        )
 
     def step(self, name: str, action: Callable[[], str]) -> bool:
         start = time.perf_counter()
@@ -88,6 +121,7 @@ class LoginRun:
         except _SHAPES as exc:
             self.report(name, Status.FAIL, _shape(exc), (time.perf_counter() - start) * 1000)
             return False
+        detail += api.note(self.version)
         self.report(name, Status.PASS, detail, (time.perf_counter() - start) * 1000)
         return True
 
@@ -113,7 +147,11 @@ class LoginRun:
         self.browser.cookies.clear()
         try:
             self._sign_in()
-        except (_Failed, CeremonyError, RemoteError, *_SHAPES):
+        except (_Failed, CeremonyError, RemoteError) as exc:
+            self.failure = str(exc)
+            return False
+        except _SHAPES as exc:
+            self.failure = _shape(exc)
             return False
         return True
 
@@ -127,32 +165,32 @@ class LoginRun:
             "lastName": "Admin",
             "email": "rehearsal-admin@example.com",
         }
-        response = _ok(self.call("POST", api.SIGNUP_SETUP, body), "first admin setup")
-        me = _ok(self.call("GET", api.USERS_ME), "the new admin's session")
+        response = self.ok(self.call(Step.SETUP, body), Step.SETUP)
+        me = self.ok(self.call(Step.ME), Step.ME)
         return (
             f"first admin {response.json().get('username')} created through the setup flow "
             f"over TLS for {self.host} (admin: {me.json().get('isAdmin')})"
         )
 
     def _register(self) -> str:
-        options = _ok(self.call("GET", api.REGISTER_START), "registration start")
+        options = self.ok(self.call(Step.REGISTER_START), Step.REGISTER_START)
         answer = self.passkey.register(options.json(), self.app_url)
-        _ok(self.call("POST", api.REGISTER_FINISH, answer), "registration finish")
+        self.ok(self.call(Step.REGISTER_FINISH, answer), Step.REGISTER_FINISH)
         self.registered = True
         return f"software passkey (ES256) registered for relying party {self.passkey.rp_id}"
 
     def _sign_out(self) -> str:
-        _ok(self.call("POST", api.LOGOUT), "sign-out")
-        me = self.call("GET", api.USERS_ME)
+        self.ok(self.call(Step.LOGOUT), Step.LOGOUT)
+        me = self.call(Step.ME)
         if me.status != 401:
             raise _Failed(f"still signed in after sign-out ({me.error()})")
-        return "signed out: /api/users/me answers 401"
+        return f"signed out: {self.route(Step.ME).path} answers 401"
 
     def _sign_in(self) -> str:
-        options = _ok(self.call("GET", api.LOGIN_START), "sign-in start")
+        options = self.ok(self.call(Step.LOGIN_START), Step.LOGIN_START)
         answer = self.passkey.authenticate(options.json(), self.app_url)
-        user = _ok(self.call("POST", api.LOGIN_FINISH, answer), "sign-in finish")
-        _ok(self.call("GET", api.USERS_ME), "the signed-in session")
+        user = self.ok(self.call(Step.LOGIN_FINISH, answer), Step.LOGIN_FINISH)
+        self.ok(self.call(Step.ME), Step.ME)
         return f"signed in as {user.json().get('username')} with the passkey (discoverable)"
 
     def _oidc(self) -> str:
@@ -162,11 +200,9 @@ class LoginRun:
             "isPublic": False,
             "pkceEnabled": True,
         }
-        created = _ok(self.call("POST", api.OIDC_CLIENTS, client), "OIDC client creation")
+        created = self.ok(self.call(Step.CLIENT_CREATE, client), Step.CLIENT_CREATE)
         client_id = str(created.json()["id"])
-        secret = _ok(
-            self.call("POST", api.OIDC_CLIENT_SECRET.format(id=client_id)), "client secret"
-        )
+        secret = self.ok(self.call(Step.CLIENT_SECRET, id=client_id), Step.CLIENT_SECRET)
         client_secret = str(secret.json()["secret"])
         self.client = (client_id, client_secret)
         return self._code_flow(client_id, client_secret)
@@ -178,25 +214,21 @@ class LoginRun:
             return False
         try:
             self._code_flow(*self.client)
-        except (_Failed, CeremonyError, IdTokenError, OSError, KeyError, ValueError):
+        except (_Failed, CeremonyError, IdTokenError, RemoteError) as exc:
+            self.failure = str(exc)
+            return False
+        except (*_SHAPES, ValueError) as exc:
+            self.failure = _shape(exc)
             return False
         return True
 
     def _code_flow(self, client_id: str, client_secret: str) -> str:
-        discovery = _ok(self.call("GET", api.DISCOVERY), "discovery").json()
+        discovery = _ok(self.browser.request("GET", self.url(api.DISCOVERY)), "discovery").json()
         pkce, nonce = Pkce.make(), Pkce.make().verifier[:32]
-        request = {
-            "clientID": client_id,
-            "scope": "openid profile email",
-            "callbackURL": CALLBACK,
-            "nonce": nonce,
-            "codeChallenge": pkce.challenge,
-            "codeChallengeMethod": pkce.method,
-        }
-        code = _ok(self.call("POST", api.OIDC_AUTHORIZE, request), "authorization").json()
-        form = token_request(str(code["code"]), CALLBACK, client_id, client_secret, pkce)
+        code = self._authorize(client_id, pkce, nonce)
+        form = token_request(code, CALLBACK, client_id, client_secret, pkce)
         tokens = self.browser.request("POST", str(discovery["token_endpoint"]), form=form)
-        _ok(tokens, "code exchange")
+        self.ok(tokens, Step.TOKEN)
         jwks = _ok(self.browser.request("GET", str(discovery["jwks_uri"])), "JWKS").json()
         claims = verify_id_token(
             str(tokens.json()["id_token"]),
@@ -211,6 +243,70 @@ class LoginRun:
             f"(iss {claims['iss']}, aud = client, nonce, exp); sub {str(claims['sub'])[:8]}..."
         )
 
+    def _authorize(self, client_id: str, pkce: Pkce, nonce: str) -> str:
+        """The authorization code, as the UI gets it at the program's version."""
+        route = self.route(Step.AUTHORIZE)
+        if route.method == "POST":  # up to v2.9: the UI posts the consent as JSON
+            request = {
+                "clientID": client_id,
+                "scope": SCOPE,
+                "callbackURL": CALLBACK,
+                "nonce": nonce,
+                "codeChallenge": pkce.challenge,
+                "codeChallengeMethod": pkce.method,
+            }
+            return str(self.ok(self.call(Step.AUTHORIZE, request), Step.AUTHORIZE).json()["code"])
+        state = Pkce.make().verifier[:32]
+        query = {
+            "client_id": client_id,
+            "response_type": "code",
+            "scope": SCOPE,
+            "redirect_uri": CALLBACK,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": pkce.method,
+        }
+        answer = self.browser.request(
+            "GET", f"{self.url(route.path)}?{urlencode(query)}", origin=self.app_url
+        )
+        for _ in range(MAX_REDIRECTS):
+            location = self._redirect(answer, route)
+            params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+            if location.startswith(CALLBACK + "?"):
+                if params.get("state") != state or "code" not in params:
+                    raise _Failed(
+                        f"{Step.AUTHORIZE}: the callback got no code for this request "
+                        f"({params.get('error') or 'state differs'}: "
+                        f"{params.get('error_description', '')[:200]})"
+                    )
+                return params["code"]
+            if urlsplit(location).path == "/interaction" and "interaction" in params:
+                location = self._interaction(params["interaction"])
+            answer = self.browser.request("GET", urljoin(self.url("/"), location))
+        raise _Failed(f"{Step.AUTHORIZE}: more than {MAX_REDIRECTS} redirects, no code")
+
+    def _redirect(self, answer: Response, route: api.Route) -> str:
+        if answer.status not in (302, 303) or not answer.headers.get("location"):
+            raise _Failed(
+                f"{Step.AUTHORIZE}: {route.method} {route.path} ({api.show(self.version)}'s API"
+                f"{api.note(self.version)}) answered {answer.error()}, not a redirect"
+            )
+        return answer.headers["location"]
+
+    def _interaction(self, interaction: str) -> str:
+        """Complete each step the interaction asks for (consent, for a new client), signed
+        in: the redirect back to the authorization endpoint."""
+        step = "consent"
+        for _ in range(MAX_REDIRECTS):
+            done = self.ok(
+                self.call(Step.INTERACTION, {"step": step}, id=interaction), Step.INTERACTION
+            ).json()
+            if done.get("redirectUrl"):
+                return str(done["redirectUrl"])
+            step = str(done["interaction"]["currentStep"])
+        raise _Failed(f"{Step.INTERACTION}: more than {MAX_REDIRECTS} steps")
+
     def _internal(self) -> str:
         if not self.internal:
             return "no other Ingress host in the manifests"
@@ -220,16 +316,19 @@ class LoginRun:
             origin = f"https://{host}"
             landing = self.browser.request("GET", origin + api.LOGIN_PAGE)
             try:
-                options = self.call("GET", api.LOGIN_START).json()
+                options = self.call(Step.LOGIN_START).json()
                 self.passkey.authenticate(options, origin)
                 refused_by = "nothing"
             except CeremonyError as exc:
                 refused_by = f"the browser ({exc})"
             # A response sent anyway, from the internal origin, is refused by Pocket-ID too.
-            options = self.call("GET", api.LOGIN_START).json()
+            options = self.call(Step.LOGIN_START).json()
             forged = self.passkey.authenticate(options, origin, as_browser=False)
             answer = self.browser.request(
-                "POST", self.url(api.LOGIN_FINISH), json_body=forged, origin=origin
+                "POST",
+                self.url(self.route(Step.LOGIN_FINISH).path),
+                json_body=forged,
+                origin=origin,
             )
             server = "refused" if answer.status >= 400 else "ACCEPTED"
             why = f"{answer.error()}; its log: {api.ORIGIN_REFUSED}"

@@ -315,7 +315,12 @@ def _steps(run: _Run) -> None:
         from pocketid_k8s.rehearse.login import LoginRun
 
         login = LoginRun(
-            run.result.app_url, run.options.resources, port, run.row, instance.log_text
+            run.result.app_url,
+            run.options.resources,
+            port,
+            run.row,
+            instance.log_text,
+            version=run.pod.version,
         )
     try:
         if login is not None:
@@ -332,8 +337,9 @@ def _steps(run: _Run) -> None:
                 run.row(
                     "kill",
                     Status.SKIP,
-                    "not played (--no-kill): an OOM kill or a node crash leaves the instance "
-                    f"lock held, and this version refuses a restart for about {window} s",
+                    "not played (--no-kill): an OOM kill or a node crash leaves "
+                    f"{pocketid.after_kill(run.pod.version)}, and this version refuses a "
+                    f"restart for about {window} s",
                     hint="rehearse without --no-kill to SIGKILL the instance and restart it on "
                     "the kubelet's back-off (it adds that wait to the rehearsal)",
                 )

@@ -525,7 +525,14 @@ def _steps(
     if options.login:
         from pocketid_k8s.rehearse.login import LoginRun
 
-        login = LoginRun(run.result.app_url, options.resources, port, run.row, instance.log_text)
+        login = LoginRun(
+            run.result.app_url,
+            options.resources,
+            port,
+            run.row,
+            instance.log_text,
+            version=run.pod.version,
+        )
     try:
         if login is not None:
             login.run()
@@ -587,19 +594,20 @@ def _upgrade_steps(
         detail += f"; its log: {line[:200]}"
     ok = kept
     if login is not None and login.registered:
+        login.version = run.pod.version  # the new program: its own API from here on
         signed_in = login.sign_in_again(port)
         flowed = signed_in and login.code_flow_again()
         ok = ok and signed_in and flowed
         detail += (
             "; the same passkey signs in, the user still exists"
             if signed_in
-            else "; the passkey no longer signs in (or the user is gone)"
+            else f"; the passkey no longer signs in (or the user is gone): {login.failure}"
         )
         if signed_in:
             detail += (
                 "; the OIDC client completes the code flow"
                 if flowed
-                else "; the OIDC client's code flow fails"
+                else f"; the OIDC client's code flow fails: {login.failure}"
             )
     add(
         "upgrade",
