@@ -269,3 +269,15 @@ def test_kill_step_fails_a_startup_budget_smaller_than_the_window(open_dir: Path
     # 30 s window + the first start (under a second here, rounded up) at one try a second
     assert re.match(r"raise the startupProbe's failureThreshold to at least 3[1-3] ", kill.hint)
     assert result.outcome.exit_code == 1
+
+
+def test_health_probe_says_what_the_versions_204_proves() -> None:
+    """/healthz's meaning names the instance lock up to v2.11 and the actor-host place from
+    v2.12 (the rows said 'instance lock' for every version)."""
+    from pocketid_k8s.rehearse.pod import Probe
+    from pocketid_k8s.rehearse.probes import Attempt, meaning
+
+    probe = Probe("readinessProbe", "/healthz", 1411, 5, 2, 3, 1, 0)
+    served = Attempt(True, 204, "", 1.0)
+    assert meaning(probe, served, (2, 2, 0))[1].endswith("the instance lock held")
+    assert meaning(probe, served, (2, 14, 0))[1].endswith("the one actor-host place held")

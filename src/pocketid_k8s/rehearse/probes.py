@@ -216,7 +216,7 @@ def meaning(
         return _exec_meaning(probe, version)
     if probe.path is None:
         return False, "a gRPC probe is not played: Pocket-ID serves no gRPC health service"
-    return _http_meaning(probe.path, result)
+    return _http_meaning(probe.path, result, version)
 
 
 def _exec_meaning(probe: Probe, version: tuple[int, int, int]) -> tuple[bool, str]:
@@ -234,12 +234,9 @@ def _exec_meaning(probe: Probe, version: tuple[int, int, int]) -> tuple[bool, st
     )
 
 
-def _http_meaning(path: str, result: Attempt) -> tuple[bool, str]:
+def _http_meaning(path: str, result: Attempt, version: tuple[int, int, int]) -> tuple[bool, str]:
     if path.split("?", maxsplit=1)[0] == pocketid.HEALTH_PATH:
-        return True, (
-            f"{pocketid.HEALTH_PATH} answers only once the database is open, migrations ran "
-            "and the instance lock is held"
-        )
+        return True, f"{pocketid.HEALTH_PATH} answers only once {pocketid.started_when(version)}"
     if result.ok:
         return False, (
             f"{path} is not a health route: it answers {result.status} "
