@@ -216,6 +216,36 @@ class KubeAPI:
         _ok(response)
         return response.json()
 
+    def wait_allowed(
+        self, user: str, verb: str, resource: str, namespace: str, group: str = ""
+    ) -> None:
+        """Until the API server's authorizer lets ``user`` do ``verb`` on ``resource``: RBAC
+        objects reach it through an informer, a moment after they are created (a test that
+        went on at once saw a refusal under load)."""
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": user,
+                "resourceAttributes": {
+                    "verb": verb,
+                    "resource": resource,
+                    "group": group,
+                    "namespace": namespace,
+                },
+            },
+        }
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            response = self.http.post(
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews", json=review
+            )
+            _ok(response)
+            if response.json().get("status", {}).get("allowed"):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{user} may still not {verb} {resource} in {namespace} after 30 s")
+
     def delete(self, obj: dict[str, Any]) -> None:
         response = self.http.delete(self.path_of(obj))
         if response.status_code != 404:

@@ -1089,6 +1089,7 @@ def test_a_row_our_identity_may_not_read_is_skipped(cluster: Cluster) -> None:
             ],
         }
     )
+    api.wait_allowed("reader", "list", "pods", ns)
     target = dataclasses.replace(cluster.target(), kubeconfig=api.reader_kubeconfig)
     outcome = verify(target)
     assert outcome.stopped is None

@@ -21,6 +21,7 @@ from pathlib import PurePath
 from typing import Final
 
 from pocketid_k8s.check.model import Resource
+from pocketid_k8s.contract import argocd
 
 MARKERS: Final = ("kustomization.yaml", "kustomization.yml", "Kustomization", "Chart.yaml")
 """A file that makes its folder an app folder."""
@@ -86,7 +87,9 @@ def _application_paths(resources: Sequence[Resource]) -> list[tuple[str, ...]]:
     """The source paths of the Argo CD Applications in the set, as parts."""
     paths: list[tuple[str, ...]] = []
     for resource in resources:
-        if resource.kind != "Application" or not resource.api_version.startswith("argoproj.io/"):
+        if resource.kind != "Application" or not resource.api_version.startswith(
+            f"{argocd.API_GROUP}/"
+        ):
             continue
         spec = resource.doc.get("spec")
         if not isinstance(spec, dict):
