@@ -783,6 +783,7 @@ def test_applicationsets_not_listable(site: Site, applicationsets: KubeAPI) -> N
     applicationsets.apply(applicationset(site, "k8s-apps/utilities/*", "{{path.basename}}"))
     site.api.apply(role)
     site.api.apply(binding)
+    site.api.wait_allowed("reader", "list", "applications", ARGO_NS, "argoproj.io")
     try:
         found = site.run(kubeconfig=site.api.reader_kubeconfig)
         site.api.delete(site.objects["app"])
