@@ -18,7 +18,7 @@ import pytest
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.live.report import Row, Status
-from pocketid_k8s.rehearse import Options, rehearse
+from pocketid_k8s.rehearse import Options, mountns, rehearse
 from pocketid_k8s.rehearse.downward import machine_allocatable
 from pocketid_k8s.rehearse.pod import PodError, pod_from
 from pocketid_k8s.rehearse.run import Rehearsal
@@ -343,6 +343,62 @@ def test_a_sub_path_of_a_config_map_is_its_file_and_the_row_names_the_trap(
     pod_row = row(result.outcome.rows, "pod").detail
     assert "/app/app-url is 'APP_URL' of volume 'settings'" in pod_row
     assert "never updated when the configMap changes" in pod_row
+
+
+def _sub_path_rehearsal(double: Path, open_dir: Path, kept: list[Path | None]) -> Rehearsal:
+    """The bundle with subPath APP_URL of the ConfigMap at /app/app-url, which the double reads
+    (and readlinks) from its working directory /app; the sandbox kept."""
+    resources = with_mount(
+        {"name": "settings", "mountPath": "/app/app-url", "subPath": "APP_URL"}, CONFIG_MAP
+    )
+    for resource_ in resources:
+        if resource_.kind == "Deployment":
+            container = editable(resource_)["spec"]["template"]["spec"]["containers"][0]
+            container.setdefault("env", []).append(
+                {"name": "POCKET_ID_DOUBLE_READ", "value": "app-url"}
+            )
+    resources = [Resource(editable(r), "x.yaml") for r in resources]
+    result = rehearse(
+        Options(double, resources, "bundle", keep=True, stay_up=0.2, workdir=open_dir)
+    )
+    kept.append(result.sandbox)
+    return result
+
+
+def _seen(result: Rehearsal) -> dict[str, Any]:
+    assert result.sandbox is not None
+    seen: dict[str, Any] = json.loads(
+        (result.sandbox / "claims" / "pocket-id-data" / "double-env.json").read_text()
+    )
+    return seen
+
+
+def test_a_sub_path_is_a_bind_mount_where_the_mount_namespace_is_played(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """In the instance's mount namespace the subPath file is no link: readlink finds none."""
+    if not ROOT_USER or mountns.available(str(open_dir)) is not None:
+        pytest.skip("a mount namespace needs root and a kernel that allows one")
+    result = _sub_path_rehearsal(double, open_dir, kept)
+    seen = _seen(result)
+    assert seen["links"] == {"app-url": ""}, seen
+    assert seen["read"]["app-url"] == seen["values"]["APP_URL"]
+    assert "subPath: bound onto its mount point in each instance's mount namespace" in (
+        row(result.outcome.rows, "pod").detail
+    )
+
+
+def test_without_a_mount_namespace_the_sub_path_is_a_link_and_the_row_says_so(
+    double: Path, open_dir: Path, kept: list[Path | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The namespace refused: the fallback link, which the pod row names with the reason."""
+    monkeypatch.setattr(mountns, "available", lambda _folder: "refused here")
+    result = _sub_path_rehearsal(double, open_dir, kept)
+    assert _seen(result)["links"]["app-url"] != ""
+    assert (
+        "subPath: a symbolic link in the layer, not a bind mount (no mount namespace: "
+        in row(result.outcome.rows, "pod").detail
+    )
 
 
 def test_a_missing_sub_path_folder_is_made_in_the_volume(tmp_path: Path) -> None:

@@ -191,6 +191,36 @@ def test_upgrade_runs_both_images_in_a_loopback_only_namespace(
     assert any("a namespace of its own holding only loopback" in n for n in doc["notes"])
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="a read-only root mount needs root")
+def test_upgrade_plays_the_read_only_root_as_a_mount_as_rehearse_does(
+    site: Path, tmp_path: Path
+) -> None:
+    """The bundle's readOnlyRootFilesystem: upgrade mounts the root read-only and says so."""
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    assert statuses(doc)["upgrade"] == "pass", result.stdout
+    played = [n for n in doc["notes"] if n.startswith("the pod as rehearse plays it: ")]
+    assert played, doc["notes"]
+    assert (
+        "readOnlyRootFilesystem: the root is a read-only mount in a mount namespace" in (played[0])
+    )
+
+
+def test_upgrade_says_how_the_limits_are_held_as_rehearse_does(site: Path, tmp_path: Path) -> None:
+    """The notes carry the pod row's words on the limits (enforced, or compared and why)."""
+    from pocketid_k8s.rehearse.limits import Wanted, support
+
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    played = next(n for n in doc["notes"] if n.startswith("the pod as rehearse plays it: "))
+    limits = {"memory": "256Mi", "cpu": "250m"}  # the limits of pocket-id.toml
+    assert played.endswith(support(Wanted.of(limits))), played
+
+
 def test_upgrade_without_write_changes_no_file(site: Path, tmp_path: Path) -> None:
     """Without --write the bundle's diff is printed and no file is written."""
     before = sorted(p.name for p in site.parent.iterdir())

@@ -110,6 +110,7 @@ class _Run:
             identity.uid,
             identity.gid,
             [g for g in [identity.fs_group] if g is not None],
+            [(str(what), str(onto)) for what, onto in layout.binds],
         )
 
     def row(
@@ -258,6 +259,8 @@ def play_root(run: _Run) -> None:
         run.read_only_root = mountns.available(str(run.sandbox.root))
     else:
         run.read_only_root = "not root"
+    # subPath mounts are bound in the same mount namespace, where there is one
+    run.sandbox.bind_sub_paths = run.read_only_root is None
 
 
 def root_played(run: _Run) -> str:
@@ -275,6 +278,32 @@ def root_played(run: _Run) -> str:
     return (
         "readOnlyRootFilesystem: not played (not root: no read-only mount, and the layer "
         "is yours, so a write outside the volumes succeeds here)"
+    )
+
+
+def pod_played(run: _Run) -> str:
+    """What of the pod spec beyond variables and mounts is played, and how: the pod row's
+    words, which upgrade says too."""
+    pod = run.pod
+    parts = [root_played(run)] if pod.identity.read_only_root else []
+    if any(mount.sub_path for mount in pod.mounts):
+        parts.append(_sub_paths_played(run))
+    return "; ".join([*parts, *pod.said, support(Wanted.of(pod.limits))])
+
+
+def _sub_paths_played(run: _Run) -> str:
+    """How subPath mounts are played: bind mounts, or the symbolic link and why."""
+    if run.sandbox.bind_sub_paths:
+        return (
+            "subPath: bound onto its mount point in each instance's mount namespace, as the "
+            "container runtime does"
+        )
+    why = run.read_only_root or "not tried"
+    if why == "not asked":
+        why = "readOnlyRootFilesystem is not set, and only a read-only root is played in one"
+    return (
+        f"subPath: a symbolic link in the layer, not a bind mount (no mount namespace: {why}), "
+        "so a program can read the link or replace it"
     )
 
 
@@ -303,16 +332,13 @@ def _steps(run: _Run) -> None:
         if pod.throwaway
         else ""
     )
-    if pod.identity.read_only_root:
-        sealed += "; " + root_played(run)
     run.row(
         "pod",
         Status.PASS,
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
-        f"{''.join('; ' + said for said in pod.said)}; {run.network.detail}; "
-        f"{support(Wanted.of(pod.limits))}",
+        f"; {run.network.detail}; {pod_played(run)}",
     )
     _exec_note(run)
     first = _start_step(run)
@@ -430,7 +456,11 @@ class _Started:
     """Seconds from start until the program answered on its health path."""
 
 
-def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float | None]:
+def _launch(
+    run: _Run, name: str, wait: float | None = None
+) -> tuple[Instance, int, probes.Prober, float | None]:
+    """Start instance ``name`` with the kubelet's probe workers (every probe kind, exec in the
+    container), and wait for it to be ready (``wait`` seconds, else the start-up budget)."""
     instance, layout, port = run.start(name)
 
     def port_of(probe: Probe) -> int | None:
@@ -446,7 +476,8 @@ def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float |
     )
     prober = probes.Prober(run.pod.probes, port_of, instance.started, container)
     prober.start()
-    return instance, port, prober, _wait_ready(instance, port, run.budget.seconds)
+    ready = _wait_ready(instance, port, run.budget.seconds if wait is None else wait)
+    return instance, port, prober, ready
 
 
 def _resolver(run: _Run, env: dict[str, str]) -> Callable[[tuple[str, ...]], list[str]]:

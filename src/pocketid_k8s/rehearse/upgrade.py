@@ -50,8 +50,10 @@ from pocketid_k8s.rehearse.run import (
     Rehearsal,
     _exit_reason,
     _kids,
+    _launch,
     _Run,
-    _wait_ready,
+    play_root,
+    pod_played,
 )
 from pocketid_k8s.rehearse.sandbox import Sandbox
 
@@ -486,6 +488,8 @@ def _rehearse(
     run = _Run(first, pod, Sandbox(root, pod), Rehearsal(result.outcome, result.app_url))
     run.hidden = tuple(pod.env[name] for name in pod.secret_env)
     run.budget = probes.startup_budget(pod.probes)
+    play_root(run)  # as rehearse decides it: a read-only mount where this machine can
+    result.notes.append(f"the pod as rehearse plays it: {pod_played(run)}")
     try:
         _steps(run, options, resources, after, add)
     finally:
@@ -508,8 +512,8 @@ def _steps(
             "(CreateContainerConfigError): " + "; ".join(run.pod.missing),
         )
         return
-    instance, _, port = run.start("old")
-    ready = _wait_ready(instance, port, run.budget.seconds)
+    instance, port, prober, ready = _launch(run, "old")
+    prober.stop()
     if ready is None:
         add("old-start", Status.FAIL, f"the current image: {_exit_reason(run, instance)}")
         return
@@ -562,8 +566,8 @@ def _upgrade_steps(
             new_pod.env[name] = old_pod.env[name]
     run.options = replace(before, binary=after.program, image=after, resources=resources)
     run.pod = replace(new_pod, identity=run.pod.identity)
-    upgraded, _, port = run.start("new")
-    ready = _wait_ready(upgraded, port, run.budget.seconds)
+    upgraded, port, prober, ready = _launch(run, "new")
+    prober.stop()
     if ready is None:
         add(
             "upgrade",
@@ -617,8 +621,8 @@ def _upgrade_steps(
 def _rollback_step(
     run: _Run, options: UpgradeOptions, kids: set[str], add: Callable[..., None]
 ) -> None:
-    old, _, port = run.start("rollback")
-    ready = _wait_ready(old, port, options.rollback_wait)
+    old, port, prober, ready = _launch(run, "rollback", options.rollback_wait)
+    prober.stop()
     image = run.options.image
     name = image.reference if image is not None else "the current image"
     if ready is None:
