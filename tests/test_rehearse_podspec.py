@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from pocketid_k8s.check.model import Resource
 from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, mountns, rehearse
 from pocketid_k8s.rehearse.downward import machine_allocatable
+from pocketid_k8s.rehearse.limits import Wanted
 from pocketid_k8s.rehearse.pod import PodError, pod_from
 from pocketid_k8s.rehearse.run import Rehearsal
 from tests.test_image import crane_registry
@@ -278,6 +280,52 @@ def test_an_exec_probe_of_another_program_is_noted_as_run_from_this_machine(
         note.startswith("livenessProbe: true runs from this machine's file system")
         for note in result.notes
     ), result.notes
+
+
+def _running(argv: str) -> list[int]:
+    """The processes whose command line is ``argv`` (words joined by spaces)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+        except OSError:
+            continue
+        if line.decode(errors="replace") == argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_what_an_exec_probe_starts_does_not_outlive_it(double: Path, open_dir: Path) -> None:
+    """exec sh -c 'sleep N & exit 0': the sleep is ended with the attempt, none left after."""
+    sleep = f"sleep {300 + uuid.uuid4().int % 10_000}.5"
+    resources = with_probe(
+        "livenessProbe", {"exec": {"command": ["/bin/sh", "-c", f"{sleep} & exit 0"]}}
+    )
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    assert "exit 0" in row(result.outcome.rows, "livenessProbe").detail
+    assert _running(sleep) == []
+    assert not [n for n in result.notes if "still ran after it ended" in n], result.notes
+
+
+def test_an_exec_probe_runs_under_the_containers_limits(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """exec sh -c 'cat /proc/self/cgroup': the command is in the instance's memory cgroup."""
+    from tests.test_rehearse_limits import needs_enforcement
+
+    needs_enforcement(Wanted.of({"memory": "256Mi"}))
+    check = "cat /proc/self/cgroup > data/probe-cgroup"
+    resources = with_probe("livenessProbe", {"exec": {"command": ["/bin/sh", "-c", check]}})
+    result = rehearse(
+        Options(double, resources, "bundle", keep=True, stay_up=0.2, workdir=open_dir)
+    )
+    kept.append(result.sandbox)
+    assert result.sandbox is not None
+    seen = (result.sandbox / "claims" / "pocket-id-data" / "probe-cgroup").read_text()
+    lines = [line.split(":", 2) for line in seen.splitlines()]
+    v1 = [path for _, names, path in lines if "memory" in names.split(",")]
+    memory = v1 or [path for number, _, path in lines if number == "0"]  # v2: one cgroup
+    assert "/pocketid-rehearse-" in memory[0], seen
 
 
 def test_a_grpc_probe_is_named_in_the_pod_row_as_not_played() -> None:

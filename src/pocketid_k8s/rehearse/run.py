@@ -473,6 +473,7 @@ def _launch(
         layout.cwd,
         None if plan else user,
         (lambda command: mountns.command(plan, resolver(command))) if plan else resolver,
+        instance.beside,
     )
     prober = probes.Prober(run.pod.probes, port_of, instance.started, container)
     prober.start()
