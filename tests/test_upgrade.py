@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pocketid_k8s.rehearse.upgrade import (
     UpgradeError,
@@ -306,6 +307,38 @@ def test_upgrade_from_manifests_rehearses_them_with_the_new_image(
     assert result.returncode == 0, result.stdout + result.stderr
     seen = statuses(json.loads(result.stdout))
     assert (seen["render"], seen["upgrade"]) == ("skip", "pass")
+
+
+def test_upgrade_runs_the_pods_exec_readiness_probe_as_rehearse_does(
+    site: Path, tmp_path: Path
+) -> None:
+    """--from manifests whose readinessProbe is exec false: never Ready, so the upgrade fails."""
+    rendered = subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "render", "--config", str(site)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=site.parent,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    deployment = next(site.parent.rglob("deployment.yaml"))
+    doc = yaml.safe_load(deployment.read_text())
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    container["readinessProbe"] = {"exec": {"command": ["false"]}, "periodSeconds": 1}
+    deployment.write_text(yaml.safe_dump(doc))
+    result = upgrade_cli(
+        "--to",
+        "v2.8.0",
+        "--from",
+        str(deployment.parent),
+        "--format",
+        "json",
+        cwd=site.parent,
+        tmp=tmp_path,
+    )
+    doc = json.loads(result.stdout)
+    assert statuses(doc)["upgrade"] == "fail", result.stdout
+    assert "its readiness probe never passed" in detail(doc, "upgrade")
 
 
 def test_an_image_pinned_by_digest_stays_pinned(
