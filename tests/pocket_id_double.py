@@ -48,7 +48,8 @@ them in as defaults):
 - ``POCKET_ID_DOUBLE_LOOPBACK_ONLY=true``: GET /healthz answers 503 unless the network
   namespace the double runs in holds no interface but ``lo`` (read from /proc/self/net/dev);
 - ``POCKET_ID_DOUBLE_READ=a,b``: the content of each file (or the error reading it) is
-  recorded under ``read`` in ``double-env.json`` (a subPath mount's file, say).
+  recorded under ``read`` in ``double-env.json`` (a subPath mount's file, say), and what
+  readlink says of it under ``links`` (empty: not a symbolic link).
 
 It also records under ``root_write`` what writing a file in its working directory gave
 (``ok``, or the errno's name: ``EROFS`` on a read-only root mount), and with the argument
@@ -203,6 +204,17 @@ def _reads(env: os._Environ[str]) -> dict[str, str]:
     return found
 
 
+def _links(env: os._Environ[str]) -> dict[str, str]:
+    """What readlink says of each file of POCKET_ID_DOUBLE_READ ('' for no link)."""
+    found = {}
+    for name in filter(None, env.get("POCKET_ID_DOUBLE_READ", "").split(",")):
+        try:
+            found[name] = os.readlink(name)
+        except OSError:
+            found[name] = ""
+    return found
+
+
 def main() -> int:
     contract = _contract()
     for name, value in SETTINGS.get("env", {}).items():
@@ -236,6 +248,7 @@ def main() -> int:
                     "values": {k: v for k, v in env.items() if k != "ENCRYPTION_KEY"},
                     "root_write": _root_write(),
                     "read": _reads(env),
+                    "links": _links(env),
                 }
             )
         )

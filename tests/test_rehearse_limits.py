@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from pocketid_k8s.check.model import Resource
 from pocketid_k8s.contract import kubelet
 from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, limits, rehearse
+from pocketid_k8s.rehearse import run as run_module
 from pocketid_k8s.rehearse.limits import Limits, Wanted, remove_left, support
 from tests.conftest import skip_or_fail
 from tests.pocket_id_double import write_double
@@ -186,3 +188,81 @@ def test_without_the_controllers_the_limits_are_compared_not_enforced(
     assert "compared, not enforced (memory: " in resources.detail
     assert "enforced as the kubelet does" not in resources.detail
     assert resources.status is Status.PASS, resources
+
+
+def _slow_on_call(monkeypatch: pytest.MonkeyPatch, name: str, call: int, seconds: float) -> None:
+    """run.``name`` waits ``seconds`` before its ``call``-th call (a step that takes a while,
+    so that the double's allocation comes during it)."""
+    real = getattr(run_module, name)
+    calls = 0
+
+    def slow(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == call:
+            time.sleep(seconds)
+        return real(*args)
+
+    monkeypatch.setattr(run_module, name, slow)
+
+
+def _allocating_later(open_dir: Path) -> Path:
+    """The double takes 512 MiB 1.5 s after it answered healthy: after the start step."""
+    return double_with(open_dir, "allocate", 1.5, {"POCKET_ID_DOUBLE_ALLOCATE_MIB": "512"})
+
+
+def _oom_options(program: Path, open_dir: Path) -> Options:
+    return Options(
+        program,
+        with_limits(memory="64Mi"),
+        "bundle",
+        stay_up=0.2,
+        probe_window=0.0,
+        workdir=open_dir,
+    )
+
+
+def test_oom_during_discovery_is_that_rows_reason_and_the_restart_is_played(
+    open_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OOMKilled while discovery is asked: its row says so, the kill row restarts it."""
+    needs_enforcement(Wanted.of({"memory": "64Mi"}))
+    _slow_on_call(monkeypatch, "_get_json", 1, 4.0)
+    result = rehearse(_oom_options(_allocating_later(open_dir), open_dir))
+    rows = result.outcome.rows
+    assert row(rows, "start").status is Status.PASS, rows
+    discovery = row(rows, "oidc-discovery")
+    assert discovery.status is Status.FAIL
+    assert "pod-1 was OOMKilled (exit code 137): the kernel's OOM killer ended it at its " in (
+        discovery.detail
+    )
+    assert row(rows, "kill").detail.startswith("pod-1 was OOMKilled (exit code 137)"), rows
+
+
+def test_oom_during_discovery_leaves_the_later_steps_named_as_not_played(
+    open_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After that OOM the shutdown, restart and surge rows say why they were not played."""
+    needs_enforcement(Wanted.of({"memory": "64Mi"}))
+    _slow_on_call(monkeypatch, "_get_json", 1, 4.0)
+    result = rehearse(_oom_options(_allocating_later(open_dir), open_dir))
+    later = {r.check: r for r in result.outcome.rows if r.check in ("shutdown", "restart", "surge")}
+    assert {c: r.status for c, r in later.items()} == dict.fromkeys(
+        ("shutdown", "restart", "surge"), Status.SKIP
+    ), result.outcome.rows
+    assert "not played: pod-1 was OOMKilled during oidc-discovery" in later["surge"].detail
+
+
+def test_oom_of_the_replacement_during_restart_is_played_as_a_restart(
+    open_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pod-2 OOMKilled while the restart step reads its keys: its row and the kill row say so."""
+    needs_enforcement(Wanted.of({"memory": "64Mi"}))
+    _slow_on_call(monkeypatch, "_kids", 2, 4.0)  # the first is the jwks step's, on pod-1
+    result = rehearse(_oom_options(_allocating_later(open_dir), open_dir))
+    rows = result.outcome.rows
+    restart = row(rows, "restart")
+    assert restart.status is Status.FAIL, rows
+    assert "pod-2 was OOMKilled (exit code 137)" in restart.detail
+    assert row(rows, "kill").detail.startswith("pod-2 was OOMKilled"), rows
+    assert row(rows, "surge").status is Status.SKIP

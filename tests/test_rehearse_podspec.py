@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ import pytest
 
 from pocketid_k8s.check.model import Resource
 from pocketid_k8s.live.report import Row, Status
-from pocketid_k8s.rehearse import Options, rehearse
+from pocketid_k8s.rehearse import Options, mountns, rehearse
 from pocketid_k8s.rehearse.downward import machine_allocatable
+from pocketid_k8s.rehearse.limits import Wanted
 from pocketid_k8s.rehearse.pod import PodError, pod_from
 from pocketid_k8s.rehearse.run import Rehearsal
 from tests.test_image import crane_registry
@@ -280,6 +282,52 @@ def test_an_exec_probe_of_another_program_is_noted_as_run_from_this_machine(
     ), result.notes
 
 
+def _running(argv: str) -> list[int]:
+    """The processes whose command line is ``argv`` (words joined by spaces)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+        except OSError:
+            continue
+        if line.decode(errors="replace") == argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_what_an_exec_probe_starts_does_not_outlive_it(double: Path, open_dir: Path) -> None:
+    """exec sh -c 'sleep N & exit 0': the sleep is ended with the attempt, none left after."""
+    sleep = f"sleep {300 + uuid.uuid4().int % 10_000}.5"
+    resources = with_probe(
+        "livenessProbe", {"exec": {"command": ["/bin/sh", "-c", f"{sleep} & exit 0"]}}
+    )
+    result = rehearse(Options(double, resources, "bundle", stay_up=0.2, workdir=open_dir))
+    assert "exit 0" in row(result.outcome.rows, "livenessProbe").detail
+    assert _running(sleep) == []
+    assert not [n for n in result.notes if "still ran after it ended" in n], result.notes
+
+
+def test_an_exec_probe_runs_under_the_containers_limits(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """exec sh -c 'cat /proc/self/cgroup': the command is in the instance's memory cgroup."""
+    from tests.test_rehearse_limits import needs_enforcement
+
+    needs_enforcement(Wanted.of({"memory": "256Mi"}))
+    check = "cat /proc/self/cgroup > data/probe-cgroup"
+    resources = with_probe("livenessProbe", {"exec": {"command": ["/bin/sh", "-c", check]}})
+    result = rehearse(
+        Options(double, resources, "bundle", keep=True, stay_up=0.2, workdir=open_dir)
+    )
+    kept.append(result.sandbox)
+    assert result.sandbox is not None
+    seen = (result.sandbox / "claims" / "pocket-id-data" / "probe-cgroup").read_text()
+    lines = [line.split(":", 2) for line in seen.splitlines()]
+    v1 = [path for _, names, path in lines if "memory" in names.split(",")]
+    memory = v1 or [path for number, _, path in lines if number == "0"]  # v2: one cgroup
+    assert "/pocketid-rehearse-" in memory[0], seen
+
+
 def test_a_grpc_probe_is_named_in_the_pod_row_as_not_played() -> None:
     """grpc readinessProbe: the pod says it is not played and counts as failed."""
     pod = pod_from(with_probe("readinessProbe", {"grpc": {"port": 1411}}))
@@ -343,6 +391,62 @@ def test_a_sub_path_of_a_config_map_is_its_file_and_the_row_names_the_trap(
     pod_row = row(result.outcome.rows, "pod").detail
     assert "/app/app-url is 'APP_URL' of volume 'settings'" in pod_row
     assert "never updated when the configMap changes" in pod_row
+
+
+def _sub_path_rehearsal(double: Path, open_dir: Path, kept: list[Path | None]) -> Rehearsal:
+    """The bundle with subPath APP_URL of the ConfigMap at /app/app-url, which the double reads
+    (and readlinks) from its working directory /app; the sandbox kept."""
+    resources = with_mount(
+        {"name": "settings", "mountPath": "/app/app-url", "subPath": "APP_URL"}, CONFIG_MAP
+    )
+    for resource_ in resources:
+        if resource_.kind == "Deployment":
+            container = editable(resource_)["spec"]["template"]["spec"]["containers"][0]
+            container.setdefault("env", []).append(
+                {"name": "POCKET_ID_DOUBLE_READ", "value": "app-url"}
+            )
+    resources = [Resource(editable(r), "x.yaml") for r in resources]
+    result = rehearse(
+        Options(double, resources, "bundle", keep=True, stay_up=0.2, workdir=open_dir)
+    )
+    kept.append(result.sandbox)
+    return result
+
+
+def _seen(result: Rehearsal) -> dict[str, Any]:
+    assert result.sandbox is not None
+    seen: dict[str, Any] = json.loads(
+        (result.sandbox / "claims" / "pocket-id-data" / "double-env.json").read_text()
+    )
+    return seen
+
+
+def test_a_sub_path_is_a_bind_mount_where_the_mount_namespace_is_played(
+    double: Path, open_dir: Path, kept: list[Path | None]
+) -> None:
+    """In the instance's mount namespace the subPath file is no link: readlink finds none."""
+    if not ROOT_USER or mountns.available(str(open_dir)) is not None:
+        pytest.skip("a mount namespace needs root and a kernel that allows one")
+    result = _sub_path_rehearsal(double, open_dir, kept)
+    seen = _seen(result)
+    assert seen["links"] == {"app-url": ""}, seen
+    assert seen["read"]["app-url"] == seen["values"]["APP_URL"]
+    assert "subPath: bound onto its mount point in each instance's mount namespace" in (
+        row(result.outcome.rows, "pod").detail
+    )
+
+
+def test_without_a_mount_namespace_the_sub_path_is_a_link_and_the_row_says_so(
+    double: Path, open_dir: Path, kept: list[Path | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The namespace refused: the fallback link, which the pod row names with the reason."""
+    monkeypatch.setattr(mountns, "available", lambda _folder: "refused here")
+    result = _sub_path_rehearsal(double, open_dir, kept)
+    assert _seen(result)["links"]["app-url"] != ""
+    assert (
+        "subPath: a symbolic link in the layer, not a bind mount (no mount namespace: "
+        in row(result.outcome.rows, "pod").detail
+    )
 
 
 def test_a_missing_sub_path_folder_is_made_in_the_volume(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pocketid_k8s.rehearse.upgrade import (
     UpgradeError,
@@ -191,6 +192,36 @@ def test_upgrade_runs_both_images_in_a_loopback_only_namespace(
     assert any("a namespace of its own holding only loopback" in n for n in doc["notes"])
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="a read-only root mount needs root")
+def test_upgrade_plays_the_read_only_root_as_a_mount_as_rehearse_does(
+    site: Path, tmp_path: Path
+) -> None:
+    """The bundle's readOnlyRootFilesystem: upgrade mounts the root read-only and says so."""
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    assert statuses(doc)["upgrade"] == "pass", result.stdout
+    played = [n for n in doc["notes"] if n.startswith("the pod as rehearse plays it: ")]
+    assert played, doc["notes"]
+    assert (
+        "readOnlyRootFilesystem: the root is a read-only mount in a mount namespace" in (played[0])
+    )
+
+
+def test_upgrade_says_how_the_limits_are_held_as_rehearse_does(site: Path, tmp_path: Path) -> None:
+    """The notes carry the pod row's words on the limits (enforced, or compared and why)."""
+    from pocketid_k8s.rehearse.limits import Wanted, support
+
+    result = upgrade_cli(
+        "--to", "v2.8.0", "--config", str(site), "--format", "json", cwd=site.parent, tmp=tmp_path
+    )
+    doc = json.loads(result.stdout)
+    played = next(n for n in doc["notes"] if n.startswith("the pod as rehearse plays it: "))
+    limits = {"memory": "256Mi", "cpu": "250m"}  # the limits of pocket-id.toml
+    assert played.endswith(support(Wanted.of(limits))), played
+
+
 def test_upgrade_without_write_changes_no_file(site: Path, tmp_path: Path) -> None:
     """Without --write the bundle's diff is printed and no file is written."""
     before = sorted(p.name for p in site.parent.iterdir())
@@ -276,6 +307,38 @@ def test_upgrade_from_manifests_rehearses_them_with_the_new_image(
     assert result.returncode == 0, result.stdout + result.stderr
     seen = statuses(json.loads(result.stdout))
     assert (seen["render"], seen["upgrade"]) == ("skip", "pass")
+
+
+def test_upgrade_runs_the_pods_exec_readiness_probe_as_rehearse_does(
+    site: Path, tmp_path: Path
+) -> None:
+    """--from manifests whose readinessProbe is exec false: never Ready, so the upgrade fails."""
+    rendered = subprocess.run(
+        [sys.executable, "-m", "pocketid_k8s.cli", "render", "--config", str(site)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=site.parent,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    deployment = next(site.parent.rglob("deployment.yaml"))
+    doc = yaml.safe_load(deployment.read_text())
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    container["readinessProbe"] = {"exec": {"command": ["false"]}, "periodSeconds": 1}
+    deployment.write_text(yaml.safe_dump(doc))
+    result = upgrade_cli(
+        "--to",
+        "v2.8.0",
+        "--from",
+        str(deployment.parent),
+        "--format",
+        "json",
+        cwd=site.parent,
+        tmp=tmp_path,
+    )
+    doc = json.loads(result.stdout)
+    assert statuses(doc)["upgrade"] == "fail", result.stdout
+    assert "its readiness probe never passed" in detail(doc, "upgrade")
 
 
 def test_an_image_pinned_by_digest_stays_pinned(

@@ -248,6 +248,10 @@ class Limits:
     not_enforced: dict[str, str] = field(default_factory=dict)
     """Controller -> why its limit is compared, not enforced."""
     _final: Counters | None = None
+    _closed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Held by :meth:`placed` and :meth:`close`: an exec probe's thread never steps into a
+    cgroup being removed (whose remaining processes are killed)."""
 
     @classmethod
     def make(cls, wanted: Wanted, name: str, v2_cgroup: Path | None) -> Limits:
@@ -330,6 +334,15 @@ class Limits:
         """The calling thread in the instance's v1 cgroups for the block (the fork), then back
         where it was; the v2 cgroup is the tree's, which places the program itself. A cgroup
         that refuses the thread leaves its limit compared, not enforced."""
+        with self._lock:
+            if self._closed:  # the instance has ended: nothing of it to join
+                yield
+                return
+            with self._entered():
+                yield
+
+    @contextlib.contextmanager
+    def _entered(self) -> Iterator[None]:
         tid = str(threading.get_native_id())
         entered: list[_Group] = []
         try:
@@ -375,9 +388,11 @@ class Limits:
     def close(self) -> None:
         """Keep the last counts, then remove the cgroups this module made (its processes
         already ended: the tree kills them first)."""
-        self.keep_counts()
-        for group in self.groups:
-            self._remove(group)
+        with self._lock:
+            self._closed = True
+            self.keep_counts()
+            for group in self.groups:
+                self._remove(group)
 
     def _remove(self, group: _Group) -> None:
         if group.made:

@@ -7,7 +7,8 @@ each instance (and each exec probe's command) starts through this file run as a 
 makes a mount namespace of its own (``unshare(CLONE_NEWNS)``, propagation private, so nothing
 leaks to the machine), binds the sandbox's ``rootfs`` folder onto itself read-only (the
 volumes, reached through their mount points, stay writable), enters the working directory,
-drops to the pod's user and runs the program in its place (``execve``: the same process).
+binds each ``subPath`` onto its mount point (an empty file or folder in the layer, as the runtime
+binds it), drops to the pod's user and runs the program in its place (``execve``: the same process).
 The namespace ends with its last process. Without root, or where the kernel refuses, the
 caller keeps the approximation with permissions and says so.
 
@@ -54,6 +55,9 @@ class Plan:
     uid: int | None = None
     gid: int | None = None
     groups: list[int] = field(default_factory=list)
+    binds: list[tuple[str, str]] = field(default_factory=list)
+    """(what, onto): subPath mounts, each bound onto its mount point in the namespace (over
+    the read-only root, writable as a volume is)."""
     report: int | None = None
     """A descriptor to write why the program could not be run (errno, then text) before
     exiting: closed unwritten when it runs."""
@@ -137,6 +141,8 @@ def _enter(plan: Plan) -> None:
     _call(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount(libc, None, "/", MS_REC | MS_PRIVATE, "propagation private")
     _mount(libc, plan.read_only, plan.read_only, MS_BIND | MS_REC, "bind the root")
+    for what, onto in plan.binds:
+        _mount(libc, what, onto, MS_BIND, f"bind the subPath onto {onto}")
     _mount(
         libc, None, plan.read_only, MS_REMOUNT | MS_BIND | MS_RDONLY, "remount the root read-only"
     )

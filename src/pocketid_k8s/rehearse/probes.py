@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import httpx  # noqa: F401 - loaded with rehearse, not by the first probe (0.5 s
 from pocketid_k8s.contract import pocketid
 from pocketid_k8s.rehearse.identity import Identity
 from pocketid_k8s.rehearse.pod import Probe
+from pocketid_k8s.rehearse.tree import kill_marked
 
 __all__ = ["Attempt", "Budget", "Prober", "Timed", "attempt", "meaning", "startup_budget"]
 
@@ -155,6 +157,11 @@ def tcp_attempt(port: int | None, timeout: float) -> Attempt:
 
 EXEC_OUTPUT_BYTES: Final = 10 * 1024
 """The kubelet keeps at most 10 KiB of an exec probe's output."""
+PROBE_MARKER_ENV: Final = "POCKETID_K8S_PROBE"
+"""In an exec probe's environment: one value per attempt, by which whatever the command
+started is found and ended with it."""
+Place = Callable[[Callable[[], "subprocess.Popen[bytes]"]], "subprocess.Popen[bytes]"]
+"""Runs a start of a process in the container's cgroups (:meth:`.process.Instance.beside`)."""
 
 
 @dataclass(frozen=True)
@@ -167,18 +174,25 @@ class Container:
     resolve: Callable[[tuple[str, ...]], list[str]]
     """The command as this machine starts it in the container: the program it names, and
     the container's mounts when they are played."""
+    place: Place | None = None
+    """Starts the command in the container's cgroups (its limits, its process tree); None:
+    beside it, in a session of its own."""
 
 
 def exec_attempt(container: Container, command: tuple[str, ...], timeout: float) -> Attempt:
-    """One exec probe: the command in the container, exit 0 within ``timeout`` a success; a
-    command still running then is killed with everything it started (a failure)."""
+    """One exec probe: the command in the container (its cgroups: the limits hold it), exit 0
+    within ``timeout`` a success; a command still running then is killed (a failure), and
+    whatever it started is ended with the attempt, never left running."""
     start = time.perf_counter()
     user = container.user
+    mark = uuid.uuid4().hex
+    env = {**container.env, PROBE_MARKER_ENV: mark}
     with tempfile.TemporaryFile() as output:
-        try:
-            process = subprocess.Popen(
+
+        def popen() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
                 container.resolve(command),
-                env=container.env,
+                env=env,
                 cwd=container.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=output,
@@ -190,20 +204,33 @@ def exec_attempt(container: Container, command: tuple[str, ...], timeout: float)
                 if user is None
                 else [g for g in [user.fs_group] if g is not None],
             )
+
+        try:
+            process = popen() if container.place is None else container.place(popen)
         except OSError as exc:
             return Attempt(False, None, "", _ms(start), f"could not run: {exc.strerror}")
         try:
             code = process.wait(timeout)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(OSError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return Attempt(False, None, "", _ms(start), f"still running after {timeout:g} s")
+            took = _ms(start)
+            _end(process, mark)
+            return Attempt(False, None, "", took, f"still running after {timeout:g} s")
+        took = _ms(start)
+        _end(process, mark)
         output.seek(0)
         said = output.read(EXEC_OUTPUT_BYTES).decode("utf-8", "replace").strip()
     last = said.splitlines()[-1][:200] if said else ""
     shown = f"exit {code}" + (f" ({last})" if last and code != 0 else "")
-    return Attempt(code == 0, None, "", _ms(start), shown)
+    return Attempt(code == 0, None, "", took, shown)
+
+
+def _end(process: subprocess.Popen[bytes], mark: str) -> None:
+    """Kill the probe's command and everything it started (its session, and whatever
+    carries its mark: one that left the session too)."""
+    with contextlib.suppress(OSError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    kill_marked(mark, PROBE_MARKER_ENV)
 
 
 def meaning(

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from pocketid_k8s.rehearse.identity import Identity
 from pocketid_k8s.rehearse.limits import Limits
@@ -29,6 +29,7 @@ descriptors), or raises the OSError that running it met."""
 
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 PAGE: Final = 1024
+T = TypeVar("T")
 KILL_WAIT_SECONDS: Final = 2.0
 LOG_DRAIN_SECONDS: Final = 2.0
 """How long to wait, once the program has ended, for the rest of its output."""
@@ -124,6 +125,19 @@ class Instance:
         if self.tree is None:
             return limited()
         return self.tree.spawn(limited, lambda process: process.pid)
+
+    def beside(self, start: Callable[[], T]) -> T:
+        """``start()`` a process in this instance's container, as the runtime runs an exec
+        probe's command there: in its limiting cgroups (the limits hold it too) and its
+        tree's (stopping the instance ends it)."""
+
+        def limited() -> T:
+            if self.limits is None:
+                return start()
+            with self.limits.placed():
+                return start()
+
+        return limited() if self.tree is None else self.tree.enter(limited)
 
     @property
     def pid(self) -> int:

@@ -7,7 +7,7 @@ import http.client
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
@@ -110,6 +110,7 @@ class _Run:
             identity.uid,
             identity.gid,
             [g for g in [identity.fs_group] if g is not None],
+            [(str(what), str(onto)) for what, onto in layout.binds],
         )
 
     def row(
@@ -212,10 +213,7 @@ def _rehearse(
             run = _Run(options, pod, Sandbox(owned.root, pod, play_user=play_user), result)
             run.network = network
         run.hidden = tuple(pod.env[name] for name in pod.secret_env)
-        if pod.identity.read_only_root:
-            run.read_only_root = mountns.available(str(owned.root)) if play_user else "not root"
-        else:
-            run.read_only_root = "not asked"
+        play_root(run)
         run.budget = probes.startup_budget(pod.probes)
         run.binary = owned.install(options.binary)
         _steps(run)
@@ -252,6 +250,63 @@ def _end(run: _Run, owned: Owned, cut_short: bool, started: float) -> None:
         owned.release(keep)
 
 
+def play_root(run: _Run) -> None:
+    """Decide how ``run`` plays readOnlyRootFilesystem (:attr:`_Run.read_only_root`): a
+    read-only mount where this machine can make one. Rehearse and upgrade both decide here."""
+    if not run.pod.identity.read_only_root:
+        run.read_only_root = "not asked"
+    elif run.sandbox.play_user:
+        run.read_only_root = mountns.available(str(run.sandbox.root))
+    else:
+        run.read_only_root = "not root"
+    # subPath mounts are bound in the same mount namespace, where there is one
+    run.sandbox.bind_sub_paths = run.read_only_root is None
+
+
+def root_played(run: _Run) -> str:
+    """How readOnlyRootFilesystem is played, for the pod row (and upgrade's notes)."""
+    if run.read_only_root is None:
+        return (
+            "readOnlyRootFilesystem: the root is a read-only mount in a mount namespace of "
+            "each instance's own, volumes writable on top (a write elsewhere fails with EROFS)"
+        )
+    if run.sandbox.play_user:
+        return (
+            f"readOnlyRootFilesystem: approximated with permissions ({run.read_only_root}: "
+            "no read-only mount), so a write elsewhere fails with EACCES, not EROFS"
+        )
+    return (
+        "readOnlyRootFilesystem: not played (not root: no read-only mount, and the layer "
+        "is yours, so a write outside the volumes succeeds here)"
+    )
+
+
+def pod_played(run: _Run) -> str:
+    """What of the pod spec beyond variables and mounts is played, and how: the pod row's
+    words, which upgrade says too."""
+    pod = run.pod
+    parts = [root_played(run)] if pod.identity.read_only_root else []
+    if any(mount.sub_path for mount in pod.mounts):
+        parts.append(_sub_paths_played(run))
+    return "; ".join([*parts, *pod.said, support(Wanted.of(pod.limits))])
+
+
+def _sub_paths_played(run: _Run) -> str:
+    """How subPath mounts are played: bind mounts, or the symbolic link and why."""
+    if run.sandbox.bind_sub_paths:
+        return (
+            "subPath: bound onto its mount point in each instance's mount namespace, as the "
+            "container runtime does"
+        )
+    why = run.read_only_root or "not tried"
+    if why == "not asked":
+        why = "readOnlyRootFilesystem is not set, and only a read-only root is played in one"
+    return (
+        f"subPath: a symbolic link in the layer, not a bind mount (no mount namespace: {why}), "
+        "so a program can read the link or replace it"
+    )
+
+
 def _app_url(value: str) -> str:
     return (value or pocketid.DEFAULT_APP_URL).lower().rstrip("/")
 
@@ -277,29 +332,13 @@ def _steps(run: _Run) -> None:
         if pod.throwaway
         else ""
     )
-    if pod.identity.read_only_root and run.read_only_root is None:
-        sealed += (
-            "; readOnlyRootFilesystem: the root is a read-only mount in a mount namespace of "
-            "each instance's own, volumes writable on top (a write elsewhere fails with EROFS)"
-        )
-    elif pod.identity.read_only_root and run.sandbox.play_user:
-        sealed += (
-            f"; readOnlyRootFilesystem: approximated with permissions ({run.read_only_root}: "
-            "no read-only mount), so a write elsewhere fails with EACCES, not EROFS"
-        )
-    elif pod.identity.read_only_root:
-        sealed += (
-            "; readOnlyRootFilesystem: not played (not root: no read-only mount, and the layer "
-            "is yours, so a write outside the volumes succeeds here)"
-        )
     run.row(
         "pod",
         Status.PASS,
         f"{pod.name}: {len(pod.env)} variables resolved as the kubelet does, "
         f"{len(pod.mounts)} mounts, working directory {pod.working_dir}, {user}{sealed}; "
         f"PORT {pod.listen_port} and HOST moved to a free loopback port, ANALYTICS_DISABLED=true"
-        f"{''.join('; ' + said for said in pod.said)}; {run.network.detail}; "
-        f"{support(Wanted.of(pod.limits))}",
+        f"; {run.network.detail}; {pod_played(run)}",
     )
     _exec_note(run)
     first = _start_step(run)
@@ -308,8 +347,16 @@ def _steps(run: _Run) -> None:
             _resources_step(run)  # what the memory limit held it to
         return
     instance, port = first.instance, first.port
+    mark = len(result.outcome.rows)
     _probe_steps(run, first)
+    if _oom_during(run, instance, "the probes", mark, ("oidc-discovery", "jwks", *_LATER)):
+        _resources_step(run)
+        return
+    mark = len(result.outcome.rows)
     kid = _oidc_steps(run, port)
+    if _oom_during(run, instance, "oidc-discovery", mark, _LATER):
+        _resources_step(run)
+        return
     login = None
     if run.options.login:
         from pocketid_k8s.rehearse.login import LoginRun
@@ -323,12 +370,18 @@ def _steps(run: _Run) -> None:
             version=run.pod.version,
         )
     try:
+        oomed = False
         if login is not None:
+            mark = len(result.outcome.rows)
             login.run()
-        second = _restart_step(run, instance, kid, login)
+            oomed = _oom_during(run, instance, "login", mark, _LATER)
+        second = None if oomed else _restart_step(run, instance, kid, login)
         if second is not None:
+            mark = len(result.outcome.rows)
             _surge_step(run)
-            if second[0].alive() and run.options.kill:
+            if _oom_during(run, second[0], "surge", mark, ()):
+                pass  # the kill row is the kubelet's restart after that OOM
+            elif second[0].alive() and run.options.kill:
                 from pocketid_k8s.rehearse.kill import kill_step
 
                 kill_step(run, second[0])
@@ -347,6 +400,46 @@ def _steps(run: _Run) -> None:
         if login is not None:
             login.close()
     _resources_step(run)
+
+
+_LATER: Final = ("shutdown", "restart", "surge")
+"""The steps after the first instance's, which need it running."""
+
+
+def _oom_during(run: _Run, instance: Instance, step: str, mark: int, rest: tuple[str, ...]) -> bool:
+    """Whether ``instance`` was OOM-killed by the end of ``step`` (whose rows begin at
+    ``mark``): then those rows say so as the kubelet would, and :func:`_after_oom` plays the
+    kubelet's restart and names the steps ``rest`` that are not played."""
+    if instance.alive() or not instance.oom_killed:
+        return False
+    said = f"{_who(instance)} was {_exit_reason(run, instance)} during {step}"
+    rows = run.result.outcome.rows
+    for at in range(mark, len(rows)):
+        rows[at] = replace(rows[at], status=Status.FAIL, detail=f"{rows[at].detail}; {said}")
+    if len(rows) == mark:
+        run.row(step, Status.FAIL, said)
+    _after_oom(run, instance, step, rest)
+    return True
+
+
+def _after_oom(run: _Run, instance: Instance, step: str, rest: tuple[str, ...]) -> None:
+    """``instance`` was OOM-killed during ``step``: the kubelet's restart on back-off (the
+    ``kill`` row), and a row for each step of ``rest``, which needed the killed instance."""
+    from pocketid_k8s.rehearse.kill import restart_after_oom
+
+    restart_after_oom(run, instance, run.pod.limits.get("memory", "?"))
+    for later in rest:
+        run.row(
+            later,
+            Status.SKIP,
+            f"not played: {_who(instance)} was {kubelet.OOM_REASON} during {step} (the kill "
+            "row plays the kubelet's restart)",
+        )
+
+
+def _who(instance: Instance) -> str:
+    """The instance's name in the rows (``pod-1``), from its log's."""
+    return instance.log.path.stem.partition("-")[2] or "the pod"
 
 
 def _wait_ready(instance: Instance, port: int, timeout: float) -> float | None:
@@ -369,7 +462,11 @@ class _Started:
     """Seconds from start until the program answered on its health path."""
 
 
-def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float | None]:
+def _launch(
+    run: _Run, name: str, wait: float | None = None
+) -> tuple[Instance, int, probes.Prober, float | None]:
+    """Start instance ``name`` with the kubelet's probe workers (every probe kind, exec in the
+    container), and wait for it to be ready (``wait`` seconds, else the start-up budget)."""
     instance, layout, port = run.start(name)
 
     def port_of(probe: Probe) -> int | None:
@@ -382,10 +479,12 @@ def _launch(run: _Run, name: str) -> tuple[Instance, int, probes.Prober, float |
         layout.cwd,
         None if plan else user,
         (lambda command: mountns.command(plan, resolver(command))) if plan else resolver,
+        instance.beside,
     )
     prober = probes.Prober(run.pod.probes, port_of, instance.started, container)
     prober.start()
-    return instance, port, prober, _wait_ready(instance, port, run.budget.seconds)
+    ready = _wait_ready(instance, port, run.budget.seconds if wait is None else wait)
+    return instance, port, prober, ready
 
 
 def _resolver(run: _Run, env: dict[str, str]) -> Callable[[tuple[str, ...]], list[str]]:
@@ -452,9 +551,7 @@ def _start_step(run: _Run) -> _Started | None:
         detail = f"ready after {ready:.2f} s, then {_exit_reason(run, instance)}"
         run.row(step, Status.FAIL, detail)
         if instance.oom_killed:  # the kubelet restarts it: play that, as the kill step does
-            from pocketid_k8s.rehearse.kill import restart_after_oom
-
-            restart_after_oom(run, instance, run.pod.limits.get("memory", "?"))
+            _after_oom(run, instance, step, ("oidc-discovery", "jwks", *_LATER))
         return None
     seen = (
         f"; the kubelet saw it Ready at {prober.ready_at:.1f} s"
@@ -654,6 +751,10 @@ def _restart_step(
         f"SIGTERM: stopped in {seconds:.2f} s ({how}); writable layer and emptyDirs wiped",
         seconds * 1000,
     )
+    if instance.oom_killed:  # before the SIGTERM: the kubelet restarts it on back-off
+        _after_oom(run, instance, "shutdown", ("restart", "surge"))
+        return None
+    mark = len(run.result.outcome.rows)
     second, layout, port = run.start("pod-2")
     ready = _wait_ready(second, port, run.budget.seconds)
     if ready is None:
@@ -663,6 +764,8 @@ def _restart_step(
             f"the replacement pod: {_exit_reason(run, second)}",
             hint=_not_ready_hint(run, second),
         )
+        if second.oom_killed:
+            _after_oom(run, second, "restart", ("surge",))
         return None
     after = _kids(port)
     kept = bool(kids) and kids == after
@@ -684,6 +787,8 @@ def _restart_step(
             "; the passkey still signs in" if signed_in else "; the passkey no longer signs in"
         )
     run.row("restart", Status.PASS if kept else Status.FAIL, detail, ready * 1000, hint)
+    if _oom_during(run, second, "restart", mark, ("surge",)):
+        return None
     return second, layout, port
 
 

@@ -5,7 +5,10 @@ PersistentVolumeClaim is one folder shared by every instance that mounts it,
 which is what survives a restart. Each mount point is a symbolic link inside
 the layer to the folder that backs it (its ``subPath`` when it has one, made when
 missing as the kubelet makes it), so that a relative path resolved from the working
-directory lands where it would in the container. Secret and
+directory lands where it would in the container; with :attr:`Sandbox.bind_sub_paths` (the
+instance runs in a mount namespace of its own, :mod:`.mountns`) a ``subPath`` mount point is
+an empty file or folder in the layer instead, which the launcher bind-mounts the subPath
+onto, as the kubelet does (no link a program can read or replace). Secret and
 ConfigMap volumes are written as files with their ``items`` and modes on
 every start.
 """
@@ -44,6 +47,8 @@ class Layout:
     rootfs: Path
     mounts: tuple[tuple[Mount, Path], ...]
     working_dir: str
+    binds: tuple[tuple[Path, Path], ...] = ()
+    """(what, onto) for each subPath mount to bind in the instance's mount namespace."""
 
     def host(self, container_path: str) -> Path:
         """The folder or file on this machine that ``container_path`` stands for."""
@@ -74,6 +79,8 @@ class Sandbox:
         self.pods = root / "pods"
         self.play_user = os.geteuid() == 0 if play_user is None else play_user
         """Run as the pod's user with the pod's ownerships (only root can)."""
+        self.bind_sub_paths = False
+        """Lay subPath mount points out for bind mounts (:attr:`Layout.binds`), not links."""
         if self.play_user:
             root.chmod(0o755)
 
@@ -101,14 +108,23 @@ class Sandbox:
             if self.play_user:
                 self._own(mount, folder)
             placed.append((mount, self._sub_path(mount, folder)))
+        binds = []
         for mount, folder in sorted(placed, key=lambda placed: len(placed[0].path)):
             # The mount point inside the layer, so that relative paths reach the volume too.
             point = rootfs.joinpath(*PurePosixPath(mount.path).parts[1:])
             inside(self.root, point, f"mountPath {mount.path!r}")
             if point != rootfs and not point.exists():
                 point.parent.mkdir(parents=True, exist_ok=True)
-                point.symlink_to(folder, target_is_directory=True)
-        layout = Layout(root, rootfs, tuple(placed), self.pod.working_dir)
+                if mount.sub_path and self.bind_sub_paths:
+                    # As the runtime: an empty file or folder, the subPath bound onto it.
+                    if folder.is_dir():
+                        point.mkdir()
+                    else:
+                        point.touch()
+                    binds.append((folder, point))
+                else:
+                    point.symlink_to(folder, target_is_directory=True)
+        layout = Layout(root, rootfs, tuple(placed), self.pod.working_dir, tuple(binds))
         inside(self.root, layout.cwd, f"workingDir {self.pod.working_dir!r}").mkdir(
             parents=True, exist_ok=True
         )

@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ KILL_WAIT_SECONDS: Final = 2.0
 """How long a killed tree may take to be gone (SIGKILL cannot be caught: milliseconds)."""
 CGROUP_PREFIX: Final = "pocketid-rehearse-"
 T = TypeVar("T")
+_STEPPING: Final = threading.RLock()
+"""Held while this process stands in a tree's cgroup for a fork (the whole process moves, so
+two threads, the program's start and an exec probe's, must not step in at once), and while a
+tree is killed (``cgroup.kill`` would end this process too if it stood inside)."""
 
 
 def set_subreaper() -> bool:
@@ -126,9 +131,9 @@ def _environ_has(pid: int, wanted: bytes, exact: bool) -> bool:
     return wanted in entries if exact else any(e.startswith(wanted) for e in entries)
 
 
-def marked(value: str, *, exact: bool = False) -> list[int]:
-    """Live processes whose environment has ``MARKER_ENV=<value>`` (or one starting so)."""
-    wanted = f"{MARKER_ENV}={value}".encode()
+def marked(value: str, *, exact: bool = False, name: str = MARKER_ENV) -> list[int]:
+    """Live processes whose environment has ``<name>=<value>`` (or one starting so)."""
+    wanted = f"{name}={value}".encode()
     found = []
     for pid in _pids():
         if pid == os.getpid():
@@ -139,11 +144,12 @@ def marked(value: str, *, exact: bool = False) -> list[int]:
     return found
 
 
-def kill_marked(prefix: str) -> int:
-    """SIGKILL every process marked ``prefix`` until none is left; how many there were."""
+def kill_marked(prefix: str, name: str = MARKER_ENV) -> int:
+    """SIGKILL every process marked ``prefix`` (in ``name``) until none is left; how many
+    there were."""
     seen: set[int] = set()
     deadline = time.monotonic() + KILL_WAIT_SECONDS
-    while (left := marked(prefix)) and time.monotonic() < deadline:
+    while (left := marked(prefix, name=name)) and time.monotonic() < deadline:
         for pid in left:
             seen.add(pid)
             with contextlib.suppress(OSError):
@@ -214,27 +220,32 @@ class Tree:
 
     def spawn(self, start: Callable[[], T], pid_of: Callable[[T], int]) -> T:
         """``start()`` the program inside this tree."""
-        if self.cgroup is None:
-            started = start()
-            self.leader = pid_of(started)
-            return started
-        home = cgroup_base()
-        own = str(os.getpid())
-        try:
-            write_control(self.cgroup / "cgroup.procs", own)
-        except OSError:
-            self._drop_cgroup()
-            return self.spawn(start, pid_of)
-        try:
-            started = start()
-        finally:
-            try:
-                write_control((home or Path("/")) / "cgroup.procs", own)
-            except OSError:
-                # Never stay where cgroup.kill would end this process too: forget the cgroup.
-                self.cgroup = None
+        started = self.enter(start)
         self.leader = pid_of(started)
         return started
+
+    def enter(self, start: Callable[[], T]) -> T:
+        """``start()`` a process inside this tree's cgroup, where it has one (the program,
+        or a command run in its container: an exec probe's)."""
+        if self.cgroup is None:
+            return start()
+        with _STEPPING:
+            home = cgroup_base()
+            own = str(os.getpid())
+            try:
+                write_control(self.cgroup / "cgroup.procs", own)
+            except OSError:
+                if self.leader is None:  # the program's own start: the session's way instead
+                    self._drop_cgroup()
+                return start()
+            try:
+                return start()
+            finally:
+                try:
+                    write_control((home or Path("/")) / "cgroup.procs", own)
+                except OSError:
+                    # Never stay where cgroup.kill would end this process too: forget it.
+                    self.cgroup = None
 
     def _drop_cgroup(self) -> None:
         if self.cgroup is not None:
@@ -273,6 +284,10 @@ class Tree:
 
     def kill(self) -> None:
         """SIGKILL every process of the tree and wait (bounded) until none is left."""
+        with _STEPPING:
+            self._kill()
+
+    def _kill(self) -> None:
         deadline = time.monotonic() + KILL_WAIT_SECONDS
         while time.monotonic() < deadline:
             left = self.members()
@@ -298,7 +313,11 @@ class Tree:
 
     def close(self) -> None:
         """Kill what is left and remove the cgroup."""
-        self.kill()
+        with _STEPPING:
+            self._close()
+
+    def _close(self) -> None:
+        self._kill()
         if self.cgroup is None:
             return
         deadline = time.monotonic() + KILL_WAIT_SECONDS

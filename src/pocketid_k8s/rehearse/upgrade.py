@@ -50,14 +50,17 @@ from pocketid_k8s.rehearse.run import (
     Rehearsal,
     _exit_reason,
     _kids,
+    _launch,
     _Run,
-    _wait_ready,
+    play_root,
+    pod_played,
 )
 from pocketid_k8s.rehearse.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from pocketid_k8s.config import Config
     from pocketid_k8s.rehearse.image import Prepared
+    from pocketid_k8s.rehearse.process import Instance
 
 __all__ = [
     "UpgradeError",
@@ -486,6 +489,8 @@ def _rehearse(
     run = _Run(first, pod, Sandbox(root, pod), Rehearsal(result.outcome, result.app_url))
     run.hidden = tuple(pod.env[name] for name in pod.secret_env)
     run.budget = probes.startup_budget(pod.probes)
+    play_root(run)  # as rehearse decides it: a read-only mount where this machine can
+    result.notes.append(f"the pod as rehearse plays it: {pod_played(run)}")
     try:
         _steps(run, options, resources, after, add)
     finally:
@@ -508,16 +513,17 @@ def _steps(
             "(CreateContainerConfigError): " + "; ".join(run.pod.missing),
         )
         return
-    instance, _, port = run.start("old")
-    ready = _wait_ready(instance, port, run.budget.seconds)
+    instance, port, prober, ready = _launch(run, "old")
     if ready is None:
+        prober.stop()
         add("old-start", Status.FAIL, f"the current image: {_exit_reason(run, instance)}")
         return
+    counted, seen = _kubelet_ready(run, instance, prober, ready)
     kids = _kids(port)
     add(
         "old-start",
-        Status.PASS if kids else Status.FAIL,
-        f"the current image ready in {ready:.2f} s; signing key "
+        Status.PASS if kids and counted else Status.FAIL,
+        f"the current image ready in {ready:.2f} s{seen}; signing key "
         f"{', '.join(sorted(kids)) or 'none in the JWKS'}",
         ready * 1000,
     )
@@ -569,9 +575,9 @@ def _upgrade_steps(
             new_pod.env[name] = old_pod.env[name]
     run.options = replace(before, binary=after.program, image=after, resources=resources)
     run.pod = replace(new_pod, identity=run.pod.identity)
-    upgraded, _, port = run.start("new")
-    ready = _wait_ready(upgraded, port, run.budget.seconds)
+    upgraded, port, prober, ready = _launch(run, "new")
     if ready is None:
+        prober.stop()
         add(
             "upgrade",
             Status.FAIL,
@@ -579,11 +585,12 @@ def _upgrade_steps(
             hint="restore the snapshot taken before the sync",
         )
         return
+    counted, seen = _kubelet_ready(run, upgraded, prober, ready)
     now = _kids(port)
     kept = bool(kids) and now == kids
     migrated = [line for line in upgraded.log_text().splitlines() if "migrat" in line.lower()]
     detail = (
-        f"{after.reference} on the same volume ready in {ready:.2f} s; signing key "
+        f"{after.reference} on the same volume ready in {ready:.2f} s{seen}; signing key "
         f"{'kept' if kept else 'changed'} ({', '.join(sorted(kids)) or '-'} -> "
         f"{', '.join(sorted(now)) or '-'})"
     )
@@ -592,7 +599,7 @@ def _upgrade_steps(
         for value in run.hidden:  # as Instance.last_error masks them
             line = line.replace(value, "***") if value else line
         detail += f"; its log: {line[:200]}"
-    ok = kept
+    ok = kept and counted
     if login is not None and login.registered:
         login.version = run.pod.version  # the new program: its own API from here on
         signed_in = login.sign_in_again(port)
@@ -614,7 +621,12 @@ def _upgrade_steps(
         Status.PASS if ok else Status.FAIL,
         detail,
         ready * 1000,
-        "" if ok else "do not sync: the data would not survive this upgrade",
+        ""
+        if ok
+        else "do not sync: the new pod would never be Ready (fix its readinessProbe; "
+        "'pocketid-k8s rehearse' shows each probe)"
+        if not counted
+        else "do not sync: the data would not survive this upgrade",
     )
     upgraded.stop(run.pod.grace_seconds)
     run.sandbox.wipe("new")
@@ -622,11 +634,28 @@ def _upgrade_steps(
     _rollback_step(run, options, kids, add)
 
 
+def _kubelet_ready(
+    run: _Run, instance: Instance, prober: probes.Prober, ready: float
+) -> tuple[bool, str]:
+    """Whether the kubelet would count the pod Ready (its readiness probe, of whatever kind,
+    passed; waited for as rehearse waits), and the words for the row; the probes stop."""
+    from pocketid_k8s.rehearse.kill import _settle
+
+    if probes.READINESS not in run.pod.probes:
+        prober.stop()
+        return True, ""
+    _settle(run, instance, prober, ready)
+    prober.stop()
+    if prober.ready_at is None:
+        return False, "; its readiness probe never passed, so the kubelet never counts it Ready"
+    return True, f"; the kubelet saw it Ready at {prober.ready_at:.1f} s"
+
+
 def _rollback_step(
     run: _Run, options: UpgradeOptions, kids: set[str], add: Callable[..., None]
 ) -> None:
-    old, _, port = run.start("rollback")
-    ready = _wait_ready(old, port, options.rollback_wait)
+    old, port, prober, ready = _launch(run, "rollback", options.rollback_wait)
+    prober.stop()
     image = run.options.image
     name = image.reference if image is not None else "the current image"
     if ready is None:
