@@ -133,6 +133,17 @@ def _find(root: Path, name: str, path_env: str) -> Path | None:
     return None
 
 
+def _entrypoint_words(argv: list[str]) -> int:
+    """How many leading words of ``argv`` are the official entrypoint script (0: none): the
+    script itself, or the script through a shell as the official image's ENTRYPOINT is."""
+    if len(argv) > 1 and argv[0] == pocketid.ENTRYPOINT:
+        return 1
+    shell = posixpath.basename(argv[0]) if argv else ""
+    if len(argv) > 2 and shell == pocketid.ENTRYPOINT_SHELL and argv[1] == pocketid.ENTRYPOINT:
+        return 2
+    return 0
+
+
 def _launcher(folder: Path, program: Path, arguments: list[str]) -> Path:
     launcher = folder / LAUNCHER
     words = " ".join(shlex.quote(word) for word in [str(program), *arguments])
@@ -157,11 +168,13 @@ def _resolve(
     argv = command_line(config.Entrypoint, config.Cmd, command, args)
     env = dict(item.partition("=")[::2] for item in config.Env or [] if "=" in item)
     notes = []
-    entrypoint = len(argv) > 1 and argv[0] == pocketid.ENTRYPOINT
+    script = _entrypoint_words(argv)
+    entrypoint = script > 0
     if entrypoint:
-        argv = argv[1:]
+        played = shlex.join(argv[:script])
+        argv = argv[script:]
         notes.append(
-            f"the image's entrypoint {pocketid.ENTRYPOINT} is played by the rehearsal (as root: "
+            f"the image's entrypoint {played} is played by the rehearsal (as root: "
             f"{pocketid.DATA_DIR} chowned, then uid {pocketid.IMAGE_USER}); it runs its CMD"
         )
     shown = f"image {image.reference}"
