@@ -492,6 +492,24 @@ def test_rehearse_without_a_binary_runs_the_deployments_image(
     shutil.rmtree(Path(unpacked.removeprefix("image unpacked at ")).parent)  # its own folder
 
 
+def test_image_given_applies_the_facts_of_its_own_tag(
+    crane_registry: str, cli_env: dict[str, str]
+) -> None:
+    """--image :v2.8.0 over a v2.2.0 Deployment: v2.8.0's facts apply (the surge row reads
+    its words) and a note says so (the real v2.14.0 under the v2.2.0 site failed 'surge')."""
+    config = oci.double_config()
+    config["config"]["Env"].append("POCKET_ID_DOUBLE_VERSION=2.8.0")
+    layers = [(oci.gz(oci.double_layer()), oci.LAYER_GZIP)]
+    oci.push_image(crane_registry, "pocket-id/pocket-id", "v2.8.0", layers, config)
+    ref = f"{crane_registry}/pocket-id/pocket-id:v2.8.0"
+    result = run_cli("--image", ref, "--format", "json", "--no-kill", env=cli_env)
+    doc = json.loads(result.stdout)
+    surge = next(c for c in doc["checks"] if c["check"] == "surge")
+    assert surge["status"] == "pass", surge
+    assert "the facts of v2.8.0 (the image run) apply, not those of v2.2.0" in str(doc["notes"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_rehearse_image_names_a_missing_tag_and_exits_2(
     crane_registry: str, cli_env: dict[str, str]
 ) -> None:

@@ -28,7 +28,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
 
 from pocketid_k8s.check.model import Resource
-from pocketid_k8s.contract import kubelet, pocketid
+from pocketid_k8s.contract import kubelet, pocketid, table
+from pocketid_k8s.contract.image import parse_image, show_version
 from pocketid_k8s.rehearse import layers, registry
 from pocketid_k8s.rehearse.pod import Pod, pod_from
 from pocketid_k8s.rehearse.registry import ImageError
@@ -66,7 +67,17 @@ class Prepared:
         return _find(self.folder / "rootfs", name, path_env or self.env.get("PATH", DEFAULT_PATH))
 
     def play(self, pod: Pod) -> None:
-        """The image config's WorkingDir and USER where the pod sets neither, as in a cluster."""
+        """The image config's WorkingDir and USER where the pod sets neither, as in a cluster;
+        the facts of the release the image's tag names, when it names another than the pod's."""
+        named = parse_image(self.reference)
+        if named is not None and named.exact and named.version is not None:
+            version = table.facts_for(named.version)[0]
+            if version != pod.version:
+                self.notes.append(
+                    f"the facts of {show_version(version)} (the image run) apply, not those of "
+                    f"{show_version(pod.version)} (the Deployment's image)"
+                )
+                pod.version = version
         container = pod.workload.container
         if self.working_dir and not container.get("workingDir"):
             pod.working_dir = self.working_dir
