@@ -146,9 +146,10 @@ def double_layer() -> bytes:
 
 
 def double_config(**container: Any) -> dict[str, Any]:
-    """An image config like the official one's (ENTRYPOINT the script, CMD the program)."""
+    """An image config like the official one's (ENTRYPOINT the script through ``sh``, as
+    docker/Dockerfile writes it at every v2 tag; CMD the program)."""
     config = {
-        "Entrypoint": ["/app/docker/entrypoint.sh"],
+        "Entrypoint": ["sh", "/app/docker/entrypoint.sh"],
         "Cmd": ["/app/pocket-id"],
         "Env": ["APP_ENV=production", f"PYTHONPATH={ROOT / 'src'}"],
         "WorkingDir": "/app",

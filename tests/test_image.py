@@ -222,7 +222,7 @@ def test_anonymous_bearer_token_flow(crane_registry: str) -> None:
     oci.push_double(crane_registry, tag="v2.2.0-token")
     with oci.gate(oci.Gate(crane_registry)) as front:
         pulled = pull(parse_reference(f"{front.address}/pocket-id/pocket-id:v2.2.0-token"))
-    assert pulled.config.config.Entrypoint == ["/app/docker/entrypoint.sh"]
+    assert pulled.config.config.Entrypoint == ["sh", "/app/docker/entrypoint.sh"]
     token = [path for path, _ in front.requests if path.startswith("/token")]
     assert token == ["/token?service=test&scope=repository%3Apocket-id%2Fpocket-id%3Apull"]
     assert all(auth == f"Bearer {front.token}" for path, auth in front.requests[2:])
@@ -492,6 +492,24 @@ def test_rehearse_without_a_binary_runs_the_deployments_image(
     shutil.rmtree(Path(unpacked.removeprefix("image unpacked at ")).parent)  # its own folder
 
 
+def test_image_given_applies_the_facts_of_its_own_tag(
+    crane_registry: str, cli_env: dict[str, str]
+) -> None:
+    """--image :v2.8.0 over a v2.2.0 Deployment: v2.8.0's facts apply (the surge row reads
+    its words) and a note says so (the real v2.14.0 under the v2.2.0 site failed 'surge')."""
+    config = oci.double_config()
+    config["config"]["Env"].append("POCKET_ID_DOUBLE_VERSION=2.8.0")
+    layers = [(oci.gz(oci.double_layer()), oci.LAYER_GZIP)]
+    oci.push_image(crane_registry, "pocket-id/pocket-id", "v2.8.0", layers, config)
+    ref = f"{crane_registry}/pocket-id/pocket-id:v2.8.0"
+    result = run_cli("--image", ref, "--format", "json", "--no-kill", env=cli_env)
+    doc = json.loads(result.stdout)
+    surge = next(c for c in doc["checks"] if c["check"] == "surge")
+    assert surge["status"] == "pass", surge
+    assert "the facts of v2.8.0 (the image run) apply, not those of v2.2.0" in str(doc["notes"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_rehearse_image_names_a_missing_tag_and_exits_2(
     crane_registry: str, cli_env: dict[str, str]
 ) -> None:
@@ -532,6 +550,24 @@ def test_an_image_that_says_nothing_to_run_runs_pocket_ids_program_and_says_so(
         assert done.argv == ["/app/pocket-id"]
         assert done.program == done.folder / "rootfs" / "app" / "pocket-id"
         assert "so a cluster would refuse to start it" in done.notes[1]
+
+
+@pytest.mark.parametrize("shell", ["sh", "/bin/sh"])
+def test_the_official_entrypoint_through_sh_is_played_and_its_cmd_runs(
+    crane_registry: str, shell: str
+) -> None:
+    """ENTRYPOINT ["sh", "/app/docker/entrypoint.sh"] (the official Dockerfile's form) is the
+    entrypoint script: played, and its CMD runs (the real v2.2.0-v2.14.0 images exited 127,
+    'entrypoint.sh: applet not found', when the image's busybox ran with the script's name)."""
+    config = oci.double_config(Entrypoint=[shell, "/app/docker/entrypoint.sh"])
+    tag = "v2.2.0-sh" + shell.replace("/", "-")
+    layers = [(oci.gz(oci.double_layer()), oci.LAYER_GZIP)]
+    oci.push_image(crane_registry, "pocket-id/pocket-id", tag, layers, config)
+    bundle = [Resource(d, n) for n, d in render(load_config(ROOT / "pocket-id.toml"))]
+    with prepared(f"{crane_registry}/pocket-id/pocket-id:{tag}", bundle) as done:
+        assert (done.entrypoint, done.argv) == (True, ["/app/pocket-id"])
+        assert done.program == done.folder / "rootfs" / "app" / "pocket-id"
+        assert f"entrypoint {shell} /app/docker/entrypoint.sh is played" in done.notes[1]
 
 
 def test_args_run_through_a_launcher_with_the_pods_variables_expanded(

@@ -26,6 +26,9 @@ sub-commands."""
 ENTRYPOINT: Final = "/app/docker/entrypoint.sh"
 """The image's ENTRYPOINT (its CMD is BINARY): as root it chowns DATA_DIR and drops to PUID:PGID
 with su-exec, else it runs the CMD as it is; not in the ``-distroless`` variant."""
+ENTRYPOINT_SHELL: Final = "sh"
+"""docker/Dockerfile runs ENTRYPOINT through the image's shell at every v2 tag (v2.2.0-v2.14.0):
+``ENTRYPOINT ["sh", "/app/docker/entrypoint.sh"]``."""
 DATA_DIR: Final = "/app/data"
 """Where all state lives by default: the SQLite database, uploads, the GeoLite file."""
 DATA_DIR_RELATIVE: Final = "data"

@@ -28,7 +28,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
 
 from pocketid_k8s.check.model import Resource
-from pocketid_k8s.contract import kubelet, pocketid
+from pocketid_k8s.contract import kubelet, pocketid, table
+from pocketid_k8s.contract.image import parse_image, show_version
 from pocketid_k8s.rehearse import layers, registry
 from pocketid_k8s.rehearse.pod import Pod, pod_from
 from pocketid_k8s.rehearse.registry import ImageError
@@ -66,7 +67,17 @@ class Prepared:
         return _find(self.folder / "rootfs", name, path_env or self.env.get("PATH", DEFAULT_PATH))
 
     def play(self, pod: Pod) -> None:
-        """The image config's WorkingDir and USER where the pod sets neither, as in a cluster."""
+        """The image config's WorkingDir and USER where the pod sets neither, as in a cluster;
+        the facts of the release the image's tag names, when it names another than the pod's."""
+        named = parse_image(self.reference)
+        if named is not None and named.exact and named.version is not None:
+            version = table.facts_for(named.version)[0]
+            if version != pod.version:
+                self.notes.append(
+                    f"the facts of {show_version(version)} (the image run) apply, not those of "
+                    f"{show_version(pod.version)} (the Deployment's image)"
+                )
+                pod.version = version
         container = pod.workload.container
         if self.working_dir and not container.get("workingDir"):
             pod.working_dir = self.working_dir
@@ -133,6 +144,17 @@ def _find(root: Path, name: str, path_env: str) -> Path | None:
     return None
 
 
+def _entrypoint_words(argv: list[str]) -> int:
+    """How many leading words of ``argv`` are the official entrypoint script (0: none): the
+    script itself, or the script through a shell as the official image's ENTRYPOINT is."""
+    if len(argv) > 1 and argv[0] == pocketid.ENTRYPOINT:
+        return 1
+    shell = posixpath.basename(argv[0]) if argv else ""
+    if len(argv) > 2 and shell == pocketid.ENTRYPOINT_SHELL and argv[1] == pocketid.ENTRYPOINT:
+        return 2
+    return 0
+
+
 def _launcher(folder: Path, program: Path, arguments: list[str]) -> Path:
     launcher = folder / LAUNCHER
     words = " ".join(shlex.quote(word) for word in [str(program), *arguments])
@@ -157,11 +179,13 @@ def _resolve(
     argv = command_line(config.Entrypoint, config.Cmd, command, args)
     env = dict(item.partition("=")[::2] for item in config.Env or [] if "=" in item)
     notes = []
-    entrypoint = len(argv) > 1 and argv[0] == pocketid.ENTRYPOINT
+    script = _entrypoint_words(argv)
+    entrypoint = script > 0
     if entrypoint:
-        argv = argv[1:]
+        played = shlex.join(argv[:script])
+        argv = argv[script:]
         notes.append(
-            f"the image's entrypoint {pocketid.ENTRYPOINT} is played by the rehearsal (as root: "
+            f"the image's entrypoint {played} is played by the rehearsal (as root: "
             f"{pocketid.DATA_DIR} chowned, then uid {pocketid.IMAGE_USER}); it runs its CMD"
         )
     shown = f"image {image.reference}"

@@ -138,6 +138,14 @@ def _row(
         f"{kubelet.CRASH_BACKOFF_INITIAL_SECONDS} s doubling to "
         f"{kubelet.CRASH_BACKOFF_MAX_SECONDS} s)"
     )
+    if back is not None and failed == 0:
+        # What was played, not the contract's general case: nothing held the restart back.
+        facts = (
+            f"{version}'s restart window is {window} s ({_why(run.pod.version)}), but no "
+            "start was refused here: nothing of the killed instance reached its replacement "
+            "(as when the database is not on the volume and goes with the container), so in "
+            "a cluster too it is back at once"
+        )
     played = "; ".join(t.outcome for t in tries[:8])
     if len(tries) > 8:
         played += f"; ... ({len(tries)} tries)"
