@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pocketid_k8s.rehearse.upgrade import (
 )
 from tests import registry as oci
 from tests.conftest import skip_or_fail
+from tests.pocket_id_double import write_double
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = "pocket-id/pocket-id"
@@ -427,3 +429,52 @@ def test_a_major_line_is_refused(crane_registry: str, site: Path, tmp_path: Path
     doc = json.loads(result.stdout)
     assert result.returncode == 2
     assert "moving tag 'v2'" in doc["stopped"]
+
+
+def test_an_upgrade_that_was_killed_is_cleaned_up_by_the_next_run(
+    site: Path, tmp_path: Path
+) -> None:
+    """SIGKILL to pocketid-k8s upgrade while the old image runs: its folder, both unpacked
+    images and the program are left; the next rehearse removes them all (they were never
+    swept: the upgrade's folder and the images' were not owned)."""
+    from tests.test_rehearse_process import leftovers, python
+
+    tmp = Path(tempfile.mkdtemp(prefix="upgrade-killed-"))
+    tmp.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "POCKET_ID_BINARY"}
+    env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env["DOCKER_CONFIG"] = str(tmp_path / "docker")
+    cli = [sys.executable, "-m", "pocketid_k8s.cli"]
+    try:
+        first = subprocess.Popen(
+            [*cli, "upgrade", "--to", "v2.8.0", "--config", str(site)],
+            env=env,
+            cwd=site.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        def programs() -> list[str]:
+            return [p for p in leftovers(str(tmp)) if "/app/pocket-id" in p]
+
+        deadline = time.monotonic() + 60
+        while not programs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert programs(), "the old image never started"
+        first.kill()
+        first.wait()
+        assert len(list(tmp.iterdir())) == 3  # the upgrade's folder and both images'
+        env["POCKET_ID_BINARY"] = str(write_double(tmp / "good", python()))
+        second = subprocess.run(
+            [*cli, "rehearse", "--no-kill", "--format", "json", "--config", str(site)],
+            env=env,
+            cwd=site.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert "removed 3 sandbox(es) left in" in second.stdout, second.stdout + second.stderr
+        assert [p.name for p in tmp.iterdir()] == ["good"]
+        assert leftovers(str(tmp)) == []
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

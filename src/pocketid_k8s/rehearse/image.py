@@ -19,8 +19,6 @@ import os
 import posixpath
 import re
 import shlex
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -31,6 +29,7 @@ from pocketid_k8s.check.model import Resource
 from pocketid_k8s.contract import kubelet, pocketid, table
 from pocketid_k8s.contract.image import parse_image, show_version
 from pocketid_k8s.rehearse import layers, registry
+from pocketid_k8s.rehearse.owner import own_sandbox
 from pocketid_k8s.rehearse.pod import Pod, pod_from
 from pocketid_k8s.rehearse.registry import ImageError
 
@@ -281,7 +280,9 @@ def prepared(
         given = named
     reference = registry.parse_reference(given)
     pulled = registry.pull(reference, limits, stream)
-    folder = Path(tempfile.mkdtemp(prefix="pocketid-image-", dir=workdir))
+    # An owned folder: a run that dies leaves it to the next run's sweep (owner.py).
+    owned = own_sandbox(workdir, None)
+    folder = owned.root
     try:
         folder.chmod(0o755)  # the pod's user runs the program from here
         root = folder / "rootfs"
@@ -306,5 +307,4 @@ def prepared(
             done.notes.append(f"image unpacked at {root}")
         yield done
     finally:
-        if not keep:
-            shutil.rmtree(folder, ignore_errors=True)
+        owned.release(keep)

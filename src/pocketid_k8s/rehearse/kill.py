@@ -131,9 +131,9 @@ def _row(
     version = _version(run.pod.version)
     failed = sum(1 for t in tries if not t.ready)
     expected = expected_back(window)
+    held = pocketid.after_kill(run.pod.version)
     facts = (
-        f"{version}'s restart window is {window} s ({pocketid.after_kill(run.pod.version)}): "
-        "in a cluster "
+        f"{version}'s restart window is {window} s ({held}): in a cluster "
         f"expect it back about {expected:g} s after the kill (back-off "
         f"{kubelet.CRASH_BACKOFF_INITIAL_SECONDS} s doubling to "
         f"{kubelet.CRASH_BACKOFF_MAX_SECONDS} s)"
@@ -141,7 +141,7 @@ def _row(
     if back is not None and failed == 0:
         # What was played, not the contract's general case: nothing held the restart back.
         facts = (
-            f"{version}'s restart window is {window} s ({_why(run.pod.version)}), but no "
+            f"{version}'s restart window is {window} s ({held}), but no "
             "start was refused here: nothing of the killed instance reached its replacement "
             "(as when the database is not on the volume and goes with the container), so in "
             "a cluster too it is back at once"

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -42,6 +40,7 @@ from pocketid_k8s.live import report
 from pocketid_k8s.live.report import Outcome, Row, Status
 from pocketid_k8s.rehearse import probes, registry
 from pocketid_k8s.rehearse.netns import own_network
+from pocketid_k8s.rehearse.owner import own_sandbox
 from pocketid_k8s.rehearse.pod import pod_from
 
 # run.py's step helpers, shared within rehearse (kept private there: one owner of the steps)
@@ -440,10 +439,15 @@ def upgrade(options: UpgradeOptions) -> UpgradeResult:
     site = set(pod.env)
     _changes_rows(add, site, old, new)
     with ExitStack() as stack:
-        folder = Path(tempfile.mkdtemp(prefix="pocketid-upgrade-", dir=options.workdir))
-        stack.callback(shutil.rmtree, folder, True)
+        # An owned folder, as rehearse's: a run that dies leaves its processes, cgroups and
+        # files to the next run's sweep (owner.py).
+        owned = own_sandbox(options.workdir, None)
+        stack.callback(owned.release, False)
+        folder = owned.root
         folder.chmod(0o755)  # the pod's user reaches the sandbox inside it
-        resources, manifests = _manifests(options, image, result, add, folder)
+        rendered = folder / "render"
+        rendered.mkdir()
+        resources, manifests = _manifests(options, image, result, add, rendered)
         _check_row(add, manifests, new)
         before = stack.enter_context(
             prepared(None, options.resources, workdir=options.workdir, limits=options.limits)
@@ -484,8 +488,7 @@ def _rehearse(
     )
     pod = pod_from(options.resources)
     before.play(pod)
-    root = folder / "sandbox"
-    root.mkdir()
+    root = folder  # the owned folder: its processes are marked and its cgroups named by it
     run = _Run(first, pod, Sandbox(root, pod), Rehearsal(result.outcome, result.app_url))
     run.hidden = tuple(pod.env[name] for name in pod.secret_env)
     run.budget = probes.startup_budget(pod.probes)
