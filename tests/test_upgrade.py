@@ -453,6 +453,7 @@ def test_an_upgrade_that_was_killed_is_cleaned_up_by_the_next_run(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
         def programs() -> list[str]:
             return [p for p in leftovers(str(tmp)) if "/app/pocket-id" in p]
 
