@@ -43,10 +43,21 @@ def generated(folder: Path, objects: int) -> Path:
     return folder
 
 
+def _portable(value: object) -> object:
+    """``value`` with the shared folder's path (where the CRD schemas are read from, named in
+    some messages) written as ``<shared>``: CI keeps it elsewhere than a developer's machine."""
+    if not isinstance(value, str):
+        return value
+    for shared in {str(SHARED.resolve()), str(SHARED)}:
+        value = value.replace(shared, "<shared>")
+    return value
+
+
 def _findings(cwd: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """check's findings on ``path``, named relative to ``cwd`` (so the record is portable)."""
+    """check's findings on ``path``, named relative to ``cwd`` and with the shared folder as
+    ``<shared>`` (so the record is portable)."""
     monkeypatch.chdir(cwd)
-    return [f.to_json() for f in run_check([path]).findings]
+    return [{k: _portable(v) for k, v in f.to_json().items()} for f in run_check([path]).findings]
 
 
 def _compare(name: str, found: list[dict[str, Any]]) -> None:
