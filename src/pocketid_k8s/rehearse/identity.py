@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from pocketid_k8s.check.context import Workload
 from pocketid_k8s.contract import pocketid
@@ -91,3 +94,30 @@ def chown_tree(folder: Path, uid: int, gid: int) -> None:
     """What the image's entrypoint does to the data folder before it drops privileges."""
     for path in [folder, *folder.rglob("*")]:
         os.chown(path, uid, gid, follow_symlinks=False)
+
+
+def popen_as(
+    user: Identity | None,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    stdout: int | IO[bytes],
+    fds: tuple[int, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as a container's process: in a session of its own, as ``user`` (its uid,
+    gid and fsGroup as the one supplementary group; None: as this process), stderr joined to
+    ``stdout``, nothing on stdin."""
+    return subprocess.Popen(
+        argv,
+        pass_fds=fds,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        user=None if user is None else user.uid,
+        group=None if user is None else user.gid,
+        extra_groups=None if user is None else [g for g in [user.fs_group] if g is not None],
+    )

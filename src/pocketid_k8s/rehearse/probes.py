@@ -22,7 +22,7 @@ from typing import Final
 import httpx  # noqa: F401 - loaded with rehearse, not by the first probe (0.5 s late)
 
 from pocketid_k8s.contract import pocketid
-from pocketid_k8s.rehearse.identity import Identity
+from pocketid_k8s.rehearse.identity import Identity, popen_as
 from pocketid_k8s.rehearse.pod import Probe
 from pocketid_k8s.rehearse.tree import kill_marked
 
@@ -190,19 +190,8 @@ def exec_attempt(container: Container, command: tuple[str, ...], timeout: float)
     with tempfile.TemporaryFile() as output:
 
         def popen() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                container.resolve(command),
-                env=env,
-                cwd=container.cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                user=None if user is None else user.uid,
-                group=None if user is None else user.gid,
-                extra_groups=None
-                if user is None
-                else [g for g in [user.fs_group] if g is not None],
+            return popen_as(
+                user, container.resolve(command), env=env, cwd=container.cwd, stdout=output
             )
 
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
 
-from pocketid_k8s.rehearse.identity import Identity
+from pocketid_k8s.rehearse.identity import Identity, popen_as
 from pocketid_k8s.rehearse.limits import Limits
 from pocketid_k8s.rehearse.log import Log
 from pocketid_k8s.rehearse.tree import Tree
@@ -97,21 +97,7 @@ class Instance:
         launch: Launch | None,
     ) -> subprocess.Popen[bytes]:
         def popen(argv: list[str], fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                argv,
-                pass_fds=fds,
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=self.log.write_fd,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                user=None if user is None else user.uid,
-                group=None if user is None else user.gid,
-                extra_groups=None
-                if user is None
-                else [g for g in [user.fs_group] if g is not None],
-            )
+            return popen_as(user, argv, env=env, cwd=cwd, stdout=self.log.write_fd, fds=fds)
 
         def start() -> subprocess.Popen[bytes]:
             return popen(argv) if launch is None else launch(argv, popen)
