@@ -38,7 +38,7 @@ def _reads(paths: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     def counted(self: Resource) -> object:
         nonlocal count
         count += 1
-        return original.fget(self)  # type: ignore[attr-defined]
+        return original.__get__(self, Resource)
 
     with monkeypatch.context() as patch:
         patch.setattr(Resource, "view", property(counted))

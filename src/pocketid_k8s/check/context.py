@@ -219,7 +219,32 @@ class Context:
             return found
         return self.whole.certificates_for(secret, namespace)
 
+    def middlewares(self, ref: str, namespace: str) -> list[Resource]:
+        """The Traefik Middlewares that an Ingress in ``namespace`` names by ``ref``, as its
+        router.middlewares annotation does ('NAMESPACE-NAME'; one without a namespace is in
+        the Ingress's)."""
+        found = list(self._middlewares_by_ref.get(ref, ()))
+        if ref.startswith(f"{namespace}-"):
+            found += self._middlewares_without_namespace.get(ref[len(namespace) + 1 :], ())
+        return found
+
     # --- indexes, built once: no rule scans the whole set for each object ---------------
+
+    @cached_property
+    def _middlewares_by_ref(self) -> dict[str, list[Resource]]:
+        index: dict[str, list[Resource]] = defaultdict(list)
+        for middleware in self.of_kind("Middleware"):
+            if middleware.namespace:
+                index[f"{middleware.namespace}-{middleware.name}"].append(middleware)
+        return index
+
+    @cached_property
+    def _middlewares_without_namespace(self) -> dict[str, list[Resource]]:
+        index: dict[str, list[Resource]] = defaultdict(list)
+        for middleware in self.of_kind("Middleware"):
+            if not middleware.namespace:
+                index[middleware.name].append(middleware)
+        return index
 
     @cached_property
     def _by_name(self) -> dict[tuple[str, str], list[Resource]]:

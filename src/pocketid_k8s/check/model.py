@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from pocketid_k8s.check.view import Object, ObjectMeta, Problem, Scalar, read
 
@@ -23,6 +23,16 @@ POD_SPEC_PATHS: Final[dict[str, Path]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 """Where each workload kind keeps its pod spec."""
+
+
+class Lines(Protocol):
+    """The line of each field of a document: a dict, or one that finds them when asked
+    (check/fastyaml.py)."""
+
+    def __contains__(self, path: object, /) -> bool: ...
+    def __getitem__(self, path: Path, /) -> int: ...
+    def get(self, path: Path, /) -> int | None: ...
+    def items(self) -> Iterable[tuple[Path, int]]: ...
 
 
 class Severity(StrEnum):
@@ -68,6 +78,10 @@ class Finding:
         }
 
 
+def _no_lines() -> dict[Path, int]:
+    return {}
+
+
 @dataclass
 class Resource:
     """One YAML document that is a Kubernetes object, with the line of each field.
@@ -78,18 +92,18 @@ class Resource:
 
     doc: Mapping[str, object]
     file: str
-    lines: dict[Path, int] = field(default_factory=dict)
+    lines: Lines = field(default_factory=_no_lines)
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled (from a parallel worker) without the view: the view is made again where
         it is read, faster than it is pickled and unpickled."""
-        return {key: value for key, value in self.__dict__.items() if key != "_read"}
+        return {key: value for key, value in self.__dict__.items() if key not in _CACHED}
 
     @cached_property
     def _read(self) -> tuple[Object, list[Problem]]:
         return read(self.doc, self.kind)
 
-    @property
+    @cached_property
     def view(self) -> Object:
         """The fields the rules read, each of the shape they expect (see check/view.py)."""
         return self._read[0]
@@ -99,7 +113,7 @@ class Resource:
         """The fields left out of :attr:`view` because of their shape."""
         return self._read[1]
 
-    @property
+    @cached_property
     def kind(self) -> str:
         kind = self.doc.get("kind")
         return kind if isinstance(kind, str) else ""
@@ -113,15 +127,15 @@ class Resource:
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
-    @property
+    @cached_property
     def metadata(self) -> ObjectMeta:
         return self.view.get("metadata") or {}
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.metadata.get("name") or ""
 
-    @property
+    @cached_property
     def namespace(self) -> str:
         return self.metadata.get("namespace") or ""
 
@@ -147,6 +161,10 @@ class Resource:
             if path[:end] in self.lines:
                 return self.lines[path[:end]]
         return None
+
+
+_CACHED: Final = frozenset({"_read", "view", "kind", "metadata", "name", "namespace"})
+"""What a resource works out from its document once, and does not send from a worker."""
 
 
 def dotted(path: Path) -> str:

@@ -383,12 +383,11 @@ def _redirects(ctx: Context, ingress: Resource, app_url: str) -> bool:
     chain = str(annotations.get("traefik.ingress.kubernetes.io/router.middlewares", ""))
     for ref in filter(None, (part.strip() for part in chain.split(","))):
         name = ref.split("@", 1)[0]
-        for middleware in ctx.of_kind("Middleware"):  # a ref may name another namespace
-            if f"{middleware.namespace or ingress.namespace}-{middleware.name}" == name:
-                redirect = middleware.view.get("spec", {}).get("redirectRegex") or {}
-                replacement = redirect.get("replacement") or ""
-                if replacement.lower().startswith(app_url):
-                    return True
+        for middleware in ctx.middlewares(name, ingress.namespace):
+            redirect = middleware.view.get("spec", {}).get("redirectRegex") or {}
+            replacement = redirect.get("replacement") or ""
+            if replacement.lower().startswith(app_url):
+                return True
     return False
 
 

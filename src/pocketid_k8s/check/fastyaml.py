@@ -1,0 +1,214 @@
+"""The fast way through a manifest: yaml-rs (Rust, about ten times PyYAML's C loader) builds a
+document whose every scalar both libraries read alike; the lines of its fields are found only
+when a finding asks for one.
+
+PyYAML reads YAML 1.1 and yaml-rs YAML 1.2, and they differ on some plain scalars (``yes``,
+``on``, ``0777``, ``1e3``, ``1:30``, dates), on tags, tabs and control characters, and on keys
+that are not strings. :data:`_TOKENS` and its kin find in the text anything that could be one
+of them (more than there is: a word ``no`` in a quoted sentence counts), and such a document
+is left to PyYAML, as is one that yaml-rs refuses (a duplicate key, an alias, a syntax error):
+PyYAML's reading of it says what is wrong, in the words it always has. So a document reads the
+same, and its findings are the same, whichever library built it; tests/test_fuzz_fastyaml.py
+holds the two to that on generated documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Final
+
+import yaml
+import yaml_rs
+
+from pocketid_k8s.check.model import Path
+
+MAX_BYTES: Final = 256 * 1024
+"""Larger documents go to PyYAML, which bounds their node count (a document of 200,000 nodes
+needs 400 KB at the least)."""
+MAX_FLOWS: Final = 90
+"""'[' and '{' in a document past which PyYAML bounds its depth (with :data:`_DEEP`, the depth
+of a document read here stays under the loader's MAX_DEPTH)."""
+
+UNREAD: Final = object()
+""":func:`read` left the document to PyYAML."""
+
+_END = r"(?=[\s\[\]{},#]|:\s|:$|$)"
+"""At the end of a plain scalar: a blank, a flow indicator, a comment or a key's colon."""
+_NOT_PRINTABLE: Final = re.compile(
+    r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+"""Tabs, CR, controls, byte order marks: what PyYAML refuses or reads otherwise."""
+_INDICATORS: Final = re.compile(
+    r"[|>\]},{](?:(?<=[|>])[ ]*[0-9+]|(?<=[\]}])[ ]*:(?=\s|$)|(?<=[,{])\s*[\[{])"
+)
+"""A block scalar's indentation or keep indicator; a flow collection as a key (before a ':',
+or where a flow mapping's key may be: '{{ .Values.x }}' is one, inside one)."""
+_TOKENS: Final = re.compile(
+    # each pattern here starts at a separator (a blank or a flow indicator) and a character
+    # that may begin one of them, which keeps the scan at about 20 ns a character
+    r"[\s\[\]{},](?=[-+.0-9!?&:yYnNoOtTfF=~])(?:"
+    + "|".join(
+        [
+            r"[!?&]",  # a tag; a complex key; an anchor (its aliases: yaml-rs refuses them)
+            r":(?=\s|$)",  # an empty key
+            r"(?i:yes|no|on|off|y|n|=)(?=[\s\[\]{},#:]|$)",  # YAML 1.1's booleans; value key
+            r"(?i:true|false|null|~):(?=\s|$)",  # keys that are not strings
+            # shaped like a number, unless an integer or a decimal both read alike, or a
+            # version or an address both read as a string
+            r"(?![-+]?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,15})?" + _END + ")"
+            r"(?![0-9]+(?:\.[0-9]+){2,}" + _END + ")"
+            r"(?:[-+]?[0-9_]*\.?[0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9]*)?"  # 1_000, 1e3, .5
+            r"|[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?"  # 1:30 (base 60)
+            r"|[-+]?0[xXoObB][0-9a-fA-F_]*)" + _END,  # 0x1F, 0o17, 0b101
+            r"[0-9]{4}-[0-9]{1,2}-[0-9]",  # a date, a time
+            r"[-+]?\.(?i:inf|nan)",
+        ]
+    )
+    + ")",
+    re.MULTILINE,
+)
+"""Plain scalars that YAML 1.1 and 1.2 (or PyYAML and yaml-rs) may read otherwise, and the
+indicators of what is left to PyYAML: tags, complex and empty keys."""
+_LITERALS: Final = ("<<", "\n...", "\n%")
+"""A merge key, a document end, a directive."""
+_DEEP: Final = re.compile(r"^[ ?:-]{100}", re.MULTILINE)
+"""A line indented or introduced ('- - - ') 100 columns deep."""
+_LIMITS: Final = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=0)
+"""An alias is left to PyYAML (which bounds its expansion and gives its fields lines)."""
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read(text: str) -> object:
+    """The one YAML document in ``text`` as PyYAML's safe loader builds it, or :data:`UNREAD`.
+
+    ``text`` holds at most one document: no '---' line but maybe its first.
+    """
+    if (
+        len(text) > MAX_BYTES
+        or _NOT_PRINTABLE.search(text)
+        or _TOKENS.search(text)
+        or _TOKENS.match("\n" + text[:200])  # a token at the very start
+        or _INDICATORS.search(text)
+        or any(literal in text for literal in _LITERALS)
+        or text.startswith(("...", "%"))
+        or text.count("[") + text.count("{") > MAX_FLOWS
+        or _DEEP.search(text)
+    ):
+        return UNREAD
+    try:
+        return yaml_rs.loads(text, parse_datetime=False, alias_limits=_LIMITS)
+    except (yaml_rs.YAMLDecodeError, ValueError, TypeError, OverflowError, RecursionError):
+        return UNREAD
+
+
+class Lines:
+    """The line of each field of one document read by :func:`read`, found when first asked:
+    PyYAML's C parser reads the document's events up to the field (the rest is read only when
+    a later question needs it). The same lines, field for field, as the loader's walk over
+    PyYAML's nodes records, the document's first line being ``base`` + 1."""
+
+    __slots__ = ("_events", "_found", "_text", "base")
+
+    def __init__(self, text: str, base: int) -> None:
+        self._text = text
+        self.base = base
+        self._found: dict[Path, int] = {}
+        self._events: Iterator[tuple[Path, int]] | None = None
+
+    def __getstate__(self) -> tuple[str, int]:
+        return self._text, self.base
+
+    def __setstate__(self, state: tuple[str, int]) -> None:
+        self.__init__(*state)  # type: ignore[misc]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Lines, dict)):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __contains__(self, path: object) -> bool:
+        return self._find(path) is not None
+
+    def __getitem__(self, path: Path) -> int:
+        line = self._find(path)
+        if line is None:
+            raise KeyError(path)
+        return line
+
+    def get(self, path: Path, /) -> int | None:
+        return self._find(path)
+
+    def items(self) -> list[tuple[Path, int]]:
+        for _ in self._walk():
+            pass
+        return list(self._found.items())
+
+    def _find(self, path: object) -> int | None:
+        known: int | None = self._found.get(path)  # type: ignore[call-overload]
+        if known is not None:
+            return known
+        for found, line in self._walk():
+            if found == path:
+                return line
+        return None
+
+    def _walk(self) -> Iterator[tuple[Path, int]]:
+        if self._events is None:
+            self._events = _lines(self._text, self.base)
+        for path, line in self._events:
+            if path not in self._found:
+                self._found[path] = line
+                yield path, line
+
+
+def _lines(text: str, base: int) -> Iterator[tuple[Path, int]]:
+    """(path, line) of each node of the document, in the order of the text (a key's own nodes,
+    which have no path, are passed over)."""
+    frames: list[_Frame] = []
+    parser = _Loader(text)
+    try:
+        while parser.check_event():
+            event = parser.get_event()  # type: ignore[no-untyped-call]
+            kind = type(event)
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                frames.pop()
+                continue
+            scalar = kind is yaml.ScalarEvent
+            if not scalar and kind is not yaml.MappingStartEvent and kind is not _SEQUENCE:
+                continue
+            path: Path | None = ()
+            if frames:
+                frame = frames[-1]
+                if frame.mapping and frame.key is None:  # a key: its value comes next
+                    frame.key = event.value if scalar else ""
+                    path = None
+                elif frame.mapping:
+                    path = None if frame.path is None else (*frame.path, frame.key or "")
+                    frame.key = None
+                else:
+                    path = None if frame.path is None else (*frame.path, frame.index)
+                    frame.index += 1
+            if path is not None:
+                yield path, event.start_mark.line + base + 1
+            if not scalar:
+                frames.append(_Frame(path, kind is yaml.MappingStartEvent))
+    finally:
+        parser.dispose()
+
+
+_SEQUENCE: Final = yaml.SequenceStartEvent
+
+
+class _Frame:
+    """An open collection: its path (None inside a key), and where it is in its entries."""
+
+    __slots__ = ("index", "key", "mapping", "path")
+
+    def __init__(self, path: Path | None, mapping: bool) -> None:
+        self.path = path
+        self.mapping = mapping
+        self.index = 0
+        self.key: str | None = None
