@@ -8,21 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from pocketid_k8s.check import loader, parallel, run_check
+from pocketid_k8s.check import fastyaml, loader, parallel, run_check
 from pocketid_k8s.check.loader import load
 from tests.test_check_reference import generated
 
 
+@pytest.mark.parametrize(("fast", "pools"), [(True, 1), (False, 2)], ids=["yaml-rs", "PyYAML"])
 def test_parallel_findings_are_serial_findings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool, pools: int
 ) -> None:
-    """Files parsed and objects validated by the workers give the serial run's findings."""
+    """Files read and validated by the workers (the fast way, or left to PyYAML and parsed by
+    a second pool) give the serial run's findings."""
     generated(tmp_path / "apps", 200)
+    if not fast:
+        monkeypatch.setattr(fastyaml, "read", lambda _text: fastyaml.UNREAD)
     monkeypatch.setattr(parallel, "workers", lambda: 1)
     serial = run_check([str(tmp_path / "apps")])
     monkeypatch.setattr(parallel, "workers", lambda: 3)
     monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
-    monkeypatch.setattr(parallel, "PARALLEL_FIELDS", 1)
+    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
     forks = 0
     real = multiprocessing.get_context
 
@@ -33,7 +37,7 @@ def test_parallel_findings_are_serial_findings(
 
     monkeypatch.setattr(multiprocessing, "get_context", counted)
     both = run_check([str(tmp_path / "apps")])
-    assert forks == 1  # one pool validated (yaml-rs read the files, here)
+    assert forks == pools
     assert both.findings == serial.findings
     assert (both.files, both.objects) == (serial.files, serial.objects)
 
@@ -83,6 +87,7 @@ def test_large_file_cut_at_documents_reads_as_whole(
     serial, lines = run_check([path]), [r.lines for r in load([path]).resources]
     monkeypatch.setattr(parallel, "workers", lambda: 3)
     monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
     cut = len(loader._pieces(path, (tmp_path / "all.yaml").read_bytes()))
     assert cut == (1 if "\u2028" in middle else 12)
     both = run_check([path])

@@ -97,6 +97,8 @@ class FastValidator:
     def errors(self, doc: Mapping[str, object]) -> list[Located]:
         """The document's errors as jsonschema would list them, sorted by path."""
         try:
+            if self._validator.is_valid(doc):  # most are: then there is nothing to tell
+                return []
             json.dumps(doc, allow_nan=False)  # NaN, dates, bytes: not plain JSON
             raw = list(self._validator.iter_errors(doc))
         except (ValueError, TypeError, OverflowError, RecursionError):

@@ -72,7 +72,7 @@ _TOKENS: Final = re.compile(
 indicators of what is left to PyYAML: tags, complex and empty keys."""
 _LITERALS: Final = ("<<", "\n...", "\n%")
 """A merge key, a document end, a directive."""
-_DEEP: Final = re.compile(r"^[ ?:-]{100}", re.MULTILINE)
+_DEEP: Final = re.compile(r"\n[ ?:-]{100}")
 """A line indented or introduced ('- - - ') 100 columns deep."""
 _LIMITS: Final = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=0)
 """An alias is left to PyYAML (which bounds its expansion and gives its fields lines)."""
@@ -94,6 +94,7 @@ def read(text: str) -> object:
         or text.startswith(("...", "%"))
         or text.count("[") + text.count("{") > MAX_FLOWS
         or _DEEP.search(text)
+        or _DEEP.match("\n" + text[:100])
     ):
         return UNREAD
     try:
@@ -104,22 +105,34 @@ def read(text: str) -> object:
 
 class Lines:
     """The line of each field of one document read by :func:`read`, found when first asked:
-    PyYAML's C parser reads the document's events up to the field (the rest is read only when
-    a later question needs it). The same lines, field for field, as the loader's walk over
-    PyYAML's nodes records, the document's first line being ``base`` + 1."""
+    PyYAML's C parser reads the document's events up to the field (a later question about a
+    field not yet seen reads them again: a parser kept waiting holds tens of kilobytes, and a
+    set of 10,000 objects has thousands of findings). The same lines, field for field, as the
+    loader's walk over PyYAML's nodes records.
 
-    __slots__ = ("_events", "_found", "_text", "base")
+    The document is ``text[start:end]`` (the file's text, shared by its documents), its first
+    line being line ``base`` + 1 of the file.
+    """
 
-    def __init__(self, text: str, base: int) -> None:
+    __slots__ = ("_complete", "_found", "_text", "base", "end", "start")
+
+    def __init__(self, text: str, base: int, start: int = 0, end: int | None = None) -> None:
         self._text = text
         self.base = base
+        self.start = start
+        self.end = len(text) if end is None else end
         self._found: dict[Path, int] = {}
-        self._events: Iterator[tuple[Path, int]] | None = None
+        self._complete = False
 
-    def __getstate__(self) -> tuple[str, int]:
-        return self._text, self.base
+    @property
+    def place(self) -> tuple[int, int, int]:
+        """(start, end, base): the document in its file's text, without the text."""
+        return self.start, self.end, self.base
 
-    def __setstate__(self, state: tuple[str, int]) -> None:
+    def __getstate__(self) -> tuple[str, int, int, int]:
+        return self._text, self.base, self.start, self.end
+
+    def __setstate__(self, state: tuple[str, int, int, int]) -> None:
         self.__init__(*state)  # type: ignore[misc]
 
     def __eq__(self, other: object) -> bool:
@@ -142,26 +155,23 @@ class Lines:
         return self._find(path)
 
     def items(self) -> list[tuple[Path, int]]:
-        for _ in self._walk():
-            pass
+        self._find(None)  # no field's path: reads them all
         return list(self._found.items())
 
     def _find(self, path: object) -> int | None:
         known: int | None = self._found.get(path)  # type: ignore[call-overload]
-        if known is not None:
+        if known is not None or self._complete:
             return known
-        for found, line in self._walk():
-            if found == path:
-                return line
+        events = _lines(self._text[self.start : self.end], self.base)
+        try:
+            for found, line in events:
+                self._found.setdefault(found, line)
+                if found == path:
+                    return self._found[found]
+        finally:
+            events.close()  # type: ignore[attr-defined]
+        self._complete = True
         return None
-
-    def _walk(self) -> Iterator[tuple[Path, int]]:
-        if self._events is None:
-            self._events = _lines(self._text, self.base)
-        for path, line in self._events:
-            if path not in self._found:
-                self._found[path] = line
-                yield path, line
 
 
 def _lines(text: str, base: int) -> Iterator[tuple[Path, int]]:

@@ -10,8 +10,10 @@ tells the caller to exit 2 while the other files are still checked.
 from __future__ import annotations
 
 import itertools
+import marshal
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -80,23 +82,152 @@ def load(
 ) -> Loaded:
     """Every Kubernetes object under ``paths`` ('-' is standard input).
 
-    Each file is read by the fast way (:func:`_fast`) where it can be, in this process: yaml-rs
-    reads 10,000 objects in about a quarter of a second, less than sending them back from a
-    worker would take. The files left to PyYAML are parsed in parallel when they are large.
-    ``validate`` (for each object, its findings, or None to leave it to the caller) runs on
-    every object, by the workers when the set is large; its findings are
-    :attr:`Loaded.validated`.
+    Each file is read the fast way (:func:`_fast`) where it can be, and its objects validated
+    by ``validate`` (for each object, its findings, or None to leave it to the caller: they
+    are :attr:`Loaded.validated`) where they are read: for a large set, by forked workers,
+    each given runs of whole documents, which send back the documents marshalled (about a
+    tenth of what pickling them costs) and where each is in its file. The files left to
+    PyYAML are parsed after, in parallel when they are large.
     """
     loaded = Loaded()
     sources = list(_sources(paths, loaded, stdin or sys.stdin.buffer))
     """All the input, read first (within MAX_TOTAL_BYTES): then parsed."""
     loaded.files = len(sources)
-    parts: list[Loaded | None] = [_read_fast(name, data) for name, data in sources]
-    slow = [source for source, part in zip(sources, parts, strict=True) if part is None]
-    large = sum(len(data) for _, data in slow) >= parallel.PARALLEL_BYTES
+    undecoded: dict[int, Loaded] = {}
+    texts: list[str] = []
+    for index, (name, data) in enumerate(sources):
+        problem = Loaded()
+        text = _decoded(name, data, problem)
+        texts.append("" if text is None else text)
+        if text is None:
+            undecoded[index] = problem
+    large = sum(map(len, texts)) >= parallel.FAST_PARALLEL_BYTES
+    units = [
+        unit
+        for index, text in enumerate(texts)
+        if index not in undecoded
+        for unit in _units(index, text, split=large)
+    ]
+
+    def read(start: int, end: int) -> list[_Read | None]:
+        done: list[_Read | None] = []
+        for unit in units[start:end]:
+            part = Loaded()
+            name, text = sources[unit.source][0], texts[unit.source]
+            if not _fast(name, text, part, unit.first, whole=unit.whole, segments=unit.segments):
+                done.append(None)
+                continue
+            validated = [validate(r) if validate else None for r in part.resources]
+            done.append(_Read.of(part, validated, marshalled=large))
+        return done
+
+    done = parallel.mapped(len(units), read, parallel=large)
+    slow = {unit.source for unit, got in zip(units, done, strict=True) if got is None}
+    parts: dict[int, Loaded] = dict(undecoded)
+    for unit, got in zip(units, done, strict=True):
+        if got is not None and unit.source not in slow:
+            name, text = sources[unit.source][0], texts[unit.source]
+            got.into(parts.setdefault(unit.source, Loaded()), name, text)
+    slowly = _read_slowly([sources[index] for index in sorted(slow)], validate)
+    for index, (name, _) in enumerate(sources):
+        part = parts[index] if index in parts else slowly[name]
+        loaded.resources += part.resources
+        loaded.validated += part.validated
+        loaded.findings += part.findings
+        loaded.unreadable = loaded.unreadable or part.unreadable
+    sources.clear()  # the input's bytes are no longer needed
+    _duplicates(loaded)
+    return loaded
+
+
+@dataclass
+class _Unit:
+    """Whole documents of one file, read by one worker."""
+
+    source: int
+    segments: list[tuple[int, int]]
+    """Where each document is in the file's text."""
+    first: int
+    """The number of the first of them in the file."""
+    whole: bool
+    """They are the whole file."""
+
+
+def _units(source: int, text: str, *, split: bool) -> list[_Unit]:
+    """The file in runs of whole documents: one run, unless ``split`` and the file is large."""
+    segments = _segments(text)
+    workers = parallel.workers()
+    if not split or len(text) < parallel.FAST_PARALLEL_BYTES // 4 or workers < 2:
+        return [_Unit(source, segments, 1, whole=True)]
+    runs = min(len(segments), workers * parallel.RUNS_PER_WORKER)
+    cuts = [len(segments) * i // runs for i in range(runs + 1)]
+    bare = 0 if text.startswith("---") or _TEXT_CONTENT.search(text, 0, segments[0][1]) else 1
+    """1 when the text before the first '---' holds no document (then it is numbered 0)."""
+    return [
+        _Unit(source, segments[start:end], max(start + 1 - bare, 1), whole=False)
+        for start, end in itertools.pairwise(cuts)
+        if start < end
+    ]
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each part of the text that a '---' line begins (and of what is before
+    the first), by str.find: a regular expression takes five times longer."""
+    starts = [0]
+    at = text.find("\n---")
+    while at >= 0:
+        after = at + 4
+        if after == len(text) or text[after] in " \t\r\n":
+            starts.append(at + 1)
+        at = text.find("\n---", after)
+    return list(itertools.pairwise([*starts, len(text)]))
+
+
+@dataclass
+class _Read:
+    """What a worker sends back of the documents it read the fast way."""
+
+    docs: bytes | list[object]
+    """The documents, marshalled when sent (they hold only what YAML builds: dicts, lists,
+    strings, numbers, booleans and None)."""
+    places: list[tuple[int, int, int] | dict[Path, int]]
+    """Where each is in the file's text (:attr:`fastyaml.Lines.place`), or its lines."""
+    findings: list[Finding]
+    validated: list[list[Finding] | None]
+
+    @classmethod
+    def of(cls, part: Loaded, validated: list[list[Finding] | None], *, marshalled: bool) -> _Read:
+        docs: list[object] = [r.doc for r in part.resources]
+        places = [
+            r.lines.place if isinstance(r.lines, fastyaml.Lines) else dict(r.lines.items())
+            for r in part.resources
+        ]
+        sent: bytes | list[object] = docs
+        if marshalled:
+            try:
+                sent = marshal.dumps(docs)
+            except ValueError:  # something marshal cannot carry: pickled with the rest
+                sent = docs
+        return cls(sent, places, part.findings, validated)
+
+    def into(self, part: Loaded, name: str, text: str) -> None:
+        sent = self.docs  # marshalled by this program's own worker
+        docs = marshal.loads(sent) if isinstance(sent, bytes) else sent  # noqa: S302
+        for doc, place in zip(docs, self.places, strict=True):
+            lines = place if isinstance(place, dict) else fastyaml.Lines(text, place[2], *place[:2])
+            part.resources.append(Resource(doc, name, lines))
+        part.findings += self.findings
+        part.validated += self.validated
+
+
+def _read_slowly(
+    sources: list[tuple[str, bytes]], validate: Callable[[Resource], list[Finding] | None] | None
+) -> dict[str, Loaded]:
+    """The files left to PyYAML, by name: in parallel pieces when they are large."""
+    large = sum(len(data) for _, data in sources) >= parallel.PARALLEL_BYTES
     pieces = [
         piece
-        for name, data in slow
+        for name, data in sources
         for piece in (_pieces(name, data) if large else [_Piece(name, data)])
     ]
 
@@ -105,12 +236,13 @@ def load(
         for piece in pieces[start:end]:
             part = Loaded()
             clean = _parse(piece.name, piece.data, part, piece.first, whole=piece.whole)
+            part.validated = [validate(r) if validate else None for r in part.resources]
             part.paths = {}  # not sent back (the objects' lines hold the paths)
             done.append((part, clean))
         return done
 
     parsed = parallel.mapped(len(pieces), parse, parallel=large)
-    read_slowly: dict[str, Loaded] = {}
+    read: dict[str, Loaded] = {}
     for index, (done, _) in enumerate(parsed):
         piece, part = pieces[index], done
         if not piece.whole:
@@ -124,34 +256,13 @@ def load(
                 for other, _ in run[1:]:
                     part.resources += other.resources
                     part.findings += other.findings
+                    part.validated += other.validated
             else:  # a YAML error: the pieces may not say what the file says; read it whole
                 part = Loaded()
-                _parse(piece.name, dict(slow)[piece.name], part)
-        read_slowly[piece.name] = part
-    for (name, _), fast in zip(sources, parts, strict=True):
-        part = fast if fast is not None else read_slowly[name]
-        loaded.resources += part.resources
-        loaded.findings += part.findings
-        loaded.unreadable = loaded.unreadable or part.unreadable
-    sources.clear()  # the input's bytes are no longer needed
-    if validate is not None:
-        big = sum(len(r.doc) for r in loaded.resources) >= parallel.PARALLEL_FIELDS
-        loaded.validated = parallel.mapped(
-            len(loaded.resources), parallel.chunked(loaded.resources, validate), parallel=big
-        )
-    else:
-        loaded.validated = [None] * len(loaded.resources)
-    _duplicates(loaded)
-    return loaded
-
-
-def _read_fast(name: str, data: bytes) -> Loaded | None:
-    """The file read by :func:`_fast`, or None where PyYAML must read it."""
-    part = Loaded()
-    text = _decoded(name, data, part)
-    if text is None:
-        return part
-    return part if _fast(name, text, part, 1, whole=True) else None
+                _parse(piece.name, dict(sources)[piece.name], part)
+                part.validated = [validate(r) if validate else None for r in part.resources]
+        read[piece.name] = part
+    return read
 
 
 @dataclass
@@ -252,9 +363,9 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
             continue
         path = FsPath(given)
         if path.is_dir():
-            files = _folder(path, loaded)
+            files = _folder(str(path), loaded)
         elif path.exists():
-            files = [path]
+            files = [str(path)]
         else:
             _problem(
                 loaded,
@@ -268,16 +379,18 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
             continue
         for file in files:
             try:
-                with file.open("rb") as handle:
+                with open(file, "rb", buffering=0) as handle:
                     status = os.fstat(handle.fileno())
                     if (status.st_dev, status.st_ino) in read:
                         continue
                     read.add((status.st_dev, status.st_ino))
-                    data = _read(handle, str(file), loaded)
+                    regular = stat.S_ISREG(status.st_mode)
+                    hint = status.st_size + 1 if regular else _CHUNK
+                    data = _read(handle, file, loaded, hint)
             except OSError as exc:
                 _problem(
                     loaded,
-                    str(file),
+                    file,
                     "input/unreadable",
                     Severity.ERROR,
                     f"cannot be read ({exc.strerror})",
@@ -286,48 +399,58 @@ def _sources(paths: Sequence[str], loaded: Loaded, stdin: BinaryIO) -> Iterator[
                 )
                 continue
             if data is not None:
-                yield str(file), data
+                yield file, data
 
 
-def _folder(path: FsPath, loaded: Loaded) -> list[FsPath]:
-    """Every *.yaml and *.yml file under ``path``; a folder that cannot be read is an error."""
-    files: list[FsPath] = []
+def _folder(path: str, loaded: Loaded) -> list[str]:
+    """Every *.yaml and *.yml file under ``path`` (links to folders not followed), in the
+    order of their paths' parts; a folder that cannot be read is an error."""
+    files: list[str] = []
     failed = False
-
-    def unreadable(exc: OSError) -> None:
-        nonlocal failed
-        failed = True
-        _problem(
-            loaded,
-            str(exc.filename or path),
-            "input/unreadable",
-            Severity.ERROR,
-            f"folder cannot be read ({exc.strerror}), so its files were not checked",
-            "check its permissions",
-            unreadable=True,
-        )
-
-    for folder, subfolders, names in os.walk(path, onerror=unreadable):
-        subfolders.sort()
-        for name in sorted(names):
-            file = FsPath(folder, name)
-            if file.suffix in SUFFIXES and file.is_file():
-                files.append(file)
+    folders = [path]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            failed = True
+            _problem(
+                loaded,
+                str(exc.filename or folder),
+                "input/unreadable",
+                Severity.ERROR,
+                f"folder cannot be read ({exc.strerror}), so its files were not checked",
+                "check its permissions",
+                unreadable=True,
+            )
+            continue
+        prefix = "" if folder == "." else folder if folder.endswith("/") else f"{folder}/"
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(prefix + name)
+                elif name.endswith(SUFFIXES) and name not in SUFFIXES and entry.is_file():
+                    files.append(prefix + name)
+            except OSError:
+                continue  # gone, or a link that cannot be followed: not a file to check
     if not files and not failed:
-        _problem(
-            loaded, str(path), "input/empty", Severity.INFO, "holds no *.yaml or *.yml file", ""
-        )
-    return sorted(files)
+        _problem(loaded, path, "input/empty", Severity.INFO, "holds no *.yaml or *.yml file", "")
+    return sorted(files, key=lambda file: file.split("/"))
 
 
-def _read(stream: BinaryIO, name: str, loaded: Loaded) -> bytes | None:
+def _read(stream: BinaryIO, name: str, loaded: Loaded, hint: int = 0) -> bytes | None:
     """Read in chunks within the total cap, stopping at the first oversized document.
 
-    A pipe or a device (``<(yes)``, ``/dev/zero``) is never trusted to end.
+    A pipe or a device (``<(yes)``, ``/dev/zero``) is never trusted to end; ``hint`` is the
+    size to read first (a regular file's size, and one byte to find its end).
     """
     data = bytearray()
     document_start = scanned = 0
-    while chunk := stream.read(min(_CHUNK, loaded.budget + 1 - len(data))):
+    size = min(hint, _CHUNK) or _CHUNK
+    while chunk := stream.read(min(size, loaded.budget + 1 - len(data))):
+        size = _CHUNK
         data += chunk
         if len(data) > loaded.budget:
             _too_large(
@@ -339,6 +462,8 @@ def _read(stream: BinaryIO, name: str, loaded: Loaded) -> bytes | None:
             )
             loaded.budget = 0
             return None
+        if len(data) <= MAX_DOCUMENT_BYTES:
+            continue  # no document can be too large yet
         for marker in _DOCUMENT_MARKER.finditer(data, max(0, scanned - 4)):
             document_start = marker.start()
         scanned = len(data)
@@ -519,25 +644,31 @@ def _parse_slowly(name: str, text: str, loaded: Loaded, first: int, *, whole: bo
     return True
 
 
-def _fast(name: str, text: str, loaded: Loaded, first: int, *, whole: bool) -> bool:
-    """Read the text's documents by :func:`fastyaml.read` (each cut at its '---' line), their
-    lines left to be found when asked; False, with nothing added, where one of them is left to
-    PyYAML (then so is the whole text: one reading says what is wrong, in order)."""
+def _fast(
+    name: str,
+    text: str,
+    loaded: Loaded,
+    first: int,
+    *,
+    whole: bool,
+    segments: list[tuple[int, int]] | None = None,
+) -> bool:
+    """Read the text's documents (all, or those of ``segments``, :func:`_segments`'s) by
+    :func:`fastyaml.read`, their lines left to be found when asked; False, with nothing
+    added, where one of them is left to PyYAML (then so is the whole file: one reading says
+    what is wrong, in order)."""
     read: list[tuple[object, fastyaml.Lines]] = []
-    starts = [m.start() for m in _TEXT_DOCUMENT_START.finditer(text)]
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
-    base = 0
-    for index, (start, end) in enumerate(itertools.pairwise([*starts, len(text)])):
-        piece = text[start:end]
-        if index == 0 and not piece.startswith("---") and not _TEXT_CONTENT.search(piece):
-            base += piece.count("\n")  # comments and blank lines: no document
+    parts = _segments(text) if segments is None else segments
+    base = text.count("\n", 0, parts[0][0]) if parts else 0
+    for start, end in parts:
+        if start == 0 and not text.startswith("---") and not _TEXT_CONTENT.search(text, 0, end):
+            base += text.count("\n", 0, end)  # comments and blank lines: no document
             continue
-        doc = fastyaml.read(piece)
+        doc = fastyaml.read(text[start:end])
         if doc is fastyaml.UNREAD:
             return False
-        read.append((doc, fastyaml.Lines(piece, base)))
-        base += piece.count("\n")
+        read.append((doc, fastyaml.Lines(text, base, start, end)))
+        base += text.count("\n", start, end)
     if not read and whole:
         _problem(loaded, name, "input/empty", Severity.INFO, "holds no YAML document", "")
     for number, (doc, lines) in enumerate(read, start=max(first, 1)):
@@ -545,7 +676,6 @@ def _fast(name: str, text: str, loaded: Loaded, first: int, *, whole: bool) -> b
     return True
 
 
-_TEXT_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _TEXT_CONTENT = re.compile(r"^[ \t]*[^#\s]", re.MULTILINE)
 
 
