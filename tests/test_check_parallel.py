@@ -13,12 +13,13 @@ from pocketid_k8s.check.loader import load
 from tests.test_check_reference import generated
 
 
-@pytest.mark.parametrize(("fast", "pools"), [(True, 1), (False, 2)], ids=["yaml-rs", "PyYAML"])
+@pytest.mark.parametrize(("fast", "pools"), [(True, 2), (False, 3)], ids=["yaml-rs", "PyYAML"])
 def test_parallel_findings_are_serial_findings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool, pools: int
 ) -> None:
     """Files read and validated by the workers (the fast way, or left to PyYAML and parsed by
-    a second pool) give the serial run's findings."""
+    a second pool), and rules run by the workers per app folder and family, give the serial
+    run's findings in its order."""
     generated(tmp_path / "apps", 200)
     if not fast:
         monkeypatch.setattr(fastyaml, "read", lambda _text: fastyaml.UNREAD)
@@ -27,6 +28,7 @@ def test_parallel_findings_are_serial_findings(
     monkeypatch.setattr(parallel, "workers", lambda: 3)
     monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_OBJECTS", 1)
     forks = 0
     real = multiprocessing.get_context
 

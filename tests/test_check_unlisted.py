@@ -3,10 +3,14 @@ never deployed (refs/unlisted-file, issue 18 item 21)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pocketid_k8s.check import run_check
 from pocketid_k8s.check.model import Finding
+from pocketid_k8s.check.unlisted import _name
 
 KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
 
@@ -46,3 +50,9 @@ def test_a_folder_without_kustomization_is_not_judged(tmp_path: Path) -> None:
     """Without a kustomization.yaml every file is applied as it is: nothing to report."""
     (tmp_path / "a.yaml").write_text(config_map("a"))
     assert unlisted(tmp_path) == []
+
+
+@given(st.text(alphabet="ab./ ", max_size=12))
+def test_a_mentioned_name_is_the_one_pathlib_gives(path: str) -> None:
+    """The file name read from a kustomization's string is PurePath's name of it."""
+    assert _name(path) == PurePosixPath(path).name

@@ -7,11 +7,11 @@ It reads files (never the renderer): ours, a Helm chart's output, anyone's.
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
-from pocketid_k8s.check import environment, pocketid, policy, refs, unlisted
+from pocketid_k8s.check import environment, parallel, pocketid, policy, refs, unlisted
 from pocketid_k8s.check.context import Context
 from pocketid_k8s.check.loader import load
 from pocketid_k8s.check.model import Finding, Resource, Severity
@@ -24,6 +24,13 @@ from pocketid_k8s.errors import ExitCode, PocketIdK8sError
 __all__ = ["RULES", "CheckError", "Finding", "Report", "Severity", "run_check"]
 
 DEFAULT_KUBE_VERSION = "1.32"
+FAMILIES: Final[tuple[Callable[[Context], Iterable[Finding]], ...]] = (
+    pocketid.check,
+    environment.check,
+    policy.check,
+    refs.check,
+)
+"""The rules that read the set (or one app folder of it), in the order they report."""
 
 
 class CheckError(PocketIdK8sError):
@@ -53,6 +60,11 @@ class Report:
 
     def count(self, severity: Severity) -> int:
         return sum(f.severity is severity for f in self.findings)
+
+
+def _family(item: tuple[Context, Callable[[Context], Iterable[Finding]]]) -> list[Finding]:
+    each, check = item
+    return list(check(each))
 
 
 def run_check(
@@ -121,13 +133,19 @@ def _run(
     for resource in loaded.resources:
         groups.setdefault(loaded.apps.folder(resource.file), []).append(resource)
     contexts = [Context(group, ctx) for group in groups.values()] if len(groups) > 1 else [ctx]
-    for each in contexts:  # each app folder is checked on its own (check/apps.py)
-        for family in (pocketid, environment, policy, refs):
-            findings += (
-                f
-                for f in family.check(each)
-                if (f.file, f.kind, f.namespace, f.name) not in unchecked
-            )
+    work = [(each, family) for each in contexts for family in FAMILIES]
+    """Each app folder is checked on its own (check/apps.py), by each family of rules."""
+    by_family: list[list[Finding]] = parallel.mapped(
+        len(work),
+        parallel.chunked(work, _family),
+        parallel=len(loaded.resources) >= parallel.PARALLEL_OBJECTS,
+    )
+    findings += (
+        f
+        for part in by_family
+        for f in part
+        if (f.file, f.kind, f.namespace, f.name) not in unchecked
+    )
     findings += unlisted.check(loaded.resources)
     findings.sort(key=lambda f: (f.file, f.line or 0, f.rule, f.path))
     apps = {f.file: loaded.apps.folder(f.file) for f in findings}

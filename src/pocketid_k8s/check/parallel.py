@@ -23,6 +23,9 @@ FAST_PARALLEL_BYTES: Final = 2 * 1024 * 1024
 """Input read the fast way (check/fastyaml.py) is read in parallel from this size on: yaml-rs
 reads and jsonschema-rs validates 1,000 objects in about a tenth of a second, which starting
 the workers would cost again."""
+PARALLEL_OBJECTS: Final = 3000
+"""Objects from which the rules run in parallel, each worker given app folders and families of
+rules (with the lines of their findings, found where the finding is made)."""
 MAX_WORKERS: Final = 8
 """Enough for any CI runner; past this, joining the results costs what the workers save."""
 RUNS_PER_WORKER: Final = 4

@@ -8,7 +8,7 @@ from and at the strings of the folder's Kustomization (``resources``, ``patches`
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import os
 from typing import Final
 
 from pocketid_k8s.check.model import Finding, Resource
@@ -24,31 +24,32 @@ MAX_STRINGS: Final = 10_000
 
 def check(resources: list[Resource]) -> list[Finding]:
     """One finding per file of a kustomization's folder that it never mentions."""
-    mentioned: dict[PurePath, set[str]] = {}
-    listing: dict[PurePath, PurePath] = {}
-    paths = {file: PurePath(file) for file in dict.fromkeys(r.file for r in resources)}
-    """Each file's path, made once (a set of many objects has many per file)."""
+    mentioned: dict[str, set[str]] = {}
+    listing: dict[str, str] = {}
+    paths = {file: os.path.split(file) for file in dict.fromkeys(r.file for r in resources)}
+    """Each file's folder and name, made once (a set of many objects has many per file; the
+    loader gives each file's path in its normal form)."""
     for resource in resources:
-        path = paths[resource.file]
-        if resource.kind == "Kustomization" and path.name in KUSTOMIZATION_FILES:
-            mentioned.setdefault(path.parent, set()).update(_names(resource.doc))
-            listing.setdefault(path.parent, path)
+        folder, name = paths[resource.file]
+        if resource.kind == "Kustomization" and name in KUSTOMIZATION_FILES:
+            mentioned.setdefault(folder, set()).update(_names(resource.doc))
+            listing.setdefault(folder, resource.file)
     found: list[Finding] = []
     reported: set[str] = set()
     for resource in resources:
-        path = paths[resource.file]
-        names = mentioned.get(path.parent)
-        if names is None or path.name in KUSTOMIZATION_FILES or resource.file in reported:
+        folder, name = paths[resource.file]
+        names = mentioned.get(folder)
+        if names is None or name in KUSTOMIZATION_FILES or resource.file in reported:
             continue
-        if path.name not in names:
+        if name not in names:
             reported.add(resource.file)
             found.append(
                 finding(
                     resource,
                     RULE,
-                    f"{path.name} is not listed in {listing[path.parent]}, so "
+                    f"{name} is not listed in {listing[folder]}, so "
                     "kustomize (and Argo CD) never deploys it",
-                    f"add '{path.name}' to its resources, or move the file out of the folder; "
+                    f"add '{name}' to its resources, or move the file out of the folder; "
                     "in an app folder written by 'pocketid-k8s render' (which rewrites the "
                     "list), keep your own files in a folder of their own beside it",
                 )
@@ -69,5 +70,12 @@ def _names(doc: object) -> set[str]:
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str):
-            names.add(PurePath(item.strip()).name)
+            names.add(_name(item.strip()))
     return names
+
+
+def _name(path: str) -> str:
+    """The last part of a path as PurePath names it ('' for '/' or '.'), without making one
+    (a set of 10,000 objects has tens of thousands of strings in its kustomizations)."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    return parts[-1] if parts else ""
