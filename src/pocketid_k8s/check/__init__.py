@@ -92,7 +92,7 @@ def _run(
         schema = SchemaChecker(kube_version, schema_location)
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
-    loaded = load(paths, stdin, schema.check_core)
+    loaded = load(paths, stdin, schema.check_local)
     ctx = Context(loaded.resources)
     findings = list(loaded.findings)
     if loaded.resources and not ctx.pocket_ids:
@@ -118,7 +118,7 @@ def _run(
             )
         )
     unchecked: set[tuple[str, str, str, str]] = set()
-    try:  # the core kinds were validated where they were parsed; the others here, in order
+    try:  # the kinds with a schema on disk were validated where they were read; the rest here
         validated = [
             found if found is not None else schema.check(resource)
             for resource, found in zip(loaded.resources, loaded.validated, strict=True)

@@ -131,6 +131,19 @@ class SchemaChecker:
             return None
         return self.check(resource)
 
+    def check_local(self, resource: Resource) -> list[Finding] | None:
+        """The findings of any kind whose schema is on disk (the core kinds, and the custom
+        ones when the schema location is a folder); None to leave the object to :meth:`check`
+        here, in this process (a schema fetched, or one that cannot be read, whose error
+        :meth:`check` raises)."""
+        found = self.check_core(resource)
+        if found is not None or self.location.startswith(("http://", "https://")):
+            return found
+        try:
+            return self.check(resource)
+        except SchemaError:
+            return None
+
     def check(self, resource: Resource) -> list[Finding]:
         kind, api = resource.kind, resource.api_version
         group, _, version = api.rpartition("/")
