@@ -158,6 +158,15 @@ class Lines:
         self._find(None)  # no field's path: reads them all
         return list(self._found.items())
 
+    def nearest(self, path: Path) -> int | None:
+        """The line of ``path``, or of its nearest parent that the document has: one reading
+        of the events up to it, following only the collections on the way (the rest are
+        counted through, not walked)."""
+        known = self._found.get(path)
+        if known is not None:
+            return known
+        return _nearest(self._text[self.start : self.end], self.base, path)
+
     def _find(self, path: object) -> int | None:
         known: int | None = self._found.get(path)  # type: ignore[call-overload]
         if known is not None or self._complete:
@@ -210,6 +219,53 @@ def _lines(text: str, base: int) -> Iterator[tuple[Path, int]]:
 
 
 _SEQUENCE: Final = yaml.SequenceStartEvent
+
+
+def _nearest(text: str, base: int, path: Path) -> int | None:
+    """The line of ``path`` in the document, or of its nearest parent (see Lines.nearest)."""
+    way: list[_Frame] = []
+    """The open collections that ``path`` goes through, from the root."""
+    depth = 0
+    """The open collections, those passed over included."""
+    line: int | None = None
+    parser = _Loader(text)
+    try:
+        while parser.check_event():
+            event = parser.get_event()  # type: ignore[no-untyped-call]
+            kind = type(event)
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                depth -= 1
+                if depth < len(way):  # the collection on the way ended without the next step
+                    return line
+                continue
+            scalar = kind is yaml.ScalarEvent or kind is yaml.AliasEvent
+            if not scalar and kind is not yaml.MappingStartEvent and kind is not _SEQUENCE:
+                continue
+            if depth > len(way):  # inside a collection passed over
+                depth += 0 if scalar else 1
+                continue
+            step: str | int | None = None
+            if way:
+                frame = way[-1]
+                if frame.mapping and frame.key is None:  # a key: its value comes next
+                    frame.key = event.value if kind is yaml.ScalarEvent else ""
+                    depth += 0 if scalar else 1
+                    continue
+                if frame.mapping:
+                    step, frame.key = frame.key, None
+                else:
+                    step, frame.index = frame.index, frame.index + 1
+                if step != path[len(way) - 1]:
+                    depth += 0 if scalar else 1
+                    continue
+            line = event.start_mark.line + base + 1
+            if len(way) == len(path) or scalar:
+                return line
+            way.append(_Frame((), kind is yaml.MappingStartEvent))
+            depth += 1
+    finally:
+        parser.dispose()
+    return line
 
 
 class _Frame:

@@ -157,6 +157,10 @@ class Resource:
 
     def line(self, path: Path) -> int | None:
         """The line of ``path``, or of its nearest parent that has one."""
+        nearest = getattr(self.lines, "nearest", None)
+        if nearest is not None:  # found in the text when asked (check/fastyaml.py)
+            found: int | None = nearest(path)
+            return found
         for end in range(len(path), -1, -1):
             if path[:end] in self.lines:
                 return self.lines[path[:end]]
