@@ -3,8 +3,12 @@ the serial run's, in the same order (issue 19)."""
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import signal
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,14 +34,14 @@ def test_parallel_findings_are_serial_findings(
     monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
     monkeypatch.setattr(parallel, "PARALLEL_OBJECTS", 1)
     forks = 0
-    real = multiprocessing.get_context
+    real = parallel._forked
 
-    def counted(method: str) -> object:
+    def counted(work: Any, shares: Any) -> list[object]:
         nonlocal forks
         forks += 1
-        return real(method)
+        return real(work, shares)
 
-    monkeypatch.setattr(multiprocessing, "get_context", counted)
+    monkeypatch.setattr(parallel, "_forked", counted)
     both = run_check([str(tmp_path / "apps")])
     assert forks == pools
     assert both.findings == serial.findings
@@ -48,10 +52,10 @@ def test_small_set_starts_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     """The bundle is checked without starting a worker (a pool costs more than its check)."""
     generated(tmp_path / "apps", 16)
 
-    def refused(method: str) -> object:
-        raise AssertionError(f"a {method} pool was started for 16 objects")
+    def refused(work: Any, shares: Any) -> list[object]:
+        raise AssertionError("workers were forked for 16 objects")
 
-    monkeypatch.setattr(multiprocessing, "get_context", refused)
+    monkeypatch.setattr(parallel, "_forked", refused)
     assert run_check([str(tmp_path / "apps")]).objects == 16
 
 
@@ -95,3 +99,81 @@ def test_large_file_cut_at_documents_reads_as_whole(
     both = run_check([path])
     assert both.findings == serial.findings
     assert [r.lines for r in load([path]).resources] == lines
+
+
+# --- the forked workers themselves ---------------------------------------------------------
+
+
+def _two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+
+
+def test_results_come_back_whole_and_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of results larger than a pipe holds, from every worker at once, joined in order."""
+    _two_workers(monkeypatch)
+    big = "x" * 300_000  # each run's results pass the 64 KiB a pipe buffers
+    got = parallel.mapped(
+        40, lambda start, end: [(i, big) for i in range(start, end)], parallel=True
+    )
+    assert [i for i, _ in got] == list(range(40))
+    assert all(text == big for _, text in got)
+
+
+def test_an_exception_in_a_worker_is_raised_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's exception reaches the caller with its type and words."""
+    _two_workers(monkeypatch)
+
+    def work(start: int, end: int) -> list[int]:
+        if start <= 5 < end:
+            raise ValueError("run with five")
+        return list(range(start, end))
+
+    with pytest.raises(ValueError, match="run with five"):
+        parallel.mapped(8, work, parallel=True)
+
+
+def test_a_worker_killed_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies without its results (the OOM killer's SIGKILL) is WorkerError naming
+    the signal and the fix, not a hang."""
+    _two_workers(monkeypatch)
+
+    caller = os.getpid()
+
+    def work(start: int, end: int) -> list[int]:
+        if os.getpid() != caller:  # the forked worker (this process does a share too)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return list(range(start, end))
+
+    with pytest.raises(parallel.WorkerError, match=r"killed by signal 9.*fix: check fewer"):
+        parallel.mapped(8, work, parallel=True)
+
+
+def test_an_interrupt_ends_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the workers run: KeyboardInterrupt here, and no worker is left behind."""
+    _two_workers(monkeypatch)
+    pids = Path(tempfile.mkdtemp()) / "pids"
+
+    caller = os.getpid()
+
+    def work(start: int, end: int) -> list[int]:
+        if os.getpid() != caller:
+            with pids.open("a") as out:
+                out.write(f"{os.getpid()}\n")
+        time.sleep(60)
+        return []
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel.mapped(2, work, parallel=True)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    started = [int(line) for line in pids.read_text().split()]
+    assert len(started) == 1  # one worker forked; this process did the other share
+    for pid in started:
+        assert not Path(f"/proc/{pid}").exists()  # killed and reaped

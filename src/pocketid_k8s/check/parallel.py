@@ -1,20 +1,24 @@
-"""Both cores (or all of them) for a large set: its files parsed, and its objects of core
-kinds validated where they are parsed, by a pool of forked workers, each given a contiguous
-run of the work, the results joined in the order of the work, so that the output is the
-serial run's to the byte.
+"""Both cores (or all of them) for a large set: its files read and validated, then its rules
+run, by forked workers, each given runs of the work, the results joined in the order of the
+work, so that the output is the serial run's to the byte.
 
-Small inputs stay serial: starting a pool costs more than a bundle's whole check. Only Linux
-forks (the workers inherit the work, nothing is sent to them); on another system the work
-stays serial. Ctrl-C reaches the parent only, which ends the pool.
+Small inputs stay serial: forking costs more than a bundle's whole check. Only Linux forks
+(the workers inherit the work, nothing is sent to them); on another system the work stays
+serial. Ctrl-C reaches the parent only, which ends the workers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
+import selectors
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar, cast
+from typing import Final, NoReturn, TypeVar, cast
+
+from pocketid_k8s.errors import PocketIdK8sError
 
 PARALLEL_BYTES: Final = 256 * 1024
 """Input left to PyYAML is parsed in parallel from this size on (the bundle is 20 KiB, 1,000
@@ -34,9 +38,6 @@ RUNS_PER_WORKER: Final = 4
 T = TypeVar("T")
 R = TypeVar("R")
 
-_work: Callable[[int, int], object] | None = None
-"""What the forked workers do, on (start, end) of the work: set before the fork."""
-
 
 def workers() -> int:
     """How many processes to use: the cores this process may run on, 1 where it cannot fork."""
@@ -46,27 +47,117 @@ def workers() -> int:
 
 
 def mapped(size: int, work: Callable[[int, int], list[R]], *, parallel: bool) -> list[R]:
-    """``work(0, size)``, or the same list made by the workers run by run and joined in order.
+    """``work(0, size)``, or the same list made by forked workers run by run and joined in order.
 
     ``work`` must depend only on its arguments and on what the process held before the call
-    (a forked worker sees that, and nothing done since).
+    (a forked worker sees that, and nothing done since). Each of ``count`` shares is every
+    ``count``-th run of the work (a slow stretch is shared); this process does the first, a
+    forked worker each other one, which sends back its results pickled through a pipe and
+    ends. A worker that ends without them (killed: out of memory?) is :class:`WorkerError`;
+    an exception in a worker is raised here.
     """
     count = workers() if parallel else 1
     if count < 2 or size < 2:
         return work(0, size)
-    import multiprocessing  # noqa: PLC0415  (only for a large set: startup)
-
-    global _work  # noqa: PLW0603  (handed to the forked workers; set and cleared here only)
     runs = min(size, count * RUNS_PER_WORKER)
     bounds = [(size * i // runs, size * (i + 1) // runs) for i in range(runs)]
-    _work = work
+    shares = [bounds[i::count] for i in range(min(count, runs))]
+    done: dict[tuple[int, int], list[R]] = {}
+    for share, results in zip(shares, _forked(work, shares), strict=True):
+        done.update(zip(share, cast("list[list[R]]", results), strict=True))
+    return [item for run in bounds for item in done[run]]
+
+
+class WorkerError(PocketIdK8sError):
+    """A worker ended without sending its results back."""
+
+
+def _forked(
+    work: Callable[[int, int], object], shares: list[list[tuple[int, int]]]
+) -> list[object]:
+    """Each share's results: the first done here, each other by a worker forked for it
+    (os.fork: a pool of multiprocessing costs about 50 ms more, in threads, queues and a
+    process more, for each set it checks)."""
+    children: list[tuple[int, int]] = []
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(count, initializer=_quiet) as pool:
-            parts = pool.map(_run, bounds, chunksize=1)
+        for share in shares[1:]:
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns
+                os.close(read_end)
+                _work_and_exit(work, share, write_end)
+            os.close(write_end)
+            children.append((pid, read_end))
+        results: list[object] = [[work(*run) for run in shares[0]]]
+        received = _received([read_end for _, read_end in children])
+        for (pid, _), data in zip(children, received, strict=True):
+            _, status = os.waitpid(pid, 0)
+            if not data:
+                raise WorkerError(
+                    f"a worker of the check ended without its results ({_ended(status)}): "
+                    "nothing was reported; fix: check fewer files at a time, or give the "
+                    "machine more memory"
+                )
+            ok, value = pickle.loads(data)  # noqa: S301 (this program's own worker's bytes)
+            if not ok:
+                raise value
+            results.append(value)
+        children.clear()
+        return results
     finally:
-        _work = None
-    return [item for part in cast("list[list[R]]", parts) for item in part]
+        for pid, _ in children:  # interrupted, or a worker failed: end the others
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        for _, read_end in children:
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+
+
+def _work_and_exit(
+    work: Callable[[int, int], object], share: list[tuple[int, int]], out: int
+) -> NoReturn:
+    """In the worker: do the share, write the results (or the exception) and end, without
+    flushing what the parent had buffered or running its exit handlers."""
+    code = 0
+    try:
+        _quiet()
+        try:
+            data = pickle.dumps((True, [work(*run) for run in share]), pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:  # sent to the parent, which raises it
+            try:
+                data = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an exception that does not pickle: its words
+                data = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        with os.fdopen(out, "wb") as stream:
+            stream.write(data)
+    except BaseException:  # nothing to tell but the exit code
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _received(ends: list[int]) -> list[bytes]:
+    """Everything written to each pipe until its worker closes it, read as it comes (a worker
+    blocked on a full pipe would never end)."""
+    data = {end: bytearray() for end in ends}
+    with selectors.DefaultSelector() as selector:
+        for end in ends:
+            selector.register(end, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, _ in selector.select():
+                chunk = os.read(key.fd, 1 << 20)
+                if chunk:
+                    data[key.fd] += chunk
+                else:
+                    selector.unregister(key.fd)
+    return [bytes(data[end]) for end in ends]
+
+
+def _ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def chunked(items: Sequence[T], function: Callable[[T], R]) -> Callable[[int, int], list[R]]:
@@ -78,15 +169,9 @@ def chunked(items: Sequence[T], function: Callable[[T], R]) -> Callable[[int, in
     return work
 
 
-def _run(bounds: tuple[int, int]) -> object:
-    if _work is None:
-        raise RuntimeError("a worker is forked only while there is work")
-    return _work(*bounds)
-
-
 def _quiet() -> None:
-    """A worker leaves Ctrl-C to the parent, which ends the pool (and says 'interrupted'),
-    and ends quietly on the SIGTERM that ending the pool sends (not by the CLI's handler,
-    inherited, which would raise KeyboardInterrupt and print a worker's traceback)."""
+    """A worker leaves Ctrl-C to the parent, which ends the workers (and says 'interrupted'),
+    and ends quietly on a SIGTERM (not by the CLI's handler, inherited, which would raise
+    KeyboardInterrupt and print a worker's traceback)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
