@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
 
 import yaml
 import yaml_rs
@@ -187,38 +187,49 @@ def _lines(text: str, base: int) -> Iterator[tuple[Path, int]]:
     """(path, line) of each node of the document, in the order of the text (a key's own nodes,
     which have no path, are passed over)."""
     frames: list[_Frame] = []
+    for event, kind in _events(text):
+        if kind is _END_EVENT:
+            frames.pop()
+            continue
+        scalar = kind is yaml.ScalarEvent
+        path: Path | None = ()
+        if frames:
+            frame = frames[-1]
+            if frame.mapping and frame.key is None:  # a key: its value comes next
+                frame.key = event.value if scalar else ""
+                path = None
+            elif frame.mapping:
+                path = None if frame.path is None else (*frame.path, frame.key or "")
+                frame.key = None
+            else:
+                path = None if frame.path is None else (*frame.path, frame.index)
+                frame.index += 1
+        if path is not None:
+            yield path, event.start_mark.line + base + 1
+        if not scalar:
+            frames.append(_Frame(path, kind is yaml.MappingStartEvent))
+
+
+def _events(text: str) -> Iterator[tuple[Any, type]]:
+    """The document's events that start a node (a scalar, an alias, a mapping, a sequence)
+    or end a collection (then the kind is :data:`_END_EVENT`), from PyYAML's C parser."""
     parser = _Loader(text)
     try:
         while parser.check_event():
             event = parser.get_event()  # type: ignore[no-untyped-call]
             kind = type(event)
             if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                frames.pop()
-                continue
-            scalar = kind is yaml.ScalarEvent
-            if not scalar and kind is not yaml.MappingStartEvent and kind is not _SEQUENCE:
-                continue
-            path: Path | None = ()
-            if frames:
-                frame = frames[-1]
-                if frame.mapping and frame.key is None:  # a key: its value comes next
-                    frame.key = event.value if scalar else ""
-                    path = None
-                elif frame.mapping:
-                    path = None if frame.path is None else (*frame.path, frame.key or "")
-                    frame.key = None
-                else:
-                    path = None if frame.path is None else (*frame.path, frame.index)
-                    frame.index += 1
-            if path is not None:
-                yield path, event.start_mark.line + base + 1
-            if not scalar:
-                frames.append(_Frame(path, kind is yaml.MappingStartEvent))
+                yield event, _END_EVENT
+            elif kind in _NODE_EVENTS:
+                yield event, kind
     finally:
         parser.dispose()
 
 
-_SEQUENCE: Final = yaml.SequenceStartEvent
+_END_EVENT: Final = yaml.CollectionEndEvent
+_NODE_EVENTS: Final = frozenset(
+    {yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent}
+)
 
 
 def _nearest(text: str, base: int, path: Path) -> int | None:
@@ -228,43 +239,35 @@ def _nearest(text: str, base: int, path: Path) -> int | None:
     depth = 0
     """The open collections, those passed over included."""
     line: int | None = None
-    parser = _Loader(text)
-    try:
-        while parser.check_event():
-            event = parser.get_event()  # type: ignore[no-untyped-call]
-            kind = type(event)
-            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                depth -= 1
-                if depth < len(way):  # the collection on the way ended without the next step
-                    return line
-                continue
-            scalar = kind is yaml.ScalarEvent or kind is yaml.AliasEvent
-            if not scalar and kind is not yaml.MappingStartEvent and kind is not _SEQUENCE:
-                continue
-            if depth > len(way):  # inside a collection passed over
+    for event, kind in _events(text):
+        if kind is _END_EVENT:
+            depth -= 1
+            if depth < len(way):  # the collection on the way ended without the next step
+                return line
+            continue
+        scalar = kind is yaml.ScalarEvent or kind is yaml.AliasEvent
+        if depth > len(way):  # inside a collection passed over
+            depth += 0 if scalar else 1
+            continue
+        if way:
+            frame = way[-1]
+            if frame.mapping and frame.key is None:  # a key: its value comes next
+                frame.key = event.value if kind is yaml.ScalarEvent else ""
                 depth += 0 if scalar else 1
                 continue
-            step: str | int | None = None
-            if way:
-                frame = way[-1]
-                if frame.mapping and frame.key is None:  # a key: its value comes next
-                    frame.key = event.value if kind is yaml.ScalarEvent else ""
-                    depth += 0 if scalar else 1
-                    continue
-                if frame.mapping:
-                    step, frame.key = frame.key, None
-                else:
-                    step, frame.index = frame.index, frame.index + 1
-                if step != path[len(way) - 1]:
-                    depth += 0 if scalar else 1
-                    continue
-            line = event.start_mark.line + base + 1
-            if len(way) == len(path) or scalar:
-                return line
-            way.append(_Frame((), kind is yaml.MappingStartEvent))
-            depth += 1
-    finally:
-        parser.dispose()
+            step: str | int | None
+            if frame.mapping:
+                step, frame.key = frame.key, None
+            else:
+                step, frame.index = frame.index, frame.index + 1
+            if step != path[len(way) - 1]:
+                depth += 0 if scalar else 1
+                continue
+        line = event.start_mark.line + base + 1
+        if len(way) == len(path) or scalar:
+            return line
+        way.append(_Frame((), kind is yaml.MappingStartEvent))
+        depth += 1
     return line
 
 
