@@ -191,12 +191,12 @@ def _lines(text: str, base: int) -> Iterator[tuple[Path, int]]:
         if kind is _END_EVENT:
             frames.pop()
             continue
-        scalar = kind is yaml.ScalarEvent
+        scalar = kind is yaml.ScalarEvent or kind is yaml.AliasEvent  # no collection follows
         path: Path | None = ()
         if frames:
             frame = frames[-1]
             if frame.mapping and frame.key is None:  # a key: its value comes next
-                frame.key = event.value if scalar else ""
+                frame.key = event.value if kind is yaml.ScalarEvent else ""
                 path = None
             elif frame.mapping:
                 path = None if frame.path is None else (*frame.path, frame.key or "")
