@@ -55,6 +55,19 @@ or where a flow mapping's key may be: '{{ .Values.x }}' is one, inside one)."""
 _EMPTY_LAST: Final = re.compile(r"[|>][ ]*(?:#.*)?\Z")
 """On the last line that is not blank, a block scalar's header: with no content after it, the
 scalar is '' to PyYAML and '\\n' to yaml-rs."""
+_FLOW_LINES: Final = re.compile(r"\{[^}\n]*+\n")
+"""A flow mapping over several lines (near enough: a line break between a '{' and a '}')."""
+_KEY_LINES: Final = re.compile(
+    r"[{,][ \n]*+[^\s\[\]{},:#](?:[^\[\]{},\n:]|:(?![\s\[\]{},]))*+\n[^\[\]{},:]*+:"
+)
+"""In a flow mapping, a key over two lines ('{a\\n b: c}'): an error to PyYAML, the key 'a b' to
+yaml-rs. Possessive: each try ends at the next flow indicator, where the next one starts."""
+_FLOW_COLON: Final = re.compile(r":[,?\[\]{}]")
+"""In a flow collection, a plain scalar's ':' before a flow indicator ('[x:]', '{a:b:}'): an
+error to PyYAML's C scanner, a key to yaml-rs. In block context the same characters are
+harmless ('(?::[0-9]+)' in a regex), so only a document that also opens a flow is left."""
+_FLOW_OPEN: Final = re.compile(r"(?:^|[ ,\[{])[\[{]", re.MULTILINE)
+"""A flow collection's start: a '[' or '{' at a line's start, after a blank, ',' or another."""
 _TOKENS: Final = re.compile(
     # each pattern here starts at a separator (a blank or a flow indicator) and a character
     # that may begin one of them, which keeps the scan at about 20 ns a character
@@ -65,6 +78,9 @@ _TOKENS: Final = re.compile(
             r":(?=\s|$)",  # an empty key
             r"(?i:yes|no|on|off|y|n|=)(?=[\s\[\]{},#:]|$)",  # YAML 1.1's booleans; value key
             r"(?i:true|false|null|~):(?=\s|$)",  # keys that are not strings
+            # a number as a key: '1' may be a key too (the loader's walk, which finds
+            # duplicate keys by their text, reports '1: a' with "'1': b" as one given twice)
+            r"[-+]?\.?[0-9][0-9._]*[ ]*:(?=[\s\[\]{},]|$)",
             # shaped like a number, unless an integer or a decimal both read alike, or a
             # version or an address both read as a string
             r"(?![-+]?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,15})?" + _END + ")"
@@ -96,16 +112,20 @@ def read(text: str) -> object:
 
     ``text`` holds at most one document: no '---' line but maybe its first.
     """
+    if len(text) > MAX_BYTES:
+        return UNREAD
+    flows = text.count("[") + text.count("{")
     if (
-        len(text) > MAX_BYTES
+        flows > MAX_FLOWS  # first: it bounds the tries of the flow patterns below
+        or any(literal in text for literal in _LITERALS)
+        or text.startswith(("...", "%"))
         or _NOT_PRINTABLE.search(text)
         or _TOKENS.search(text)
         or _TOKENS.match("\n" + text[:200])  # a token at the very start
         or _INDICATORS.search(text)
         or _EMPTY_LAST.search(_last_line(text))
-        or any(literal in text for literal in _LITERALS)
-        or text.startswith(("...", "%"))
-        or (flows := text.count("[") + text.count("{")) > MAX_FLOWS
+        or (_FLOW_LINES.search(text) and _KEY_LINES.search(text, text.find("{")))
+        or (_FLOW_COLON.search(text) and _FLOW_OPEN.search(text))
         or _indented(min(_DEEP, (MAX_DEPTH - flows) // 2)).search(text)
     ):
         return UNREAD
