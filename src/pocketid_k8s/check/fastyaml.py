@@ -14,6 +14,7 @@ holds the two to that on generated documents.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, Final
@@ -27,8 +28,13 @@ MAX_BYTES: Final = 256 * 1024
 """Larger documents go to PyYAML, which bounds their node count (a document of 200,000 nodes
 needs 400 KB at the least)."""
 MAX_FLOWS: Final = 90
-"""'[' and '{' in a document past which PyYAML bounds its depth (with :data:`_DEEP`, the depth
-of a document read here stays under the loader's MAX_DEPTH)."""
+"""'[' and '{' in a document past which PyYAML bounds its depth."""
+MAX_DEPTH: Final = 200
+"""Nesting a document read here stays under: the loader's own bound (deeper, PyYAML's reading
+says the document is too complex). A block collection starts at a line's indentation (with its
+'- ', '? ' and ': ') and is at most two levels deeper than the one at the column before (a
+mapping's sequence may sit at its key's column), and a flow collection opens with a '[' or '{':
+so a document whose lines are indented less than (MAX_DEPTH - flows) / 2 nests less deep."""
 
 UNREAD: Final = object()
 """:func:`read` left the document to PyYAML."""
@@ -36,29 +42,51 @@ UNREAD: Final = object()
 _END = r"(?=[\s\[\]{},#]|:\s|:$|$)"
 """At the end of a plain scalar: a blank, a flow indicator, a comment or a key's colon."""
 _NOT_PRINTABLE: Final = re.compile(
-    r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
-"""Tabs, CR, controls, byte order marks: what PyYAML refuses or reads otherwise."""
+"""Tabs, CR, controls, byte order marks: what PyYAML refuses or reads otherwise; and the line
+and paragraph separators U+2028 and U+2029, line breaks to PyYAML (YAML 1.1) and characters
+to yaml-rs (YAML 1.2): 'a: b<U+2028>c' is an error to one and 'b<U+2028>c' to the other."""
 _INDICATORS: Final = re.compile(
     r"[|>\]},{](?:(?<=[|>])[ ]*[0-9+]|(?<=[\]}])[ ]*:(?=\s|$)|(?<=[,{])\s*[\[{])"
 )
 """A block scalar's indentation or keep indicator; a flow collection as a key (before a ':',
 or where a flow mapping's key may be: '{{ .Values.x }}' is one, inside one)."""
+_EMPTY_LAST: Final = re.compile(r"[|>][ ]*(?:#.*)?\Z")
+"""On the last line that is not blank, a block scalar's header: with no content after it, the
+scalar is '' to PyYAML and '\\n' to yaml-rs."""
+_FLOW_LINES: Final = re.compile(r"\{[^}\n]*+\n")
+"""A flow mapping over several lines (near enough: a line break between a '{' and a '}')."""
+_KEY_LINES: Final = re.compile(
+    r"[{,][ \n]*+[^\s\[\]{},:#](?:[^\[\]{},\n:]|:(?![\s\[\]{},]))*+\n[^\[\]{},:]*+:"
+)
+"""In a flow mapping, a key over two lines ('{a\\n b: c}'): an error to PyYAML, the key 'a b' to
+yaml-rs. Possessive: each try ends at the next flow indicator, where the next one starts."""
+_FLOW_COLON: Final = re.compile(r":[,?\[\]{}]")
+"""In a flow collection, a plain scalar's ':' before a flow indicator ('[x:]', '{a:b:}'): an
+error to PyYAML's C scanner, a key to yaml-rs. In block context the same characters are
+harmless ('(?::[0-9]+)' in a regex), so only a document that also opens a flow is left."""
+_FLOW_OPEN: Final = re.compile(r"(?:^|[ ,\[{])[\[{]", re.MULTILINE)
+"""A flow collection's start: a '[' or '{' at a line's start, after a blank, ',' or another."""
 _TOKENS: Final = re.compile(
     # each pattern here starts at a separator (a blank or a flow indicator) and a character
     # that may begin one of them, which keeps the scan at about 20 ns a character
-    r"[\s\[\]{},](?=[-+.0-9!?&:yYnNoOtTfF=~])(?:"
+    r"[\s\[\]{},](?=[-+._0-9!?&:yYnNoOtTfF=~])(?:"
     + "|".join(
         [
             r"[!?&]",  # a tag; a complex key; an anchor (its aliases: yaml-rs refuses them)
             r":(?=\s|$)",  # an empty key
             r"(?i:yes|no|on|off|y|n|=)(?=[\s\[\]{},#:]|$)",  # YAML 1.1's booleans; value key
             r"(?i:true|false|null|~):(?=\s|$)",  # keys that are not strings
+            # a number as a key: '1' may be a key too (the loader's walk, which finds
+            # duplicate keys by their text, reports '1: a' with "'1': b" as one given twice)
+            r"[-+]?\.?[0-9][0-9._]*[ ]*:(?=[\s\[\]{},]|$)",
             # shaped like a number, unless an integer or a decimal both read alike, or a
             # version or an address both read as a string
             r"(?![-+]?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,15})?" + _END + ")"
             r"(?![0-9]+(?:\.[0-9]+){2,}" + _END + ")"
-            r"(?:[-+]?[0-9_]*\.?[0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9]*)?"  # 1_000, 1e3, .5
+            # 1_000, 1e3, .5; yaml-rs drops every '_' ('_1', '1e_3', '._5' are numbers to it)
+            r"(?:[-+]?(?=[._]*[0-9])[0-9_]*\.?[0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9_]*)?"
             r"|[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?"  # 1:30 (base 60)
             r"|[-+]?0[xXoObB][0-9a-fA-F_]*)" + _END,  # 0x1F, 0o17, 0b101
             r"[0-9]{4}-[0-9]{1,2}-[0-9]",  # a date, a time
@@ -72,8 +100,8 @@ _TOKENS: Final = re.compile(
 indicators of what is left to PyYAML: tags, complex and empty keys."""
 _LITERALS: Final = ("<<", "\n...", "\n%")
 """A merge key, a document end, a directive."""
-_DEEP: Final = re.compile(r"\n[ ?:-]{100}")
-"""A line indented or introduced ('- - - ') 100 columns deep."""
+_DEEP: Final = 100
+"""Columns a line may be indented or introduced ('- - - ') by, at most, and so may nest."""
 _LIMITS: Final = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=0)
 """An alias is left to PyYAML (which bounds its expansion and gives its fields lines)."""
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -84,23 +112,46 @@ def read(text: str) -> object:
 
     ``text`` holds at most one document: no '---' line but maybe its first.
     """
+    if len(text) > MAX_BYTES:
+        return UNREAD
+    flows = text.count("[") + text.count("{")
     if (
-        len(text) > MAX_BYTES
+        flows > MAX_FLOWS  # first: it bounds the tries of the flow patterns below
+        or any(literal in text for literal in _LITERALS)
+        or text.startswith(("...", "%"))
         or _NOT_PRINTABLE.search(text)
         or _TOKENS.search(text)
         or _TOKENS.match("\n" + text[:200])  # a token at the very start
         or _INDICATORS.search(text)
-        or any(literal in text for literal in _LITERALS)
-        or text.startswith(("...", "%"))
-        or text.count("[") + text.count("{") > MAX_FLOWS
-        or _DEEP.search(text)
-        or _DEEP.match("\n" + text[:100])
+        or _EMPTY_LAST.search(_last_line(text))
+        or (_FLOW_LINES.search(text) and _KEY_LINES.search(text, text.find("{")))
+        or (_FLOW_COLON.search(text) and _FLOW_OPEN.search(text))
+        or _deep(text, min(_DEEP, (MAX_DEPTH - flows) // 2))
     ):
         return UNREAD
     try:
         return yaml_rs.loads(text, parse_datetime=False, alias_limits=_LIMITS)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, OverflowError, RecursionError):
         return UNREAD
+
+
+def _deep(text: str, columns: int) -> bool:
+    """Whether a line is indented or introduced ('- - - ') ``columns`` deep."""
+    indented = _indented(columns)
+    return bool(indented.search(text) or indented.match("\n" + text[: columns + 1]))
+
+
+@functools.cache
+def _indented(columns: int) -> re.Pattern[str]:
+    """A line break and ``columns`` of indentation or indicators (a pattern that starts with
+    a line break is searched five times faster than one with '^')."""
+    return re.compile(rf"\n[ ?:-]{{{columns}}}")
+
+
+def _last_line(text: str) -> str:
+    """The last line of ``text`` that is not blank."""
+    end = len(text.rstrip(" \n"))
+    return text[text.rfind("\n", 0, end) + 1 : end]
 
 
 class Lines:
