@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 STARTUP = """
 import sys
@@ -53,3 +56,52 @@ def test_a_schema_host_that_does_not_resolve_costs_no_http_start_up() -> None:
     )
     assert "cannot be fetched (the name does not resolve (DNS))" in done.stderr
     assert done.stderr.splitlines()[-1] == "2 False"
+
+
+LOADED = """
+import sys
+from pocketid_k8s.cli import main
+code = main(["check", sys.argv[1]])
+print(code, " ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_check_with_schemas_in_a_folder_loads_no_hashlib() -> None:
+    """Schemas from a folder: hashlib (OpenSSL's, 3 ms to load) is not loaded; only the cache
+    file name of a schema fetched from a URL needs it."""
+    bundle = Path(__file__).resolve().parents[1] / "k8s-apps/utilities/pocket-id"
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, str(bundle)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    code, *loaded = done.stderr.splitlines()[-1].split()
+    assert code == "0"  # the run checked the bundle through
+    assert "hashlib" not in loaded
+
+
+def _commands(argv: list[str]) -> list[str]:
+    """The commands that the parser built for ``argv`` offers (its help's command rows)."""
+    from pocketid_k8s.cli import _parser
+
+    return re.findall(r"^ {4}(\w+)", _parser(argv).format_help(), re.MULTILINE)
+
+
+def test_a_check_run_builds_the_check_command_alone() -> None:
+    """`check PATH` builds only check's parser: the nine other commands' ~70 options cost
+    ~3 ms to build (gettext is asked for each of their words)."""
+    assert _commands(["check", "k8s-apps"]) == ["check"]
+
+
+def test_a_misspelt_command_is_told_with_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """A command that is none of them still gets argparse's message listing all ten."""
+    from pocketid_k8s.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["chek", "k8s-apps"])
+    assert (
+        "argument COMMAND: invalid choice: 'chek' (choose from 'render', 'check', 'verify', "
+        "'preflight', 'rehearse', 'upgrade', 'seal', 'argocd', 'init', 'completion')"
+    ) in capsys.readouterr().err
