@@ -105,3 +105,38 @@ def test_a_misspelt_command_is_told_with_every_command(capsys: pytest.CaptureFix
         "argument COMMAND: invalid choice: 'chek' (choose from 'render', 'check', 'verify', "
         "'preflight', 'rehearse', 'upgrade', 'seal', 'argocd', 'init', 'completion')"
     ) in capsys.readouterr().err
+
+
+def test_each_core_kind_compiles_with_only_the_definitions_it_reaches() -> None:
+    """Every kind of the default Kubernetes version compiles from the shared definitions that
+    its $refs reach (jsonschema-rs refuses a $ref it cannot resolve); only the kinds reaching
+    JSONSchemaProps (properties named '$ref', '$schema') are given the whole document."""
+    import jsonschema_rs
+    import msgspec
+
+    from pocketid_k8s.check.schema import SchemaChecker, _schema_root
+
+    checker = SchemaChecker("1.32", None)
+    folder = _schema_root() / f"{checker.version}-local-strict"
+    shared = folder / "_definitions.json"
+    everything = len(msgspec.json.decode(shared.read_bytes())["$defs"])
+    given_all = []
+    for file in sorted(folder.glob("*.json")):
+        if file.name.startswith("_") or file.name == "all.json":
+            continue
+        text = file.read_bytes()
+        document, registry = checker._definitions(shared, text)
+        jsonschema_rs.validator_for(msgspec.json.decode(text), registry=registry)
+        if len(document["$defs"]) == everything:
+            given_all.append(file.name)
+    assert given_all
+    assert all(name.endswith("-apiextensions-v1.json") for name in given_all)
+
+
+def test_a_reference_of_another_form_gets_the_whole_definitions() -> None:
+    """A '$dynamicRef' (or any key starting with '$' but a plain $ref to a definition) is not
+    followed by the cut: the kind is given every definition, as before."""
+    from pocketid_k8s.check.schema import _references
+
+    assert _references(b'{"$ref": "#/$defs/a.B", "d": "say \\"$x\\""}', own=0) == ["a.B"]
+    assert _references(b'{"$dynamicRef": "#/$defs/a.B"}', own=0)[-1] is None
