@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 STARTUP = """
 import sys
@@ -53,3 +56,87 @@ def test_a_schema_host_that_does_not_resolve_costs_no_http_start_up() -> None:
     )
     assert "cannot be fetched (the name does not resolve (DNS))" in done.stderr
     assert done.stderr.splitlines()[-1] == "2 False"
+
+
+LOADED = """
+import sys
+from pocketid_k8s.cli import main
+code = main(["check", sys.argv[1]])
+print(code, " ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_check_with_schemas_in_a_folder_loads_no_hashlib() -> None:
+    """Schemas from a folder: hashlib (OpenSSL's, 3 ms to load) is not loaded; only the cache
+    file name of a schema fetched from a URL needs it."""
+    bundle = Path(__file__).resolve().parents[1] / "k8s-apps/utilities/pocket-id"
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, str(bundle)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    code, *loaded = done.stderr.splitlines()[-1].split()
+    assert code == "0"  # the run checked the bundle through
+    assert "hashlib" not in loaded
+
+
+def _commands(argv: list[str]) -> list[str]:
+    """The commands that the parser built for ``argv`` offers (its help's command rows)."""
+    from pocketid_k8s.cli import _parser
+
+    return re.findall(r"^ {4}(\w+)", _parser(argv).format_help(), re.MULTILINE)
+
+
+def test_a_check_run_builds_the_check_command_alone() -> None:
+    """`check PATH` builds only check's parser: the nine other commands' ~70 options cost
+    ~3 ms to build (gettext is asked for each of their words)."""
+    assert _commands(["check", "k8s-apps"]) == ["check"]
+
+
+def test_a_misspelt_command_is_told_with_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """A command that is none of them still gets argparse's message listing all ten."""
+    from pocketid_k8s.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["chek", "k8s-apps"])
+    assert (
+        "argument COMMAND: invalid choice: 'chek' (choose from 'render', 'check', 'verify', "
+        "'preflight', 'rehearse', 'upgrade', 'seal', 'argocd', 'init', 'completion')"
+    ) in capsys.readouterr().err
+
+
+def test_each_core_kind_compiles_with_only_the_definitions_it_reaches() -> None:
+    """Every kind of the default Kubernetes version compiles from the shared definitions that
+    its $refs reach (jsonschema-rs refuses a $ref it cannot resolve); only the kinds reaching
+    JSONSchemaProps (properties named '$ref', '$schema') are given the whole document."""
+    import jsonschema_rs
+    import msgspec
+
+    from pocketid_k8s.check.schema import SchemaChecker, _schema_root
+
+    checker = SchemaChecker("1.32", None)
+    folder = _schema_root() / f"{checker.version}-local-strict"
+    shared = folder / "_definitions.json"
+    everything = len(msgspec.json.decode(shared.read_bytes())["$defs"])
+    given_all = []
+    for file in sorted(folder.glob("*.json")):
+        if file.name.startswith("_") or file.name == "all.json":
+            continue
+        text = file.read_bytes()
+        document, registry = checker._definitions(shared, text)
+        jsonschema_rs.validator_for(msgspec.json.decode(text), registry=registry)
+        if len(document["$defs"]) == everything:
+            given_all.append(file.name)
+    assert given_all
+    assert all(name.endswith("-apiextensions-v1.json") for name in given_all)
+
+
+def test_a_reference_of_another_form_gets_the_whole_definitions() -> None:
+    """A '$dynamicRef' (or any key starting with '$' but a plain $ref to a definition) is not
+    followed by the cut: the kind is given every definition, as before."""
+    from pocketid_k8s.check.schema import _references
+
+    assert _references(b'{"$ref": "#/$defs/a.B", "d": "say \\"$x\\""}', own=0) == ["a.B"]
+    assert _references(b'{"$dynamicRef": "#/$defs/a.B"}', own=0)[-1] is None

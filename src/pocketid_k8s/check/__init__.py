@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import BinaryIO, Final
+
+import msgspec
 
 from pocketid_k8s.check import environment, parallel, pocketid, policy, refs, unlisted
 from pocketid_k8s.check.context import Context
@@ -37,17 +38,16 @@ class CheckError(PocketIdK8sError):
     """The check cannot run: a bad --kube-version or an unusable --schema-location."""
 
 
-@dataclass
-class Report:
+class Report(msgspec.Struct):
     findings: list[Finding]
     files: int
     objects: int
     unreadable: bool
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = msgspec.field(default_factory=list)
     """Files not checked because of their size."""
-    apps: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, str] = msgspec.field(default_factory=dict)
     """The app folder of each file with an object or a finding ('' for none)."""
-    app_objects: dict[str, int] = field(default_factory=dict)
+    app_objects: dict[str, int] = msgspec.field(default_factory=dict)
     """Objects per app folder, when the set has more than one (then reported per folder)."""
 
     @property

@@ -12,9 +12,10 @@ import base64
 import binascii
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Final
+
+import msgspec
 
 from pocketid_k8s.check.model import POD_SPEC_PATHS, Path, Resource
 from pocketid_k8s.check.view import (
@@ -44,8 +45,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class EnvValue:
+class EnvValue(msgspec.Struct, frozen=True):
     """One environment variable: its literal value when known, and where it comes from."""
 
     value: str | None
@@ -68,14 +68,13 @@ class EnvValue:
         return self.value if self.value is not None else self.secret
 
 
-@dataclass
-class Environment:
-    values: dict[str, EnvValue] = field(default_factory=dict)
-    invalid_keys: list[tuple[str, str, Path]] = field(default_factory=list)
+class Environment(msgspec.Struct):
+    values: dict[str, EnvValue] = msgspec.field(default_factory=dict)
+    invalid_keys: list[tuple[str, str, Path]] = msgspec.field(default_factory=list)
     """(key, source, path) of envFrom keys that are not valid variable names."""
-    unknown_sources: list[str] = field(default_factory=list)
+    unknown_sources: list[str] = msgspec.field(default_factory=list)
     """envFrom sources not in the checked set: their keys are unknown."""
-    required_unknown: list[str] = field(default_factory=list)
+    required_unknown: list[str] = msgspec.field(default_factory=list)
     """Those of them that are not optional: refs/missing-reference reports each."""
 
     def literal(self, name: str) -> str | None:
@@ -83,8 +82,7 @@ class Environment:
         return value.value if value is not None else None
 
 
-@dataclass
-class Workload:
+class Workload(msgspec.Struct):
     """A pod-bearing resource and one of its containers."""
 
     resource: Resource

@@ -13,14 +13,14 @@ errors jsonschema-rs cannot tell in jsonschema's words (see fastschema).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Final, cast
+
+import msgspec
 
 from pocketid_k8s.check.apivalidation import api_rules, meta_rules
 from pocketid_k8s.check.model import Finding, Path, Resource, dotted
@@ -117,9 +117,9 @@ class SchemaChecker:
         """Why the default location could not be reached (then it is not asked again)."""
         self._core: dict[tuple[str, str], _Kind] = {}
         self._custom: dict[tuple[str, str, str], _Kind | None] = {}
-        self._definitions: Any = None
         self._core_files: dict[tuple[str, str], FsPath | None] = {}
-        self._registry: Any = None
+        self._shared: _Shared | None = None
+        self._whole: tuple[dict[str, Any], jsonschema_rs.Registry] | None = None
 
     def check_core(self, resource: Resource) -> list[Finding] | None:
         """The findings of a core kind (Kubernetes' own schemas, on disk: nothing fetched,
@@ -203,19 +203,53 @@ class SchemaChecker:
     def _core_validator(self, path: FsPath, kind: str, api: str) -> _Kind:
         key = (kind, api)
         if key not in self._core:
-            import jsonschema_rs
-
-            if self._definitions is None:
-                self._definitions = json.loads((path.parent / "_definitions.json").read_text())
-                self._registry = jsonschema_rs.Registry(
-                    [(self._definitions["$id"], self._definitions)]
-                )
-            schema = json.loads(path.read_text())
-            documents = {self._definitions["$id"]: self._definitions}
+            text = path.read_bytes()
+            schema = msgspec.json.decode(text)
+            shared, registry = self._definitions(path.parent / "_definitions.json", text)
+            documents = {shared["$id"]: shared}
             if isinstance(schema.get("$id"), str):
                 documents[schema["$id"]] = schema
-            self._core[key] = _Kind(schema, documents, self._registry, self._definitions)
+            self._core[key] = _Kind(schema, documents, registry, shared)
         return self._core[key]
+
+    def _definitions(
+        self, file: FsPath, text: bytes
+    ) -> tuple[dict[str, Any], jsonschema_rs.Registry]:
+        """The shared definitions document (``file``) cut to the definitions that the kind's
+        schema ``text`` reaches through $refs, each one's own followed, and a registry of it:
+        a Deployment reaches 114 of the 638, a Service 15, and only those are decoded and
+        handed to jsonschema-rs (the bundle's check: 13M instructions fewer, ~3 ms). A
+        reference of any other form, to a name not there, or a file of another shape gets the
+        whole document, as before."""
+        import jsonschema_rs
+
+        if self._shared is None:  # each definition kept as its text until reached
+            try:
+                self._shared = msgspec.json.decode(file.read_bytes(), type=_Shared)
+            except msgspec.ValidationError:
+                return self._whole_definitions(file)
+        shared = self._shared
+        reached: dict[str, Any] = {}
+        names = _references(text, own=text.count(b'"$id"') + text.count(b'"$schema"'))
+        while names:
+            name = names.pop()
+            if name is None or (name not in reached and name not in shared.defs):
+                return self._whole_definitions(file)
+            if name not in reached:
+                definition = bytes(shared.defs[name])
+                reached[name] = msgspec.json.decode(definition)
+                names += _references(definition, own=0)
+        document = {"$schema": shared.draft, "$id": shared.id, "$defs": reached}
+        return document, jsonschema_rs.Registry([(shared.id, document)])
+
+    def _whole_definitions(self, file: FsPath) -> tuple[dict[str, Any], jsonschema_rs.Registry]:
+        import jsonschema_rs
+
+        if self._whole is None:
+            # msgspec: a third faster than json on this 1.3 MB file, the same objects
+            document = msgspec.json.decode(file.read_bytes())
+            self._whole = document, jsonschema_rs.Registry([(document["$id"], document)])
+        return self._whole
 
     # --- custom -------------------------------------------------------------------------
 
@@ -228,9 +262,9 @@ class SchemaChecker:
                 self._custom[key] = None
             else:
                 try:
-                    schema = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise SchemaError(f"{where}: not a JSON schema ({exc.msg})") from None
+                    schema = msgspec.json.decode(text)
+                except msgspec.DecodeError as exc:
+                    raise SchemaError(f"{where}: not a JSON schema ({exc})") from None
                 self._custom[key] = _Kind(schema, {}, None, None)
         return self._custom[key], where
 
@@ -276,6 +310,30 @@ class SchemaChecker:
                 )
             )
         return findings
+
+
+class _Shared(msgspec.Struct):
+    """kubernetes-validate's ``_definitions.json``, each definition left as its JSON text."""
+
+    id: str = msgspec.field(name="$id")
+    draft: str = msgspec.field(name="$schema")
+    defs: dict[str, msgspec.Raw] = msgspec.field(name="$defs")
+
+
+_REFERENCE: Final = re.compile(rb'"\$ref":\s*"(?:/api/_definitions\.json)?#/\$defs/([\w.-]+)"')
+"""A $ref to a shared definition, as kubernetes-validate writes them (a kind's schema names
+the file, the definitions themselves the document they are in)."""
+
+
+def _references(text: bytes, *, own: int) -> list[str | None]:
+    """The definitions that the JSON ``text`` refers to, with None among them when it holds a
+    key or string starting with '$' that is none of those references (another keyword, a
+    property so named) nor one of the ``own`` ($id, $schema) that a kind's schema has."""
+    names: list[str | None] = [found.decode() for found in _REFERENCE.findall(text)]
+    # a key or string starting with '$' ('\\"$' is a quote inside a string: a description's)
+    if text.count(b'"$') - text.count(b'\\"$') != len(names) + own:
+        names.append(None)
+    return names
 
 
 class _Kind:
@@ -397,6 +455,8 @@ def _cache_dir() -> FsPath:
 def _fetch(url: str) -> str | None:
     """The schema at ``url`` (None on 404), from the disk cache or fetched through the bounded
     reader: FETCH_TIMEOUT seconds in all, MAX_SCHEMA_BYTES, a few redirects."""
+    import hashlib  # OpenSSL's, 3 ms to load: only for a schema from a URL (startup)
+
     cached = _cache_dir() / (hashlib.sha256(url.encode()).hexdigest() + ".json")
     if cached.is_file():
         return _read(str(cached))
