@@ -393,6 +393,7 @@ def _parsed(text: str, *, fast: bool) -> object:
 @given(streams())
 @example("apiVersion: v1\nkind: X\n1: a\n'1': b\n")  # one key twice, to the loader's walk
 @example("apiVersion: v1\nkind: X\nb: [{+1: 1, '+1': 2}]\n")
+@example('\t\n---\n"1": ""\n')  # a tab before the first document: an error to PyYAML
 def test_file_reads_as_slowly(text: str) -> None:
     """A whole file gives the same objects, lines and findings fast as by PyYAML alone."""
     assert _parsed(text, fast=True) == _parsed(text, fast=False), text

@@ -41,12 +41,13 @@ UNREAD: Final = object()
 
 _END = r"(?=[\s\[\]{},#]|:\s|:$|$)"
 """At the end of a plain scalar: a blank, a flow indicator, a comment or a key's colon."""
-_NOT_PRINTABLE: Final = re.compile(
-    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-"""Tabs, CR, controls, byte order marks: what PyYAML refuses or reads otherwise; and the line
-and paragraph separators U+2028 and U+2029, line breaks to PyYAML (YAML 1.1) and characters
-to yaml-rs (YAML 1.2): 'a: b<U+2028>c' is an error to one and 'b<U+2028>c' to the other."""
+_NOT_PRINTABLE_ASCII: Final = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+"""Tabs, CR and controls: what PyYAML refuses or reads otherwise, in ASCII text."""
+_NOT_PRINTABLE: Final = r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+"""The same in any text, with byte order marks, surrogates and the line and paragraph
+separators U+2028 and U+2029, line breaks to PyYAML (YAML 1.1) and characters to yaml-rs
+(YAML 1.2): 'a: b<U+2028>c' is an error to one and 'b<U+2028>c' to the other. Compiled when
+first needed, for a text that is not all ASCII (its ranges take a millisecond to compile)."""
 _INDICATORS: Final = re.compile(
     r"[|>\]},{](?:(?<=[|>])[ ]*[0-9+]|(?<=[\]}])[ ]*:(?=\s|$)|(?<=[,{])\s*[\[{])"
 )
@@ -119,7 +120,7 @@ def read(text: str) -> object:
         flows > MAX_FLOWS  # first: it bounds the tries of the flow patterns below
         or any(literal in text for literal in _LITERALS)
         or text.startswith(("...", "%"))
-        or _NOT_PRINTABLE.search(text)
+        or _not_printable(text)
         or _TOKENS.search(text)
         or _TOKENS.match("\n" + text[:200])  # a token at the very start
         or _INDICATORS.search(text)
@@ -133,6 +134,17 @@ def read(text: str) -> object:
         return yaml_rs.loads(text, parse_datetime=False, alias_limits=_LIMITS)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, OverflowError, RecursionError):
         return UNREAD
+
+
+def _not_printable(text: str) -> bool:
+    if text.isascii():  # known without reading it (Python keeps it with the string)
+        return bool(_NOT_PRINTABLE_ASCII.search(text))
+    return bool(_compiled(_NOT_PRINTABLE).search(text))
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _deep(text: str, columns: int) -> bool:

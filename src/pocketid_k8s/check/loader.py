@@ -678,12 +678,12 @@ def _fast(
     parts = _segments(text) if segments is None else segments
     base = text.count("\n", 0, parts[0][0]) if parts else 0
     for start, end in parts:
+        doc = fastyaml.read(text[start:end])  # before the first '---' too: a tab is an error
+        if doc is fastyaml.UNREAD:
+            return False
         if start == 0 and not text.startswith("---") and not _TEXT_CONTENT.search(text, 0, end):
             base += text.count("\n", 0, end)  # comments and blank lines: no document
             continue
-        doc = fastyaml.read(text[start:end])
-        if doc is fastyaml.UNREAD:
-            return False
         read.append((doc, fastyaml.Lines(text, base, start, end)))
         base += text.count("\n", start, end)
     if not read and whole:
