@@ -146,6 +146,8 @@ ENDS = """
 import atexit, sys
 if sys.argv[2] == "atexit":
     atexit.register(lambda: print("the exit function ran", file=sys.stderr))
+if sys.argv[2] == "no-stderr":
+    sys.stderr = None  # as Python sets it when the process starts with stderr closed
 from pocketid_k8s.cli import main
 main(["check", sys.argv[1]], end_process=True)
 print("the interpreter went on", file=sys.stderr)
@@ -185,3 +187,11 @@ def test_a_function_registered_at_exit_still_runs_after_check() -> None:
     done = _ended(BUNDLE, "atexit")
     assert done.returncode == 0
     assert done.stderr.splitlines() == ["the interpreter went on", "the exit function ran"]
+
+
+def test_a_check_ending_the_process_with_stderr_closed_exits_as_before() -> None:
+    """Started with stderr closed (sys.stderr is None), the check still exits 0 with its report
+    (the end does not trip over the missing stream)."""
+    done = _ended(BUNDLE, "no-stderr")
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[-1].endswith("objects)")

@@ -54,8 +54,9 @@ def _end_check(code: int) -> None:
     if atexit._ncallbacks() or (threading is not None and threading.active_count() > 1):
         return
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the stream was closed when the process started
+                stream.flush()
     except (OSError, ValueError):  # the usual exit says what it always said about it
         return
     os._exit(code)
