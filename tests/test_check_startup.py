@@ -140,3 +140,58 @@ def test_a_reference_of_another_form_gets_the_whole_definitions() -> None:
 
     assert _references(b'{"$ref": "#/$defs/a.B", "d": "say \\"$x\\""}', own=0) == ["a.B"]
     assert _references(b'{"$dynamicRef": "#/$defs/a.B"}', own=0)[-1] is None
+
+
+ENDS = """
+import atexit, sys
+if sys.argv[2] == "atexit":
+    atexit.register(lambda: print("the exit function ran", file=sys.stderr))
+if sys.argv[2] == "no-stderr":
+    sys.stderr = None  # as Python sets it when the process starts with stderr closed
+from pocketid_k8s.cli import main
+main(["check", sys.argv[1]], end_process=True)
+print("the interpreter went on", file=sys.stderr)
+"""
+BUNDLE = Path(__file__).resolve().parents[1] / "k8s-apps/utilities/pocket-id"
+
+
+def _ended(path: Path, waiting: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", ENDS, str(path), waiting],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_check_run_as_the_command_ends_the_process_once_its_report_is_out() -> None:
+    """`python -m pocketid_k8s.cli check` ends the process itself, skipping the interpreter's
+    teardown (~9 ms): nothing after main() runs, and the report arrives whole."""
+    done = _ended(BUNDLE)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[-1].endswith("objects)")
+
+
+def test_a_check_ending_the_process_keeps_its_exit_code(tmp_path: Path) -> None:
+    """An error-level finding still exits 1 when the check ends the process itself."""
+    bad = tmp_path / "service.yaml"
+    bad.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports: 5\n")
+    done = _ended(bad)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
+def test_a_function_registered_at_exit_still_runs_after_check() -> None:
+    """With a function registered to run at exit (coverage's, say), check leaves the process to
+    end the usual way, so that the function runs."""
+    done = _ended(BUNDLE, "atexit")
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == ["the interpreter went on", "the exit function ran"]
+
+
+def test_a_check_ending_the_process_with_stderr_closed_exits_as_before() -> None:
+    """Started with stderr closed (sys.stderr is None), the check still exits 0 with its report
+    (the end does not trip over the missing stream)."""
+    done = _ended(BUNDLE, "no-stderr")
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[-1].endswith("objects)")

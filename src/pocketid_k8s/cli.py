@@ -32,11 +32,39 @@ SCOPES = ("strict", "namespace-wide", "cluster-wide")
 Handler = Callable[[argparse.Namespace], int]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int:
+    """Run the command line; return the exit code. With ``end_process`` (the script and
+    ``python -m``), a ``check`` then ends the process itself: see :func:`_end_check`."""
+    run = _Run()
+    code = _main(run, argv)
+    if end_process and run.command == "check":
+        _end_check(code)
+    return code
+
+
+def _end_check(code: int) -> None:
+    """End the process with ``code`` once stdout and stderr are flushed, without the
+    interpreter's teardown, which frees every object one by one (~9 ms of a check of the
+    bundle; a check writes nothing but stdout and stderr). Return instead when anything
+    waits for that teardown: a function registered to run at exit (coverage's,
+    multiprocessing's), another thread, a stream that cannot be flushed."""
+    import atexit
+
+    threading = sys.modules.get("threading")
+    if atexit._ncallbacks() or (threading is not None and threading.active_count() > 1):
+        return
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the stream was closed when the process started
+                stream.flush()
+    except (OSError, ValueError):  # the usual exit says what it always said about it
+        return
+    os._exit(code)
+
+
+def _main(run: _Run, argv: Sequence[str] | None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _terminated)
-    run = _Run()
     real_stdout = sys.stdout
     sys.stdout = guarded = _GuardedStdout(real_stdout)
     try:
@@ -1087,7 +1115,7 @@ def _err(message: str) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(main(end_process=True))
 
 
 def _printable(text: str) -> str:
