@@ -160,3 +160,22 @@ def test_stderr_on_a_full_device_does_not_change_the_verdict(tmp_path: Path) -> 
     assert done.returncode == 0
     assert done.stdout.endswith("16 files, 16 changed\n")
     assert missing.returncode == 2
+
+
+@pytest.mark.parametrize("argv", [("check", "."), ("--version",)], ids=["check", "version"])
+def test_stdout_closed_at_start_is_an_output_error(argv: tuple[str, ...], tmp_path: Path) -> None:
+    """Started with stdout closed ('>&-'): exit 74 with one message, never an internal error."""
+    (tmp_path / "d.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/pocketid-k8s"), *argv],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        preexec_fn=lambda: os.close(1),  # the child's stdout, closed as '>&-' closes it
+    )
+    assert done.returncode == 74, done.stderr
+    assert "stdout: the output could not be written (stdout is closed)" in done.stderr
+    assert "internal error" not in done.stderr
+    assert "Traceback" not in done.stderr

@@ -102,6 +102,8 @@ class _GuardedStdout:
         self._stream = stream
 
     def write(self, text: str) -> int:
+        if self._stream is None:  # closed when the process started ('>&-')
+            raise StdoutFailed(OSError(errno.EBADF, "stdout is closed"))
         try:
             return int(self._stream.write(text))  # type: ignore[attr-defined]
         except OSError as exc:
@@ -112,6 +114,8 @@ class _GuardedStdout:
             self.write(line)
 
     def flush(self) -> None:
+        if self._stream is None:  # nothing was written to it
+            return
         try:
             self._stream.flush()  # type: ignore[attr-defined]
         except OSError as exc:
@@ -119,7 +123,17 @@ class _GuardedStdout:
         except ValueError:  # closed (a test's capture that ended): nothing left to deliver
             pass
 
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise OSError(errno.EBADF, "stdout is closed")
+        return int(self._stream.fileno())  # type: ignore[attr-defined]
+
+    def isatty(self) -> bool:
+        return self._stream is not None and bool(self._stream.isatty())  # type: ignore[attr-defined]
+
     def __getattr__(self, name: str) -> object:
+        if self._stream is None:  # closed when the process started: as a write to it fails
+            raise StdoutFailed(OSError(errno.EBADF, "stdout is closed"))
         return getattr(self._stream, name)
 
 
@@ -216,8 +230,13 @@ class _Run:
 def _quiet_stdout() -> None:
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        try:
+            target = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):
+            target = 1  # stdout was closed when the process started
+        if devnull != target:  # (with descriptor 1 closed, /dev/null may have taken it)
+            os.dup2(devnull, target)
+            os.close(devnull)
 
 
 _LIVE_COMMANDS = frozenset({"verify", "preflight", "rehearse", "upgrade"})
