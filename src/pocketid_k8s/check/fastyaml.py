@@ -55,6 +55,14 @@ or where a flow mapping's key may be: '{{ .Values.x }}' is one, inside one)."""
 _EMPTY_LAST: Final = re.compile(r"[|>][ ]*(?:#.*)?\Z")
 """On the last line that is not blank, a block scalar's header: with no content after it, the
 scalar is '' to PyYAML and '\\n' to yaml-rs."""
+_ROOT_BLOCK: Final = re.compile(r"(?:[ \n]|#[^\n]*+|---(?=[ \n]|$))*+[|>]")
+"""A block scalar as the document (at its start, after blanks, comments and '---'): its lines
+may sit at column 0, where PyYAML and yaml-rs end it or read a comment otherwise ('>\\n# x':
+PyYAML '# x\\n', yaml-rs ''; some are an error to PyYAML alone)."""
+_FLOW_TOKEN: Final = re.compile(r"[\[{,][ \n]*+[:|>]|:[ ]++[:|>][^\n#\]}]*+[\]}]")
+"""In a flow collection, an entry or a value that starts with ':', '|' or '>' ('[:x]', '{|}',
+'{a: :x}'): an error to PyYAML's C scanner (a value indicator; no block scalar in a flow),
+a plain scalar to yaml-rs. Also finds '[::1]' in a block scalar's text (an IPv6 address)."""
 _FLOW_LINES: Final = re.compile(r"\{[^}\n]*+\n")
 """A flow mapping over several lines (near enough: a line break between a '{' and a '}')."""
 _KEY_LINES: Final = re.compile(
@@ -124,6 +132,8 @@ def read(text: str) -> object:
         or _TOKENS.match("\n" + text[:200])  # a token at the very start
         or _INDICATORS.search(text)
         or _EMPTY_LAST.search(_last_line(text))
+        or _ROOT_BLOCK.match(text)
+        or _FLOW_TOKEN.search(text)
         or (_FLOW_LINES.search(text) and _KEY_LINES.search(text, text.find("{")))
         or (_FLOW_COLON.search(text) and _FLOW_OPEN.search(text))
         or _indented(min(_DEEP, (MAX_DEPTH - flows) // 2)).search(text)
