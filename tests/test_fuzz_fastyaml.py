@@ -405,6 +405,8 @@ def _parsed(text: str, *, fast: bool) -> object:
 @given(streams())
 @example("apiVersion: v1\nkind: X\n1: a\n'1': b\n")  # one key twice, to the loader's walk
 @example("apiVersion: v1\nkind: X\nb: [{+1: 1, '+1': 2}]\n")
+@example("\xa0x\n")  # no document to the fast path ('\\s' took U+00A0 for a blank); ' x'
+@example("\t# c\n")  # a tab: an error to PyYAML
 def test_file_reads_as_slowly(text: str) -> None:
     """A whole file gives the same objects, lines and findings fast as by PyYAML alone."""
     assert _parsed(text, fast=True) == _parsed(text, fast=False), text

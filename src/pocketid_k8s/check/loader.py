@@ -546,7 +546,9 @@ def _fast(name: str, text: str, loaded: Loaded, first: int, *, whole: bool) -> b
 
 
 _TEXT_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
-_TEXT_CONTENT = re.compile(r"^[ \t]*[^#\s]", re.MULTILINE)
+_TEXT_CONTENT = re.compile(r"^[ ]*[^# \n]", re.MULTILINE)
+"""A line that is neither blank nor a comment. Only spaces are blank here: '\\s' also passed
+over a no-break space, U+2028, a tab and control characters, which PyYAML reads or refuses."""
 
 
 def _walk(
