@@ -324,6 +324,8 @@ def one_document(text: str) -> bool:
 @example("a: b\u2028c\n")  # PyYAML: a line break (YAML 1.1); yaml-rs: a character
 @example("- |\n")  # an empty block scalar last: PyYAML '', yaml-rs '\n'
 @example("a: > # c\n  \n")
+@example('"1":\n- "1": ""\n  "": ""\n- |\n  a')  # no line break last: PyYAML 'a', yaml-rs 'a\n'
+@example("a: |\n  a\n  ")
 @example('"1": _0\n')  # yaml-rs drops each '_' of a number: 0; PyYAML: '_0'
 @example("[_1.5, 1.5e_3, ._5, 1e3_, _0_]\n")
 @example("{a\n b: c}\n")  # a key over two lines: PyYAML an error; yaml-rs {'a b': 'c'}

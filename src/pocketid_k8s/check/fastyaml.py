@@ -55,6 +55,10 @@ or where a flow mapping's key may be: '{{ .Values.x }}' is one, inside one)."""
 _EMPTY_LAST: Final = re.compile(r"[|>][ ]*(?:#.*)?\Z")
 """On the last line that is not blank, a block scalar's header: with no content after it, the
 scalar is '' to PyYAML and '\\n' to yaml-rs."""
+_BLOCK_HEADER: Final = re.compile(r"[|>][-+0-9]*+[ ]*+(?:#[^\n]*+)?$", re.MULTILINE)
+"""A block scalar's header (near enough: a '|' or '>' last on its line, but for a comment). In
+a text that does not end with a line break, a block scalar that ends the text reads otherwise:
+'a: |\\n  x' is 'x' to PyYAML and 'x\\n' to yaml-rs."""
 _ROOT_BLOCK: Final = re.compile(r"(?:[ \n]|#[^\n]*+|---(?=[ \n]|$))*+[|>]")
 """A block scalar as the document (at its start, after blanks, comments and '---'): its lines
 may sit at column 0, where PyYAML and yaml-rs end it or read a comment otherwise ('>\\n# x':
@@ -133,6 +137,7 @@ def read(text: str) -> object:
         or _INDICATORS.search(text)
         or _EMPTY_LAST.search(_last_line(text))
         or _ROOT_BLOCK.match(text)
+        or (not text.endswith("\n") and _BLOCK_HEADER.search(text))
         or _FLOW_TOKEN.search(text)
         or (_FLOW_LINES.search(text) and _KEY_LINES.search(text, text.find("{")))
         or (_FLOW_COLON.search(text) and _FLOW_OPEN.search(text))
