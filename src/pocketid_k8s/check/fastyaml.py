@@ -63,10 +63,20 @@ _ROOT_BLOCK: Final = re.compile(r"(?:[ \n]|#[^\n]*+|---(?=[ \n]|$))*+[|>]")
 """A block scalar as the document (at its start, after blanks, comments and '---'): its lines
 may sit at column 0, where PyYAML and yaml-rs end it or read a comment otherwise ('>\\n# x':
 PyYAML '# x\\n', yaml-rs ''; some are an error to PyYAML alone)."""
-_FLOW_TOKEN: Final = re.compile(r"[\[{,][ \n]*+[:|>]|:[ ]++[:|>][^\n#\]}]*+[\]}]")
+_FLOW_TOKENS: Final = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r",[ \n]*+[:|>]",
+        r"\[[ \n]*+[:|>]",
+        r"\{[ \n]*+[:|>]",
+        r": ++[:|>][^\n#\]}]*+[\]}]",
+    )
+)
 """In a flow collection, an entry or a value that starts with ':', '|' or '>' ('[:x]', '{|}',
 '{a: :x}'): an error to PyYAML's C scanner (a value indicator; no block scalar in a flow),
-a plain scalar to yaml-rs. Also finds '[::1]' in a block scalar's text (an IPv6 address)."""
+a plain scalar to yaml-rs. Also finds '[::1]' in a block scalar's text (an IPv6 address).
+Four patterns, each with a literal first character that re finds fast: one alternation of
+them took 30 ms on the bundle and the corpus 20 times over, these 6."""
 _FLOW_LINES: Final = re.compile(r"\{[^}\n]*+\n")
 """A flow mapping over several lines (near enough: a line break between a '{' and a '}')."""
 _KEY_LINES: Final = re.compile(
@@ -138,7 +148,7 @@ def read(text: str) -> object:
         or _EMPTY_LAST.search(_last_line(text))
         or _ROOT_BLOCK.match(text)
         or (not text.endswith("\n") and _BLOCK_HEADER.search(text))
-        or _FLOW_TOKEN.search(text)
+        or any(pattern.search(text) for pattern in _FLOW_TOKENS)
         or (_FLOW_LINES.search(text) and _KEY_LINES.search(text, text.find("{")))
         or (_FLOW_COLON.search(text) and _FLOW_OPEN.search(text))
         or _indented(min(_DEEP, (MAX_DEPTH - flows) // 2)).search(text)
