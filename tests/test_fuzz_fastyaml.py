@@ -332,6 +332,8 @@ def one_document(text: str) -> bool:
 @example("{x: y,\n 'a\n b': c}\n")
 @example("a: {x:}\n")  # PyYAML: "found unexpected ':'"; yaml-rs: {'x': None}
 @example("[http://a:, b]\n")
+@example('a: {"1":yes}\n')  # PyYAML: {'1': True}; yaml-rs: {'1': 'yes'}
+@example('a: |\n  {"replicas":1,"b":"c"}\n')  # JSON in a block scalar: read, and alike
 @example("regex: ^https?://x(?::[0-9]+)?(.*)$\n")  # ':[' in block context: read, and alike
 def test_read_is_pyyamls(text: str) -> None:
     """A document read fast is the one PyYAML builds: equal, the same types, the same order."""

@@ -90,10 +90,10 @@ error to PyYAML's C scanner, a key to yaml-rs. In block context the same charact
 harmless ('(?::[0-9]+)' in a regex), so only a document that also opens a flow is left."""
 _FLOW_OPEN: Final = re.compile(r"(?:^|[ ,\[{])[\[{]", re.MULTILINE)
 """A flow collection's start: a '[' or '{' at a line's start, after a blank, ',' or another."""
-_TOKENS: Final = re.compile(
-    # each pattern here starts at a separator (a blank or a flow indicator) and a character
-    # that may begin one of them, which keeps the scan at about 20 ns a character
-    r"[\s\[\]{},](?=[-+._0-9!?&:yYnNoOtTfF=~])(?:"
+_SCALARS: Final = (
+    # each pattern here starts at a character that may begin one of them, after a separator:
+    # which keeps the scan at about 20 ns a character
+    r"(?=[-+._0-9!?&:yYnNoOtTfF=~])(?:"
     + "|".join(
         [
             r"[!?&]",  # a tag; a complex key; an anchor (its aliases: yaml-rs refuses them)
@@ -115,11 +115,14 @@ _TOKENS: Final = re.compile(
             r"[-+]?\.(?i:inf|nan)",
         ]
     )
-    + ")",
-    re.MULTILINE,
+    + ")"
 )
+_TOKENS: Final = re.compile(r"[\s\[\]{},]" + _SCALARS, re.MULTILINE)
 """Plain scalars that YAML 1.1 and 1.2 (or PyYAML and yaml-rs) may read otherwise, and the
 indicators of what is left to PyYAML: tags, complex and empty keys."""
+_ADJACENT: Final = re.compile(r"[\"'\]}]:" + _SCALARS, re.MULTILINE)
+"""The same after a quoted or flow key's ':' with no blank ('{"a":yes}', JSON's way): PyYAML
+reads True. A JSON text in a block scalar ('{"replicas":1}') stays read."""
 _LITERALS: Final = ("<<", "\n...", "\n%")
 """A merge key, a document end, a directive."""
 _DEEP: Final = 100
@@ -144,6 +147,7 @@ def read(text: str) -> object:
         or _NOT_PRINTABLE.search(text)
         or _TOKENS.search(text)
         or _TOKENS.match("\n" + text[:200])  # a token at the very start
+        or _ADJACENT.search(text)
         or _INDICATORS.search(text)
         or _EMPTY_LAST.search(_last_line(text))
         or _ROOT_BLOCK.match(text)
