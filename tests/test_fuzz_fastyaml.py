@@ -11,7 +11,7 @@ import time
 from unittest import mock
 
 import yaml
-from hypothesis import example, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from pocketid_k8s.check import fastyaml, loader
@@ -324,29 +324,50 @@ def one_document(text: str) -> bool:
 @example("a: b\u2028c\n")  # PyYAML: a line break (YAML 1.1); yaml-rs: a character
 @example("- |\n")  # an empty block scalar last: PyYAML '', yaml-rs '\n'
 @example("a: > # c\n  \n")
+@example('"1":\n- "1": ""\n  "": ""\n- |\n  a')  # no line break last: PyYAML 'a', yaml-rs 'a\n'
+@example("a: |\n  a\n  ")
 @example('"1": _0\n')  # yaml-rs drops each '_' of a number: 0; PyYAML: '_0'
 @example("[_1.5, 1.5e_3, ._5, 1e3_, _0_]\n")
 @example("{a\n b: c}\n")  # a key over two lines: PyYAML an error; yaml-rs {'a b': 'c'}
 @example("{x: y,\n 'a\n b': c}\n")
 @example("a: {x:}\n")  # PyYAML: "found unexpected ':'"; yaml-rs: {'x': None}
 @example("[http://a:, b]\n")
-@example("regex: ^https?://x(?::[0-9]+)?(.*)$\n")  # block context: read, and alike
+@example('a: {"1":yes}\n')  # PyYAML: {'1': True}; yaml-rs: {'1': 'yes'}
+@example('a: |\n  {"replicas":1,"b":"c"}\n')  # JSON in a block scalar: read, and alike
+@example("regex: ^https?://x(?::[0-9]+)?(.*)$\n")  # ':[' in block context: read, and alike
 def test_read_is_pyyamls(text: str) -> None:
     """A document read fast is the one PyYAML builds: equal, the same types, the same order."""
     if not one_document(text):
         text = _cut(text)[0]
     fast = fastyaml.read(text)
+    event("read fast" if fast is not fastyaml.UNREAD else "left to PyYAML")
     if fast is fastyaml.UNREAD:
         return
     assert typed(fast) == typed(pyyamls(text)), text
 
 
-@given(st.text(max_size=60))
+SOUP = "ab1 0.e_:-#'\"[]{},\n\n  |>?&*!%@`\\x~"
+"""The characters YAML's structure is made of: indicators, blanks, line breaks, a few others."""
+
+
+def test_real_documents_read_fast() -> None:
+    """Every document of the bundle and the corpus is read fast: the detection is precise."""
+    assert [text for text in REAL if fastyaml.read(text) is fastyaml.UNREAD] == []
+
+
+@given(st.one_of(st.text(max_size=60), st.text(SOUP, max_size=40)))
 @example("\u2029")
+@example(">\n# *?@'_")  # a block scalar as the document: PyYAML "# *?@'_\n", yaml-rs ''
+@example('\n|\n"x_10#:0*')  # PyYAML: an error; yaml-rs: '"x_10#:0*\n'
+@example("--- # c\n>\n`_")
+@example("[:']")  # PyYAML: an error (':' a value indicator in a flow); yaml-rs: [":'"]
+@example("{a: :x}")
+@example("{|} ")  # PyYAML: an error (no block scalar in a flow); yaml-rs: {'|': None}
 def test_read_any_text(text: str) -> None:
     """Any text at all: read raises nothing, and what it reads is PyYAML's document."""
     text = _cut(text)[0]
     fast = fastyaml.read(text)
+    event("read fast" if fast is not fastyaml.UNREAD else "left to PyYAML")
     if fast is fastyaml.UNREAD:
         return
     assert typed(fast) == typed(pyyamls(text)), text
@@ -364,9 +385,9 @@ def test_lines_are_the_walks(text: str) -> None:
 @st.composite
 def streams(draw: st.DrawFn) -> str:
     """A file of several documents: generated and real ones, '---' lines (some with a
-    comment or content after them), comments before the first."""
+    comment or content after them), comments or a byte order mark before the first."""
     parts = draw(st.lists(st.one_of(documents(), real_documents()), min_size=1, max_size=4))
-    head = draw(st.sampled_from(["", "# c\n", "\n# c\n\n", "---\n", "# c\n---\n"]))
+    head = draw(st.sampled_from(["", "# c\n", "\n# c\n\n", "---\n", "# c\n---\n", "\ufeff"]))
     text = head
     for part in parts:
         if text and not text.endswith("\n"):
@@ -394,6 +415,8 @@ def _parsed(text: str, *, fast: bool) -> object:
 @example("apiVersion: v1\nkind: X\n1: a\n'1': b\n")  # one key twice, to the loader's walk
 @example("apiVersion: v1\nkind: X\nb: [{+1: 1, '+1': 2}]\n")
 @example('\t\n---\n"1": ""\n')  # a tab before the first document: an error to PyYAML
+@example("\xa0x\n")  # no document to the fast path ('\\s' took U+00A0 for a blank); ' x'
+@example("\t# c\n")  # a tab: an error to PyYAML
 def test_file_reads_as_slowly(text: str) -> None:
     """A whole file gives the same objects, lines and findings fast as by PyYAML alone."""
     assert _parsed(text, fast=True) == _parsed(text, fast=False), text

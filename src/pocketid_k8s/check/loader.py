@@ -34,8 +34,9 @@ MAX_TOTAL_BYTES: Final = 32 * 1024 * 1024
 """All the input of one run together (chart outputs and CRD bundles stay far below)."""
 MAX_NODES: Final = 200_000
 """Nodes one document may expand to, aliases included."""
-MAX_DEPTH: Final = 200
-"""Nesting one document may have: Kubernetes objects stay under 40 levels, a CRD under 100."""
+MAX_DEPTH: Final = fastyaml.MAX_DEPTH
+"""Nesting one document may have: Kubernetes objects stay under 40 levels, a CRD under 100
+(one number for both readers, kept in check/fastyaml.py, which must stay under it)."""
 KIND: Final = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
 API_VERSION: Final = re.compile(
     r"^(?:[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?/)?[A-Za-z0-9]{1,63}$"
@@ -693,7 +694,9 @@ def _fast(
     return True
 
 
-_TEXT_CONTENT = re.compile(r"^[ \t]*[^#\s]", re.MULTILINE)
+_TEXT_CONTENT = re.compile(r"^[ ]*[^# \n]", re.MULTILINE)
+"""A line that is neither blank nor a comment. Only spaces are blank here: '\\s' also passed
+over a no-break space, U+2028, a tab and control characters, which PyYAML reads or refuses."""
 
 
 def _walk(
