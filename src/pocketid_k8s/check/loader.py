@@ -9,6 +9,7 @@ tells the caller to exit 2 while the other files are still checked.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import marshal
 import os
@@ -119,7 +120,7 @@ def load(
                 done.append(None)
                 continue
             validated = [validate(r) if validate else None for r in part.resources]
-            done.append(_Read.of(part, validated, marshalled=large))
+            done.append(_Read.of(part, validated, large=large))
         return done
 
     done = parallel.mapped(len(units), read, parallel=large)
@@ -186,30 +187,35 @@ def _segments(text: str) -> list[tuple[int, int]]:
 
 @dataclass
 class _Read:
-    """What a worker sends back of the documents it read the fast way."""
+    """What was read the fast way of some documents of a file: a worker sends it back."""
 
     docs: bytes | list[object]
-    """The documents, marshalled when sent (they hold only what YAML builds: dicts, lists,
-    strings, numbers, booleans and None)."""
+    """The documents; marshalled when sent from a worker (they hold only what YAML builds:
+    dicts, lists, strings, numbers, booleans and None), with their keys and short strings
+    interned."""
     places: list[tuple[int, int, int] | dict[Path, int]]
     """Where each is in the file's text (:attr:`fastyaml.Lines.place`), or its lines."""
     findings: list[Finding]
     validated: list[list[Finding] | None]
 
     @classmethod
-    def of(cls, part: Loaded, validated: list[list[Finding] | None], *, marshalled: bool) -> _Read:
-        docs: list[object] = [r.doc for r in part.resources]
+    def of(cls, part: Loaded, validated: list[list[Finding] | None], *, large: bool) -> _Read:
+        """``large``: the documents' keys and short strings interned (a set of 10,000 objects,
+        whose few hundred keys recur a million times, then takes a third less memory)."""
         places = [
             r.lines.place if isinstance(r.lines, fastyaml.Lines) else dict(r.lines.items())
             for r in part.resources
         ]
-        sent: bytes | list[object] = docs
-        if marshalled:
-            try:
-                sent = marshal.dumps([_interned(doc) for doc in docs])
-            except ValueError:  # something marshal cannot carry: pickled with the rest
-                sent = docs
-        return cls(sent, places, part.findings, validated)
+        docs = [_interned(r.doc) if large else r.doc for r in part.resources]
+        return cls(docs, places, part.findings, validated)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled, in a worker: the documents marshalled (a tenth of pickling's cost; each
+        interned string sent once); the share this process reads itself is never pickled."""
+        state = dict(self.__dict__)
+        with contextlib.suppress(ValueError):  # something marshal cannot carry: pickled
+            state["docs"] = marshal.dumps(self.docs)
+        return state
 
     def into(self, part: Loaded, name: str, text: str) -> None:
         sent = self.docs  # marshalled by this program's own worker
@@ -222,9 +228,7 @@ class _Read:
 
 
 def _interned(value: object) -> object:
-    """``value`` with its keys and short strings interned: marshal then sends each once, and
-    a set of 10,000 objects, whose few hundred keys recur a million times, takes a third less
-    memory where it is received."""
+    """``value`` with its keys and short strings interned."""
     if isinstance(value, dict):
         return {_interned(k): _interned(v) for k, v in value.items()}
     if isinstance(value, list):
