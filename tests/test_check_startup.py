@@ -20,14 +20,7 @@ print("\\n".join(loaded), file=sys.stderr)
 
 def test_check_imports_only_what_it_uses() -> None:
     """check on the bundle loads neither jsonschema nor render, live, rehearse or config."""
-    bundle = Path(__file__).resolve().parents[1] / "k8s-apps/utilities/pocket-id"
-    done = subprocess.run(
-        [sys.executable, "-c", STARTUP, str(bundle)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = _script(STARTUP, str(BUNDLE))
     loaded = done.stderr.split()
     assert "pocketid_k8s.check.fastschema" in loaded  # the run did validate
     unwanted = ("jsonschema", "pocketid_k8s.render", "pocketid_k8s.live", "pocketid_k8s.rehearse")
@@ -45,15 +38,8 @@ print(code, "httpx" in sys.modules, file=sys.stderr)
 def test_a_schema_host_that_does_not_resolve_costs_no_http_start_up() -> None:
     """Schemas from a host that does not resolve (.invalid never does): the DNS failure is
     told as before, and httpx, a tenth of a second to import, is never loaded."""
-    bundle = Path(__file__).resolve().parents[1] / "k8s-apps/utilities/pocket-id"
     location = "https://schemas.invalid/{group}/{kind}_{version}.json"
-    done = subprocess.run(
-        [sys.executable, "-c", UNRESOLVED, str(bundle), location],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = _script(UNRESOLVED, str(BUNDLE), location)
     assert "cannot be fetched (the name does not resolve (DNS))" in done.stderr
     assert done.stderr.splitlines()[-1] == "2 False"
 
@@ -69,14 +55,7 @@ print(code, " ".join(sorted(sys.modules)), file=sys.stderr)
 def test_check_with_schemas_in_a_folder_loads_no_hashlib() -> None:
     """Schemas from a folder: hashlib (OpenSSL's, 3 ms to load) is not loaded; only the cache
     file name of a schema fetched from a URL needs it."""
-    bundle = Path(__file__).resolve().parents[1] / "k8s-apps/utilities/pocket-id"
-    done = subprocess.run(
-        [sys.executable, "-c", LOADED, str(bundle)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = _script(LOADED, str(BUNDLE))
     code, *loaded = done.stderr.splitlines()[-1].split()
     assert code == "0"  # the run checked the bundle through
     assert "hashlib" not in loaded
@@ -156,8 +135,13 @@ BUNDLE = Path(__file__).resolve().parents[1] / "k8s-apps/utilities/pocket-id"
 
 
 def _ended(path: Path, waiting: str = "") -> subprocess.CompletedProcess[str]:
+    return _script(ENDS, str(path), waiting)
+
+
+def _script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A Python script run in a new interpreter (what it loads is a start-up's)."""
     return subprocess.run(
-        [sys.executable, "-c", ENDS, str(path), waiting],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         check=False,
