@@ -245,7 +245,8 @@ _INTERNED: Final = 64
 def _read_slowly(
     sources: list[tuple[str, bytes]], validate: Callable[[Resource], list[Finding] | None] | None
 ) -> dict[str, Loaded]:
-    """The files left to PyYAML, by name: in parallel pieces when they are large."""
+    """The files the fast way left to PyYAML, by name: in parallel pieces when they are large
+    (a piece is tried the fast way again; a whole file is not)."""
     large = sum(len(data) for _, data in sources) >= parallel.PARALLEL_BYTES
     pieces = [
         piece
@@ -257,7 +258,9 @@ def _read_slowly(
         done = []
         for piece in pieces[start:end]:
             part = Loaded()
-            clean = _parse(piece.name, piece.data, part, piece.first, whole=piece.whole)
+            clean = _parse(
+                piece.name, piece.data, part, piece.first, whole=piece.whole, fast=not piece.whole
+            )  # a piece may be read fast: the document left to PyYAML is in another
             part.validated = [validate(r) if validate else None for r in part.resources]
             part.paths = {}  # not sent back (the objects' lines hold the paths)
             done.append((part, clean))
@@ -281,7 +284,7 @@ def _read_slowly(
                     part.validated += other.validated
             else:  # a YAML error: the pieces may not say what the file says; read it whole
                 part = Loaded()
-                _parse(piece.name, dict(sources)[piece.name], part)
+                _parse(piece.name, dict(sources)[piece.name], part, fast=False)
                 part.validated = [validate(r) if validate else None for r in part.resources]
         read[piece.name] = part
     return read
@@ -521,11 +524,14 @@ def _too_large(loaded: Loaded, name: str, message: str, hint: str) -> None:
     loaded.skipped.append(name)
 
 
-def _parse(name: str, data: bytes, loaded: Loaded, first: int = 1, *, whole: bool = True) -> bool:
+def _parse(
+    name: str, data: bytes, loaded: Loaded, first: int = 1, *, whole: bool = True, fast: bool = True
+) -> bool:
     """Parse one file (or one piece of it, whose first document is number ``first``, 0 for
-    the file's start); False when YAML refused it (then a piece says too little)."""
+    the file's start); False when YAML refused it (then a piece says too little). ``fast``:
+    the fast way is tried first (not for a whole file it has already refused)."""
     text = _decoded(name, data, loaded)
-    if text is None or _fast(name, text, loaded, first, whole=whole):
+    if text is None or (fast and _fast(name, text, loaded, first, whole=whole)):
         return True
     return _parse_slowly(name, text, loaded, first, whole=whole)
 
