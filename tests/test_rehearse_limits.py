@@ -25,6 +25,7 @@ from pocketid_k8s.live.report import Row, Status
 from pocketid_k8s.rehearse import Options, limits, rehearse
 from pocketid_k8s.rehearse import run as run_module
 from pocketid_k8s.rehearse.limits import Limits, Wanted, remove_left, support
+from pocketid_k8s.rehearse.run import Rehearsal
 from tests.conftest import skip_or_fail
 from tests.pocket_id_double import write_double
 from tests.test_rehearse import ROOT_USER, bundle, interpreter, open_dir
@@ -222,13 +223,18 @@ def _oom_options(program: Path, open_dir: Path) -> Options:
     )
 
 
+def _oom_during_discovery(open_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Rehearsal:
+    """A rehearsal whose pod (a 64Mi limit) is OOM-killed while discovery is asked."""
+    needs_enforcement(Wanted.of({"memory": "64Mi"}))
+    _slow_on_call(monkeypatch, "_get_json", 1, 4.0)
+    return rehearse(_oom_options(_allocating_later(open_dir), open_dir))
+
+
 def test_oom_during_discovery_is_that_rows_reason_and_the_restart_is_played(
     open_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """OOMKilled while discovery is asked: its row says so, the kill row restarts it."""
-    needs_enforcement(Wanted.of({"memory": "64Mi"}))
-    _slow_on_call(monkeypatch, "_get_json", 1, 4.0)
-    result = rehearse(_oom_options(_allocating_later(open_dir), open_dir))
+    result = _oom_during_discovery(open_dir, monkeypatch)
     rows = result.outcome.rows
     assert row(rows, "start").status is Status.PASS, rows
     discovery = row(rows, "oidc-discovery")
@@ -243,9 +249,7 @@ def test_oom_during_discovery_leaves_the_later_steps_named_as_not_played(
     open_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After that OOM the shutdown, restart and surge rows say why they were not played."""
-    needs_enforcement(Wanted.of({"memory": "64Mi"}))
-    _slow_on_call(monkeypatch, "_get_json", 1, 4.0)
-    result = rehearse(_oom_options(_allocating_later(open_dir), open_dir))
+    result = _oom_during_discovery(open_dir, monkeypatch)
     later = {r.check: r for r in result.outcome.rows if r.check in ("shutdown", "restart", "surge")}
     assert {c: r.status for c, r in later.items()} == dict.fromkeys(
         ("shutdown", "restart", "surge"), Status.SKIP
