@@ -369,20 +369,7 @@ def test_a_sub_path_of_a_config_map_is_its_file_and_the_row_names_the_trap(
     double: Path, open_dir: Path, kept: list[Path | None]
 ) -> None:
     """subPath APP_URL of the ConfigMap at /app/app-url: the double reads that key's value."""
-    resources = with_mount(
-        {"name": "settings", "mountPath": "/app/app-url", "subPath": "APP_URL"}, CONFIG_MAP
-    )
-    for resource_ in resources:
-        if resource_.kind == "Deployment":
-            container = editable(resource_)["spec"]["template"]["spec"]["containers"][0]
-            container.setdefault("env", []).append(
-                {"name": "POCKET_ID_DOUBLE_READ", "value": "app-url"}
-            )
-    resources = [Resource(editable(r), "x.yaml") for r in resources]
-    result = rehearse(
-        Options(double, resources, "bundle", keep=True, stay_up=0.2, workdir=open_dir)
-    )
-    kept.append(result.sandbox)
+    result = _sub_path_rehearsal(double, open_dir, kept)
     assert result.sandbox is not None
     seen = json.loads(
         (result.sandbox / "claims" / "pocket-id-data" / "double-env.json").read_text()

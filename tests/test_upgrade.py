@@ -290,10 +290,8 @@ def test_write_with_from_is_refused(site: Path, tmp_path: Path) -> None:
     assert "--write re-renders the bundle from the config" in result.stderr
 
 
-def test_upgrade_from_manifests_rehearses_them_with_the_new_image(
-    site: Path, tmp_path: Path
-) -> None:
-    """--from DIR: no render (a skip row), and the upgrade runs on those manifests."""
+def _rendered(site: Path) -> Path:
+    """The site rendered beside its config: the Deployment's file."""
     rendered = subprocess.run(
         [sys.executable, "-m", "pocketid_k8s.cli", "render", "--config", str(site)],
         capture_output=True,
@@ -302,7 +300,14 @@ def test_upgrade_from_manifests_rehearses_them_with_the_new_image(
         cwd=site.parent,
     )
     assert rendered.returncode == 0, rendered.stderr
-    app = next(site.parent.rglob("deployment.yaml")).parent
+    return next(site.parent.rglob("deployment.yaml"))
+
+
+def test_upgrade_from_manifests_rehearses_them_with_the_new_image(
+    site: Path, tmp_path: Path
+) -> None:
+    """--from DIR: no render (a skip row), and the upgrade runs on those manifests."""
+    app = _rendered(site).parent
     result = upgrade_cli(
         "--to", "v2.8.0", "--from", str(app), "--format", "json", cwd=site.parent, tmp=tmp_path
     )
@@ -315,15 +320,7 @@ def test_upgrade_runs_the_pods_exec_readiness_probe_as_rehearse_does(
     site: Path, tmp_path: Path
 ) -> None:
     """--from manifests whose readinessProbe is exec false: never Ready, so the upgrade fails."""
-    rendered = subprocess.run(
-        [sys.executable, "-m", "pocketid_k8s.cli", "render", "--config", str(site)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=site.parent,
-    )
-    assert rendered.returncode == 0, rendered.stderr
-    deployment = next(site.parent.rglob("deployment.yaml"))
+    deployment = _rendered(site)
     doc = yaml.safe_load(deployment.read_text())
     container = doc["spec"]["template"]["spec"]["containers"][0]
     container["readinessProbe"] = {"exec": {"command": ["false"]}, "periodSeconds": 1}
