@@ -29,6 +29,7 @@ from pocketid_k8s.rehearse import Options, rehearse
 from pocketid_k8s.rehearse.kill import expected_back
 from pocketid_k8s.rehearse.netns import interfaces, own_network
 from pocketid_k8s.rehearse.process import free_port
+from pocketid_k8s.rehearse.run import Rehearsal
 from tests.pocket_id_double import write_double
 from tests.test_rehearse import ROOT_USER, bundle, interpreter, kept, open_dir, statuses
 
@@ -237,13 +238,18 @@ def test_surge_refusal_is_read_in_the_versions_own_words(open_dir: Path) -> None
     assert surge.status is Status.PASS, surge
 
 
-def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -> None:
-    """Lock held 2 s after SIGKILL: the try at once is refused, the one 10 s later is Ready."""
-    program = double_with(open_dir, LOCK_TTL)
+def _killed(open_dir: Path, settings: dict[str, str]) -> tuple[Rehearsal, Row]:
+    """A rehearsal with the kill step, of the double with ``settings``, and its kill row."""
+    program = double_with(open_dir, settings)
     result = rehearse(
         Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir, kill=True)
     )
-    kill = row(result.outcome.rows, "kill")
+    return result, row(result.outcome.rows, "kill")
+
+
+def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -> None:
+    """Lock held 2 s after SIGKILL: the try at once is refused, the one 10 s later is Ready."""
+    result, kill = _killed(open_dir, LOCK_TTL)
     assert kill.status is Status.PASS, kill
     assert "after 1 failed start(s)" in kill.detail
     assert '0.0 s exited with code 1: ERR error="failed to acquire application lock' in kill.detail
@@ -256,11 +262,7 @@ def test_kill_step_waits_out_the_lock_on_the_kubelets_back_off(open_dir: Path) -
 def test_kill_step_back_at_once_does_not_predict_the_window(open_dir: Path) -> None:
     """No start refused after the kill: the row says so, not 'expect it back about 30 s' (the
     real v2.2.0 with the spec's data in the writable layer was Ready 0.5 s after the kill)."""
-    program = double_with(open_dir, {})
-    result = rehearse(
-        Options(program, bundle(), "bundle", stay_up=0.2, workdir=open_dir, kill=True)
-    )
-    kill = row(result.outcome.rows, "kill")
+    _, kill = _killed(open_dir, {})
     assert kill.status is Status.PASS, kill
     assert "after 0 failed start(s)" in kill.detail
     assert "but no start was refused here" in kill.detail
