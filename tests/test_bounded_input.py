@@ -99,7 +99,8 @@ def test_check_a_process_substitution_pipe(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
 
     def write_until_the_reader_leaves() -> None:
-        with open(write_end, "wb") as pipe, suppress(BrokenPipeError):
+        # suppress outermost: the close flushes what is buffered, into the pipe just left
+        with suppress(BrokenPipeError), open(write_end, "wb") as pipe:
             while True:
                 pipe.write(b"a: b\n" * 4096)
 
