@@ -36,10 +36,10 @@ def test_parallel_findings_are_serial_findings(
     forks = 0
     real = parallel._forked
 
-    def counted(work: Any, shares: Any) -> list[object]:
+    def counted(*args: Any) -> list[object]:
         nonlocal forks
         forks += 1
-        return real(work, shares)
+        return real(*args)
 
     monkeypatch.setattr(parallel, "_forked", counted)
     both = run_check([str(tmp_path / "apps")])
@@ -52,7 +52,7 @@ def test_small_set_starts_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     """The bundle is checked without starting a worker (a pool costs more than its check)."""
     generated(tmp_path / "apps", 16)
 
-    def refused(work: Any, shares: Any) -> list[object]:
+    def refused(*_args: Any) -> list[object]:
         raise AssertionError("workers were forked for 16 objects")
 
     monkeypatch.setattr(parallel, "_forked", refused)
@@ -119,6 +119,23 @@ def test_results_come_back_whole_and_in_order(monkeypatch: pytest.MonkeyPatch) -
     assert all(text == big for _, text in got)
 
 
+def test_a_slow_process_takes_fewer_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs go to whichever process is free: a worker held up (a busy core) takes few, this
+    process the rest, and the results still come back whole and in order."""
+    _two_workers(monkeypatch)
+    caller = os.getpid()
+
+    def work(start: int, end: int) -> list[tuple[int, bool]]:
+        here = os.getpid() == caller
+        time.sleep(0.05 if here else 2)
+        return [(i, here) for i in range(start, end)]
+
+    got = parallel.mapped(8, work, parallel=True)
+    assert [i for i, _ in got] == list(range(8))
+    assert sum(not here for _, here in got) <= 1  # the worker took one run at most, in the
+    # time this process took the other seven (a fixed share would have given it four)
+
+
 def test_an_exception_in_a_worker_is_raised_here(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker's exception reaches the caller with its type and words."""
     _two_workers(monkeypatch)
@@ -140,8 +157,9 @@ def test_a_worker_killed_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
     caller = os.getpid()
 
     def work(start: int, end: int) -> list[int]:
-        if os.getpid() != caller:  # the forked worker (this process does a share too)
+        if os.getpid() != caller:  # the forked worker (this process takes runs too)
             os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.5)  # so that the worker, however slow to start, takes a run
         return list(range(start, end))
 
     with pytest.raises(parallel.WorkerError, match=r"killed by signal 9.*fix: check fewer"):

@@ -35,10 +35,15 @@ class Apps:
         self._sources = _application_paths(resources)
         self._of: dict[str, str] = {}
         """The app folder of each folder asked about."""
+        self._files: dict[str, str] = {"-": ""}
+        """The app folder of each file asked about (the report asks once per finding)."""
 
     def folder(self, file: str) -> str:
         """The app folder of ``file`` ('' for none, and for standard input)."""
-        return "" if file == "-" else self._app_of(os.path.dirname(file))
+        found = self._files.get(file)
+        if found is None:
+            found = self._files[file] = self._app_of(os.path.dirname(file))
+        return found
 
     def _app_of(self, folder: str) -> str:
         """The app folder of the files in ``folder`` ('' is the current folder): the folder

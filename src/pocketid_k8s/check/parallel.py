@@ -14,6 +14,7 @@ import os
 import pickle
 import selectors
 import signal
+import struct
 import sys
 from collections.abc import Callable, Sequence
 from typing import Final, NoReturn, TypeVar, cast
@@ -32,7 +33,7 @@ PARALLEL_OBJECTS: Final = 3000
 rules (with the lines of their findings, found where the finding is made)."""
 MAX_WORKERS: Final = 8
 """Enough for any CI runner; past this, joining the results costs what the workers save."""
-RUNS_PER_WORKER: Final = 4
+RUNS_PER_WORKER: Final = 8
 """Runs of work per worker (a run that is slow to parse does not hold up the rest)."""
 
 T = TypeVar("T")
@@ -50,22 +51,22 @@ def mapped(size: int, work: Callable[[int, int], list[R]], *, parallel: bool) ->
     """``work(0, size)``, or the same list made by forked workers run by run and joined in order.
 
     ``work`` must depend only on its arguments and on what the process held before the call
-    (a forked worker sees that, and nothing done since). Each of ``count`` shares is every
-    ``count``-th run of the work (a slow stretch is shared); this process does the first, a
-    forked worker each other one, which sends back its results pickled through a pipe and
-    ends. A worker that ends without them (killed: out of memory?) is :class:`WorkerError`;
-    an exception in a worker is raised here.
+    (a forked worker sees that, and nothing done since). The work is cut into runs, which
+    this process and a forked worker per other core take one at a time, each the next not
+    yet taken, until none is left (so a process slowed by a slow stretch or a busy core takes
+    fewer, and none waits long on another); a worker sends back its results pickled through a
+    pipe and ends. A worker that ends without them (killed: out of memory?) is
+    :class:`WorkerError`; an exception in a worker is raised here.
     """
     count = workers() if parallel else 1
     if count < 2 or size < 2:
         return work(0, size)
     runs = min(size, count * RUNS_PER_WORKER)
     bounds = [(size * i // runs, size * (i + 1) // runs) for i in range(runs)]
-    shares = [bounds[i::count] for i in range(min(count, runs))]
-    done: dict[tuple[int, int], list[R]] = {}
-    for share, results in zip(shares, _forked(work, shares), strict=True):
-        done.update(zip(share, cast("list[list[R]]", results), strict=True))
-    return [item for run in bounds for item in done[run]]
+    done: dict[int, list[R]] = {}
+    for results in _forked(work, bounds, min(count, runs)):
+        done.update(cast("dict[int, list[R]]", results))
+    return [item for index in range(runs) for item in done[index]]
 
 
 class WorkerError(PocketIdK8sError):
@@ -73,22 +74,27 @@ class WorkerError(PocketIdK8sError):
 
 
 def _forked(
-    work: Callable[[int, int], object], shares: list[list[tuple[int, int]]]
-) -> list[object]:
-    """Each share's results: the first done here, each other by a worker forked for it
-    (os.fork: a pool of multiprocessing costs about 50 ms more, in threads, queues and a
-    process more, for each set it checks)."""
+    work: Callable[[int, int], object], bounds: list[tuple[int, int]], count: int
+) -> list[dict[int, object]]:
+    """The results of each run by its index, as each process made them: this one, and
+    ``count - 1`` workers forked for the others (os.fork: a pool of multiprocessing costs
+    about 50 ms more, in threads, queues and a process more, for each set it checks). The
+    runs' indices wait in a pipe, each read whole by the one process that takes it."""
     children: list[tuple[int, int]] = []
+    taken, offered = os.pipe()
     try:
-        for share in shares[1:]:
+        os.write(offered, b"".join(_INDEX.pack(i) for i in range(len(bounds))))
+        os.close(offered)  # each index written once: read to its end, the pipe is empty
+        offered = -1
+        for _ in range(count - 1):
             read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker: never returns
                 os.close(read_end)
-                _work_and_exit(work, share, write_end)
+                _work_and_exit(work, bounds, taken, write_end)
             os.close(write_end)
             children.append((pid, read_end))
-        results: list[object] = [[work(*run) for run in shares[0]]]
+        results: list[dict[int, object]] = [_taken(work, bounds, taken)]
         received = _received([read_end for _, read_end in children])
         for (pid, _), data in zip(children, received, strict=True):
             _, status = os.waitpid(pid, 0)
@@ -109,21 +115,38 @@ def _forked(
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-        for _, read_end in children:
+        for end in [taken, offered, *(read_end for _, read_end in children)]:
             with contextlib.suppress(OSError):
-                os.close(read_end)
+                if end >= 0:
+                    os.close(end)
+
+
+_INDEX: Final = struct.Struct("=I")
+"""A run's index in the pipe the processes take runs from: four bytes, which a read of four
+takes whole (a pipe's reads and writes of up to 4 KiB are atomic)."""
+
+
+def _taken(
+    work: Callable[[int, int], object], bounds: list[tuple[int, int]], taken: int
+) -> dict[int, object]:
+    """The results of the runs this process takes from the pipe, until it is empty."""
+    results: dict[int, object] = {}
+    while index := os.read(taken, _INDEX.size):
+        (run,) = _INDEX.unpack(index)
+        results[run] = work(*bounds[run])
+    return results
 
 
 def _work_and_exit(
-    work: Callable[[int, int], object], share: list[tuple[int, int]], out: int
+    work: Callable[[int, int], object], bounds: list[tuple[int, int]], taken: int, out: int
 ) -> NoReturn:
-    """In the worker: do the share, write the results (or the exception) and end, without
-    flushing what the parent had buffered or running its exit handlers."""
+    """In the worker: do the runs it takes, write the results (or the exception) and end,
+    without flushing what the parent had buffered or running its exit handlers."""
     code = 0
     try:
         _quiet()
         try:
-            data = pickle.dumps((True, [work(*run) for run in share]), pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((True, _taken(work, bounds, taken)), pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:  # sent to the parent, which raises it
             try:
                 data = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
