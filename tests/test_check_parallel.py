@@ -95,7 +95,7 @@ def test_large_file_cut_at_documents_reads_as_whole(
     monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
     cut = len(loader._pieces(path, (tmp_path / "all.yaml").read_bytes()))
-    assert cut == (1 if "\u2028" in middle else 12)
+    assert cut == (1 if "\u2028" in middle else 3 * parallel.RUNS_PER_WORKER)
     both = run_check([path])
     assert both.findings == serial.findings
     assert [r.lines for r in load([path]).resources] == lines

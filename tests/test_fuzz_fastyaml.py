@@ -303,7 +303,7 @@ def pyyamls(text: str) -> object:
 
 def walked(text: str) -> dict[Path, int]:
     """The lines the loader's slow path records, by its walk over PyYAML's nodes."""
-    parser = loader._Loader(text)  # PyYAML's C safe loader, as the slow path reads
+    parser = fastyaml.loader()(text)  # PyYAML's C safe loader, as the slow path reads
     try:
         node = parser.get_single_node()
         lines: dict[Path, int] = {}

@@ -7,7 +7,8 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pocketid_k8s.check.loader import _UNBUILT, _Loader, _walk
+from pocketid_k8s.check.fastyaml import loader as pyyaml_loader
+from pocketid_k8s.check.loader import _UNBUILT, _walk
 
 PLAIN = st.sampled_from(
     [
@@ -43,7 +44,7 @@ def documents(draw: st.DrawFn) -> str:
 @example("a: 1\na: 2\nb: [1, {c: ~}]\n")
 def test_built_document_is_pyyamls(text: str) -> None:
     """A document _walk builds equals the one PyYAML's constructor builds, key order too."""
-    loader = _Loader(text)
+    loader = pyyaml_loader()(text)
     try:
         node = loader.get_single_node()
     except yaml.YAMLError:
@@ -52,7 +53,7 @@ def test_built_document_is_pyyamls(text: str) -> None:
         loader.dispose()
     if node is None:
         return
-    built = _walk(node, {}, _Loader(""), {})[1]
+    built = _walk(node, {}, pyyaml_loader()(""), {})[1]
     if built is _UNBUILT:
         return
     reference = yaml.SafeLoader(text)

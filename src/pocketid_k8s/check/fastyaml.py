@@ -17,12 +17,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import yaml
 import yaml_rs
 
+from pocketid_k8s.check import lazy
 from pocketid_k8s.check.model import Path
+
+if TYPE_CHECKING:
+    import yaml
+else:
+    yaml = lazy.module("yaml")  # for lines and what yaml-rs leaves: imported when first used
 
 MAX_BYTES: Final = 256 * 1024
 """Larger documents go to PyYAML, which bounds their node count (a document of 200,000 nodes
@@ -130,7 +135,12 @@ _DEEP: Final = 100
 """Columns a line may be indented or introduced ('- - - ') by, at most, and so may nest."""
 _LIMITS: Final = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=0)
 """An alias is left to PyYAML (which bounds its expansion and gives its fields lines)."""
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
+def loader() -> type[yaml.SafeLoader]:
+    """PyYAML's safe loader, its C one where PyYAML was built with libyaml."""
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read(text: str) -> object:
@@ -302,26 +312,32 @@ def _lines(text: str, base: int) -> Iterator[tuple[Path, int]]:
             frames.append(_Frame(path, kind is yaml.MappingStartEvent))
 
 
-def _events(text: str) -> Iterator[tuple[Any, type]]:
+def _events(text: str) -> Iterator[tuple[Any, object]]:
     """The document's events that start a node (a scalar, an alias, a mapping, a sequence)
     or end a collection (then the kind is :data:`_END_EVENT`), from PyYAML's C parser."""
-    parser = _Loader(text)
+    parser = loader()(text)
+    nodes = _node_events()
     try:
         while parser.check_event():
             event = parser.get_event()  # type: ignore[no-untyped-call]
             kind = type(event)
             if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 yield event, _END_EVENT
-            elif kind in _NODE_EVENTS:
+            elif kind in nodes:
                 yield event, kind
     finally:
         parser.dispose()
 
 
-_END_EVENT: Final = yaml.CollectionEndEvent
-_NODE_EVENTS: Final = frozenset(
-    {yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent}
-)
+_END_EVENT: Final = object()
+"""The kind :func:`_events` gives the end of a mapping or a sequence."""
+
+
+@functools.cache
+def _node_events() -> frozenset[type]:
+    return frozenset(
+        {yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent}
+    )
 
 
 def _nearest(text: str, base: int, path: Path) -> int | None:

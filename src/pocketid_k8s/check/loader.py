@@ -18,15 +18,19 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 import msgspec
-import yaml
 
 from pocketid_k8s.check import fastyaml, parallel
 from pocketid_k8s.check.apps import Apps, namespaces
 from pocketid_k8s.check.model import Finding, Lines, Path, Resource, Severity, dotted
 from pocketid_k8s.check.rules import finding
+
+if TYPE_CHECKING:
+    import yaml
+else:
+    from pocketid_k8s.check.fastyaml import yaml  # imported when first used
 
 MAX_DOCUMENT_BYTES: Final = 4 * 1024 * 1024
 """Kubernetes stores objects of at most about 1.5 MiB (as JSON); a YAML document over
@@ -46,8 +50,6 @@ API_VERSION: Final = re.compile(
 SHOWN: Final = 60
 """Characters of a key or name from the input shown in a message."""
 SUFFIXES: Final = (".yaml", ".yml")
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -566,7 +568,7 @@ def _decoded(name: str, data: bytes, loaded: Loaded) -> str | None:
 
 def _parse_slowly(name: str, text: str, loaded: Loaded, first: int, *, whole: bool) -> bool:
     """:func:`_parse` by PyYAML, which says what is wrong with a document in its words."""
-    loader = _Loader(text)
+    loader = fastyaml.loader()(text)
     documents = max(first, 1) - 1
     reported = len(loaded.findings)
     try:
