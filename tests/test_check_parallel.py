@@ -36,7 +36,7 @@ def test_parallel_findings_are_serial_findings(
     forks = 0
     real = parallel._forked
 
-    def counted(*args: Any) -> list[object]:
+    def counted(*args: Any) -> Any:
         nonlocal forks
         forks += 1
         return real(*args)
