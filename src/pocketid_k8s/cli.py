@@ -793,9 +793,13 @@ def _pinned(config: Config, path: Path | None) -> Config:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import gc
+
     from pocketid_k8s.check import report as output
     from pocketid_k8s.check import run_check
 
+    gc.disable()  # as run_check does while it runs: a collection after it, as the report is
+    # written, would walk every object of a large set once more (~70 ms for 10,000 objects)
     report = run_check(
         args.paths, kube_version=args.kube_version, schema_location=args.schema_location
     )

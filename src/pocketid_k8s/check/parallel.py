@@ -36,6 +36,9 @@ MAX_WORKERS: Final = 8
 RUNS_PER_WORKER: Final = 8
 """Runs of work per worker (a run that is slow to parse does not hold up the rest)."""
 
+_worker = False
+"""Whether this process is a worker forked by :func:`mapped`."""
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -45,6 +48,12 @@ def workers() -> int:
     if not sys.platform.startswith("linux"):
         return 1
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def in_worker() -> bool:
+    """Whether this process is a worker forked by :func:`mapped`, whose results go to the
+    parent (work may pack them as it makes them) and which ends with its work."""
+    return _worker
 
 
 def mapped(size: int, work: Callable[[int, int], list[R]], *, parallel: bool) -> list[R]:
@@ -142,6 +151,8 @@ def _work_and_exit(
 ) -> NoReturn:
     """In the worker: do the runs it takes, write the results (or the exception) and end,
     without flushing what the parent had buffered or running its exit handlers."""
+    global _worker  # noqa: PLW0603 (this process's own state, set once it is a worker)
+    _worker = True
     code = 0
     try:
         _quiet()
