@@ -9,7 +9,6 @@ tells the caller to exit 2 while the other files are still checked.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
@@ -18,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final, cast
 
 import msgspec
 
@@ -26,6 +25,7 @@ from pocketid_k8s.check import fastyaml, parallel
 from pocketid_k8s.check.apps import Apps, namespaces
 from pocketid_k8s.check.model import Finding, Lines, Path, Resource, Severity, dotted
 from pocketid_k8s.check.rules import finding
+from pocketid_k8s.check.view import Problem
 
 if TYPE_CHECKING:
     import yaml
@@ -191,16 +191,15 @@ def _segments(text: str) -> list[tuple[int, int]]:
 class _Read:
     """What was read the fast way of some documents of a file: a worker sends it back."""
 
-    docs: bytes | list[object]
-    """The documents; as MessagePack when read by a worker (a document read the fast way holds
-    only strings, integers of at most 18 digits, floats, booleans, None, lists and dicts with
-    string keys, which MessagePack carries as they are): msgspec writes it at about a
-    gigabyte a second and reads it back as fast as marshal does, making each short key once.
-    Those this process reads of a large set have their keys and short strings interned (a
-    set of 10,000 objects, whose few hundred keys recur a million times, then takes a third
-    less memory). A worker's share is not interned: interning costs ~28 µs a document, and
-    MessagePack, unlike marshal, would not keep it (10,000 objects: a peak of ~177 MiB where
-    interning and marshalling all was ~160 MiB, for ~0.1 s less)."""
+    resources: list[Resource]
+    """What this process read itself (never pickled); or nothing, and the rest:"""
+    docs: list[bytes]
+    """Each document as MessagePack (a document read the fast way holds only strings,
+    integers of at most 18 digits, floats, booleans, None, lists and dicts with string keys,
+    which MessagePack carries as they are), decoded only if something reads it."""
+    views: bytes
+    """Their views (check/view.py), made by the worker, as MessagePack: what the rules read."""
+    problems: list[list[Problem]]
     places: list[tuple[int, int, int] | dict[Path, int]]
     """Where each is in the file's text (:attr:`fastyaml.Lines.place`), or its lines."""
     findings: list[Finding]
@@ -208,24 +207,39 @@ class _Read:
 
     @classmethod
     def of(cls, part: Loaded, validated: list[list[Finding] | None], *, large: bool) -> _Read:
+        """For a large set, each object's view is made here (the process that reads it: the
+        parent's share of 10,000 objects' views is ~0.2 s), and its keys and short strings
+        interned (a third less memory), or, in a worker, its document and view packed."""
+        resources = part.resources
+        if large and not parallel.in_worker():
+            resources = [
+                Resource(cast("dict[str, object]", _interned(r.doc)), r.file, r.lines)
+                for r in resources
+            ]
+        if not large or not parallel.in_worker():
+            for resource in resources if large else ():
+                _ = resource.view
+            return cls(resources, [], b"", [], [], part.findings, validated)
         places = [
             r.lines.place if isinstance(r.lines, fastyaml.Lines) else dict(r.lines.items())
-            for r in part.resources
+            for r in resources
         ]
-        docs: bytes | list[object] = [r.doc for r in part.resources]
-        if parallel.in_worker():  # packed now: the worker then holds bytes, not documents
-            with contextlib.suppress(TypeError, ValueError, OverflowError):  # else: pickled
-                docs = _MSGPACK.encode(docs)
-        elif large:
-            docs = [_interned(doc) for doc in docs]
-        return cls(docs, places, part.findings, validated)
+        try:
+            docs = [_MSGPACK.encode(r.doc) for r in resources]
+            views = _MSGPACK.encode([r.view for r in resources])
+        except (TypeError, ValueError, OverflowError):  # not MessagePack: sent as documents
+            return cls(resources, [], b"", [], [], part.findings, validated)
+        problems = [r.problems for r in resources]
+        return cls([], docs, views, problems, places, part.findings, validated)
 
     def into(self, part: Loaded, name: str, text: str) -> None:
-        sent = self.docs  # encoded by this program's own worker
-        docs = _UNPACK.decode(sent) if isinstance(sent, bytes) else sent
-        for doc, place in zip(docs, self.places, strict=True):
+        part.resources += self.resources
+        views = _UNPACK.decode(self.views) if self.docs else []
+        for doc, view, problems, place in zip(
+            self.docs, views, self.problems, self.places, strict=True
+        ):
             lines = place if isinstance(place, dict) else fastyaml.Lines(text, place[2], *place[:2])
-            part.resources.append(Resource(doc, name, lines))
+            part.resources.append(Resource.unpacked_when_read(doc, name, lines, view, problems))
         part.findings += self.findings
         part.validated += self.validated
 

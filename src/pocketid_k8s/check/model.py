@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
+
+import msgspec
 
 from pocketid_k8s.check.view import Object, ObjectMeta, Problem, Scalar, read
 
@@ -78,21 +80,53 @@ class Finding:
         }
 
 
-def _no_lines() -> dict[Path, int]:
-    return {}
-
-
-@dataclass
 class Resource:
     """One YAML document that is a Kubernetes object, with the line of each field.
 
     ``doc`` is the document as parsed, for schema validation only: it is typed ``object``
     inside, so a rule cannot read it without mypy refusing. Rules read :attr:`view`.
+
+    A resource read by a forked worker (:meth:`unpacked_when_read`) comes with its view made
+    there, and its document as MessagePack, decoded only if something reads it (the rules
+    read the view; a check of 10,000 objects then neither builds nor holds their documents
+    in this process).
     """
 
-    doc: Mapping[str, object]
-    file: str
-    lines: Lines = field(default_factory=_no_lines)
+    def __init__(self, doc: Mapping[str, object], file: str, lines: Lines | None = None) -> None:
+        self._doc: Mapping[str, object] | None = doc
+        self._packed: bytes | None = None
+        self.file = file
+        self.lines: Lines = {} if lines is None else lines
+
+    @classmethod
+    def unpacked_when_read(
+        cls, packed: bytes, file: str, lines: Lines, view: Object, problems: list[Problem]
+    ) -> Resource:
+        """A resource whose document is ``packed`` (MessagePack) and whose view is known."""
+        resource = cls.__new__(cls)
+        resource._doc = None
+        resource._packed = packed
+        resource.file = file
+        resource.lines = lines
+        resource.__dict__["_read"] = (view, problems)
+        return resource
+
+    @property
+    def doc(self) -> Mapping[str, object]:
+        if self._doc is None and self._packed is not None:
+            self._doc = cast("Mapping[str, object]", _UNPACK.decode(self._packed))
+            self._packed = None
+        return self._doc if self._doc is not None else {}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resource):
+            return NotImplemented
+        return (self.doc, self.file, self.lines) == (other.doc, other.file, other.lines)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Resource(doc={self.doc!r}, file={self.file!r}, lines={self.lines!r})"
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled (from a parallel worker) without the view: the view is made again where
@@ -115,13 +149,20 @@ class Resource:
 
     @cached_property
     def kind(self) -> str:
-        kind = self.doc.get("kind")
+        kind = self._named().get("kind")
         return kind if isinstance(kind, str) else ""
 
     @property
     def api_version(self) -> str:
-        api = self.doc.get("apiVersion")
+        api = self._named().get("apiVersion")
         return api if isinstance(api, str) else ""
+
+    def _named(self) -> Mapping[str, object]:
+        """What gives the kind and apiVersion: the document, or a packed one's view (which
+        has each where the document has it as a string)."""
+        if self._doc is None:
+            return cast("Mapping[str, object]", self.view)
+        return self._doc
 
     @property
     def group(self) -> str:
@@ -168,6 +209,7 @@ class Resource:
 
 
 _CACHED: Final = frozenset({"_read", "view", "kind", "metadata", "name", "namespace"})
+_UNPACK: Final = msgspec.msgpack.Decoder()
 """What a resource works out from its document once, and does not send from a worker."""
 
 
