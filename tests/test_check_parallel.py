@@ -48,6 +48,30 @@ def test_parallel_findings_are_serial_findings(
     assert (both.files, both.objects) == (serial.files, serial.objects)
 
 
+def test_a_workers_objects_read_as_the_serial_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects a worker read come with their view made there and their document packed,
+    which reads back as the document the serial run built (types, order and all)."""
+    generated(tmp_path / "apps", 400)  # enough that the worker takes runs however slow to start
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    serial = load([str(tmp_path / "apps")]).resources
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
+    both = load([str(tmp_path / "apps")]).resources
+    packed = [r for r in both if r._doc is None]
+    assert packed  # the worker took runs, and its documents are not decoded yet
+    assert [r.view for r in both] == [r.view for r in serial]
+    assert [(r.kind, r.api_version, r.name) for r in both] == [
+        (r.kind, r.api_version, r.name) for r in serial
+    ]
+    assert all(r._doc is None for r in packed)  # the view, kind and name did not decode it
+    assert [r.doc for r in both] == [r.doc for r in serial]
+    assert [list(map(type, r.doc.values())) for r in both] == [
+        list(map(type, r.doc.values())) for r in serial
+    ]
+
+
 def test_small_set_starts_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bundle is checked without starting a worker (a pool costs more than its check)."""
     generated(tmp_path / "apps", 16)
