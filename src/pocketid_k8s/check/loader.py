@@ -52,22 +52,47 @@ SHOWN: Final = 60
 SUFFIXES: Final = (".yaml", ".yml")
 
 
-@dataclass
 class Loaded:
-    resources: list[Resource] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    unreadable: bool = False
-    files: int = 0
-    skipped: list[str] = field(default_factory=list)
-    """Files not checked because of their size (named in the summary)."""
-    budget: int = MAX_TOTAL_BYTES
-    """What is left of the total input cap."""
-    validated: list[list[Finding] | None] = field(default_factory=list)
-    """Each object's findings from ``load``'s ``validate`` (None: not validated there)."""
-    paths: dict[Path, Path] = field(default_factory=dict)
-    """Each path seen, once: the objects of a set share most of theirs (memory)."""
-    apps: Apps = field(default_factory=lambda: Apps([]))
-    """The app folder of each file: see check/apps.py."""
+    """What was read: the objects, the findings of reading them, and what was skipped (one is
+    made for each file and each run of documents read, so it is cheap to make)."""
+
+    __slots__ = (
+        "_apps",
+        "budget",
+        "files",
+        "findings",
+        "paths",
+        "resources",
+        "skipped",
+        "unreadable",
+        "validated",
+    )
+
+    def __init__(self) -> None:
+        self.resources: list[Resource] = []
+        self.findings: list[Finding] = []
+        self.unreadable = False
+        self.files = 0
+        self.skipped: list[str] = []
+        """Files not checked because of their size (named in the summary)."""
+        self.budget = MAX_TOTAL_BYTES
+        """What is left of the total input cap."""
+        self.validated: list[list[Finding] | None] = []
+        """Each object's findings from ``load``'s ``validate`` (None: not validated there)."""
+        self.paths: dict[Path, Path] = {}
+        """Each path seen, once: the objects of a set share most of theirs (memory)."""
+        self._apps: Apps | None = None
+
+    @property
+    def apps(self) -> Apps:
+        """The app folder of each file: see check/apps.py."""
+        if self._apps is None:
+            self._apps = Apps([])
+        return self._apps
+
+    @apps.setter
+    def apps(self, apps: Apps) -> None:
+        self._apps = apps
 
 
 class _TooComplex(Exception):
@@ -131,7 +156,10 @@ def load(
     for unit, got in zip(units, done, strict=True):
         if got is not None and unit.source not in slow:
             name, text = sources[unit.source][0], texts[unit.source]
-            got.into(parts.setdefault(unit.source, Loaded()), name, text)
+            part = parts.get(unit.source)
+            if part is None:
+                part = parts[unit.source] = Loaded()
+            got.into(part, name, text)
     slowly = _read_slowly([sources[index] for index in sorted(slow)], validate)
     for index, (name, _) in enumerate(sources):
         part = parts[index] if index in parts else slowly[name]
