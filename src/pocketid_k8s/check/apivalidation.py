@@ -9,7 +9,6 @@ kube-apiserver; each rule below is one the server enforces, as of Kubernetes 1.3
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, Final
 
@@ -57,29 +56,39 @@ POD_QUANTITIES: Final = (
 )
 
 
-def _walk(node: Any, parts: list[str], path: Path) -> Iterator[tuple[Path, Any]]:  # noqa: ANN401 - YAML data
-    """Every (path, value) that ``parts`` (with ``*`` for each item or key) reaches."""
-    if not parts:
-        yield path, node
-        return
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                yield from _walk(item, rest, (*path, index))
-        elif isinstance(node, dict):
-            for key, item in node.items():
-                yield from _walk(item, rest, (*path, str(key)))
-    elif isinstance(node, dict) and head in node:
-        yield from _walk(node[head], rest, (*path, head))
+def _walk(node: Any, parts: tuple[str, ...], path: Path) -> list[tuple[Path, Any]]:  # noqa: ANN401 - YAML data
+    """Every (path, value) that ``parts`` (with ``*`` for each item or key) reaches, in the
+    order of the document: a level at a time (every value reached sits at the same depth, so
+    this is the order a walk into each in turn gives; no generator per node)."""
+    level: list[tuple[Path, Any]] = [(path, node)]
+    for head in parts:
+        below: list[tuple[Path, Any]] = []
+        for at, value in level:
+            if head == "*":
+                if isinstance(value, list):
+                    below += [((*at, index), item) for index, item in enumerate(value)]
+                elif isinstance(value, dict):
+                    below += [((*at, str(key)), item) for key, item in value.items()]
+            elif isinstance(value, dict) and head in value:
+                below.append(((*at, head), value[head]))
+        if not below:
+            return below
+        level = below
+    return level
 
 
-def _reach(doc: Any, base: Path, pattern: str) -> Iterator[tuple[Path, Any]]:  # noqa: ANN401 - YAML data
+def _reach(doc: Any, base: Path, pattern: str) -> list[tuple[Path, Any]]:  # noqa: ANN401 - YAML data
     node = doc
     for part in base:
         node = node.get(part) if isinstance(node, dict) else None
-    if node is not None:
-        yield from _walk(node, pattern.split("."), base)
+    if node is None:
+        return []
+    return _walk(node, _parts(pattern), base)
+
+
+@lru_cache(maxsize=64)
+def _parts(pattern: str) -> tuple[str, ...]:
+    return tuple(pattern.split("."))
 
 
 def _refused(resource: Resource, path: Path, message: str, rule: str = "schema/core") -> Finding:
