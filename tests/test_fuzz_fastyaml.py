@@ -373,6 +373,24 @@ def test_read_any_text(text: str) -> None:
     _read_alike(text)
 
 
+WHOLE_TOKENS = (fastyaml._TOKENS, fastyaml._ADJACENT)
+"""The two patterns as searched over a whole text, which the line-by-line search stands for."""
+
+
+@given(st.one_of(documents(), real_documents(), st.text(max_size=60), st.text(SOUP, max_size=40)))
+@example("yes")  # at the very start
+@example("a:\n:")  # an empty key at a line's start
+@example("a: 0777:\n")  # a number as a key, last on its line
+@example("x\x85on\n")  # a line break to PyYAML, a blank to the pattern (not split on)
+def test_tokens_by_line_are_tokens_in_the_whole_text(text: str) -> None:
+    """The tokens found line by line, each line's answer remembered, are those the patterns
+    find in the whole text (at its start too): asked twice, the same answer."""
+    tokens, adjacent = WHOLE_TOKENS
+    whole = bool(tokens.search(text) or tokens.match("\n" + text) or adjacent.search(text))
+    assert fastyaml._has_tokens(text) == whole
+    assert fastyaml._has_tokens(text) == whole  # from the lines remembered
+
+
 @given(st.one_of(documents(), real_documents()))
 def test_lines_are_the_walks(text: str) -> None:
     """The lines Lines finds in a document read fast are those the loader's walk records."""
