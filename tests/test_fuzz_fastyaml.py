@@ -373,8 +373,11 @@ def test_read_any_text(text: str) -> None:
     _read_alike(text)
 
 
-WHOLE_TOKENS = (fastyaml._TOKENS, fastyaml._ADJACENT)
-"""The two patterns as searched over a whole text, which the line-by-line search stands for."""
+WHOLE = re.compile(
+    f"{fastyaml._ADJACENT.pattern}|{fastyaml._INDICATORS}|[\\x00-\\x09\\x0b-\\x1f\\x7f]", re.M
+)
+"""With :data:`fastyaml._TOKENS`, the patterns as searched over a whole text, which the
+line-by-line search stands for."""
 
 
 @given(st.one_of(documents(), real_documents(), st.text(max_size=60), st.text(SOUP, max_size=40)))
@@ -382,11 +385,13 @@ WHOLE_TOKENS = (fastyaml._TOKENS, fastyaml._ADJACENT)
 @example("a:\n:")  # an empty key at a line's start
 @example("a: 0777:\n")  # a number as a key, last on its line
 @example("x\x85on\n")  # a line break to PyYAML, a blank to the pattern (not split on)
+@example("a: |2\n")  # a block scalar's indentation indicator
+@example("a: \t\n")  # a tab
 def test_tokens_by_line_are_tokens_in_the_whole_text(text: str) -> None:
     """The tokens found line by line, each line's answer remembered, are those the patterns
     find in the whole text (at its start too): asked twice, the same answer."""
-    tokens, adjacent = WHOLE_TOKENS
-    whole = bool(tokens.search(text) or tokens.match("\n" + text) or adjacent.search(text))
+    tokens = fastyaml._TOKENS
+    whole = bool(tokens.search(text) or tokens.match("\n" + text) or WHOLE.search(text))
     assert fastyaml._has_tokens(text) == whole
     assert fastyaml._has_tokens(text) == whole  # from the lines remembered
 

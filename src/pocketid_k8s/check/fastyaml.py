@@ -46,18 +46,18 @@ UNREAD: Final = object()
 
 _END = r"(?=[\s\[\]{},#]|:\s|:$|$)"
 """At the end of a plain scalar: a blank, a flow indicator, a comment or a key's colon."""
-_NOT_PRINTABLE_ASCII: Final = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-"""Tabs, CR and controls: what PyYAML refuses or reads otherwise, in ASCII text."""
 _NOT_PRINTABLE: Final = r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
-"""The same in any text, with byte order marks, surrogates and the line and paragraph
-separators U+2028 and U+2029, line breaks to PyYAML (YAML 1.1) and characters to yaml-rs
+"""Tabs, CR and controls (what PyYAML refuses or reads otherwise), byte order marks,
+surrogates and the line and paragraph separators U+2028 and U+2029, line breaks to PyYAML
+(YAML 1.1) and characters to yaml-rs
 (YAML 1.2): 'a: b<U+2028>c' is an error to one and 'b<U+2028>c' to the other. Compiled when
-first needed, for a text that is not all ASCII (its ranges take a millisecond to compile)."""
-_INDICATORS: Final = re.compile(
-    r"[|>\]},{](?:(?<=[|>])[ ]*[0-9+]|(?<=[\]}])[ ]*:(?=\s|$)|(?<=[,{])\s*[\[{])"
-)
-"""A block scalar's indentation or keep indicator; a flow collection as a key (before a ':',
-or where a flow mapping's key may be: '{{ .Values.x }}' is one, inside one)."""
+first needed, for a text that is not all ASCII (its ranges take a millisecond to compile; in
+ASCII, :data:`_LINE_TOKENS` finds them)."""
+_INDICATORS: Final = r"[|>][ ]*[0-9+]|[\]}][ ]*:(?=\s|$)"
+"""A block scalar's indentation or keep indicator; a flow collection as a key (before a ':')."""
+_FLOW_KEY: Final = re.compile(r"[,{]\s*[\[{]")
+"""A flow collection where a flow mapping's key may be ('{{ .Values.x }}' is one, inside
+one); over lines too."""
 _EMPTY_LAST: Final = re.compile(r"[|>][ ]*(?:#.*)?\Z")
 """On the last line that is not blank, a block scalar's header: with no content after it, the
 scalar is '' to PyYAML and '\\n' to yaml-rs."""
@@ -129,10 +129,20 @@ indicators of what is left to PyYAML: tags, complex and empty keys."""
 _ADJACENT: Final = re.compile(r"[\"'\]}]:" + _SCALARS, re.MULTILINE)
 """The same after a quoted or flow key's ':' with no blank ('{"a":yes}', JSON's way): PyYAML
 reads True. A JSON text in a block scalar ('{"replicas":1}') stays read."""
-_LINE_TOKENS: Final = re.compile(r"(?:^|[\s\[\]{},])" + _SCALARS + r"|[\"'\]}]:" + _SCALARS)
-""":data:`_TOKENS` and :data:`_ADJACENT` in one line of a text ('^': after its line break, or
-at the text's start). Neither crosses a line break: each is a character and a plain scalar,
-whose every end (a blank, an indicator, the line's end) holds at the line's end too."""
+_LINE_TOKENS: Final = re.compile(
+    r"(?:^|[\s\[\]{},])"
+    + _SCALARS
+    + r"|[\"'\]}]:"
+    + _SCALARS
+    + "|"
+    + _INDICATORS
+    + r"|[\x00-\x09\x0b-\x1f\x7f]"
+)
+""":data:`_TOKENS`, :data:`_ADJACENT`, :data:`_INDICATORS` and what :data:`_NOT_PRINTABLE`
+finds in ASCII, in one line of a text ('^': after its line break, or at the text's start).
+None crosses a line break: each is a character, or a character and a plain scalar or an
+indicator, whose every end (a blank, an indicator, the line's end) holds at its line's end
+too."""
 _KNOWN_LINES: dict[str, bool] = {}
 """Whether each line seen holds one of :data:`_LINE_TOKENS`: the lines of manifests recur
 ('spec:', '  - name: http', 'apiVersion: apps/v1'): four in five of the corpus's, most of a
@@ -167,9 +177,9 @@ def read(text: str) -> object:
         flows > MAX_FLOWS  # first: it bounds the tries of the flow patterns below
         or any(literal in text for literal in _LITERALS)
         or text.startswith(("...", "%"))
-        or _not_printable(text)
+        or (not text.isascii() and _compiled(_NOT_PRINTABLE).search(text))
         or _has_tokens(text)
-        or _INDICATORS.search(text)
+        or (flows and _FLOW_KEY.search(text))
         or _EMPTY_LAST.search(_last_line(text))
         or _ROOT_BLOCK.match(text)
         or (not text.endswith("\n") and _BLOCK_HEADER.search(text))
@@ -186,8 +196,8 @@ def read(text: str) -> object:
 
 
 def _has_tokens(text: str) -> bool:
-    """Whether ``text`` holds :data:`_TOKENS` (at its start too) or :data:`_ADJACENT`: line by
-    line, each line's answer remembered."""
+    """Whether ``text`` holds :data:`_TOKENS` (at its start too), :data:`_ADJACENT`,
+    :data:`_INDICATORS` or an ASCII control: line by line, each line's answer remembered."""
     known = _KNOWN_LINES
     for line in text.split("\n"):
         found = known.get(line)
@@ -200,12 +210,6 @@ def _has_tokens(text: str) -> bool:
         if found:
             return True
     return False
-
-
-def _not_printable(text: str) -> bool:
-    if text.isascii():  # known without reading it (Python keeps it with the string)
-        return bool(_NOT_PRINTABLE_ASCII.search(text))
-    return bool(_compiled(_NOT_PRINTABLE).search(text))
 
 
 @functools.cache
