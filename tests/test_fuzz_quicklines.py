@@ -113,7 +113,10 @@ def documents(draw: st.DrawFn) -> tuple[str, list[Path]]:
         if draw(st.integers(0, 3)) == 0:
             lines.append(draw(st.sampled_from(["", " " * column + "# name: x", "   ", "#"])))
 
-    lines.extend(draw(st.sampled_from([[], ["---"], ["# c", "---"], ["--- # c"], ["# a: b"]])))
+    heads = [[], ["---"], ["# c", "---"], ["--- # c"], ["# a: b"], [" ", "# a\tb", "---  ", "#"]]
+    if odd:
+        heads += [["\t# c"], ["---", "---"], ["---#c"], ["# c\r"], ["%YAML 1.1", "---"]]
+    lines.extend(draw(st.sampled_from(heads)))
     if draw(st.booleans()):
         sequence(draw(st.sampled_from([0, 0, 2])), (), 3)
     else:

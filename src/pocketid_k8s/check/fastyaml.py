@@ -420,6 +420,14 @@ _ROW: Final = re.compile(
 )
 """One line of the block style :func:`_quick` reads: its indentation, its '- ', its key and
 value (a key's value, or an entry's), and a comment: a blank line or a comment matches too."""
+_HEAD: Final = re.compile(
+    r"(?:[ ]*+(?:#[^\n\r\x85\u2028\u2029]*+)?\n)*+"
+    r"(?:(---)(?:[ ]++#[^\n\r\x85\u2028\u2029]*+|[ ]*+)\n)?"
+    r"(?:[ ]*+(?:#[^\n\r\x85\u2028\u2029]*+)?\n)*+"
+)
+"""The blank lines and comments before a document's first node, and a '---' among them: read
+at once (a comment's text by the loop re runs fastest, its characters being what PyYAML's
+reader takes)."""
 _MAP: Final = 0
 _SEQ: Final = 1
 _INDENTLESS: Final = 2
@@ -458,8 +466,12 @@ def _quick(text: str, base: int, path: Path) -> int | None:  # noqa: PLR0911, PL
     """The line where the answer was found: it is given once the next line is read."""
     pending: int | None = None
     """The line of a key whose value starts on a later line ('key:' at a line's end)."""
-    pending_on_way = started = header = False
-    number, at, size = base, 0, len(text)
+    pending_on_way = started = False
+    head = _HEAD.match(text)
+    if head is None:  # it matches the empty text at least
+        return None
+    at, size, header = head.end(), len(text), head.group(1) is not None
+    number = base + text.count("\n", 0, at)
     while at <= size:
         row = _ROW.match(text, at)
         if row is None:
