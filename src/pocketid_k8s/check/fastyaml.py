@@ -207,10 +207,10 @@ class Lines:
     field not yet seen reads them again: a parser kept waiting holds tens of kilobytes, and a
     set of 10,000 objects has thousands of findings). The same lines, field for field, as the
     loader's walk over PyYAML's nodes records. A finding's line (:meth:`nearest`) is first
-    asked of a quick scan of the lines (:func:`_quick`, about three times faster), which
-    answers where every line up to the field is of the plain block style of real manifests
-    (one 'key: value', 'key:', '- key: value' or '- value' a line, comments), and leaves
-    the rest to the parser.
+    asked of a quick scan of the lines (:func:`_quick`; about twice as fast, as
+    bench/lines_bench.py prints), which answers where every line up to the field is of the
+    plain block style of real manifests (one 'key: value', 'key:', '- key: value' or
+    '- value' a line, comments), and leaves the rest to the parser.
 
     The document is ``text[start:end]`` (the file's text, shared by its documents), its first
     line being line ``base`` + 1 of the file.
