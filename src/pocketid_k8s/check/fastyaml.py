@@ -425,9 +425,9 @@ _HEAD: Final = re.compile(
     r"(?:(---)(?:[ ]++#[^\n\r\x85\u2028\u2029]*+|[ ]*+)\n)?"
     r"(?:[ ]*+(?:#[^\n\r\x85\u2028\u2029]*+)?\n)*+"
 )
-"""The blank lines and comments before a document's first node, and a '---' among them: read
-at once (a comment's text by the loop re runs fastest, its characters being what PyYAML's
-reader takes)."""
+"""The blank lines and comments before a document's first node, and a '---' among them, read
+by one match: a comment's text as anything but a line break (the loop that re runs fastest),
+the text being one that PyYAML's reader takes, as :func:`_quick` requires."""
 _MAP: Final = 0
 _SEQ: Final = 1
 _INDENTLESS: Final = 2
