@@ -96,6 +96,7 @@ $(KUBE_APISERVER): tools/build-kube-apiserver.sh
 bench: $(DEV) peers
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/check_bench.py
+	$(BIN)/python bench/lines_bench.py
 	$(BIN)/python bench/preflight_bench.py
 	$(BIN)/python bench/rehearse_bench.py
 

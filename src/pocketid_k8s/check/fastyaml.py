@@ -10,6 +10,12 @@ is left to PyYAML, as is one that yaml-rs refuses (a duplicate key, an alias, a 
 PyYAML's reading of it says what is wrong, in the words it always has. So a document reads the
 same, and its findings are the same, whichever library built it; tests/test_fuzz_fastyaml.py
 holds the two to that on generated documents.
+
+A finding's line (:meth:`Lines.nearest`) is first asked of :func:`_quick`, a scan of the
+document's lines with no parser (a regular expression a line, a stack of indentations): it
+answers in the block style of real manifests, where every line up to the answer is of that
+style, and says None elsewhere; then PyYAML's C parser reads the events up to the field
+(:func:`_nearest`). tests/test_fuzz_quicklines.py holds the scan to the parser.
 """
 
 from __future__ import annotations
@@ -241,7 +247,11 @@ class Lines:
     PyYAML's C parser reads the document's events up to the field (a later question about a
     field not yet seen reads them again: a parser kept waiting holds tens of kilobytes, and a
     set of 10,000 objects has thousands of findings). The same lines, field for field, as the
-    loader's walk over PyYAML's nodes records.
+    loader's walk over PyYAML's nodes records. A finding's line (:meth:`nearest`) is first
+    asked of a quick scan of the lines (:func:`_quick`; about twice as fast, as
+    bench/lines_bench.py prints), which answers where every line up to the field is of the
+    plain block style of real manifests (one 'key: value', 'key:', '- key: value' or
+    '- value' a line, comments), and leaves the rest to the parser.
 
     The document is ``text[start:end]`` (the file's text, shared by its documents), its first
     line being line ``base`` + 1 of the file.
@@ -292,13 +302,16 @@ class Lines:
         return list(self._found.items())
 
     def nearest(self, path: Path) -> int | None:
-        """The line of ``path``, or of its nearest parent that the document has: one reading
-        of the events up to it, following only the collections on the way (the rest are
-        counted through, not walked)."""
+        """The line of ``path``, or of its nearest parent that the document has: by a scan of
+        the lines up to it (:func:`_quick`) where they are all of the plain block style of
+        real manifests, else by one reading of the events up to it, following only the
+        collections on the way (the rest are counted through, not walked)."""
         known = self._found.get(path)
         if known is not None:
             return known
-        return _nearest(self._text[self.start : self.end], self.base, path)
+        text = self._text[self.start : self.end]
+        quick = _quick(text, self.base, path)
+        return quick if quick is not None else _nearest(text, self.base, path)
 
     def _find(self, path: object) -> int | None:
         known: int | None = self._found.get(path)  # type: ignore[call-overload]
@@ -420,3 +433,177 @@ class _Frame:
         self.mapping = mapping
         self.index = 0
         self.key: str | None = None
+
+
+_U: Final = r"\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+"""Printable characters past ASCII to PyYAML, but for its line breaks U+2028 and U+2029 and the
+byte order mark."""
+_KEY: Final = (
+    r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}+"
+    rf"|\"[ !#-\[\]-~{_U}]{{0,127}}+\"|'(?:[ -&(-~{_U}]|''){{0,127}}+'"
+)
+"""A key, plain or quoted with no escape, whose text is its value, but for a single-quoted
+key's doubled quotes (a simple key: one line, well under 1024 characters)."""
+_FIRST: Final = rf"(?:[$()+./0-9;<=A-Z\\^_a-z~{_U}]|-(?=[!-~{_U}]))"
+"""A plain scalar's first character here: not an indicator ('-' but before a non-blank)."""
+_QUOTED: Final = (
+    rf"'(?:[ -&(-~{_U}]++|'')*+'"  # single-quoted, closed on its line
+    rf'|"(?:[ !#-\[\]-~{_U}]++|\\[0abtnvfre "\\N_LP])*+"'  # double-quoted, simple escapes
+)
+_ITEM: Final = rf"(?:{_FIRST}[!\"$-+\--9;-Z\\^-z|~{_U}]*+|{_QUOTED})"
+"""A scalar in a flow sequence: quoted, or plain with no blank, ':', '#' or flow indicator."""
+_VALUE: Final = (
+    rf"{_FIRST}(?:[!-9;-~{_U}]++|:(?=[!-~{_U}])| ++(?=[^# \n]))*+"  # plain: no ': ', no ' #'
+    rf"|{_QUOTED}"
+    rf"|\[ *+(?:{_ITEM}(?: *+, *+{_ITEM})*+ *+)?\]|\{{ *+\}}"  # [a, 'b'], [], {}
+)
+"""A value that starts and ends on its line: a scalar, or a flow sequence of scalars or an
+empty flow mapping (every node in it is on that line). No block scalar, anchor, alias, tag,
+complex key or nested '- ' (their first characters are not among a plain scalar's here)."""
+_ROW: Final = re.compile(
+    rf"( *+)(- ++)?(?:({_KEY}):(?: ++({_VALUE}))?|({_VALUE}))?"
+    rf" *+(?:(?<![^ \n])#[ -~{_U}]*+)?$",
+    re.MULTILINE,
+)
+"""One line of the block style :func:`_quick` reads: its indentation, its '- ', its key and
+value (a key's value, or an entry's), and a comment: a blank line or a comment matches too."""
+_HEAD: Final = re.compile(
+    r"(?:[ ]*+(?:#[^\n\r\x85\u2028\u2029]*+)?\n)*+"
+    r"(?:(---)(?:[ ]++#[^\n\r\x85\u2028\u2029]*+|[ ]*+)\n)?"
+    r"(?:[ ]*+(?:#[^\n\r\x85\u2028\u2029]*+)?\n)*+"
+)
+"""The blank lines and comments before a document's first node, and a '---' among them, read
+by one match: a comment's text as anything but a line break (the loop that re runs fastest),
+the text being one that PyYAML's reader takes, as :func:`_quick` requires."""
+_MAP: Final = 0
+_SEQ: Final = 1
+_INDENTLESS: Final = 2
+"""The collections :func:`_quick` follows: a block mapping, a block sequence, and one at its
+key's column ('containers:\\n- name: x')."""
+
+
+def _quick(text: str, base: int, path: Path) -> int | None:  # noqa: PLR0911, PLR0912, PLR0915 - one pass
+    """:func:`_nearest`'s answer by a scan of the document's lines with no parser, or None
+    where the scan cannot be sure of it (then :func:`_nearest` answers).
+
+    It answers in the block style of real manifests (one 'key: value', 'key:', '- key: value'
+    or '- value' a line, keys plain or quoted with no escape, values that end on their line:
+    scalars, '[a, b]', '{}'; comments, a first '---'), when each line up to the answer and the
+    one after it (PyYAML's scanner reads into it) is of that style and at an indentation that a
+    valid document has there. Any other line before (a block scalar, a flow collection over
+    lines or holding another, an anchor, an alias, a tag, a complex or escaped key, a scalar
+    over several lines, a tab) makes it answer None. The text is one that PyYAML's reader
+    takes (no control characters: :func:`read` left the others to PyYAML).
+
+    It follows the path as :func:`_nearest` does: the node of each step, where it starts
+    (a block mapping at its first key, a block sequence at its first '-', an empty value at
+    its key), or the deepest one on the way when the next step is not there.
+    """
+    columns: list[int] = []
+    """The open collections' columns, the document's first: those up to ``columns[matched]``
+    are the nodes of ``path[:matched]``, those after it are passed over."""
+    kinds: list[int] = []
+    entries: list[int] = []
+    """A sequence's entries so far."""
+    matched = 0
+    line: int | None = None
+    """The line of the node of ``path[:matched]``."""
+    answer: int | None = None
+    decided = 0
+    """The line where the answer was found: it is given once the next line is read."""
+    pending: int | None = None
+    """The line of a key whose value starts on a later line ('key:' at a line's end)."""
+    pending_on_way = started = False
+    head = _HEAD.match(text)
+    if head is None:  # it matches the empty text at least
+        return None
+    at, size, header = head.end(), len(text), head.group(1) is not None
+    number = base + text.count("\n", 0, at)
+    while at <= size:
+        row = _ROW.match(text, at)
+        if row is None:
+            return None
+        number += 1
+        at = row.end() + 1
+        spaces, dash, key, value, item = row.groups()
+        if dash is None and key is None:
+            if item is None:
+                continue  # a blank line or a comment
+            if pending is not None and len(spaces) > columns[-1]:  # the value of 'key:' above
+                if answer is not None:
+                    return answer
+                if pending_on_way:
+                    matched += 1
+                    answer = line = decided = number
+                pending = None
+                continue
+            if item != "---" or spaces or started or header:
+                return None  # a scalar on a line of its own: a document, or a continuation
+            header = True
+            continue
+        if key is None and item is None:
+            return None  # '-' with nothing after it
+        column = len(spaces)
+        if key is not None and key[0] in "'\"":
+            key = key[1:-1].replace("''", "'") if key[0] == "'" else key[1:-1]
+        if pending is not None:  # the value of the key on an earlier line
+            held = columns[-1]
+            nested = column > held or (dash is not None and column == held)
+            if nested:
+                columns.append(column)
+                kinds.append(_MAP if dash is None else _SEQ if column > held else _INDENTLESS)
+                entries.append(0)
+            if pending_on_way:
+                matched += 1
+                line = number if nested else pending  # a collection, or an empty value
+                if matched == len(path) or not nested:
+                    answer, decided = line, number
+            pending = None
+        elif not started:
+            columns.append(column)
+            kinds.append(_MAP if dash is None else _SEQ)
+            entries.append(0)
+            started = True
+            line = number
+            if not path:
+                answer, decided = line, number
+        while columns and (
+            columns[-1] > column
+            or (kinds[-1] == _INDENTLESS and columns[-1] == column and dash is None)
+        ):
+            columns.pop()
+            kinds.pop()
+            entries.pop()
+            if len(columns) == matched and answer is None:  # the path's node ended
+                answer, decided = line, number
+        if not columns or columns[-1] != column or (kinds[-1] == _MAP) != (dash is None):
+            return None  # an indentation no open collection has; a '- ' in a mapping
+        if answer is not None and decided < number:
+            return answer
+        walking = answer is None  # else only the structure is followed, to the next line
+        if dash is not None:
+            on_way = walking and len(columns) - 1 == matched and entries[-1] == path[matched]
+            entries[-1] += 1
+            if on_way:
+                matched += 1
+                line = number
+            if key is None:  # a scalar entry
+                if on_way:
+                    answer, decided = line, number
+                continue
+            columns.append(column + len(dash))
+            kinds.append(_MAP)
+            entries.append(0)
+            if on_way and matched == len(path):
+                answer, decided, walking = line, number, False
+        on_way = walking and len(columns) - 1 == matched and key == path[matched]
+        if value is None:
+            pending, pending_on_way = number, on_way
+        elif on_way:
+            matched += 1
+            answer = line = decided = number
+    if answer is not None or not started:
+        return answer
+    if pending is not None and pending_on_way:
+        return pending  # an empty value at the end
+    return line
