@@ -62,6 +62,18 @@ def test_check_with_schemas_in_a_folder_loads_no_hashlib() -> None:
     assert "hashlib" not in loaded
 
 
+def test_check_of_the_bundle_loads_no_pyyaml(tmp_path: Path) -> None:
+    """The bundle is read by yaml-rs and its findings' lines found by the line scan: PyYAML
+    (~11 ms to import) is never loaded; it is, when first used, for a document it reads."""
+    done = _script(LOADED, str(BUNDLE))
+    code, *loaded = done.stderr.splitlines()[-1].split()
+    assert code == "0"
+    assert [m for m in loaded if m.startswith("yaml.")] == []
+    yes = tmp_path / "configmap.yaml"  # 'yes': a boolean to YAML 1.1, left to PyYAML
+    yes.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: yes}\n")
+    assert "yaml.reader" in _script(LOADED, str(yes)).stderr.splitlines()[-1].split()
+
+
 def _commands(argv: list[str]) -> list[str]:
     """The commands that the parser built for ``argv`` offers (its help's command rows)."""
     from pocketid_k8s.cli import _parser
