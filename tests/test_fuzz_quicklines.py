@@ -165,6 +165,11 @@ def _holds(text: str, paths: list[Path]) -> None:
 @example(("a: 1\n---\nb: 2\n", [("b",)]))  # a second document: 'b' is not in the first
 @example(("a: 1\n- x\n", [("b",)]))  # an entry in a mapping: an error
 @example(("a:\n  - x\n  b: 1\nc: 2\n", [("c",)]))  # a key in a sequence: an error
+@example(("a: \u00e9t\u00e9\nb: 1\n", [("b",)]))  # printable past ASCII: read on
+@example(("a: x\x85y\nb: 1\n", [("b",)]))  # NEL: a line break to PyYAML
+@example(("a: x\u2029y\nb: 1\n", [("b",)]))  # a paragraph separator: a line break too
+@example(("# \x01\na: 1\n", [("a",)]))  # a control in a comment: PyYAML refuses the text
+@example(("a: \ufeffx\nb: 1\n", [("b",)]))  # a byte order mark inside: refused
 def test_fuzz_the_quick_scan_answers_as_the_parser_or_not_at_all(
     document: tuple[str, list[Path]],
 ) -> None:

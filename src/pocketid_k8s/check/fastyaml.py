@@ -435,25 +435,51 @@ class _Frame:
         self.key: str | None = None
 
 
-_U: Final = r"\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
-"""Printable characters past ASCII to PyYAML, but for its line breaks U+2028 and U+2029 and the
-byte order mark."""
+_CONTROLS: Final = r"[\x00-\x09\x0b-\x1f\x7f]"
+""":data:`_NOT_PRINTABLE` in ASCII."""
+
+
+def _printable(ascii_class: str) -> str:
+    """The characters of ``[ascii_class]`` and every one past ASCII, as a negated class of
+    the ASCII ones left out: re compiles it in microseconds, where a class listing the ranges
+    of printable characters past U+00FF took milliseconds each (it maps the 65,536 of the
+    BMP): 0.1 s to import. :func:`_quick` refuses a text with a character past ASCII that
+    PyYAML does not read as one (C1 controls, U+2028, U+2029, surrogates, byte order marks)."""
+    listed = re.compile(f"[{ascii_class}]")
+    left_out = "".join(re.escape(chr(c)) for c in range(128) if not listed.match(chr(c)))
+    return f"[^{left_out}]"
+
+
+_C_DQ: Final = _printable(r" !#-\[\]-~")
+"""A character of a double-quoted scalar but its quote and backslash."""
+_C_SQ: Final = _printable(r" -&(-~")
+"""A character of a single-quoted scalar but its quote."""
+_C_FIRST: Final = _printable(r"$()+./0-9;<=A-Z\\^_a-z~")
+"""A plain scalar's first character but '-'."""
+_C_NB: Final = _printable(r"!-~")
+"""A character but a blank."""
+_C_ITEM: Final = _printable(r"!\"$-+\--9;-Z\\^-z|~")
+"""A plain scalar's character in a flow sequence."""
+_C_PLAIN: Final = _printable(r"!-9;-~")
+"""A plain scalar's character but ':' and a blank."""
+_C_ANY: Final = _printable(r" -~")
+"""A printable character (a comment's)."""
 _KEY: Final = (
     r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}+"
-    rf"|\"[ !#-\[\]-~{_U}]{{0,127}}+\"|'(?:[ -&(-~{_U}]|''){{0,127}}+'"
+    rf"|\"{_C_DQ}{{0,127}}+\"|'(?:{_C_SQ}|''){{0,127}}+'"
 )
 """A key, plain or quoted with no escape, whose text is its value, but for a single-quoted
 key's doubled quotes (a simple key: one line, well under 1024 characters)."""
-_FIRST: Final = rf"(?:[$()+./0-9;<=A-Z\\^_a-z~{_U}]|-(?=[!-~{_U}]))"
+_FIRST: Final = rf"(?:{_C_FIRST}|-(?={_C_NB}))"
 """A plain scalar's first character here: not an indicator ('-' but before a non-blank)."""
 _QUOTED: Final = (
-    rf"'(?:[ -&(-~{_U}]++|'')*+'"  # single-quoted, closed on its line
-    rf'|"(?:[ !#-\[\]-~{_U}]++|\\[0abtnvfre "\\N_LP])*+"'  # double-quoted, simple escapes
+    rf"'(?:{_C_SQ}++|'')*+'"  # single-quoted, closed on its line
+    rf'|"(?:{_C_DQ}++|\\[0abtnvfre "\\N_LP])*+"'  # double-quoted, simple escapes
 )
-_ITEM: Final = rf"(?:{_FIRST}[!\"$-+\--9;-Z\\^-z|~{_U}]*+|{_QUOTED})"
+_ITEM: Final = rf"(?:{_FIRST}{_C_ITEM}*+|{_QUOTED})"
 """A scalar in a flow sequence: quoted, or plain with no blank, ':', '#' or flow indicator."""
 _VALUE: Final = (
-    rf"{_FIRST}(?:[!-9;-~{_U}]++|:(?=[!-~{_U}])| ++(?=[^# \n]))*+"  # plain: no ': ', no ' #'
+    rf"{_FIRST}(?:{_C_PLAIN}++|:(?={_C_NB})| ++(?=[^# \n]))*+"  # plain: no ': ', no ' #'
     rf"|{_QUOTED}"
     rf"|\[ *+(?:{_ITEM}(?: *+, *+{_ITEM})*+ *+)?\]|\{{ *+\}}"  # [a, 'b'], [], {}
 )
@@ -462,7 +488,7 @@ empty flow mapping (every node in it is on that line). No block scalar, anchor, 
 complex key or nested '- ' (their first characters are not among a plain scalar's here)."""
 _ROW: Final = re.compile(
     rf"( *+)(- ++)?(?:({_KEY}):(?: ++({_VALUE}))?|({_VALUE}))?"
-    rf" *+(?:(?<![^ \n])#[ -~{_U}]*+)?$",
+    rf" *+(?:(?<![^ \n])#{_C_ANY}*+)?$",
     re.MULTILINE,
 )
 """One line of the block style :func:`_quick` reads: its indentation, its '- ', its key and
@@ -474,7 +500,7 @@ _HEAD: Final = re.compile(
 )
 """The blank lines and comments before a document's first node, and a '---' among them, read
 by one match: a comment's text as anything but a line break (the loop that re runs fastest),
-the text being one that PyYAML's reader takes, as :func:`_quick` requires."""
+in a text with no control character, as :func:`_quick` makes sure."""
 _MAP: Final = 0
 _SEQ: Final = 1
 _INDENTLESS: Final = 2
@@ -492,8 +518,8 @@ def _quick(text: str, base: int, path: Path) -> int | None:  # noqa: PLR0911, PL
     one after it (PyYAML's scanner reads into it) is of that style and at an indentation that a
     valid document has there. Any other line before (a block scalar, a flow collection over
     lines or holding another, an anchor, an alias, a tag, a complex or escaped key, a scalar
-    over several lines, a tab) makes it answer None. The text is one that PyYAML's reader
-    takes (no control characters: :func:`read` left the others to PyYAML).
+    over several lines, a tab) makes it answer None, as does a control character or a line
+    break but LF anywhere in the text (:func:`read` leaves those texts to PyYAML).
 
     It follows the path as :func:`_nearest` does: the node of each step, where it starts
     (a block mapping at its first key, a block sequence at its first '-', an empty value at
@@ -514,6 +540,8 @@ def _quick(text: str, base: int, path: Path) -> int | None:  # noqa: PLR0911, PL
     pending: int | None = None
     """The line of a key whose value starts on a later line ('key:' at a line's end)."""
     pending_on_way = started = False
+    if _compiled(_CONTROLS if text.isascii() else _NOT_PRINTABLE).search(text):
+        return None  # a control, or a line break but LF: what PyYAML reads otherwise
     head = _HEAD.match(text)
     if head is None:  # it matches the empty text at least
         return None
