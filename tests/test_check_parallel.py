@@ -72,6 +72,29 @@ def test_a_workers_objects_read_as_the_serial_ones(
     ]
 
 
+class _Unpackable:
+    """A stand-in for the MessagePack encoder that refuses everything (as it would a document
+    it cannot carry)."""
+
+    def encode(self, _value: object) -> bytes:
+        raise TypeError("not MessagePack")
+
+
+def test_a_workers_objects_that_do_not_pack_come_back_pickled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects a worker cannot pack come back whole (pickled), and read as the serial run's."""
+    generated(tmp_path / "apps", 400)  # enough that the worker takes runs (as above)
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    serial = run_check([str(tmp_path / "apps")])
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
+    monkeypatch.setattr(loader, "_MSGPACK", _Unpackable())
+    both = run_check([str(tmp_path / "apps")])
+    assert both.findings == serial.findings
+    assert all(r._packed is None for r in load([str(tmp_path / "apps")]).resources)
+
+
 def test_small_set_starts_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bundle is checked without starting a worker (a pool costs more than its check)."""
     generated(tmp_path / "apps", 16)

@@ -220,7 +220,8 @@ class _Read:
     """What was read the fast way of some documents of a file: a worker sends it back."""
 
     resources: list[Resource]
-    """What this process read itself (never pickled); or nothing, and the rest:"""
+    """The objects themselves: those this process read, or a worker's that MessagePack cannot
+    carry (then pickled); else none, and a worker's objects are these:"""
     docs: list[bytes]
     """Each document as MessagePack (a document read the fast way holds only strings,
     integers of at most 18 digits, floats, booleans, None, lists and dicts with string keys,
@@ -238,16 +239,17 @@ class _Read:
         """For a large set, each object's view is made here (the process that reads it: the
         parent's share of 10,000 objects' views is ~0.2 s), and its keys and short strings
         interned (a third less memory), or, in a worker, its document and view packed."""
-        resources = part.resources
-        if large and not parallel.in_worker():
+        if not large:
+            return cls(part.resources, [], b"", [], [], part.findings, validated)
+        if not parallel.in_worker():  # this process's own share
             resources = [
                 Resource(cast("dict[str, object]", _interned(r.doc)), r.file, r.lines)
-                for r in resources
+                for r in part.resources
             ]
-        if not large or not parallel.in_worker():
-            for resource in resources if large else ():
+            for resource in resources:
                 _ = resource.view
             return cls(resources, [], b"", [], [], part.findings, validated)
+        resources = part.resources
         places = [
             r.lines.place if isinstance(r.lines, fastyaml.Lines) else dict(r.lines.items())
             for r in resources
