@@ -269,7 +269,7 @@ class _Read:
             self.docs, views, self.problems, self.places, strict=True
         ):
             lines = place if isinstance(place, dict) else fastyaml.Lines(text, place[2], *place[:2])
-            part.resources.append(Resource.unpacked_when_read(doc, name, lines, view, problems))
+            part.resources.append(Resource.from_packed(doc, name, lines, view, problems))
         part.findings += self.findings
         part.validated += self.validated
 

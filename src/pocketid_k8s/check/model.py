@@ -86,7 +86,7 @@ class Resource:
     ``doc`` is the document as parsed, for schema validation only: it is typed ``object``
     inside, so a rule cannot read it without mypy refusing. Rules read :attr:`view`.
 
-    A resource read by a forked worker (:meth:`unpacked_when_read`) comes with its view made
+    A resource read by a forked worker (:meth:`from_packed`) comes with its view made
     there, and its document as MessagePack, decoded only if something reads it (the rules
     read the view; a check of 10,000 objects then neither builds nor holds their documents
     in this process).
@@ -99,7 +99,7 @@ class Resource:
         self.lines: Lines = {} if lines is None else lines
 
     @classmethod
-    def unpacked_when_read(
+    def from_packed(
         cls, packed: bytes, file: str, lines: Lines, view: Object, problems: list[Problem]
     ) -> Resource:
         """A resource whose document is ``packed`` (MessagePack) and whose view is known."""
@@ -160,9 +160,9 @@ class Resource:
     def _named(self) -> Mapping[str, object]:
         """What gives the kind and apiVersion: the document, or a packed one's view (which
         has each where the document has it as a string)."""
-        if self._doc is None:
+        if self._doc is None and "_read" in self.__dict__:
             return cast("Mapping[str, object]", self.view)
-        return self._doc
+        return self.doc
 
     @property
     def group(self) -> str:
