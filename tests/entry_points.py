@@ -9,6 +9,7 @@ stderr, the wall time and the peak memory (VmHWM, read from /proc while it runs)
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import subprocess
@@ -116,7 +117,9 @@ def mutated_documents(draw: st.DrawFn, documents: list[Any]) -> list[Any]:
         path = draw(st.sampled_from(paths))
         action = draw(st.sampled_from(["replace", "delete", "nest"]))
         if action == "replace":
-            result[index] = _set(result[index], path, draw(st.sampled_from(ODD_VALUES)))
+            # a copy: a later mutation inside it would change ODD_VALUES for every later example
+            value = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+            result[index] = _set(result[index], path, value)
         elif action == "delete":
             result[index] = _delete(result[index], path)
         else:
