@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pocketid_k8s.check import fastyaml, loader, parallel, run_check
+from pocketid_k8s.check import COSTLIEST_FIRST, FAMILIES, fastyaml, loader, parallel, run_check
 from pocketid_k8s.check.loader import load
 from tests.test_check_reference import generated
 
@@ -93,6 +93,23 @@ def test_a_workers_objects_that_do_not_pack_come_back_pickled(
     both = run_check([str(tmp_path / "apps")])
     assert both.findings == serial.findings
     assert all(r._packed is None for r in load([str(tmp_path / "apps")]).resources)
+
+
+def test_one_app_folders_rules_go_dearest_first_and_report_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set of one app folder has four pieces of rule work, one a family, handed out dearest
+    first: every family is among them once, and the findings are the serial run's, in order."""
+    assert sorted(map(id, COSTLIEST_FIRST)) == sorted(map(id, FAMILIES))
+    generated(tmp_path / "apps", 160)
+    one = tmp_path / "all.yaml"
+    one.write_text("---\n".join(f.read_text() for f in sorted((tmp_path / "apps").rglob("*.yaml"))))
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    serial = run_check([str(one)])
+    assert len({f.rule.split("/")[0] for f in serial.findings}) > 2  # several families report
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(parallel, "PARALLEL_OBJECTS", 1)
+    assert run_check([str(one)]).findings == serial.findings
 
 
 def test_small_set_starts_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,11 @@ FAMILIES: Final[tuple[Callable[[Context], Iterable[Finding]], ...]] = (
     refs.check,
 )
 """The rules that read the set (or one app folder of it), in the order they report."""
+COSTLIEST_FIRST: Final = (refs.check, policy.check, pocketid.check, environment.check)
+"""The families by their usual cost, the dearest first (10,000 objects in one file: 0.24 s,
+0.10, 0.08 and 0.07): a set of one app folder has only these four pieces of rule work, and
+the workers, each taking the next piece as it frees up, end together when the longest goes
+first (the results are put back in the families' order)."""
 
 
 class CheckError(PocketIdK8sError):
@@ -150,11 +155,17 @@ def _run(
     contexts = [Context(group, ctx) for group in groups.values()] if len(groups) > 1 else [ctx]
     work = [(each, family) for each in contexts for family in FAMILIES]
     """Each app folder is checked on its own (check/apps.py), by each family of rules."""
-    by_family: list[list[Finding]] = parallel.mapped(
+    order = list(range(len(work)))
+    if len(contexts) == 1:
+        order.sort(key=lambda index: COSTLIEST_FIRST.index(work[index][1]))
+    done: list[list[Finding]] = parallel.mapped(
         len(work),
-        parallel.chunked(work, _family),
+        parallel.chunked([work[index] for index in order], _family),
         parallel=len(loaded.resources) >= parallel.PARALLEL_OBJECTS,
     )
+    by_family: list[list[Finding]] = [[] for _ in work]
+    for index, found in zip(order, done, strict=True):
+        by_family[index] = found
     findings += (
         f
         for part in by_family
