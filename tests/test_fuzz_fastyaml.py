@@ -373,11 +373,12 @@ def test_read_any_text(text: str) -> None:
     _read_alike(text)
 
 
+TOKENS = re.compile(fastyaml._TOKENS, re.M)
 WHOLE = re.compile(
-    f"{fastyaml._ADJACENT.pattern}|{fastyaml._INDICATORS}|[\\x00-\\x09\\x0b-\\x1f\\x7f]", re.M
+    "|".join([fastyaml._ADJACENT, fastyaml._INDICATORS, r"[\x00-\x09\x0b-\x1f\x7f]"]), re.M
 )
-"""With :data:`fastyaml._TOKENS`, the patterns as searched over a whole text, which the
-line-by-line search stands for."""
+"""With TOKENS, the patterns as searched over a whole text, which the line-by-line search
+stands for (the ASCII controls spelt out here)."""
 
 
 @given(st.one_of(documents(), real_documents(), st.text(max_size=60), st.text(SOUP, max_size=40)))
@@ -390,8 +391,7 @@ line-by-line search stands for."""
 def test_tokens_by_line_are_tokens_in_the_whole_text(text: str) -> None:
     """The tokens found line by line, each line's answer remembered, are those the patterns
     find in the whole text (at its start too): asked twice, the same answer."""
-    tokens = fastyaml._TOKENS
-    whole = bool(tokens.search(text) or tokens.match("\n" + text) or WHOLE.search(text))
+    whole = bool(TOKENS.search(text) or TOKENS.match("\n" + text) or WHOLE.search(text))
     assert fastyaml._has_tokens(text) == whole
     assert fastyaml._has_tokens(text) == whole  # from the lines remembered
 

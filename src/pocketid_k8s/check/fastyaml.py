@@ -52,10 +52,11 @@ UNREAD: Final = object()
 
 _END = r"(?=[\s\[\]{},#]|:\s|:$|$)"
 """At the end of a plain scalar: a blank, a flow indicator, a comment or a key's colon."""
+_CONTROLS: Final = r"[\x00-\x09\x0b-\x1f\x7f]"
+"""Tabs, CR and controls: what PyYAML refuses or reads otherwise, in ASCII."""
 _NOT_PRINTABLE: Final = r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
-"""Tabs, CR and controls (what PyYAML refuses or reads otherwise), byte order marks,
-surrogates and the line and paragraph separators U+2028 and U+2029, line breaks to PyYAML
-(YAML 1.1) and characters to yaml-rs
+""":data:`_CONTROLS` and, past ASCII, byte order marks, surrogates and the line and paragraph
+separators U+2028 and U+2029, line breaks to PyYAML (YAML 1.1) and characters to yaml-rs
 (YAML 1.2): 'a: b<U+2028>c' is an error to one and 'b<U+2028>c' to the other. Compiled when
 first needed, for a text that is not all ASCII (its ranges take a millisecond to compile; in
 ASCII, :data:`_LINE_TOKENS` finds them)."""
@@ -129,20 +130,15 @@ _SCALARS: Final = (
     )
     + ")"
 )
-_TOKENS: Final = re.compile(r"[\s\[\]{},]" + _SCALARS, re.MULTILINE)
+_TOKENS: Final = r"[\s\[\]{},]" + _SCALARS
 """Plain scalars that YAML 1.1 and 1.2 (or PyYAML and yaml-rs) may read otherwise, and the
-indicators of what is left to PyYAML: tags, complex and empty keys."""
-_ADJACENT: Final = re.compile(r"[\"'\]}]:" + _SCALARS, re.MULTILINE)
+indicators of what is left to PyYAML: tags, complex and empty keys (searched in a text with
+re.MULTILINE, and at its start as after a line break)."""
+_ADJACENT: Final = r"[\"'\]}]:" + _SCALARS
 """The same after a quoted or flow key's ':' with no blank ('{"a":yes}', JSON's way): PyYAML
 reads True. A JSON text in a block scalar ('{"replicas":1}') stays read."""
 _LINE_TOKENS: Final = re.compile(
-    r"(?:^|[\s\[\]{},])"
-    + _SCALARS
-    + r"|[\"'\]}]:"
-    + _SCALARS
-    + "|"
-    + _INDICATORS
-    + r"|[\x00-\x09\x0b-\x1f\x7f]"
+    "|".join([r"(?:^|[\s\[\]{},])" + _SCALARS, _ADJACENT, _INDICATORS, _CONTROLS])
 )
 """:data:`_TOKENS`, :data:`_ADJACENT`, :data:`_INDICATORS` and what :data:`_NOT_PRINTABLE`
 finds in ASCII, in one line of a text ('^': after its line break, or at the text's start).
@@ -433,10 +429,6 @@ class _Frame:
         self.mapping = mapping
         self.index = 0
         self.key: str | None = None
-
-
-_CONTROLS: Final = r"[\x00-\x09\x0b-\x1f\x7f]"
-""":data:`_NOT_PRINTABLE` in ASCII."""
 
 
 def _printable(ascii_class: str) -> str:
