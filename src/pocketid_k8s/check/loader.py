@@ -146,8 +146,7 @@ def load(
             if not _fast(name, text, part, unit.first, whole=unit.whole, segments=unit.segments):
                 done.append(None)
                 continue
-            validated = [validate(r) if validate else None for r in part.resources]
-            done.append(_Read.of(part, validated, large=large))
+            done.append(_Read.of(part, _validated(part, validate), large=large))
         return done
 
     done = parallel.mapped(len(units), read, parallel=large)
@@ -170,6 +169,13 @@ def load(
     sources.clear()  # the input's bytes are no longer needed
     _duplicates(loaded)
     return loaded
+
+
+def _validated(
+    part: Loaded, validate: Callable[[Resource], list[Finding] | None] | None
+) -> list[list[Finding] | None]:
+    """``validate``'s findings for each object of ``part`` (None for each, without it)."""
+    return [validate(r) if validate else None for r in part.resources]
 
 
 @dataclass
@@ -310,7 +316,7 @@ def _read_slowly(
             clean = _parse(
                 piece.name, piece.data, part, piece.first, whole=piece.whole, fast=not piece.whole
             )  # a piece may be read fast: the document left to PyYAML is in another
-            part.validated = [validate(r) if validate else None for r in part.resources]
+            part.validated = _validated(part, validate)
             part.paths = {}  # not sent back (the objects' lines hold the paths)
             done.append((part, clean))
         return done
@@ -334,7 +340,7 @@ def _read_slowly(
             else:  # a YAML error: the pieces may not say what the file says; read it whole
                 part = Loaded()
                 _parse(piece.name, dict(sources)[piece.name], part, fast=False)
-                part.validated = [validate(r) if validate else None for r in part.resources]
+                part.validated = _validated(part, validate)
         read[piece.name] = part
     return read
 
