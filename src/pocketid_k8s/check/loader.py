@@ -241,12 +241,19 @@ class _Read:
     validated: list[list[Finding] | None]
 
     @classmethod
+    def whole(
+        cls, resources: list[Resource], part: Loaded, validated: list[list[Finding] | None]
+    ) -> _Read:
+        """``resources`` as they are (nothing packed), with ``part``'s findings."""
+        return cls(resources, [], b"", [], [], part.findings, validated)
+
+    @classmethod
     def of(cls, part: Loaded, validated: list[list[Finding] | None], *, large: bool) -> _Read:
         """For a large set, each object's view is made here (the process that reads it: the
         parent's share of 10,000 objects' views is ~0.2 s), and its keys and short strings
         interned (a third less memory), or, in a worker, its document and view packed."""
         if not large:
-            return cls(part.resources, [], b"", [], [], part.findings, validated)
+            return cls.whole(part.resources, part, validated)
         if not parallel.in_worker():  # this process's own share
             resources = [
                 Resource(cast("dict[str, object]", _interned(r.doc)), r.file, r.lines)
@@ -254,7 +261,7 @@ class _Read:
             ]
             for resource in resources:
                 _ = resource.view
-            return cls(resources, [], b"", [], [], part.findings, validated)
+            return cls.whole(resources, part, validated)
         resources = part.resources
         places = [
             r.lines.place if isinstance(r.lines, fastyaml.Lines) else dict(r.lines.items())
@@ -264,7 +271,7 @@ class _Read:
             docs = [_MSGPACK.encode(r.doc) for r in resources]
             views = _MSGPACK.encode([r.view for r in resources])
         except (TypeError, ValueError, OverflowError):  # not MessagePack: sent as documents
-            return cls(resources, [], b"", [], [], part.findings, validated)
+            return cls.whole(resources, part, validated)
         problems = [r.problems for r in resources]
         return cls([], docs, views, problems, places, part.findings, validated)
 
