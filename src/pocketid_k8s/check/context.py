@@ -12,11 +12,11 @@ import base64
 import binascii
 import re
 from collections import defaultdict
-from functools import cached_property
 from typing import Final
 
 import msgspec
 
+from pocketid_k8s.check.lazy import cached
 from pocketid_k8s.check.model import POD_SPEC_PATHS, Path, Resource
 from pocketid_k8s.check.view import (
     Backend,
@@ -228,7 +228,7 @@ class Context:
 
     # --- indexes, built once: no rule scans the whole set for each object ---------------
 
-    @cached_property
+    @cached
     def _middlewares_by_ref(self) -> dict[str, list[Resource]]:
         index: dict[str, list[Resource]] = defaultdict(list)
         for middleware in self.of_kind("Middleware"):
@@ -236,7 +236,7 @@ class Context:
                 index[f"{middleware.namespace}-{middleware.name}"].append(middleware)
         return index
 
-    @cached_property
+    @cached
     def _middlewares_without_namespace(self) -> dict[str, list[Resource]]:
         index: dict[str, list[Resource]] = defaultdict(list)
         for middleware in self.of_kind("Middleware"):
@@ -244,14 +244,14 @@ class Context:
                 index[middleware.name].append(middleware)
         return index
 
-    @cached_property
+    @cached
     def _by_name(self) -> dict[tuple[str, str], list[Resource]]:
         index: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         for resource in self.resources:
             index[(resource.kind, resource.name)].append(resource)
         return index
 
-    @cached_property
+    @cached
     def _certificates_by_secret(self) -> dict[str, list[Resource]]:
         index: dict[str, list[Resource]] = defaultdict(list)
         for cert in self.of_kind("Certificate"):
@@ -260,7 +260,7 @@ class Context:
                 index[secret].append(cert)
         return index
 
-    @cached_property
+    @cached
     def _services_by_pair(self) -> dict[tuple[str, Scalar], list[Resource]]:
         """Services by one pair of their selector: a pod lacking it is not selected."""
         index: dict[tuple[str, Scalar], list[Resource]] = defaultdict(list)
@@ -270,7 +270,7 @@ class Context:
                 index[_one_pair(selector)].append(service)
         return index
 
-    @cached_property
+    @cached
     def _pods_by_pair(self) -> dict[tuple[str, Scalar], list[Workload]]:
         """Each pod template's containers (not init containers) by each of its labels."""
         index: dict[tuple[str, Scalar], list[Workload]] = defaultdict(list)
@@ -280,7 +280,7 @@ class Context:
                     index[pair].append(workload)
         return index
 
-    @cached_property
+    @cached
     def _ingresses_by_service(self) -> dict[str, list[Resource]]:
         index: dict[str, list[Resource]] = defaultdict(list)
         for ingress in self.of_kind("Ingress"):
@@ -290,11 +290,11 @@ class Context:
                     index[name].append(ingress)
         return index
 
-    @cached_property
+    @cached
     def _position(self) -> dict[int, int]:
         return {id(resource): n for n, resource in enumerate(self.resources)}
 
-    @cached_property
+    @cached
     def _by_kind_and_namespace(self) -> dict[tuple[str, str], list[Resource]]:
         index: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         for resource in self.resources:
@@ -321,7 +321,7 @@ class Context:
             return found
         return self.whole.pods_selected(selector, namespace)
 
-    @cached_property
+    @cached
     def workloads(self) -> list[Workload]:
         """Every container of every pod-bearing resource."""
         found = []
@@ -338,7 +338,7 @@ class Context:
                         found.append(Workload(resource, pod_path, i, init))
         return found
 
-    @cached_property
+    @cached
     def pocket_ids(self) -> list[Workload]:
         return [w for w in self.workloads if not w.init and is_pocket_id(w.image)]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
 from typing import Any, Final, Protocol, cast
 
 import msgspec
 
+from pocketid_k8s.check.lazy import cached
 from pocketid_k8s.check.view import Object, ObjectMeta, Problem, Scalar, read
 
 Path = tuple[str | int, ...]
@@ -133,11 +133,11 @@ class Resource:
         it is read, faster than it is pickled and unpickled."""
         return {key: value for key, value in self.__dict__.items() if key not in _CACHED}
 
-    @cached_property
+    @cached
     def _read(self) -> tuple[Object, list[Problem]]:
         return read(self.doc, self.kind)
 
-    @cached_property
+    @cached
     def view(self) -> Object:
         """The fields the rules read, each of the shape they expect (see check/view.py)."""
         return self._read[0]
@@ -147,7 +147,7 @@ class Resource:
         """The fields left out of :attr:`view` because of their shape."""
         return self._read[1]
 
-    @cached_property
+    @cached
     def kind(self) -> str:
         kind = self._named().get("kind")
         return kind if isinstance(kind, str) else ""
@@ -168,15 +168,15 @@ class Resource:
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
-    @cached_property
+    @cached
     def metadata(self) -> ObjectMeta:
         return self.view.get("metadata") or {}
 
-    @cached_property
+    @cached
     def name(self) -> str:
         return self.metadata.get("name") or ""
 
-    @cached_property
+    @cached
     def namespace(self) -> str:
         return self.metadata.get("namespace") or ""
 
