@@ -51,8 +51,9 @@ def test_parallel_findings_are_serial_findings(
 def test_a_workers_objects_read_as_the_serial_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Objects a worker read come with their view made there and their document packed,
-    which reads back as the document the serial run built (types, order and all)."""
+    """Objects of a large set, read by a worker or by this process, come with their view made
+    where they were read and their document packed, which reads back as the document the
+    serial run of a small set built (types, order and all)."""
     generated(tmp_path / "apps", 400)  # enough that the worker takes runs however slow to start
     monkeypatch.setattr(parallel, "workers", lambda: 1)
     serial = load([str(tmp_path / "apps")]).resources
@@ -60,7 +61,10 @@ def test_a_workers_objects_read_as_the_serial_ones(
     monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
     both = load([str(tmp_path / "apps")]).resources
     packed = [r for r in both if r._doc is None]
-    assert packed  # the worker took runs, and its documents are not decoded yet
+    assert {r.kind for r in both if r._doc is not None} == {"Kustomization"}
+    """Each was packed, this process's share too; a Kustomization's document was read (for
+    the files it lists), and no other's yet."""
+    assert not any(r._packed for r in serial)
     assert [r.view for r in both] == [r.view for r in serial]
     assert [(r.kind, r.api_version, r.name) for r in both] == [
         (r.kind, r.api_version, r.name) for r in serial
