@@ -146,6 +146,29 @@ def test_one_oversized_document_is_named(tmp_path: Path) -> None:
     assert summary(report).endswith(f"not checked, too large: {big}")
 
 
+@pytest.mark.parametrize("said", [0, -10, 10], ids=["grew-from-empty", "grew", "shrank"])
+def test_a_file_whose_size_changed_after_it_was_opened_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, said: int
+) -> None:
+    """A small file is read by its size (two reads: its bytes and its end); a file that is
+    larger than its size said (written to as it is read) is read on to its end, and one
+    that is smaller is read as it is: every object is checked either way."""
+    text = b"---\n".join(manifest(i, 100) for i in range(3))
+    (tmp_path / "cm.yaml").write_bytes(text)
+    real = os.fstat
+
+    def told(fd: int) -> os.stat_result:
+        status = list(real(fd))
+        if os.readlink(f"/proc/self/fd/{fd}") == str(tmp_path / "cm.yaml"):
+            status[6] = len(text) + said if said else 0  # st_size
+        return os.stat_result(status)
+
+    monkeypatch.setattr(os, "fstat", told)
+    report = run_check([str(tmp_path / "cm.yaml")])
+    assert report.objects == 3
+    assert report.exit_code == 0, [f.message for f in report.findings]
+
+
 # --- seal --------------------------------------------------------------------------------------
 
 

@@ -25,13 +25,15 @@ def test_parallel_findings_are_serial_findings(
     a second pool), and rules run by the workers per app folder and family, give the serial
     run's findings in its order."""
     generated(tmp_path / "apps", 200)
+    (tmp_path / "apps" / "latin1.yaml").write_bytes(b"data: caf\xe9\n")  # decoded by a worker
+    (tmp_path / "apps" / "zeros.yaml").write_bytes(b"a: b\n\x00")
     if not fast:
         monkeypatch.setattr(fastyaml, "read", lambda _text: fastyaml.UNREAD)
     monkeypatch.setattr(parallel, "workers", lambda: 1)
     serial = run_check([str(tmp_path / "apps")])
     monkeypatch.setattr(parallel, "workers", lambda: 3)
     monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
-    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
+    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 4096)  # files under 1 KiB read whole
     monkeypatch.setattr(parallel, "PARALLEL_OBJECTS", 1)
     forks = 0
     real = parallel._forked
@@ -44,6 +46,8 @@ def test_parallel_findings_are_serial_findings(
     monkeypatch.setattr(parallel, "_forked", counted)
     both = run_check([str(tmp_path / "apps")])
     assert forks == pools
+    assert serial.unreadable
+    assert both.unreadable
     assert both.findings == serial.findings
     assert (both.files, both.objects) == (serial.files, serial.objects)
 
@@ -58,7 +62,7 @@ def test_a_workers_objects_read_as_the_serial_ones(
     monkeypatch.setattr(parallel, "workers", lambda: 1)
     serial = load([str(tmp_path / "apps")]).resources
     monkeypatch.setattr(parallel, "workers", lambda: 2)
-    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 1)
+    monkeypatch.setattr(parallel, "FAST_PARALLEL_BYTES", 4096)  # as above
     both = load([str(tmp_path / "apps")]).resources
     packed = [r for r in both if r._doc is None]
     assert {r.kind for r in both if r._doc is not None} == {"Kustomization"}
