@@ -106,8 +106,9 @@ def test_a_workers_objects_that_do_not_pack_come_back_pickled(
 def test_one_app_folders_rules_go_dearest_first_and_report_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A set of one app folder has four pieces of rule work, one a family, handed out dearest
-    first: every family is among them once, and the findings are the serial run's, in order."""
+    """A set of one app folder has five pieces of rule work, one a family and one its unlisted
+    files, handed out dearest first: every family is among them once, and the findings are the
+    serial run's, in order."""
     assert sorted(map(id, COSTLIEST_FIRST)) == sorted(map(id, FAMILIES))
     generated(tmp_path / "apps", 160)
     one = tmp_path / "all.yaml"

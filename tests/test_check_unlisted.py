@@ -52,6 +52,36 @@ def test_a_folder_without_kustomization_is_not_judged(tmp_path: Path) -> None:
     assert unlisted(tmp_path) == []
 
 
+def test_an_unlisted_file_is_reported_whatever_its_objects_shape(tmp_path: Path) -> None:
+    """The finding is about the file: it stands when its object has a field of the wrong
+    shape (which silences the rules about that object)."""
+    (tmp_path / "kustomization.yaml").write_text(KUSTOMIZATION + "resources:\n- a.yaml\n")
+    (tmp_path / "a.yaml").write_text(config_map("a"))
+    (tmp_path / "b.yaml").write_text(config_map("b") + "data: [not, a, map]\n")
+    report = run_check([str(tmp_path)])
+    assert "input/shape" in {f.rule for f in report.findings if f.file.endswith("b.yaml")}
+    assert [f.file for f in unlisted(tmp_path)] == [str(tmp_path / "b.yaml")]
+
+
+def test_each_app_folder_reports_its_own_unlisted_files(tmp_path: Path) -> None:
+    """In a repository of several app folders (each checked on its own), each kustomization
+    judges the files of its own folder only: a file of one is never judged by another."""
+    for app, listed in (("one", "a.yaml"), ("two", "b.yaml")):
+        folder = tmp_path / "apps" / app
+        folder.mkdir(parents=True)
+        (folder / "kustomization.yaml").write_text(KUSTOMIZATION + f"resources:\n- {listed}\n")
+        (folder / "a.yaml").write_text(config_map(f"{app}-a"))
+        (folder / "b.yaml").write_text(config_map(f"{app}-b"))
+    (tmp_path / "apps" / "plain").mkdir()
+    (tmp_path / "apps" / "plain" / "c.yaml").write_text(config_map("c"))
+    report = run_check([str(tmp_path / "apps")])
+    assert len(report.app_objects) == 3
+    assert [f.file for f in unlisted(tmp_path / "apps")] == [
+        str(tmp_path / "apps" / "one" / "b.yaml"),
+        str(tmp_path / "apps" / "two" / "a.yaml"),
+    ]
+
+
 @given(st.text(alphabet="ab./ ", max_size=12))
 def test_a_mentioned_name_is_the_one_pathlib_gives(path: str) -> None:
     """The file name read from a kustomization's string is PurePath's name of it."""
