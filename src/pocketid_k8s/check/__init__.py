@@ -35,8 +35,9 @@ FAMILIES: Final[tuple[Callable[[Context], Iterable[Finding]], ...]] = (
 COSTLIEST_FIRST: Final = (refs.check, policy.check, pocketid.check, environment.check)
 """The families by their usual cost, the dearest first (10,000 objects in one file: 0.24 s,
 0.10, 0.08 and 0.07): a set of one app folder has only these four pieces of rule work (and
-the cheapest, its unlisted files), and the workers, each taking the next piece as it frees up, end together when the longest goes
-first (the results are put back in the families' order)."""
+the cheapest, its unlisted files), and the workers, each taking the next piece as it frees
+up, end together when the longest goes first (the results are put back in the families'
+order)."""
 
 
 class CheckError(PocketIdK8sError):

@@ -24,13 +24,16 @@ from pocketid_k8s.errors import PocketIdK8sError
 PARALLEL_BYTES: Final = 256 * 1024
 """Input left to PyYAML is parsed in parallel from this size on (the bundle is 20 KiB, 1,000
 objects 0.9 MiB)."""
-FAST_PARALLEL_BYTES: Final = 2 * 1024 * 1024
-"""Input read the fast way (check/fastyaml.py) is read in parallel from this size on: yaml-rs
-reads and jsonschema-rs validates 1,000 objects in about a tenth of a second, which starting
-the workers would cost again."""
-PARALLEL_OBJECTS: Final = 3000
+FAST_PARALLEL_BYTES: Final = 512 * 1024
+"""Input read the fast way (check/fastyaml.py) is read in parallel from this size on (about
+550 objects): yaml-rs reads and jsonschema-rs validates 500 objects in about 50 ms, of which
+two cores save about what starting the worker and joining its results cost (measured on two
+cores: even at 500 objects, a tenth less wall time at 1,000, by bench/peers_bench.py's
+workloads)."""
+PARALLEL_OBJECTS: Final = 750
 """Objects from which the rules run in parallel, each worker given app folders and families of
-rules (with the lines of their findings, found where the finding is made)."""
+rules (with the lines of their findings, found where the finding is made): 1,000 objects'
+rules take about 50 ms on one core."""
 MAX_WORKERS: Final = 8
 """Enough for any CI runner; past this, joining the results costs what the workers save."""
 RUNS_PER_WORKER: Final = 8
