@@ -154,8 +154,9 @@ def _run(
     except SchemaError as exc:
         raise CheckError(str(exc)) from None
     for resource, found in zip(loaded.resources, validated, strict=True):
-        findings += found + shape_findings(resource, found)
-        if resource.problems:
+        findings += found
+        if resource.problems:  # else no shape finding: most objects
+            findings += shape_findings(resource, found)
             unchecked.add((resource.file, resource.kind, resource.namespace, resource.name))
     groups: dict[str, list[Resource]] = {}
     for resource in loaded.resources:

@@ -89,7 +89,8 @@ _FLOW_TOKENS: Final = tuple(
 '{a: :x}'): an error to PyYAML's C scanner (a value indicator; no block scalar in a flow),
 a plain scalar to yaml-rs. Also finds '[::1]' in a block scalar's text (an IPv6 address).
 Four patterns, each with a literal first character that re finds fast: one alternation of
-them took 30 ms on the bundle and the corpus 20 times over, these 6."""
+them took 30 ms on the bundle and the corpus 20 times over, these 6. The second and third
+need a '[' or '{', the fourth a ']' or '}': a text without is not searched for them."""
 _FLOW_LINES: Final = re.compile(r"\{[^}\n]*+\n")
 """A flow mapping over several lines (near enough: a line break between a '{' and a '}')."""
 _KEY_LINES: Final = re.compile(
@@ -153,8 +154,6 @@ _KNOWN_MAX: Final = 20_000
 """Lines remembered at most (then forgotten all at once)."""
 _KNOWN_LONGEST: Final = 200
 """Longer lines are searched, not remembered."""
-_LITERALS: Final = ("<<", "\n...", "\n%")
-"""A merge key, a document end, a directive."""
 _DEEP: Final = 100
 """Columns a line may be indented or introduced ('- - - ') by, at most, and so may nest."""
 _LIMITS: Final = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=0)
@@ -177,7 +176,9 @@ def read(text: str) -> object:
     flows = text.count("[") + text.count("{")
     if (
         flows > MAX_FLOWS  # first: it bounds the tries of the flow patterns below
-        or any(literal in text for literal in _LITERALS)
+        or "<<" in text  # a merge key, a document end, a directive
+        or "\n..." in text
+        or "\n%" in text
         or text.startswith(("...", "%"))
         or (not text.isascii() and _compiled(_NOT_PRINTABLE).search(text))
         or _has_tokens(text)
@@ -185,7 +186,9 @@ def read(text: str) -> object:
         or _EMPTY_LAST.search(_last_line(text))
         or _ROOT_BLOCK.match(text)
         or (not text.endswith("\n") and _BLOCK_HEADER.search(text))
-        or any(pattern.search(text) for pattern in _FLOW_TOKENS)
+        or _FLOW_TOKENS[0].search(text)
+        or (flows and (_FLOW_TOKENS[1].search(text) or _FLOW_TOKENS[2].search(text)))
+        or (("]" in text or "}" in text) and _FLOW_TOKENS[3].search(text))
         or (_FLOW_LINES.search(text) and _KEY_LINES.search(text, text.find("{")))
         or (_FLOW_COLON.search(text) and _FLOW_OPEN.search(text))
         or _deep(text, min(_DEEP, (MAX_DEPTH - flows) // 2))

@@ -288,7 +288,11 @@ class _Read:
         for doc, view, problems, place in zip(
             self.docs, views, self.problems, self.places, strict=True
         ):
-            lines = place if isinstance(place, dict) else fastyaml.Lines(text, place[2], *place[:2])
+            lines = (
+                place
+                if isinstance(place, dict)
+                else fastyaml.Lines(text, place[2], place[0], place[1])
+            )
             part.resources.append(Resource.from_packed(doc, name, lines, view, problems))
         part.findings += self.findings
         part.validated += self.validated

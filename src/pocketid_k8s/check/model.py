@@ -152,7 +152,7 @@ class Resource:
         kind = self._named().get("kind")
         return kind if isinstance(kind, str) else ""
 
-    @property
+    @cached
     def api_version(self) -> str:
         api = self._named().get("apiVersion")
         return api if isinstance(api, str) else ""
@@ -164,7 +164,7 @@ class Resource:
             return cast("Mapping[str, object]", self.view)
         return self.doc
 
-    @property
+    @cached
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
@@ -208,7 +208,9 @@ class Resource:
         return None
 
 
-_CACHED: Final = frozenset({"_read", "view", "kind", "metadata", "name", "namespace"})
+_CACHED: Final = frozenset(
+    {"_read", "view", "kind", "api_version", "group", "metadata", "name", "namespace"}
+)
 _UNPACK: Final = msgspec.msgpack.Decoder()
 """What a resource works out from its document once, and does not send from a worker."""
 
