@@ -181,6 +181,27 @@ def _two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "workers", lambda: 2)
 
 
+def test_the_workers_start_with_what_the_first_run_set_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """This process takes the first half run before forking: a worker finds what it cached
+    (a compiled schema, an imported module) and never does that work again."""
+    _two_workers(monkeypatch)
+    caller = os.getpid()
+    cache: list[int] = []
+
+    def work(start: int, end: int) -> list[tuple[int, bool, bool]]:
+        warm = bool(cache)
+        cache.append(start)
+        time.sleep(0.05)  # so that the worker takes runs too
+        return [(i, os.getpid() == caller, warm) for i in range(start, end)]
+
+    got = parallel.mapped(32, work, parallel=True)
+    assert [i for i, _, _ in got] == list(range(32))
+    assert [i for i, _, warm in got if not warm] == [0]  # the first run only, done here
+    assert not all(here for _, here, _ in got)  # the worker took runs, warm from the start
+
+
 def test_results_come_back_whole_and_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs of results larger than a pipe holds, from every worker at once, joined in order."""
     _two_workers(monkeypatch)
@@ -247,6 +268,8 @@ def test_an_interrupt_ends_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     caller = os.getpid()
 
     def work(start: int, end: int) -> list[int]:
+        if start == 0:  # the first half run, done before the workers are forked
+            return []
         if os.getpid() != caller:
             with pids.open("a") as out:
                 out.write(f"{os.getpid()}\n")
@@ -260,7 +283,7 @@ def test_an_interrupt_ends_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.5)
     try:
         with pytest.raises(KeyboardInterrupt):
-            parallel.mapped(2, work, parallel=True)
+            parallel.mapped(4, work, parallel=True)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
