@@ -193,13 +193,34 @@ def test_the_workers_start_with_what_the_first_run_set_up(
     def work(start: int, end: int) -> list[tuple[int, bool, bool]]:
         warm = bool(cache)
         cache.append(start)
+        if start == 0:
+            assert not _forked_yet(caller)  # before the workers are forked
         time.sleep(0.05)  # so that the worker takes runs too
         return [(i, os.getpid() == caller, warm) for i in range(start, end)]
 
     got = parallel.mapped(32, work, parallel=True)
     assert [i for i, _, _ in got] == list(range(32))
-    assert [i for i, _, warm in got if not warm] == [0]  # the first run only, done here
+    assert [i for i, _, warm in got if not warm] == [0]  # the first half run, done here
     assert not all(here for _, here, _ in got)  # the worker took runs, warm from the start
+
+
+def _forked_yet(pid: int) -> bool:
+    """Whether process ``pid`` has a child (a worker, running or ended and not yet reaped)."""
+    return bool(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+def test_runs_of_one_item_are_all_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of one item each (one app folder's families of rules, the dearest first) are all
+    handed out once the workers run: this process does none before forking them."""
+    _two_workers(monkeypatch)
+    caller = os.getpid()
+
+    def work(start: int, end: int) -> list[tuple[int, bool]]:
+        time.sleep(0.05)
+        return [(i, os.getpid() != caller or _forked_yet(caller)) for i in range(start, end)]
+
+    got = parallel.mapped(6, work, parallel=True)
+    assert got == [(i, True) for i in range(6)]
 
 
 def test_results_come_back_whole_and_in_order(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -202,7 +202,9 @@ class _Unit:
 def _units(source: int, text: str) -> list[_Unit]:
     """A large file in runs of whole documents, for the workers to share."""
     segments = _segments(text)
-    runs = min(len(segments), parallel.workers() * parallel.RUNS_PER_WORKER)
+    runs = min(len(segments), 2 * parallel.workers() * parallel.RUNS_PER_WORKER)
+    """Twice the runs that parallel.mapped makes: each of its runs holds two, and the first
+    half run, read before the workers are forked, is one."""
     cuts = [len(segments) * i // runs for i in range(runs + 1)]
     bare = 0 if text.startswith("---") or _TEXT_CONTENT.search(text, 0, segments[0][1]) else 1
     """1 when the text before the first '---' holds no document (then it is numbered 0)."""

@@ -70,18 +70,19 @@ def mapped(size: int, work: Callable[[int, int], list[R]], *, parallel: bool) ->
     its results pickled through a pipe and ends. A worker that ends without them (killed: out
     of memory?) is :class:`WorkerError`; an exception in a worker is raised here.
 
-    This process does the first half run before the workers are forked, so that they start
-    with what it set up (modules imported, schemas compiled, patterns compiled: a check's
-    first objects cost some 35 ms that each worker would pay again, a third of the reading
-    of 1,000 objects).
+    When a run holds more than one item, this process does the first half run before the
+    workers are forked, so that they start with what it set up (modules imported, schemas
+    compiled, patterns compiled: a check's first objects cost some 35 ms that each worker
+    would pay again, a third of the reading of 1,000 objects). Runs of one item each (a set
+    of one app folder's families of rules, handed out dearest first) are all shared.
     """
     count = workers() if parallel else 1
     if count < 2 or size < 2:
         return work(0, size)
     runs = min(size, count * RUNS_PER_WORKER)
     bounds = [(size * i // runs, size * (i + 1) // runs) for i in range(runs)]
-    head = max(1, bounds[0][1] // 2)
-    first = work(0, head)
+    head = bounds[0][1] // 2
+    first = work(0, head) if head else []
     bounds = [(max(start, head), end) for start, end in bounds if end > head]
     done: dict[int, list[R]] = {}
     if bounds:
