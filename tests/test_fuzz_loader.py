@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pocketid_k8s.check.fastyaml import loader as pyyaml_loader
-from pocketid_k8s.check.loader import _UNBUILT, _walk
+from pocketid_k8s.check.loader import _DOCUMENT_MARKER, _UNBUILT, _last_marker, _walk
 
 PLAIN = st.sampled_from(
     [
@@ -62,3 +62,13 @@ def test_built_document_is_pyyamls(text: str) -> None:
     finally:
         reference.dispose()
     assert repr(built) == repr(expected)
+
+
+@given(st.binary(max_size=60).map(lambda b: bytes(b" -.\n\r\tx"[c % 7] for c in b)), st.data())
+@example(b"----\n--- x\n...", None)
+def test_the_last_document_marker_is_the_patterns(data: bytes, draw: st.DataObject | None) -> None:
+    """The reader finds the last '---' or '...' line of what it has read by rfind: the one the
+    document marker's pattern finds last, from any start, or the one found before."""
+    start = draw.draw(st.integers(0, len(data))) if draw else 0
+    found = [m.start() for m in _DOCUMENT_MARKER.finditer(data, start)]
+    assert _last_marker(bytearray(data), start, -1) == (found[-1] if found else -1)
