@@ -124,20 +124,7 @@ def load(
     """All the input, read first (within MAX_TOTAL_BYTES): then parsed."""
     loaded.files = len(sources)
     large = sum(len(data) for _, data in sources) >= parallel.FAST_PARALLEL_BYTES
-    texts: dict[int, str] = {}
-    """The text of each file cut into runs here; the others are decoded where they are read."""
-    units: list[_Unit] = []
-    for index, (name, data) in enumerate(sources):
-        if not large or len(data) < parallel.FAST_PARALLEL_BYTES // 4 or parallel.workers() < 2:
-            units.append(_Unit(index, None, 1, whole=True))
-            continue
-        problem = Loaded()
-        text = _decoded(name, data, problem)
-        if text is None:
-            units.append(_Unit(index, None, 1, whole=True))  # its reader says what is wrong
-            continue
-        texts[index] = text
-        units += _units(index, text)
+    units, texts = _cut(sources, shared=large and parallel.workers() > 1)
 
     def read(start: int, end: int) -> list[_Read | None]:
         done: list[_Read | None] = []
@@ -176,6 +163,24 @@ def load(
     sources.clear()  # the input's bytes are no longer needed
     _duplicates(loaded)
     return loaded
+
+
+def _cut(sources: list[tuple[str, bytes]], *, shared: bool) -> tuple[list[_Unit], dict[int, str]]:
+    """Each file as units of work, and the texts of the files cut here: when ``shared`` (by
+    workers), a large file is decoded here and cut into runs of documents; any other file is
+    one unit, decoded where it is read (which says what is wrong with one that cannot be)."""
+    units: list[_Unit] = []
+    texts: dict[int, str] = {}
+    for index, (name, data) in enumerate(sources):
+        text = None
+        if shared and len(data) >= parallel.FAST_PARALLEL_BYTES // 4:
+            text = _decoded(name, data, Loaded())
+        if text is None:
+            units.append(_Unit(index, None, 1, whole=True))
+            continue
+        texts[index] = text
+        units += _units(index, text)
+    return units, texts
 
 
 def _validated(
@@ -497,8 +502,8 @@ def _file(file: str, read: set[tuple[int, int]], loaded: Loaded) -> bytes | None
         if (status.st_dev, status.st_ino) in read:
             return None
         read.add((status.st_dev, status.st_ino))
-        size, start = status.st_size, b""
-        if stat.S_ISREG(status.st_mode) and size < min(_CHUNK, loaded.budget):
+        size, start, regular = status.st_size, b"", stat.S_ISREG(status.st_mode)
+        if regular and size < min(_CHUNK, loaded.budget):
             start = os.read(fd, size + 1)
             if len(start) <= size:
                 more = os.read(fd, 1)
@@ -506,7 +511,7 @@ def _file(file: str, read: set[tuple[int, int]], loaded: Loaded) -> bytes | None
                     loaded.budget -= len(start)
                     return start
                 start += more
-        hint = size + 1 if stat.S_ISREG(status.st_mode) else _CHUNK
+        hint = size + 1 if regular else _CHUNK
         with open(fd, "rb", buffering=0, closefd=False) as handle:
             return _read(handle, file, loaded, hint, start)
     finally:
