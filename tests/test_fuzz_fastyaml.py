@@ -374,11 +374,9 @@ def test_read_any_text(text: str) -> None:
 
 
 TOKENS = re.compile(fastyaml._TOKENS, re.M)
-WHOLE = re.compile(
-    "|".join([fastyaml._ADJACENT, fastyaml._INDICATORS, r"[\x00-\x09\x0b-\x1f\x7f]"]), re.M
-)
+WHOLE = re.compile("|".join([fastyaml._ADJACENT, fastyaml._INDICATORS, fastyaml._CONTROLS]), re.M)
 """With TOKENS, the patterns as searched over a whole text, which the line-by-line search
-stands for (the ASCII controls spelt out here)."""
+stands for."""
 
 
 @given(st.one_of(documents(), real_documents(), st.text(max_size=60), st.text(SOUP, max_size=40)))

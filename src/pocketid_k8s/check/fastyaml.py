@@ -131,7 +131,9 @@ _SCALARS: Final = (
     )
     + ")"
 )
-_TOKENS: Final = r"[\s\[\]{},]" + _SCALARS
+_SEPARATOR: Final = r"[\s\[\]{},]"
+"""What a plain scalar starts after: a blank or a flow indicator."""
+_TOKENS: Final = _SEPARATOR + _SCALARS
 """Plain scalars that YAML 1.1 and 1.2 (or PyYAML and yaml-rs) may read otherwise, and the
 indicators of what is left to PyYAML: tags, complex and empty keys (searched in a text with
 re.MULTILINE, and at its start as after a line break)."""
@@ -139,7 +141,7 @@ _ADJACENT: Final = r"[\"'\]}]:" + _SCALARS
 """The same after a quoted or flow key's ':' with no blank ('{"a":yes}', JSON's way): PyYAML
 reads True. A JSON text in a block scalar ('{"replicas":1}') stays read."""
 _LINE_TOKENS: Final = re.compile(
-    "|".join([r"(?:^|[\s\[\]{},])" + _SCALARS, _ADJACENT, _INDICATORS, _CONTROLS])
+    "|".join([f"(?:^|{_SEPARATOR})" + _SCALARS, _ADJACENT, _INDICATORS, _CONTROLS])
 )
 """:data:`_TOKENS`, :data:`_ADJACENT`, :data:`_INDICATORS` and what :data:`_NOT_PRINTABLE`
 finds in ASCII, in one line of a text ('^': after its line break, or at the text's start).

@@ -211,8 +211,8 @@ class Resource:
 _CACHED: Final = frozenset(
     {"_read", "view", "kind", "api_version", "group", "metadata", "name", "namespace"}
 )
-_UNPACK: Final = msgspec.msgpack.Decoder()
 """What a resource works out from its document once, and does not send from a worker."""
+_UNPACK: Final = msgspec.msgpack.Decoder()
 
 
 def dotted(path: Path) -> str:
