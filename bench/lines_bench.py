@@ -1,7 +1,7 @@
 """A finding's line, asked of 10,000 objects in one file: prints figures, asserts nothing.
 
-The set is the bundle copied as tests/test_check_reference.py's generated() copies it (each
-copy in a namespace of its own, the image kept), written as one multi-document text. The paths
+The set is the bundle copied as bench/peers_bench.py copies it for kubeconform (each copy in a
+namespace of its own, the image kept), written as one multi-document text. The paths
 are those that the findings on that set ask most (issue 19): every object's
 ``metadata.namespace``, each Deployment's first container's image, each SealedSecret's
 ``spec.encryptedData``, and the root of 625 objects. Each is timed by PyYAML's parser alone
@@ -12,31 +12,24 @@ the best of seven runs.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
+
+import peers_bench
 
 from pocketid_k8s.check import fastyaml, loader
 from pocketid_k8s.check.model import Path as FieldPath
 
-ROOT = Path(__file__).resolve().parents[1]
-BUNDLE = ROOT / "k8s-apps/utilities/pocket-id"
-IMAGE = "ghcr.io/pocket-id/pocket-id"
 OBJECTS = 10_000
 RUNS = 7
 
 
 def generated() -> str:
-    """The bundle's objects copied to ``OBJECTS``, as one multi-document text."""
-    texts = [file.read_text() for file in sorted(BUNDLE.glob("*.yaml"))]
-    copies: list[str] = []
-    n = 0
-    while len(copies) < OBJECTS:
-        for text in texts[: OBJECTS - len(copies)]:
-            copies.append(
-                text.replace("pocket-id", f"pid-{n}").replace(f"ghcr.io/pid-{n}/pid-{n}", IMAGE)
-            )
-        n += 1
-    return "---\n".join(copies)
+    """The bundle's objects copied to ``OBJECTS``, as one multi-document text (the one file
+    that bench/peers_bench.py writes)."""
+    with tempfile.TemporaryDirectory(prefix="lines-bench-") as folder:
+        return peers_bench.generated(Path(folder), OBJECTS, one_file=True).read_text()
 
 
 def documents(text: str) -> dict[str, list[fastyaml.Lines]]:
