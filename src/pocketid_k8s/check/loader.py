@@ -15,7 +15,6 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, BinaryIO, Final
 
@@ -190,8 +189,7 @@ def _validated(
     return [validate(r) if validate else None for r in part.resources]
 
 
-@dataclass
-class _Unit:
+class _Unit(msgspec.Struct):
     """Whole documents of one file, read by one worker."""
 
     source: int
@@ -233,8 +231,7 @@ def _segments(text: str) -> list[tuple[int, int]]:
     return list(itertools.pairwise([*starts, len(text)]))
 
 
-@dataclass
-class _Read:
+class _Read(msgspec.Struct):
     """What was read the fast way of some documents of a file: a worker sends it back."""
 
     resources: list[Resource]
@@ -358,8 +355,7 @@ def _read_slowly(
     return read
 
 
-@dataclass
-class _Piece:
+class _Piece(msgspec.Struct):
     """Bytes to parse: a whole file, or a run of a large file's documents, preceded by as
     many line breaks as come before it in the file (so every line number is the file's)."""
 

@@ -13,9 +13,8 @@ newest read (:func:`assumed`, to say so in a report).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from pocketid_k8s.contract.image import Version
 
@@ -69,8 +68,7 @@ class Step(StrEnum):
     TOKEN = "code exchange"
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     step: Step
     since: Version
     method: str

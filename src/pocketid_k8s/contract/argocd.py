@@ -21,9 +21,8 @@ patterns (``fnmatchcase``); they agree on ``*``, ``?`` and ``[...]``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 SYNC_OPTIONS: Final = "argocd.argoproj.io/sync-options"
 KEEP_ON_PRUNE: Final = "Prune=false,Delete=false"
@@ -52,8 +51,7 @@ def glob_match(pattern: str, value: str, *, allow_negation: bool = True) -> bool
     return pattern == "*" or fnmatchcase(value, pattern)
 
 
-@dataclass(frozen=True)
-class Destination:
+class Destination(NamedTuple):
     """An Application's destination: a cluster by server URL or by name, and a namespace."""
 
     namespace: str
@@ -65,8 +63,7 @@ class Destination:
         return f"namespace {self.namespace} on {cluster}"
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """Whether a project admits a destination, and the entries that decided it."""
 
     admitted: bool
@@ -130,8 +127,7 @@ def _in_list(group: str, kind: str, entries: object) -> Entry | None:
     return None
 
 
-@dataclass(frozen=True)
-class KindVerdict:
+class KindVerdict(NamedTuple):
     admitted: bool
     reason: str
     """Why not, in words naming the list; empty when admitted."""

@@ -10,8 +10,7 @@ by its last two path components under any registry or mirror prefix.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from pocketid_k8s.contract.pocketid import CHECKED_TAG, DISTROLESS_SUFFIX
 
@@ -35,8 +34,7 @@ _VERSION: Final = re.compile(r"^v?(?P<major>\d+)(?:\.(?P<minor>\d+)(?:\.(?P<patc
 Version = tuple[int, int, int]
 
 
-@dataclass(frozen=True)
-class PocketIdImage:
+class PocketIdImage(NamedTuple):
     """A recognised Pocket-ID image reference."""
 
     reference: str

@@ -16,9 +16,8 @@ validates a value against its row with the program's own wording.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from pocketid_k8s.contract.env import SIGNUP_MODES, UI_SETTINGS, UI_SETTINGS_SINCE, parse_bool
 from pocketid_k8s.contract.image import Version
@@ -115,8 +114,7 @@ class FileVariant(StrEnum):
     """``NAME_FILE`` is a variable of its own (its own row) naming a file the program opens."""
 
 
-@dataclass(frozen=True)
-class Var:
+class Var(NamedTuple):
     """One environment variable of one version range."""
 
     name: str

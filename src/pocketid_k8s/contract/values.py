@@ -40,9 +40,8 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import parse_qsl
 
 from pocketid_k8s.contract.env import BOOL_FALSE, BOOL_TRUE, POSTGRES_PREFIXES, parse_bool
@@ -82,8 +81,7 @@ class Outcome(StrEnum):
         return self is not Outcome.MISBEHAVES
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     outcome: Outcome
     says: str
     """What Pocket-ID does, quoting its own message where it prints one."""
