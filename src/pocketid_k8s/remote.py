@@ -26,8 +26,7 @@ import threading
 import time
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.limits import size_text
@@ -129,8 +128,7 @@ class BadJson(RemoteError):
     """The body is not JSON, or is JSON beyond the limits on depth and integer length."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """A whole answer: status, headers (names lower-case, in order) and the decoded body."""
 
     url: str

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
-import selectors
 import signal
 import struct
 import sys
@@ -102,6 +100,8 @@ def _forked(
     ``count - 1`` workers forked for the others (os.fork: a pool of multiprocessing costs
     about 50 ms more, in threads, queues and a process more, for each set it checks). The
     runs' indices wait in a pipe, each read whole by the one process that takes it."""
+    import pickle  # here, before the workers fork (they need it), not for a serial check
+
     children: list[tuple[int, int]] = []
     taken, offered = os.pipe()
     try:
@@ -165,6 +165,8 @@ def _work_and_exit(
     """In the worker: do the runs it takes, write the results (or the exception) and end,
     without flushing what the parent had buffered or running its exit handlers."""
     global _worker  # noqa: PLW0603 (this process's own state, set once it is a worker)
+    import pickle
+
     _worker = True
     code = 0
     try:
@@ -187,6 +189,8 @@ def _work_and_exit(
 def _received(ends: list[int]) -> list[bytes]:
     """Everything written to each pipe until its worker closes it, read as it comes (a worker
     blocked on a full pipe would never end)."""
+    import selectors
+
     data = {end: bytearray() for end in ends}
     with selectors.DefaultSelector() as selector:
         for end in ends:
