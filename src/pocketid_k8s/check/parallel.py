@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import signal
 import struct
 import sys
@@ -189,8 +190,6 @@ def _work_and_exit(
 def _received(ends: list[int]) -> list[bytes]:
     """Everything written to each pipe until its worker closes it, read as it comes (a worker
     blocked on a full pipe would never end)."""
-    import selectors
-
     data = {end: bytearray() for end in ends}
     with selectors.DefaultSelector() as selector:
         for end in ends:
