@@ -62,6 +62,33 @@ def test_check_with_schemas_in_a_folder_loads_no_hashlib() -> None:
     assert "hashlib" not in loaded
 
 
+def test_a_serial_check_loads_none_of_what_only_other_paths_need() -> None:
+    """The bundle's check (serial) loads no dataclasses (its classes are built by msgspec or
+    NamedTuple), no pickle (a forked check's) and no shutil (argparse's help width is found
+    without it): ~10 ms of start-up in all."""
+    done = _script(LOADED, str(BUNDLE))
+    code, *loaded = done.stderr.splitlines()[-1].split()
+    assert code == "0"
+    assert {"dataclasses", "pickle", "shutil"} & set(loaded) == set()
+
+
+@pytest.mark.parametrize("columns", [None, "100", "30", "0", "-5", "wide", ""])
+def test_the_help_is_as_wide_as_shutil_would_make_it(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The help's width, found without shutil, is the one shutil.get_terminal_size gives
+    argparse: $COLUMNS when a positive number, else the terminal's, else 80."""
+    import shutil
+
+    from pocketid_k8s.cli import _Formatter
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _Formatter("pocketid-k8s")._width == shutil.get_terminal_size().columns - 2
+
+
 def test_check_of_the_bundle_loads_no_pyyaml(tmp_path: Path) -> None:
     """The bundle is read by yaml-rs and its findings' lines found by the line scan: PyYAML
     (~11 ms to import) is never loaded; it is, when first used, for a document it reads."""

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pocketid_k8s.contract import sealed_secrets as ss
 from pocketid_k8s.contract.env import INTERNAL_APP_URL
@@ -277,10 +277,43 @@ def _caused_by_interrupt(exc: BaseException) -> bool:
     return False
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help, as wide as the terminal, found without importing shutil for it (with
+    bz2 and lzma: ~2 ms of every command's start-up, since each option added makes one)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or _columns() - 2)
+
+
+def _columns() -> int:
+    """shutil.get_terminal_size's columns: $COLUMNS, else the terminal's, else 80."""
+    with contextlib.suppress(ValueError):
+        if (columns := int(os.environ.get("COLUMNS", "0"))) > 0:
+            return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help is made by :class:`_Formatter`, and its subparsers'."""
+
+    def __init__(self, **kwargs: Any) -> None:  # noqa: ANN401 - argparse's own keywords
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(**kwargs)
+
+
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser; when ``argv`` starts with a command, with only that
     command's subparser (startup: the other nine, ~70 options, cost ~3 ms to build)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Install Pocket-ID on Kubernetes the GitOps way, and keep it correct.",
         epilog="Exit codes: 0 success, 1 stale or refused (or the reader of stdout left), 2 bad "
@@ -309,7 +342,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _add_render(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_render(commands: argparse._SubParsersAction[_Parser]) -> None:
     render = commands.add_parser(
         "render",
         help="write the YAML bundle that Argo CD syncs",
@@ -336,7 +369,7 @@ def _add_render(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     render.set_defaults(handler=_render)
 
 
-def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
     check = commands.add_parser(
         "check",
         help="lint Pocket-ID manifests: runtime contract, schemas, policy, references",
@@ -368,7 +401,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.set_defaults(handler=_check)
 
 
-def _add_seal(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_seal(commands: argparse._SubParsersAction[_Parser]) -> None:
     seal = commands.add_parser(
         "seal",
         help="seal the encryption key for the sealed-secrets controller, offline",
@@ -421,7 +454,7 @@ def _add_seal(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     seal.set_defaults(handler=_seal)
 
 
-def _add_argocd(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_argocd(commands: argparse._SubParsersAction[_Parser]) -> None:
     argocd = commands.add_parser(
         "argocd", help="edit Argo CD files", description="Edit Argo CD files, keeping their layout."
     )
@@ -455,7 +488,7 @@ def _add_argocd(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     allow.set_defaults(handler=_allow_namespace)
 
 
-def _add_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_init(commands: argparse._SubParsersAction[_Parser]) -> None:
     init = commands.add_parser(
         "init",
         help="write a commented starter config",
@@ -472,7 +505,7 @@ def _add_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     init.set_defaults(handler=_init)
 
 
-def _add_completion(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_completion(commands: argparse._SubParsersAction[_Parser]) -> None:
     completion = commands.add_parser(
         "completion",
         help="print the shell code that completes pocketid-k8s's commands and options",
@@ -485,7 +518,7 @@ def _add_completion(commands: argparse._SubParsersAction[argparse.ArgumentParser
     completion.set_defaults(handler=_completion)
 
 
-def _upgrade_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _upgrade_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     upgrade = commands.add_parser(
         "upgrade",
         help="is it safe to sync this tag? what changes, the bundle re-rendered and checked, "
@@ -516,7 +549,7 @@ def _upgrade_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     upgrade.set_defaults(handler=_upgrade)
 
 
-def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _rehearse_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     rehearse = commands.add_parser(
         "rehearse",
         help="run Pocket-ID (the Deployment's image, or your binary) as the rendered pod would, "
@@ -575,7 +608,7 @@ def _rehearse_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     rehearse.set_defaults(handler=_rehearse)
 
 
-def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
     verify = commands.add_parser(
         "verify",
         help="check a live installation from outside (and inside, with --kube)",
@@ -620,7 +653,7 @@ def _port(text: str) -> int:
     return value
 
 
-def _add_preflight(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_preflight(commands: argparse._SubParsersAction[_Parser]) -> None:
     preflight = commands.add_parser(
         "preflight",
         help="ask the cluster, before the push, whether the sync will succeed",
