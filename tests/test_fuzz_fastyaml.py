@@ -386,6 +386,7 @@ stands for."""
 @example("x\x85on\n")  # a line break to PyYAML, a blank to the pattern (not split on)
 @example("a: |2\n")  # a block scalar's indentation indicator
 @example("a: \t\n")  # a tab
+@example('{"a":yes}')  # after a quoted key's ':' with no blank (_ADJACENT)
 def test_tokens_by_line_are_tokens_in_the_whole_text(text: str) -> None:
     """The tokens found line by line, each line's answer remembered, are those the patterns
     find in the whole text (at its start too): asked twice, the same answer."""
