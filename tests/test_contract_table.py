@@ -12,7 +12,7 @@ import base64
 import copy
 import functools
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -72,6 +72,9 @@ VALID: dict[Parse, str] = {
     Parse.UI_TEXT: "Mulliken Auth",
     Parse.UI_EMAIL: "noreply@mulliken.net",
 }
+OTHER_DIGITS: Final = [("\u00b9", R), ("\u0663", R)]
+"""'¹' and Arabic-Indic '3': digits to str.isdigit (int() refuses the first and reads the
+second), not to Go, which reads a port in ASCII digits only ('unknown port')."""
 INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
     Parse.BOOL: [("yes", R), ("on", R), (" true", R), ("10.42.0.0/16", R)],
     Parse.INT: [("abc", R), ("30d", R), ("99999999999", R)],
@@ -84,10 +87,14 @@ INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
         ("https://auth.mulliken.net?x=1", M),
         ("https://auth.mulliken.net#top", M),
     ],
-    Parse.INTERNAL_URL: [("http://pocket-id:1411/", R), ("http://pocket-id:port", R)],
+    Parse.INTERNAL_URL: [
+        ("http://pocket-id:1411/", R),
+        ("http://pocket-id:port", R),
+        ("http://pocket-id:\u00b9/", R),  # '¹': a digit to str.isdigit, no port to Go
+    ],
     Parse.KEY: [("too-short", R), ("", R)],
     Parse.API_KEY: [("short", R)],
-    Parse.PORT: [("abc", R), ("99999", R), ("0", U)],
+    Parse.PORT: [("abc", R), ("99999", R), ("0", U), *OTHER_DIGITS],
     Parse.HOST: [("127.0.0.1", U), ("localhost", U), ("::1", U), ("10.0.0.5", R), ("pod-name", M)],
     Parse.SOCKET: [("/run/pocket-id.sock", U)],
     Parse.OCTAL: [("999", R), ("0o660", R)],
@@ -102,7 +109,7 @@ INVALID: dict[Parse, list[tuple[str, Outcome]]] = {
     Parse.OTEL_PROTOCOL: [("http/json", R)],
     Parse.PROXIES: [("yes", R), ("10.0.0.300", R)],
     Parse.SYSTEMD: [("true", R), ("yes", R)],
-    Parse.ACTORS_PORT: [("abc", R), ("0", R), ("99999", R)],
+    Parse.ACTORS_PORT: [("abc", R), ("0", R), ("99999", R), *OTHER_DIGITS],
     Parse.ACTORS_HOST: [("10.0.0.5", R), ("pod-name", M)],
     Parse.TLS_PATH: [(PEM_CERT, R)],
     Parse.TLS_PEM: [("/run/tls/tls.crt", R)],
@@ -438,6 +445,8 @@ def test_the_image_version_decides(
             "were checked against v2.14.0's facts, the newest read (assumed)",
         ),
         ("v1.16.0", Severity.WARNING, "runs Pocket-ID v1.16.0, before v2"),
+        # Arabic-Indic digits: no release (Python's \d read it as v2.2.0, so no finding)
+        ("v\u0662.\u0662.\u0660", Severity.WARNING, "the version is unknown (v2.2.0 to v2.14.x"),
     ],
 )
 def test_the_version_is_named(tag: str, severity: Severity | None, words: str) -> None:
@@ -580,6 +589,19 @@ def test_port_agrees_with_the_pod_and_service(port: str, expected: str | None) -
     config(docs)["PORT"] = port
     found = [f for f in findings(docs) if f.rule == "pocketid/listener"]
     assert [f.message.split(":")[0] for f in found] == ([expected] if expected else [])
+
+
+def test_a_probe_port_of_other_digits_is_a_name_the_container_lacks() -> None:
+    """A probe's port '¹' (a digit to str.isdigit, which int() refuses: the check ended in an
+    internal error) is read as the kubelet reads it, a port name, here one not declared."""
+    docs = bundle()
+    container(docs)["startupProbe"]["httpGet"]["port"] = "\u00b9"
+    assert [(f.rule, f.message) for f in findings(docs)] == [
+        (
+            "pocketid/health-probe",
+            "startupProbe targets port \u00b9, which the container does not declare",
+        )
+    ]
 
 
 def test_a_deployment_without_its_configmap_is_not_blamed_for_app_url() -> None:

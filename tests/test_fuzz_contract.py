@@ -40,7 +40,11 @@ def test_fuzz_a_secret_is_never_shown(
         assert MARK not in message(row, value, problem) + problem.fix
 
 
+PORT = next(row for row in ROWS if row.name == "PORT")
+
+
 @given(st.sampled_from(ROWS), versions, st.text(max_size=40), neighbours)
+@example(PORT, (2, 2, 0), "\u00b9", {})  # a digit to str.isdigit that int() refuses
 def test_fuzz_no_value_breaks_a_validator(
     row: Var, version: Version, value: str, env: dict[str, str]
 ) -> None:

@@ -95,9 +95,11 @@ def test_retries_are_bounded(tmp_path: Path) -> None:
         )
 
 
-def test_no_retry_without_retry_after(tmp_path: Path) -> None:
-    """A 503 whose Retry-After is not a number of seconds is not retried (as client-go)."""
-    flaky = Flaky(failures=1, retry_after="soon")
+@pytest.mark.parametrize("retry_after", ["soon", "\u00b9"])
+def test_no_retry_without_retry_after(retry_after: str, tmp_path: Path) -> None:
+    """A 503 whose Retry-After is not a number of seconds is not retried (as client-go): not
+    'soon', nor '¹', a digit to str.isdigit that float() refuses (it raised ValueError)."""
+    flaky = Flaky(failures=1, retry_after=retry_after)
     for server in serve(flaky):
         with client_for(server, tmp_path) as client, pytest.raises(KubeAnswerError):
             client.get("/api/v1/namespaces/pocket-id")

@@ -344,7 +344,7 @@ def _port_number(w: Workload, port: object) -> int | None:
         if declared.get("name") == port:
             return declared.get("containerPort")
     text = str(port)
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None  # not '¹': int() refuses
 
 
 def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
@@ -355,7 +355,7 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
     given = value.known if value is not None else None
     if value is not None and given is None:
         return  # from a source that is not in the set
-    if given is not None and (not given.isdigit() or not 0 < int(given) <= 65535):
+    if given is not None and not (given.isascii() and given.isdigit() and 0 < int(given) <= 65535):
         return  # pocketid/env-value reports it
     listens = int(given) if given else pid.DEFAULT_PORT
     where: list[str] = []

@@ -29,7 +29,11 @@ DEFAULT_IMAGE: Final = f"{REGISTRY}/{REPOSITORY}:{CHECKED_TAG}"
 _REFERENCE: Final = re.compile(
     r"^(?P<name>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[a-z0-9]+:[0-9a-fA-F]+))?$"
 )
-_VERSION: Final = re.compile(r"^v?(?P<major>\d+)(?:\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?)?")
+_VERSION: Final = re.compile(
+    r"^v?(?P<major>\d+)(?:\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?)?", re.ASCII
+)
+"""ASCII digits: a tag of other digits (Arabic-Indic 'v2.2.0') names no release, where
+Python's \\d would read one."""
 
 Version = tuple[int, int, int]
 

@@ -317,7 +317,7 @@ def _retry_after(answer: Reply) -> float | None:
     """Seconds to wait before retrying ``answer`` (its Retry-After, capped), or None when it
     is not to be retried: client-go retries 429 and 5xx only with an integer Retry-After."""
     value = answer.header("retry-after").strip()
-    if answer.status not in RETRY_STATUSES or not value.isdigit():
+    if answer.status not in RETRY_STATUSES or not (value.isascii() and value.isdigit()):
         return None
     return min(float(value[:6]), RETRY_WAIT_CAP)
 

@@ -89,7 +89,7 @@ def start(plan: Plan, argv: list[str], popen: Popen) -> subprocess.Popen[bytes]:
     if said:
         process.wait()
         number, _, text = said.decode("utf-8", "replace").partition(":")
-        raise OSError(int(number) if number.isdigit() else errno.EIO, text)
+        raise OSError(int(number) if number.isascii() and number.isdigit() else errno.EIO, text)
     return process
 
 
