@@ -42,6 +42,8 @@ ODD_VALUES: list[Any] = [
     "x" * 5000,
     "/healthz",
     "\u00e9\u2603",
+    "\u00b9",  # a digit to str.isdigit that int() refuses
+    "\u0663",  # an Arabic-Indic 3: int() reads it, Go does not
     [],
     [1, "a", None],
     {},

@@ -171,6 +171,14 @@ def mutated_text(draw: st.DrawFn) -> str:
     return text
 
 
+POCKET_ID_POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
+PORT_SUPERSCRIPT: dict[str, Any] = {
+    "name": "p",
+    "image": "ghcr.io/pocket-id/pocket-id:v2.2.0",
+    "env": [{"name": "PORT", "value": "\u00b9"}],  # '¹': isdigit, but no int (exit 70 once)
+}
+
+
 def check_in_process(folder: Path, text: str) -> int:
     (folder / "x.yaml").write_text(text, encoding="utf-8")
     start = time.monotonic()
@@ -183,6 +191,7 @@ def check_in_process(folder: Path, text: str) -> int:
 @given(case=mutated_documents())
 @example(case=("bundle", [{"apiVersion": "v1", "kind": "ConfigMap", "data": "1411"}]))
 @example(case=("bundle", [{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": 65536}}]))
+@example(case=("bundle", [POCKET_ID_POD | {"spec": {"containers": [PORT_SUPERSCRIPT]}}]))
 def test_fuzz_check_reports_on_any_mutated_object(
     tmp_path_factory: pytest.TempPathFactory, case: tuple[str, list[Any]]
 ) -> None:
