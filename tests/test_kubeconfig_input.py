@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from pocketid_k8s.live.kube import KubeError, connect
+from pocketid_k8s.live.kube import KubeError, _kubeconfig_dict, connect
 from tests.test_cli import run
 
 TOKEN = "tok-0123456789abcdef-DO-NOT-PRINT"
@@ -39,6 +39,10 @@ BROKEN = {
     "broken YAML": GOOD.replace(f"token: {TOKEN}", f"token: [{TOKEN}"),
     "a cluster of the wrong type": GOOD.replace("cluster:\n    server", "cluster: 7\n    x"),
     "contexts not a list": GOOD.replace("contexts:\n- name: here", "contexts: 3\nx:\n- name: here"),
+    # read by the one bounded YAML reader: PyYAML's composer recursed once per level
+    "nested 300 levels deep": GOOD + "x: " + "[" * 300 + "]" * 300 + "\n",
+    "a merge key that includes itself": GOOD + "x: &a\n  <<: *a\n",
+    "two documents": GOOD + "---\n" + GOOD,
 }
 
 
@@ -53,6 +57,14 @@ def test_broken_kubeconfig_is_named_without_its_text(name: str, tmp_path: Path) 
     assert "fix: " in message
     assert TOKEN not in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_a_kubeconfig_is_read_in_the_encodings_pyyaml_read(encoding: str, tmp_path: Path) -> None:
+    """UTF-8 with or without its byte-order mark, and UTF-16 with one, read as before."""
+    path = tmp_path / "config"
+    path.write_bytes(GOOD.encode(encoding))
+    assert _kubeconfig_dict(path)["current-context"] == "here"
 
 
 @pytest.mark.parametrize(

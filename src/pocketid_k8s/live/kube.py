@@ -21,7 +21,7 @@ import yaml
 
 from pocketid_k8s import remote
 from pocketid_k8s.errors import PocketIdK8sError
-from pocketid_k8s.redact import url_shown, yaml_where
+from pocketid_k8s.redact import url_shown
 
 if TYPE_CHECKING:
     import ssl
@@ -369,13 +369,23 @@ def _kubeconfig_dict(path: Path, *, part: bool = False) -> dict[str, Any]:
         raise KubeError(
             f"kubeconfig {path}: cannot be read ({exc.strerror}); {_KUBECONFIG_FIX}"
         ) from None
-    try:
-        loaded = yaml.safe_load(data)
-    except yaml.YAMLError as exc:
+    from pocketid_k8s.yamlread import YamlInputError, load_documents
+
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")  # with its byte-order mark, as PyYAML reads
+    try:  # the bounded reader: a nesting of a few hundred levels was a RecursionError
+        documents = load_documents(data.decode("utf-16" if utf16 else "utf-8"))
+    except (UnicodeDecodeError, YamlInputError) as exc:
+        why = exc.problem if isinstance(exc, YamlInputError) else "not UTF-8 text"
         raise KubeError(
-            f"kubeconfig {path}: not valid YAML{yaml_where(exc)}; fix: repair the file "
+            f"kubeconfig {path}: not valid YAML ({why}); fix: repair the file "
             "(kubectl config view shows what kubectl makes of it), or pass another --kubeconfig"
         ) from None
+    if len(documents) > 1:
+        raise KubeError(
+            f"kubeconfig {path}: not valid YAML (more than one document); fix: keep one, or "
+            "list the files in $KUBECONFIG"
+        )
+    loaded = documents[0] if documents else None
     if part and (loaded is None or isinstance(loaded, dict)):
         return loaded or {}
     if not isinstance(loaded, dict) or not {"clusters", "contexts"} <= loaded.keys():
