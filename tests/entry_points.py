@@ -130,8 +130,17 @@ def mutated_documents(draw: st.DrawFn, documents: list[Any]) -> list[Any]:
 
 
 def dump(documents: list[Any]) -> str:
-    """YAML text for mutated documents (integers past YAML's float range as plain digits)."""
-    return yaml.safe_dump_all(documents, sort_keys=False, width=10**6)
+    """YAML text for mutated documents (integers past YAML's float range as plain digits).
+
+    PyYAML's representer recurses about three frames a level: a nesting of 400 levels put
+    inside a document (or inside another) passes Python's default limit of 1,000, and the
+    test failed in its own dump before the program saw the text (the fuzz profile found it)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        return yaml.safe_dump_all(documents, sort_keys=False, width=10**6)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 @st.composite
