@@ -1,4 +1,5 @@
-"""One bounded YAML reader for the files the tool reads back (sealedsecret.yaml, AppProject).
+"""One bounded YAML reader for the files the tool reads back (sealedsecret.yaml, AppProject)
+and for the kubeconfig.
 
 PyYAML's safe loader trusts its input in ways a file from anywhere must not be
 trusted: its composer recurses once per nesting level (a few hundred ``[`` end
