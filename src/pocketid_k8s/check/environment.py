@@ -46,6 +46,7 @@ from pocketid_k8s.contract.values import (
     SET_UNKNOWN,
     Problem,
     file_unreadable,
+    go_digits,
     message,
     opened_file,
     tls_refused,
@@ -344,7 +345,7 @@ def _port_number(w: Workload, port: object) -> int | None:
         if declared.get("name") == port:
             return declared.get("containerPort")
     text = str(port)
-    return int(text) if text.isascii() and text.isdigit() else None  # not '¹': int() refuses
+    return int(text) if go_digits(text) else None
 
 
 def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
@@ -355,7 +356,7 @@ def _listener(ctx: Context, w: Workload, env: Environment) -> Iterator[Finding]:
     given = value.known if value is not None else None
     if value is not None and given is None:
         return  # from a source that is not in the set
-    if given is not None and not (given.isascii() and given.isdigit() and 0 < int(given) <= 65535):
+    if given is not None and not (go_digits(given) and 0 < int(given) <= 65535):
         return  # pocketid/env-value reports it
     listens = int(given) if given else pid.DEFAULT_PORT
     where: list[str] = []

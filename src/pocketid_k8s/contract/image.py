@@ -32,7 +32,7 @@ _REFERENCE: Final = re.compile(
 _VERSION: Final = re.compile(
     r"^v?(?P<major>\d+)(?:\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?)?", re.ASCII
 )
-"""ASCII digits: a tag of other digits (Arabic-Indic 'v2.2.0') names no release, where
+"""ASCII digits: a tag written in other digits (Arabic-Indic ones) names no release, where
 Python's \\d would read one."""
 
 Version = tuple[int, int, int]

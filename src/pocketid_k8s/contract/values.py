@@ -213,7 +213,7 @@ def go_url_path(value: str) -> str | None:
                 return None
         else:
             name, colon, port = host.rpartition(":") if ":" in host else (host, "", "")
-            if colon and not _digits(port) and port != "":
+            if colon and not go_digits(port) and port != "":
                 return None
             if not _HOST_CHARS.match(name):
                 return None
@@ -287,14 +287,15 @@ def _listen_words(version: Version) -> str:
     )
 
 
-def _digits(text: str) -> bool:
-    """Whether ``text`` is ASCII digits, as Go's strconv and net read a port: str.isdigit is
-    also true of '¹' and '٣', which int() refuses or reads and Go refuses ('unknown port')."""
+def go_digits(text: str) -> bool:
+    """Whether ``text`` is a number as Go's strconv and net read one (a port, Retry-After):
+    ASCII digits. str.isdigit is also true of '¹' and '٣', which int() refuses or reads and Go
+    refuses ('unknown port')."""
     return text.isascii() and text.isdigit()
 
 
 def _port_number(row: Var, value: str, version: Version, words: str) -> Problem | None:
-    if not _digits(value):
+    if not go_digits(value):
         return _refuses(
             f"'{words}: lookup tcp/{value}: unknown port'",
             f"use a port number, e.g. {row.default}",
@@ -331,7 +332,7 @@ def _actors_port(row: Var, value: str, env: Env, version: Version) -> Problem | 
     beta.23 (v2.14.0)."""
     if value == "":
         return None
-    if not _digits(value) or int(value) == 0:
+    if not go_digits(value) or int(value) == 0:
         return _refuses(
             "'failed to initialize actors: failed to create actor host: option Address is "
             "invalid: port is invalid'",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from pocketid_k8s import remote
+from pocketid_k8s.contract.values import go_digits
 from pocketid_k8s.errors import PocketIdK8sError
 from pocketid_k8s.redact import url_shown
 
@@ -317,7 +318,7 @@ def _retry_after(answer: Reply) -> float | None:
     """Seconds to wait before retrying ``answer`` (its Retry-After, capped), or None when it
     is not to be retried: client-go retries 429 and 5xx only with an integer Retry-After."""
     value = answer.header("retry-after").strip()
-    if answer.status not in RETRY_STATUSES or not (value.isascii() and value.isdigit()):
+    if answer.status not in RETRY_STATUSES or not go_digits(value):
         return None
     return min(float(value[:6]), RETRY_WAIT_CAP)
 
